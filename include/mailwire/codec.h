@@ -139,7 +139,6 @@ MW_API mw_ssize mw_b64_decode(const char *in, size_t len, void *out, size_t cap,
 #define MW_QP_FROM 0x4u       /**< encode: protect "From " at the start of a line (=46) */
 #define MW_QP_LF_EOL 0x8u     /**< encode (text): also treat a bare LF in the input as a line end */
 #define MW_QP_STRICT 0x10u    /**< decode: malformed escapes are MW_ERR_SYNTAX, not passed through */
-#define MW_QP_RFC2047 0x20u   /**< encode/decode the "Q" variant of RFC 2047 §4.2 ('_' is space) */
 
 /**
  * Start a quoted-printable encoder. Text mode (the default) keeps CRLF as a
@@ -164,7 +163,7 @@ MW_API mw_ssize mw_qp_encode(const void *in, size_t len, char *out, size_t cap, 
  * accepted, a malformed escape is passed through as-is and reported
  * (MW_CODEC_WARN_BAD_ESCAPE), whitespace before a line end is dropped, and a
  * soft break may be followed by trailing whitespace.
- * @param flags MW_QP_STRICT, MW_QP_RFC2047.
+ * @param flags MW_QP_STRICT.
  */
 MW_API int mw_qp_decode_init(mw_codec *c, unsigned flags);
 

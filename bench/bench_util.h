@@ -1,0 +1,93 @@
+/*
+ * Shared helpers for the benchmarks: a monotonic clock, best-of-N timing,
+ * and the memcpy baseline every figure is divided by (same run, same data
+ * size, so machine noise affects both sides).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef MW_BENCH_UTIL_H
+#define MW_BENCH_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static inline double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Keeps the optimiser from discarding a result. */
+static inline void bench_sink(const void *p, size_t n)
+{
+    static volatile unsigned char g_sink;
+    if (n) g_sink ^= ((const unsigned char *)p)[n / 2];
+}
+
+/* Run fn(arg) repeatedly for at least min_seconds (and at least 3 times);
+ * return the best time of one run in seconds. */
+static inline double bench_best(void (*fn)(void *), void *arg, double min_seconds)
+{
+    double best = 1e30, start = bench_now();
+    int runs = 0;
+    while (runs < 3 || bench_now() - start < min_seconds) {
+        double t0 = bench_now();
+        fn(arg);
+        double t = bench_now() - t0;
+        if (t < best) best = t;
+        runs++;
+    }
+    return best;
+}
+
+typedef struct bench_copy {
+    const unsigned char *src;
+    unsigned char *dst;
+    size_t len;
+    size_t chunk; /* copy in pieces of this size (models per-message calls) */
+} bench_copy;
+
+static inline void bench_memcpy_fn(void *arg)
+{
+    bench_copy *c = arg;
+    for (size_t off = 0; off < c->len; off += c->chunk) {
+        size_t n = c->len - off < c->chunk ? c->len - off : c->chunk;
+        memcpy(c->dst + off, c->src + off, n);
+    }
+    bench_sink(c->dst, c->len);
+}
+
+/* memcpy throughput in bytes/second for len bytes copied chunk at a time. */
+static inline double bench_memcpy_rate(size_t len, size_t chunk, double min_seconds)
+{
+    unsigned char *a = malloc(len), *b = malloc(len);
+    if (!a || !b) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < len; i++) a[i] = (unsigned char)(i * 131u);
+    memset(b, 0, len);
+    bench_copy c = {a, b, len, chunk ? chunk : len};
+    double t = bench_best(bench_memcpy_fn, &c, min_seconds);
+    free(a);
+    free(b);
+    return (double)len / t;
+}
+
+/* Deterministic filler (xorshift) so runs are comparable. */
+static inline void bench_fill_random(unsigned char *p, size_t n, uint64_t seed)
+{
+    uint64_t x = seed | 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[i] = (unsigned char)(x >> 24);
+    }
+}
+
+#endif
