@@ -110,31 +110,27 @@ static int qp_drain(mw_codec *c, const unsigned char *pend, uint8_t *pend_pos, u
 /* Why the encoder core stopped. */
 enum { QP_ENC_END, QP_ENC_OUT, QP_ENC_NEED };
 
-/* Leading bytes of p[0, n) that can be copied as they are: '!'..'~' except
- * '=', plus space and tab (the caller handles trailing white space). */
-static size_t qp_enc_scan(const unsigned char *p, size_t n)
+/* Copy 16 bytes from p to o (the caller has room for them) and return how
+ * many leading ones may stand for themselves: '!'..'~' except '=', plus
+ * space and tab (the caller handles trailing white space). */
+static size_t qp_enc_block(const unsigned char *p, unsigned char *o)
 {
-    size_t i = 0;
 #if MW_QP_HAVE_SSE2
-    if (n >= 16) {
-        const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
-        const __m128i eq = _mm_set1_epi8('='), tab = _mm_set1_epi8('\t');
-        for (;;) {
-            size_t at = i + 16 <= n ? i : n - 16; /* the last block overlaps */
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
-            /* signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too */
-            __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, low),
-                                       _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, eq)));
-            bad = _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), bad);
-            unsigned m = (unsigned)_mm_movemask_epi8(bad) >> (i - at);
-            if (m) return i + (unsigned)__builtin_ctz(m);
-            i = at + 16;
-            if (i >= n) return n;
-        }
-    }
-#endif
-    while (i < n && (qp_is_literal(p[i]) || qp_is_ws(p[i]))) i++;
+    const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+    const __m128i eq = _mm_set1_epi8('='), tab = _mm_set1_epi8('\t');
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)o, v);
+    /* signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too */
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, low),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, eq)));
+    bad = _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), bad);
+    return (size_t)__builtin_ctz((unsigned)_mm_movemask_epi8(bad) | 0x10000u);
+#else
+    size_t i = 0;
+    memcpy(o, p, 16);
+    while (i < 16 && (qp_is_literal(p[i]) || qp_is_ws(p[i]))) i++;
     return i;
+#endif
 }
 
 static void qp_enc_put(mw_codec *c, mw__qp_enc_state *st, const void *s, size_t n)
@@ -231,9 +227,11 @@ static int qp_enc_token(mw_codec *c, mw__qp_enc_state *st, const unsigned char *
     return 1;
 }
 
-/* Fast path: whole runs and common tokens while at least 8 input bytes (for
- * lookahead) and 82 output bytes (one run plus one token) are available.
- * Stops at anything it does not decide exactly as qp_enc_token would. */
+/* Fast path: runs of plain bytes 16 at a time and every common token,
+ * while at least 24 input bytes (a block plus lookahead) and 32 bytes of
+ * output space are left. The output must not overlap the input (blocks are
+ * stored before they are classified). Stops at anything it does not decide
+ * exactly as qp_enc_token would: a protected line start, the buffer ends. */
 static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const unsigned char *p,
                                         const unsigned char *e)
 {
@@ -243,21 +241,19 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
     int protect = (flags & (MW_QP_DOT | MW_QP_FROM)) != 0;
     unsigned col = st->col;
     unsigned char *o = c->next_out, *oe = o + c->avail_out;
-    while (e - p >= 8 && oe - o >= 82) {
-        if (col == 0 && protect && (*p == '.' || *p == 'F')) break;
-        size_t room = col < MW_QP_LINE - 1 ? MW_QP_LINE - 1 - col : 0;
-        size_t lim = (size_t)(e - p) - 2 < room ? (size_t)(e - p) - 2 : room;
-        size_t run = qp_enc_scan(p, lim);
-        if (run) {
-            unsigned next = p[run];
-            if (qp_is_ws(p[run - 1]) && text && (next == '\r' || (lf_eol && next == '\n'))) run--;
-            memcpy(o, p, run);
-            o += run;
-            p += run;
-            col += (unsigned)run;
-            if (run) continue;
-        }
+    while (e - p >= 24 && oe - o >= 32) {
         unsigned b = *p;
+        if (col == 0 && protect && (b == '.' || b == 'F')) break;
+        if (col < MW_QP_LINE - 1 && (qp_is_literal(b) || qp_is_ws(b))) {
+            size_t k = qp_enc_block(p, o), room = MW_QP_LINE - 1 - col;
+            if (k > room) k = room;
+            if (text && qp_is_ws(p[k - 1]) && (p[k] == '\r' || (lf_eol && p[k] == '\n'))) k--;
+            p += k;
+            o += k;
+            col += (unsigned)k;
+            if (k) continue;
+            b = *p; /* white space before a line end */
+        }
         if (text && b == '\r' && p[1] == '\n') {
             o[0] = '\r';
             o[1] = '\n';
@@ -274,23 +270,14 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
             col = 0;
             continue;
         }
-        if (qp_is_ws(b)) break;
-        unsigned width = qp_is_literal(b) ? 1u : 3u;
-        if (col + width > MW_QP_LINE) {
+        /* the same test serves rule 3 and the 76th column */
+        int hard_next = text && ((p[1] == '\r' && p[2] == '\n') || (lf_eol && p[1] == '\n'));
+        unsigned width = qp_is_ws(b) ? (hard_next ? 3u : 1u) : qp_is_literal(b) ? 1u : 3u;
+        if (col + width > MW_QP_LINE - 1 && (col + width > MW_QP_LINE || !hard_next)) {
             memcpy(o, "=\r\n", 3);
             o += 3;
             col = 0;
             continue;
-        }
-        if (col + width == MW_QP_LINE) {
-            const unsigned char *q = p + 1;
-            int hard = text && ((q[0] == '\r' && q[1] == '\n') || (lf_eol && q[0] == '\n'));
-            if (!hard) {
-                memcpy(o, "=\r\n", 3);
-                o += 3;
-                col = 0;
-                continue;
-            }
         }
         if (width == 3) qp_enc_escape(o, b);
         else o[0] = (unsigned char)b;
@@ -314,7 +301,7 @@ static int qp_enc_core(mw_codec *c, mw__qp_enc_state *st, const unsigned char *i
             why = QP_ENC_OUT;
             break;
         }
-        if (e - p >= 8 && c->avail_out >= 82) {
+        if (e - p >= 24 && c->avail_out >= 32) {
             p = qp_enc_fast(c, st, p, e);
             if (p == e) break;
             if (c->avail_out == 0) continue;
@@ -717,6 +704,73 @@ static void qp_dec_fast(mw_codec *c, int strict)
     qp_produced(c, made);
 }
 
+/* Copy 16 bytes from p to o and return the offset of the first '=', CR or
+ * LF among them (16 when there is none). */
+static size_t qp_dec_block(const unsigned char *p, unsigned char *o)
+{
+#if MW_QP_HAVE_SSE2
+    const __m128i eq = _mm_set1_epi8('='), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)o, v);
+    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, eq),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+    return (size_t)__builtin_ctz((unsigned)_mm_movemask_epi8(hit) | 0x10000u);
+#else
+    size_t i = 0;
+    memcpy(o, p, 16);
+    while (i < 16 && p[i] != '=' && p[i] != '\r' && p[i] != '\n') i++;
+    return i;
+#endif
+}
+
+/* The fast path when output and input do not overlap: blocks of 16 are
+ * stored first and classified after, so a run costs no call. Same stops
+ * as qp_dec_fast. */
+static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
+{
+    const unsigned char *p = c->next_in;
+    size_t n = c->avail_in < c->avail_out ? c->avail_in : c->avail_out;
+    const unsigned char *e = p + n, *run = p; /* run: where the current literal run began */
+    unsigned char *o = c->next_out;
+    int at_end = 1;
+    while (e - p >= 16) { /* the output is never ahead of the input, so o has room too */
+        size_t k = qp_dec_block(p, o);
+        p += k;
+        o += k;
+        if (k == 16) continue;
+        if (*p == '=') {
+            if (e - p < 3) break;
+            unsigned hi = qp_hex_value[p[1]], lo = qp_hex_value[p[2]];
+            if (hi < valid_max && lo < valid_max) {
+                *o++ = (unsigned char)(((hi & 15u) << 4) | (lo & 15u));
+            } else if (!(p[1] == '\r' && p[2] == '\n')) {
+                at_end = 0;
+                break;
+            }
+            p += 3;
+            run = p;
+            continue;
+        }
+        /* CR or LF: white space before it is for the byte-level machine */
+        if (p > run && qp_is_ws(p[-1])) break;
+        at_end = 0;
+        if (*p != '\r' || e - p < 2 || p[1] != '\n') break; /* bare CR or LF */
+        o[0] = '\r';
+        o[1] = '\n';
+        o += 2;
+        p += 2;
+        run = p;
+        at_end = 1;
+    }
+    if (at_end) /* what follows is unknown: white space may be trailing */
+        while (p > run && qp_is_ws(p[-1])) {
+            p--;
+            o--;
+        }
+    qp_consume(c, (size_t)(p - c->next_in));
+    qp_produced(c, (size_t)(o - c->next_out));
+}
+
 int mw_qp_decode_init(mw_codec *c, unsigned flags)
 {
     if (!c) return MW_ERR_INVALID;
@@ -734,8 +788,14 @@ int mw_qp_decode_step(mw_codec *c, int finish)
     for (;;) {
         if (!qp_dec_drain(c, st)) return MW_CODEC_MORE;
         if (st->mode == QP_D_DONE) return MW_CODEC_DONE;
-        if (st->mode == QP_D_NORMAL && !st->ws_len && c->avail_in >= 16 && c->avail_out >= 16)
-            qp_dec_fast(c, (c->flags & MW_QP_STRICT) != 0);
+        if (st->mode == QP_D_NORMAL && !st->ws_len && c->avail_in >= 16 && c->avail_out >= 16) {
+            int strict = (c->flags & MW_QP_STRICT) != 0;
+            uintptr_t o = (uintptr_t)c->next_out, i = (uintptr_t)c->next_in;
+            if (o + c->avail_out <= i || o >= i + c->avail_in)
+                qp_dec_fast_apart(c, strict ? 16u : 0x20u);
+            else
+                qp_dec_fast(c, strict);
+        }
         int rc;
         if (!c->avail_in) {
             if (!finish) return MW_CODEC_MORE;
