@@ -49,6 +49,100 @@ static const unsigned char qp_hex_value[256] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
+/* Encoder tables. qp_enc_word: what a byte becomes when encoded alone
+ * (itself, or "=XX"); qp_width_text / qp_width_bin: its width in text and
+ * binary mode, 0 for the bytes text mode must look at more closely (space,
+ * tab, CR, LF). In binary mode only the end of the data makes white space
+ * trailing, and the fast path never sees the end. */
+static const unsigned char qp_enc_word[256][4] = {
+    {'=', '0', '0', 0}, {'=', '0', '1', 0}, {'=', '0', '2', 0}, {'=', '0', '3', 0},
+    {'=', '0', '4', 0}, {'=', '0', '5', 0}, {'=', '0', '6', 0}, {'=', '0', '7', 0},
+    {'=', '0', '8', 0}, {'\t', 0, 0, 0}, {'=', '0', 'A', 0}, {'=', '0', 'B', 0},
+    {'=', '0', 'C', 0}, {'=', '0', 'D', 0}, {'=', '0', 'E', 0}, {'=', '0', 'F', 0},
+    {'=', '1', '0', 0}, {'=', '1', '1', 0}, {'=', '1', '2', 0}, {'=', '1', '3', 0},
+    {'=', '1', '4', 0}, {'=', '1', '5', 0}, {'=', '1', '6', 0}, {'=', '1', '7', 0},
+    {'=', '1', '8', 0}, {'=', '1', '9', 0}, {'=', '1', 'A', 0}, {'=', '1', 'B', 0},
+    {'=', '1', 'C', 0}, {'=', '1', 'D', 0}, {'=', '1', 'E', 0}, {'=', '1', 'F', 0},
+    {' ', 0, 0, 0}, {'!', 0, 0, 0}, {'"', 0, 0, 0}, {'#', 0, 0, 0},
+    {'$', 0, 0, 0}, {'%', 0, 0, 0}, {'&', 0, 0, 0}, {'\'', 0, 0, 0},
+    {'(', 0, 0, 0}, {')', 0, 0, 0}, {'*', 0, 0, 0}, {'+', 0, 0, 0},
+    {',', 0, 0, 0}, {'-', 0, 0, 0}, {'.', 0, 0, 0}, {'/', 0, 0, 0},
+    {'0', 0, 0, 0}, {'1', 0, 0, 0}, {'2', 0, 0, 0}, {'3', 0, 0, 0},
+    {'4', 0, 0, 0}, {'5', 0, 0, 0}, {'6', 0, 0, 0}, {'7', 0, 0, 0},
+    {'8', 0, 0, 0}, {'9', 0, 0, 0}, {':', 0, 0, 0}, {';', 0, 0, 0},
+    {'<', 0, 0, 0}, {'=', '3', 'D', 0}, {'>', 0, 0, 0}, {'?', 0, 0, 0},
+    {'@', 0, 0, 0}, {'A', 0, 0, 0}, {'B', 0, 0, 0}, {'C', 0, 0, 0},
+    {'D', 0, 0, 0}, {'E', 0, 0, 0}, {'F', 0, 0, 0}, {'G', 0, 0, 0},
+    {'H', 0, 0, 0}, {'I', 0, 0, 0}, {'J', 0, 0, 0}, {'K', 0, 0, 0},
+    {'L', 0, 0, 0}, {'M', 0, 0, 0}, {'N', 0, 0, 0}, {'O', 0, 0, 0},
+    {'P', 0, 0, 0}, {'Q', 0, 0, 0}, {'R', 0, 0, 0}, {'S', 0, 0, 0},
+    {'T', 0, 0, 0}, {'U', 0, 0, 0}, {'V', 0, 0, 0}, {'W', 0, 0, 0},
+    {'X', 0, 0, 0}, {'Y', 0, 0, 0}, {'Z', 0, 0, 0}, {'[', 0, 0, 0},
+    {'\\', 0, 0, 0}, {']', 0, 0, 0}, {'^', 0, 0, 0}, {'_', 0, 0, 0},
+    {'`', 0, 0, 0}, {'a', 0, 0, 0}, {'b', 0, 0, 0}, {'c', 0, 0, 0},
+    {'d', 0, 0, 0}, {'e', 0, 0, 0}, {'f', 0, 0, 0}, {'g', 0, 0, 0},
+    {'h', 0, 0, 0}, {'i', 0, 0, 0}, {'j', 0, 0, 0}, {'k', 0, 0, 0},
+    {'l', 0, 0, 0}, {'m', 0, 0, 0}, {'n', 0, 0, 0}, {'o', 0, 0, 0},
+    {'p', 0, 0, 0}, {'q', 0, 0, 0}, {'r', 0, 0, 0}, {'s', 0, 0, 0},
+    {'t', 0, 0, 0}, {'u', 0, 0, 0}, {'v', 0, 0, 0}, {'w', 0, 0, 0},
+    {'x', 0, 0, 0}, {'y', 0, 0, 0}, {'z', 0, 0, 0}, {'{', 0, 0, 0},
+    {'|', 0, 0, 0}, {'}', 0, 0, 0}, {'~', 0, 0, 0}, {'=', '7', 'F', 0},
+    {'=', '8', '0', 0}, {'=', '8', '1', 0}, {'=', '8', '2', 0}, {'=', '8', '3', 0},
+    {'=', '8', '4', 0}, {'=', '8', '5', 0}, {'=', '8', '6', 0}, {'=', '8', '7', 0},
+    {'=', '8', '8', 0}, {'=', '8', '9', 0}, {'=', '8', 'A', 0}, {'=', '8', 'B', 0},
+    {'=', '8', 'C', 0}, {'=', '8', 'D', 0}, {'=', '8', 'E', 0}, {'=', '8', 'F', 0},
+    {'=', '9', '0', 0}, {'=', '9', '1', 0}, {'=', '9', '2', 0}, {'=', '9', '3', 0},
+    {'=', '9', '4', 0}, {'=', '9', '5', 0}, {'=', '9', '6', 0}, {'=', '9', '7', 0},
+    {'=', '9', '8', 0}, {'=', '9', '9', 0}, {'=', '9', 'A', 0}, {'=', '9', 'B', 0},
+    {'=', '9', 'C', 0}, {'=', '9', 'D', 0}, {'=', '9', 'E', 0}, {'=', '9', 'F', 0},
+    {'=', 'A', '0', 0}, {'=', 'A', '1', 0}, {'=', 'A', '2', 0}, {'=', 'A', '3', 0},
+    {'=', 'A', '4', 0}, {'=', 'A', '5', 0}, {'=', 'A', '6', 0}, {'=', 'A', '7', 0},
+    {'=', 'A', '8', 0}, {'=', 'A', '9', 0}, {'=', 'A', 'A', 0}, {'=', 'A', 'B', 0},
+    {'=', 'A', 'C', 0}, {'=', 'A', 'D', 0}, {'=', 'A', 'E', 0}, {'=', 'A', 'F', 0},
+    {'=', 'B', '0', 0}, {'=', 'B', '1', 0}, {'=', 'B', '2', 0}, {'=', 'B', '3', 0},
+    {'=', 'B', '4', 0}, {'=', 'B', '5', 0}, {'=', 'B', '6', 0}, {'=', 'B', '7', 0},
+    {'=', 'B', '8', 0}, {'=', 'B', '9', 0}, {'=', 'B', 'A', 0}, {'=', 'B', 'B', 0},
+    {'=', 'B', 'C', 0}, {'=', 'B', 'D', 0}, {'=', 'B', 'E', 0}, {'=', 'B', 'F', 0},
+    {'=', 'C', '0', 0}, {'=', 'C', '1', 0}, {'=', 'C', '2', 0}, {'=', 'C', '3', 0},
+    {'=', 'C', '4', 0}, {'=', 'C', '5', 0}, {'=', 'C', '6', 0}, {'=', 'C', '7', 0},
+    {'=', 'C', '8', 0}, {'=', 'C', '9', 0}, {'=', 'C', 'A', 0}, {'=', 'C', 'B', 0},
+    {'=', 'C', 'C', 0}, {'=', 'C', 'D', 0}, {'=', 'C', 'E', 0}, {'=', 'C', 'F', 0},
+    {'=', 'D', '0', 0}, {'=', 'D', '1', 0}, {'=', 'D', '2', 0}, {'=', 'D', '3', 0},
+    {'=', 'D', '4', 0}, {'=', 'D', '5', 0}, {'=', 'D', '6', 0}, {'=', 'D', '7', 0},
+    {'=', 'D', '8', 0}, {'=', 'D', '9', 0}, {'=', 'D', 'A', 0}, {'=', 'D', 'B', 0},
+    {'=', 'D', 'C', 0}, {'=', 'D', 'D', 0}, {'=', 'D', 'E', 0}, {'=', 'D', 'F', 0},
+    {'=', 'E', '0', 0}, {'=', 'E', '1', 0}, {'=', 'E', '2', 0}, {'=', 'E', '3', 0},
+    {'=', 'E', '4', 0}, {'=', 'E', '5', 0}, {'=', 'E', '6', 0}, {'=', 'E', '7', 0},
+    {'=', 'E', '8', 0}, {'=', 'E', '9', 0}, {'=', 'E', 'A', 0}, {'=', 'E', 'B', 0},
+    {'=', 'E', 'C', 0}, {'=', 'E', 'D', 0}, {'=', 'E', 'E', 0}, {'=', 'E', 'F', 0},
+    {'=', 'F', '0', 0}, {'=', 'F', '1', 0}, {'=', 'F', '2', 0}, {'=', 'F', '3', 0},
+    {'=', 'F', '4', 0}, {'=', 'F', '5', 0}, {'=', 'F', '6', 0}, {'=', 'F', '7', 0},
+    {'=', 'F', '8', 0}, {'=', 'F', '9', 0}, {'=', 'F', 'A', 0}, {'=', 'F', 'B', 0},
+    {'=', 'F', 'C', 0}, {'=', 'F', 'D', 0}, {'=', 'F', 'E', 0}, {'=', 'F', 'F', 0},
+};
+
+static const unsigned char qp_width_text[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 3, 3, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+};
+
+static const unsigned char qp_width_bin[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+};
+
 static int qp_is_ws(unsigned b) { return b == ' ' || b == '\t'; }
 
 /* Printable ASCII that may stand for itself (rule 2): '!'..'~' except '='. */
@@ -228,8 +322,8 @@ static int qp_enc_token(mw_codec *c, mw__qp_enc_state *st, const unsigned char *
 }
 
 /* Fast path: runs of plain bytes 16 at a time and every common token,
- * while at least 24 input bytes (a block plus lookahead) and 32 bytes of
- * output space are left. The output must not overlap the input (blocks are
+ * while at least 24 input bytes (a block plus lookahead) and 100 bytes of
+ * output space (a line) are left. The output must not overlap the input (blocks are
  * stored before they are classified). Stops at anything it does not decide
  * exactly as qp_enc_token would: a protected line start, the buffer ends. */
 static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const unsigned char *p,
@@ -241,10 +335,13 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
     int protect = (flags & (MW_QP_DOT | MW_QP_FROM)) != 0;
     unsigned col = st->col;
     unsigned char *o = c->next_out, *oe = o + c->avail_out;
-    while (e - p >= 24 && oe - o >= 32) {
+    const unsigned char *widths = text ? qp_width_text : qp_width_bin;
+    while (e - p >= 24 && oe - o >= 100) {
         unsigned b = *p;
         if (col == 0 && protect && (b == '.' || b == 'F')) break;
-        if (col < MW_QP_LINE - 1 && (qp_is_literal(b) || qp_is_ws(b))) {
+        int plain = qp_width_bin[b] == 1; /* stands for itself (white space: maybe) */
+        if (plain && col < MW_QP_LINE - 1 && (qp_width_bin[p[1]] == 1 || col > MW_QP_LINE - 4)) {
+            /* a run: 16 bytes at a time */
             size_t k = qp_enc_block(p, o), room = MW_QP_LINE - 1 - col;
             if (k > room) k = room;
             if (text && qp_is_ws(p[k - 1]) && (p[k] == '\r' || (lf_eol && p[k] == '\n'))) k--;
@@ -253,6 +350,26 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
             col += (unsigned)k;
             if (k) continue;
             b = *p; /* white space before a line end */
+        } else if (col <= MW_QP_LINE - 4) {
+            /* mixed or binary data: byte by byte from a table, without
+             * branches on the byte's class, while every token fits */
+            const unsigned char *stop = e - 24;
+            unsigned w;
+            for (;;) {
+                w = widths[b];
+                if (!w) break;
+                memcpy(o, qp_enc_word[b], 4);
+                o += w;
+                col += w;
+                p++;
+                if (p >= stop || col > MW_QP_LINE - 4) break;
+                b = *p;
+                /* four plain bytes: a run starts (bitwise, one rare branch) */
+                if ((qp_width_bin[b] | qp_width_bin[p[1]] | qp_width_bin[p[2]] |
+                     qp_width_bin[p[3]]) == 1)
+                    break;
+            }
+            if (w) continue;
         }
         if (text && b == '\r' && p[1] == '\n') {
             o[0] = '\r';
@@ -301,7 +418,7 @@ static int qp_enc_core(mw_codec *c, mw__qp_enc_state *st, const unsigned char *i
             why = QP_ENC_OUT;
             break;
         }
-        if (e - p >= 24 && c->avail_out >= 32) {
+        if (e - p >= 24 && c->avail_out >= 100) {
             p = qp_enc_fast(c, st, p, e);
             if (p == e) break;
             if (c->avail_out == 0) continue;
@@ -723,6 +840,36 @@ static size_t qp_dec_block(const unsigned char *p, unsigned char *o)
 #endif
 }
 
+/* Escape-dense data (binary, or runs of UTF-8): one token per step without
+ * branching on whether it is an escape or a literal. Returns at anything
+ * else (CR, LF, a soft break, a malformed escape), after four literals in a
+ * row (back to the block loop), or 16 bytes before e. valid_max is a power
+ * of two, so (hi | lo) < valid_max tests both digits. */
+static const unsigned char *qp_dec_mixed(const unsigned char *p, const unsigned char *e,
+                                         unsigned char **out, const unsigned char **run,
+                                         unsigned valid_max)
+{
+    if (e - p < 16) return p;
+    unsigned char *o = *out;
+    const unsigned char *base = p;
+    size_t i = 0, n = (size_t)(e - p) - 16, r = (size_t)(*run - p), streak = 0;
+    while (i <= n && streak < 4) {
+        unsigned b = p[i], hi = qp_hex_value[p[i + 1]], lo = qp_hex_value[p[i + 2]];
+        unsigned is_eq = b == '=';
+        if ((is_eq & ((hi | lo) >= valid_max)) | (b == '\r') | (b == '\n')) break;
+        /* selects by mask, so the compiler does not branch on random data */
+        unsigned m = 0u - is_eq;
+        size_t mz = (size_t)0 - is_eq;
+        *o++ = (unsigned char)((((hi & 15u) << 4 | (lo & 15u)) & m) | (b & ~m));
+        i += 1 + 2 * (size_t)is_eq;
+        r = (i & mz) | (r & ~mz);
+        streak = (streak + 1) & ~mz;
+    }
+    *out = o;
+    *run = base + r;
+    return base + i;
+}
+
 /* The fast path when output and input do not overlap: blocks of 16 are
  * stored first and classified after, so a run costs no call. Same stops
  * as qp_dec_fast. */
@@ -743,7 +890,12 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
             unsigned hi = qp_hex_value[p[1]], lo = qp_hex_value[p[2]];
             if (hi < valid_max && lo < valid_max) {
                 *o++ = (unsigned char)(((hi & 15u) << 4) | (lo & 15u));
-            } else if (!(p[1] == '\r' && p[2] == '\n')) {
+                p += 3;
+                run = p;
+                p = qp_dec_mixed(p, e, &o, &run, valid_max);
+                continue;
+            }
+            if (!(p[1] == '\r' && p[2] == '\n')) {
                 at_end = 0;
                 break;
             }
