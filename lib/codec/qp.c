@@ -143,6 +143,21 @@ static const unsigned char qp_width_bin[256] = {
     3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
 };
 
+/* Index of the lowest set bit of a non-zero mask. */
+static unsigned qp_ctz(unsigned m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctz(m);
+#else
+    unsigned i = 0;
+    while (!(m & 1u)) {
+        m >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+
 static int qp_is_ws(unsigned b) { return b == ' ' || b == '\t'; }
 
 /* Printable ASCII that may stand for itself (rule 2): '!'..'~' except '='. */
@@ -204,10 +219,10 @@ static int qp_drain(mw_codec *c, const unsigned char *pend, uint8_t *pend_pos, u
 /* Why the encoder core stopped. */
 enum { QP_ENC_END, QP_ENC_OUT, QP_ENC_NEED };
 
-/* Copy 16 bytes from p to o (the caller has room for them) and return how
- * many leading ones may stand for themselves: '!'..'~' except '=', plus
- * space and tab (the caller handles trailing white space). */
-static size_t qp_enc_block(const unsigned char *p, unsigned char *o)
+/* Copy 16 bytes from p to o (the caller has room for them) and return a
+ * bit mask of those that cannot stand for themselves: all but '!'..'~'
+ * without '=', space and tab (the caller handles trailing white space). */
+static unsigned qp_enc_mask(const unsigned char *p, unsigned char *o)
 {
 #if MW_QP_HAVE_SSE2
     const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
@@ -218,12 +233,13 @@ static size_t qp_enc_block(const unsigned char *p, unsigned char *o)
     __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, low),
                                _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, eq)));
     bad = _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), bad);
-    return (size_t)__builtin_ctz((unsigned)_mm_movemask_epi8(bad) | 0x10000u);
+    return (unsigned)_mm_movemask_epi8(bad);
 #else
-    size_t i = 0;
+    unsigned m = 0;
     memcpy(o, p, 16);
-    while (i < 16 && (qp_is_literal(p[i]) || qp_is_ws(p[i]))) i++;
-    return i;
+    for (unsigned i = 0; i < 16; i++)
+        m |= (unsigned)!(qp_is_literal(p[i]) || qp_is_ws(p[i])) << i;
+    return m;
 #endif
 }
 
@@ -341,14 +357,31 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
         if (col == 0 && protect && (b == '.' || b == 'F')) break;
         int plain = qp_width_bin[b] == 1; /* stands for itself (white space: maybe) */
         if (plain && col < MW_QP_LINE - 1 && (qp_width_bin[p[1]] == 1 || col > MW_QP_LINE - 4)) {
-            /* a run: 16 bytes at a time */
-            size_t k = qp_enc_block(p, o), room = MW_QP_LINE - 1 - col;
-            if (k > room) k = room;
-            if (text && qp_is_ws(p[k - 1]) && (p[k] == '\r' || (lf_eol && p[k] == '\n'))) k--;
-            p += k;
-            o += k;
-            col += (unsigned)k;
-            if (k) continue;
+            /* a run: 16 bytes at a time; whole blocks advance by a constant
+             * so the next load does not wait for this one's result */
+            const unsigned char *start = p;
+            unsigned char *ostart = o;
+            size_t room = MW_QP_LINE - 1 - col, k;
+            for (;;) {
+                unsigned m = qp_enc_mask(p, o);
+                if (!m && room > 16 && e - p >= 40) {
+                    p += 16;
+                    o += 16;
+                    room -= 16;
+                    continue;
+                }
+                k = m ? (size_t)qp_ctz(m) : 16;
+                if (k > room) k = room;
+                break;
+            }
+            const unsigned char *q = p + k;
+            /* the last white space before a line end is not plain (rule 3) */
+            if (text && q > start && qp_is_ws(q[-1]) && (*q == '\r' || (lf_eol && *q == '\n'))) q--;
+            size_t adv = (size_t)(q - start);
+            p = q;
+            o = ostart + adv;
+            col += (unsigned)adv;
+            if (adv) continue;
             b = *p; /* white space before a line end */
         } else if (col <= MW_QP_LINE - 4) {
             /* mixed or binary data: byte by byte from a table, without
@@ -753,7 +786,7 @@ static size_t qp_dec_scan(const unsigned char *p, size_t n)
             __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, eq),
                                        _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
             unsigned m = (unsigned)_mm_movemask_epi8(hit) >> (i - at);
-            if (m) return i + (unsigned)__builtin_ctz(m);
+            if (m) return i + qp_ctz(m);
             i = at + 16;
             if (i >= n) return n;
         }
@@ -821,9 +854,9 @@ static void qp_dec_fast(mw_codec *c, int strict)
     qp_produced(c, made);
 }
 
-/* Copy 16 bytes from p to o and return the offset of the first '=', CR or
- * LF among them (16 when there is none). */
-static size_t qp_dec_block(const unsigned char *p, unsigned char *o)
+/* Copy 16 bytes from p to o and return a bit mask of the '=', CR and LF
+ * among them. */
+static unsigned qp_dec_mask(const unsigned char *p, unsigned char *o)
 {
 #if MW_QP_HAVE_SSE2
     const __m128i eq = _mm_set1_epi8('='), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
@@ -831,12 +864,13 @@ static size_t qp_dec_block(const unsigned char *p, unsigned char *o)
     _mm_storeu_si128((__m128i *)(void *)o, v);
     __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, eq),
                                _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
-    return (size_t)__builtin_ctz((unsigned)_mm_movemask_epi8(hit) | 0x10000u);
+    return (unsigned)_mm_movemask_epi8(hit);
 #else
-    size_t i = 0;
+    unsigned m = 0;
     memcpy(o, p, 16);
-    while (i < 16 && p[i] != '=' && p[i] != '\r' && p[i] != '\n') i++;
-    return i;
+    for (unsigned i = 0; i < 16; i++)
+        m |= (unsigned)(p[i] == '=' || p[i] == '\r' || p[i] == '\n') << i;
+    return m;
 #endif
 }
 
@@ -881,10 +915,15 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
     unsigned char *o = c->next_out;
     int at_end = 1;
     while (e - p >= 16) { /* the output is never ahead of the input, so o has room too */
-        size_t k = qp_dec_block(p, o);
+        unsigned m = qp_dec_mask(p, o);
+        if (!m) { /* a constant step: the next load need not wait for this one */
+            p += 16;
+            o += 16;
+            continue;
+        }
+        size_t k = (size_t)qp_ctz(m);
         p += k;
         o += k;
-        if (k == 16) continue;
         if (*p == '=') {
             if (e - p < 3) break;
             unsigned hi = qp_hex_value[p[1]], lo = qp_hex_value[p[2]];
