@@ -147,7 +147,8 @@ static int decode_shift(const unsigned char *in, size_t len, size_t start, sink 
         } else {
             cp = u;
         }
-        if (s->cap - s->o < 4) return MW_ERR_BUFFER;
+        size_t need = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        if (s->cap - s->o < need) return MW_ERR_BUFFER;
         put_utf8(s, cp);
     }
     if (j >= len) return *err = len, MW_ERR_SYNTAX; /* no closing "-" */
