@@ -168,7 +168,7 @@ static int utf8_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
     unsigned char tmp[8];
     size_t nc = cs->ncarry, take = *inlen < 4 ? *inlen : 4;
     memcpy(tmp, cs->carry, nc);
-    memcpy(tmp + nc, *in, take);
+    if (take) memcpy(tmp + nc, *in, take);
     uint32_t cp;
     int r = mw__utf8_next(tmp, nc + take, &cp);
     if (r > 0) {
@@ -180,7 +180,7 @@ static int utf8_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
         return MW_OK;
     }
     if (r == 0 && !finish) { /* still incomplete: all new input joins the carry */
-        memcpy(cs->carry + nc, *in, take);
+        if (take) memcpy(cs->carry + nc, *in, take);
         cs->ncarry = nc + take;
         *in += take, *inlen -= take;
         return MW_OK;
@@ -267,7 +267,7 @@ static int iconv_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
     unsigned char tmp[2 * MW__CS_CARRY_MAX];
     size_t nc = cs->ncarry, take = *inlen < MW__CS_CARRY_MAX ? *inlen : MW__CS_CARRY_MAX;
     memcpy(tmp, cs->carry, nc);
-    memcpy(tmp + nc, *in, take);
+    if (take) memcpy(tmp + nc, *in, take);
     const unsigned char *tp = tmp;
     size_t tl = nc + take;
     int err = iconv_step(cs, &tp, &tl, out, outlen);
@@ -284,7 +284,7 @@ static int iconv_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
     }
     if (err == E2BIG) return MW_ERR_BUFFER;
     if (err == EINVAL && !finish && take == *inlen && nc + take <= MW__CS_CARRY_MAX) {
-        memcpy(cs->carry + nc, *in, take);
+        if (take) memcpy(cs->carry + nc, *in, take);
         cs->ncarry = nc + take;
         *in += take, *inlen -= take;
         return MW_OK;
