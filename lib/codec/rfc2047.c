@@ -34,6 +34,8 @@ typedef struct dec {
     unsigned flags;
     unsigned defects;
     int cur;                  /* slot whose run of words is open, or -1 */
+    size_t run_o;             /* output offset where the open run started */
+    size_t run_i, run_end_i;  /* input span of the open run's words */
     int nopen;
     unsigned evict;
     mw__charset cs[CS_SLOTS];
@@ -152,16 +154,33 @@ static int q_payload_ok(const ew *w)
 
 /* ---- output ---- */
 
+static int emit_text(dec *d, size_t from, size_t to);
+
+#define RUN_DROPPED 1 /* run_feed: the run was given up and copied as text */
+
 /* Convert bytes of the open run into the output; NUL, CR and LF that come
- * out of a decoded word are replaced so they cannot forge header lines. */
+ * out of a decoded word are replaced so they cannot forge header lines.
+ * A run may produce at most 3 bytes per input byte of its words (which
+ * keeps the documented 3 * len + 1 bound): real charsets stay far below,
+ * but a few (TSCII) turn one byte into several characters. Such a run is
+ * taken back and its words kept as written, like an unsupported charset. */
 static int run_feed(dec *d, const unsigned char *p, size_t n, int finish)
 {
     unsigned char *start = d->out + d->o, *op = start;
-    size_t room = d->cap - d->o;
+    size_t made = d->o - d->run_o, allowed = 3 * (d->run_end_i - d->run_i);
+    size_t limit = made < allowed ? allowed - made : 0;
+    size_t room = d->cap - d->o < limit ? d->cap - d->o : limit;
     int rc = mw__charset_convert(&d->cs[d->cur], &p, &n, &op, &room, finish);
-    if (rc) return rc;
-    size_t count;
-    mw_ssize r = mw__utf8_replace_controls(start, (size_t)(op - start), d->cap - d->o, &count);
+    size_t count = 0, made_now = (size_t)(op - start);
+    mw_ssize r = rc ? rc : mw__utf8_replace_controls(start, made_now, room + made_now, &count);
+    if (r == MW_ERR_BUFFER && limit <= d->cap - d->o) {
+        mw__charset_reset(&d->cs[d->cur]);
+        d->cur = -1;
+        d->o = d->run_o;
+        d->defects |= MW_2047_DEFECT_CHARSET;
+        rc = emit_text(d, d->run_i, d->run_end_i);
+        return rc ? rc : RUN_DROPPED;
+    }
     if (r < 0) return (int)r;
     if (count) d->defects |= MW_2047_DEFECT_INVALID;
     d->o += (size_t)r;
@@ -303,15 +322,23 @@ static int word_check(dec *d, const ew *w, size_t *bchars, int *slot)
     return rc;
 }
 
+static size_t start_of(const dec *d, const ew *w)
+{
+    return (size_t)(w->cs - d->in) - 2; /* the word starts with "=?" before its charset */
+}
+
 /* Decode one word; after_word says an encoded word came just before it
  * (only white space between), so the run of that charset continues. */
 static int decode_word(dec *d, const ew *w, size_t bchars, int slot, int after_word)
 {
     if (!after_word || slot != d->cur) {
         int rc = run_end(d);
-        if (rc) return rc;
+        if (rc < 0) return rc;
+        d->run_o = d->o;
+        d->run_i = start_of(d, w);
     }
     d->cur = slot;
+    d->run_end_i = start_of(d, w) + w->len;
     return (w->enc == 'B' || w->enc == 'b') ? decode_b(d, w, bchars) : decode_q(d, w);
 }
 
@@ -345,8 +372,8 @@ static int decode_all(dec *d)
             if (c == 0) {
                 /* white space between two encoded words is dropped (§6.2) */
                 rc = decode_word(d, &w, bchars, slot, after_word);
-                if (rc) return rc;
-                after_word = 1;
+                if (rc < 0) return rc;
+                after_word = rc != RUN_DROPPED;
                 ws_from = ws_to = 0;
                 i += w.len;
                 continue;
@@ -356,14 +383,14 @@ static int decode_all(dec *d)
         } else {
             j = next_candidate(in, len, i + 1);
         }
-        if ((rc = run_end(d)) != MW_OK || (rc = emit_text(d, ws_from, ws_to)) != MW_OK ||
+        if ((rc = run_end(d)) < 0 || (rc = emit_text(d, ws_from, ws_to)) != MW_OK ||
             (rc = emit_text(d, i, j)) != MW_OK)
             return rc;
         after_word = 0;
         ws_from = ws_to = 0;
         i = j;
     }
-    if ((rc = run_end(d)) != MW_OK) return rc;
+    if ((rc = run_end(d)) < 0) return rc;
     return emit_text(d, ws_from, ws_to);
 }
 

@@ -176,6 +176,18 @@ static void test_defects(void)
     DEC("=?ISO-8859-1?B?YQBi?=", 0, "a\xEF\xBF\xBD" "b", MW_2047_DEFECT_INVALID);
     if (have_charset("UTF-16BE"))
         DEC("=?UTF-16BE?B?AGEACgBi?=", 0, "a\xEF\xBF\xBD" "b", MW_2047_DEFECT_INVALID);
+    /* a charset that turns one byte into several characters (TSCII 0x8C is
+     * 12 bytes of UTF-8) could break the 3 * len + 1 bound: the run is kept
+     * as written instead */
+    if (have_charset("TSCII")) {
+        DEC("=?TSCII?Q?=8C?=", 0, "\xE0\xAE\x95\xE0\xAF\x8D\xE0\xAE\xB7\xE0\xAF\x8D", 0);
+        DEC("x =?TSCII?B?jIyMjIyMjIyMjIyM?= =?TSCII?B?jA==?= y", 0,
+            "x =?TSCII?B?jIyMjIyMjIyMjIyM?= \xE0\xAE\x95\xE0\xAF\x8D\xE0\xAE\xB7\xE0\xAF\x8D y",
+            MW_2047_DEFECT_CHARSET);
+        const char *in = "=?TSCII?B?jIyMjIyMjIyMjIyM?=";
+        char out[3 * 28 + 1];
+        CHECK_INT(mw_2047_decode(in, strlen(in), out, sizeof out, 0, NULL), (mw_ssize)strlen(in));
+    }
     /* tabs survive */
     DEC("=?UTF-8?Q?a=09b?=", 0, "a\tb", 0);
 }
