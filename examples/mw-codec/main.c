@@ -35,7 +35,8 @@ static const char usage_text[] =
     "usage: mw-codec MODE [options] < input > output\n"
     "\n"
     "Streaming modes (any input size, constant memory):\n"
-    "  b64enc  [--url] [--nopad] [--wrap]   base64 encode (RFC 4648; --wrap: MIME 76-column lines)\n"
+    "  b64enc  [--url] [--nopad] [--wrap]   base64 encode (RFC 4648; --wrap: MIME 76-column "
+    "lines)\n"
     "  b64dec  [--url] [--mime] [--garbage] base64 decode (strict unless --mime / --garbage)\n"
     "  qpenc   [--binary] [--dot] [--lf]    quoted-printable encode (RFC 2045 §6.7)\n"
     "  qpdec   [--strict]                   quoted-printable decode (lenient unless --strict)\n"
@@ -149,7 +150,8 @@ static int parse_flags(int argc, char **argv, const opt *opts, unsigned *flags)
 {
     for (int i = 2; i < argc; i++) {
         const opt *o = opts;
-        while (o->name && strcmp(o->name, argv[i])) o++;
+        while (o->name && strcmp(o->name, argv[i]))
+            o++;
         if (!o->name) return usage_error(argv[i], ": unknown option");
         *flags |= o->flag;
     }
@@ -158,15 +160,18 @@ static int parse_flags(int argc, char **argv, const opt *opts, unsigned *flags)
 
 static int mode_stream(int argc, char **argv)
 {
-    static const opt b64enc_opts[] = {{"--url", MW_B64_URL}, {"--nopad", MW_B64_NOPAD},
-                                      {"--wrap", MW_B64_WRAP}, {NULL, 0}};
+    static const opt b64enc_opts[] = {
+        {"--url", MW_B64_URL}, {"--nopad", MW_B64_NOPAD}, {"--wrap", MW_B64_WRAP}, {NULL, 0}};
     static const opt b64dec_opts[] = {{"--url", MW_B64_URL},
                                       {"--mime", MW_B64_MIME},
                                       {"--garbage", MW_B64_MIME | MW_B64_SKIP_GARBAGE},
                                       {"--nopad", MW_B64_NOPAD},
                                       {NULL, 0}};
-    static const opt qpenc_opts[] = {{"--binary", MW_QP_BINARY}, {"--dot", MW_QP_DOT},
-                                     {"--from", MW_QP_FROM}, {"--lf", MW_QP_LF_EOL}, {NULL, 0}};
+    static const opt qpenc_opts[] = {{"--binary", MW_QP_BINARY},
+                                     {"--dot", MW_QP_DOT},
+                                     {"--from", MW_QP_FROM},
+                                     {"--lf", MW_QP_LF_EOL},
+                                     {NULL, 0}};
     static const opt qpdec_opts[] = {{"--strict", MW_QP_STRICT}, {NULL, 0}};
     static const struct {
         const char *mode;
@@ -204,8 +209,10 @@ static int read_value(char **buf, size_t *len)
         if (n == cap) {
             if (cap > VALUE_MAX) {
                 free(b);
-                fprintf(stderr, "mw-codec: %s: input larger than %d bytes (this mode takes one header value)\n",
-                        g_mode, VALUE_MAX);
+                fprintf(
+                    stderr,
+                    "mw-codec: %s: input larger than %d bytes (this mode takes one header value)\n",
+                    g_mode, VALUE_MAX);
                 return EXIT_DATA;
             }
             char *nb = realloc(b, cap * 2);
@@ -226,7 +233,8 @@ static int read_value(char **buf, size_t *len)
     }
     if (n > VALUE_MAX) {
         free(b);
-        fprintf(stderr, "mw-codec: %s: input larger than %d bytes (this mode takes one header value)\n",
+        fprintf(stderr,
+                "mw-codec: %s: input larger than %d bytes (this mode takes one header value)\n",
                 g_mode, VALUE_MAX);
         return EXIT_DATA;
     }
@@ -249,7 +257,10 @@ static size_t utf8_error_at(const char *s, size_t n, int nul_too)
             i++;
             continue;
         }
-        size_t k = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 0;
+        size_t k = c >= 0xC2 && c <= 0xDF   ? 1
+                   : c >= 0xE0 && c <= 0xEF ? 2
+                   : c >= 0xF0 && c <= 0xF4 ? 3
+                                            : 0;
         if (!k || i + k >= n) return i;
         unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
         unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
@@ -272,15 +283,20 @@ static int mode_2047enc(int argc, char **argv, const char *in, size_t len)
     unsigned flags = 0;
     size_t column = 0;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--phrase")) flags |= MW_2047_PHRASE;
-        else if (!strcmp(argv[i], "--b")) flags |= MW_2047_FORCE_B;
-        else if (!strcmp(argv[i], "--q")) flags |= MW_2047_FORCE_Q;
+        if (!strcmp(argv[i], "--phrase"))
+            flags |= MW_2047_PHRASE;
+        else if (!strcmp(argv[i], "--b"))
+            flags |= MW_2047_FORCE_B;
+        else if (!strcmp(argv[i], "--q"))
+            flags |= MW_2047_FORCE_Q;
         else if (!strcmp(argv[i], "--column") && i + 1 < argc) {
             char *end;
             unsigned long v = strtoul(argv[++i], &end, 10);
-            if (*end || !*argv[i] || v > 998) return usage_error(argv[i], ": --column expects 0..998");
+            if (*end || !*argv[i] || v > 998)
+                return usage_error(argv[i], ": --column expects 0..998");
             column = (size_t)v;
-        } else return usage_error(argv[i], ": unknown option");
+        } else
+            return usage_error(argv[i], ": unknown option");
     }
     if ((flags & MW_2047_FORCE_B) && (flags & MW_2047_FORCE_Q))
         return usage_error("--b and --q", " cannot be combined");
@@ -307,8 +323,10 @@ static int mode_2047dec(int argc, char **argv, const char *in, size_t len)
 {
     unsigned flags = 0;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--strict")) flags |= MW_2047_STRICT;
-        else return usage_error(argv[i], ": unknown option");
+        if (!strcmp(argv[i], "--strict"))
+            flags |= MW_2047_STRICT;
+        else
+            return usage_error(argv[i], ": unknown option");
     }
     char *out = malloc(3 * len + 1);
     if (!out) return io_error("memory");
@@ -321,11 +339,14 @@ static int mode_2047dec(int argc, char **argv, const char *in, size_t len)
     } else {
         rc = emit_line(out, (size_t)n);
         if (defects & MW_2047_DEFECT_CHARSET)
-            fprintf(stderr, "mw-codec: 2047dec: warning: a word in an unknown charset was kept as-is\n");
+            fprintf(stderr,
+                    "mw-codec: 2047dec: warning: a word in an unknown charset was kept as-is\n");
         if (defects & MW_2047_DEFECT_ENCODING)
-            fprintf(stderr, "mw-codec: 2047dec: warning: a word with a malformed payload was kept as-is\n");
+            fprintf(stderr,
+                    "mw-codec: 2047dec: warning: a word with a malformed payload was kept as-is\n");
         if (defects & MW_2047_DEFECT_INVALID)
-            fprintf(stderr, "mw-codec: 2047dec: warning: malformed or control characters were replaced by U+FFFD\n");
+            fprintf(stderr, "mw-codec: 2047dec: warning: malformed or control characters were "
+                            "replaced by U+FFFD\n");
     }
     free(out);
     return rc;
@@ -339,14 +360,18 @@ static int mode_mutf7(int argc, char **argv, const char *in, size_t len)
     char *out = malloc(cap);
     if (!out) return io_error("memory");
     size_t off = 0;
-    mw_ssize n = enc ? mw_mutf7_encode(in, len, out, cap) : mw_mutf7_decode(in, len, out, cap, &off);
+    mw_ssize n =
+        enc ? mw_mutf7_encode(in, len, out, cap) : mw_mutf7_decode(in, len, out, cap, &off);
     int rc;
     if (n == MW_ERR_SYNTAX) {
         if (enc)
-            fprintf(stderr, "mw-codec: mutf7enc: input is not valid UTF-8 (or holds a NUL) at byte %zu\n",
+            fprintf(stderr,
+                    "mw-codec: mutf7enc: input is not valid UTF-8 (or holds a NUL) at byte %zu\n",
                     utf8_error_at(in, len, 1));
         else
-            fprintf(stderr, "mw-codec: mutf7dec: invalid or non-canonical modified UTF-7 at byte %zu\n", off);
+            fprintf(stderr,
+                    "mw-codec: mutf7dec: invalid or non-canonical modified UTF-7 at byte %zu\n",
+                    off);
         rc = EXIT_DATA;
     } else if (n < 0) {
         fprintf(stderr, "mw-codec: %s: %s\n", argv[1], mw_strerror((int)n));
@@ -361,17 +386,24 @@ static int mode_mutf7(int argc, char **argv, const char *in, size_t len)
 static int mode_value(int argc, char **argv)
 {
     int which;
-    if (!strcmp(argv[1], "2047enc")) which = 0;
-    else if (!strcmp(argv[1], "2047dec")) which = 1;
-    else if (!strcmp(argv[1], "mutf7enc") || !strcmp(argv[1], "mutf7dec")) which = 2;
-    else return -1;
+    if (!strcmp(argv[1], "2047enc"))
+        which = 0;
+    else if (!strcmp(argv[1], "2047dec"))
+        which = 1;
+    else if (!strcmp(argv[1], "mutf7enc") || !strcmp(argv[1], "mutf7dec"))
+        which = 2;
+    else
+        return -1;
     char *in = NULL;
     size_t len = 0;
     int rc = read_value(&in, &len);
     if (rc) return rc;
-    if (which == 0) rc = mode_2047enc(argc, argv, in, len);
-    else if (which == 1) rc = mode_2047dec(argc, argv, in, len);
-    else rc = mode_mutf7(argc, argv, in, len);
+    if (which == 0)
+        rc = mode_2047enc(argc, argv, in, len);
+    else if (which == 1)
+        rc = mode_2047dec(argc, argv, in, len);
+    else
+        rc = mode_mutf7(argc, argv, in, len);
     free(in);
     return rc;
 }
@@ -383,12 +415,18 @@ static void show(const char *label, const char *p, size_t n)
     printf("  %-9s \"", label);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c == '\r') fputs("\\r", stdout);
-        else if (c == '\n') fputs("\\n", stdout);
-        else if (c == '\t') fputs("\\t", stdout);
-        else if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
-        else putchar(c);
+        if (c == '\r')
+            fputs("\\r", stdout);
+        else if (c == '\n')
+            fputs("\\n", stdout);
+        else if (c == '\t')
+            fputs("\\t", stdout);
+        else if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
     }
     printf("\"\n");
 }
@@ -426,9 +464,11 @@ static int demo(void)
     const char *bin = "Hello, \xF0\x9F\x93\xAC mail!";
     printf("base64 (RFC 4648), as used for MIME bodies and SASL:\n");
     show("input", bin, strlen(bin));
-    if ((e = mw_b64_encode(bin, strlen(bin), enc, sizeof enc, 0)) < 0) return demo_fail("encode", e);
+    if ((e = mw_b64_encode(bin, strlen(bin), enc, sizeof enc, 0)) < 0)
+        return demo_fail("encode", e);
     show("encoded", enc, (size_t)e);
-    if ((d = mw_b64_decode(enc, (size_t)e, dec, sizeof dec, 0, NULL)) < 0) return demo_fail("decode", d);
+    if ((d = mw_b64_decode(enc, (size_t)e, dec, sizeof dec, 0, NULL)) < 0)
+        return demo_fail("decode", d);
     show("decoded", dec, (size_t)d);
     bad |= d != (mw_ssize)strlen(bin) || memcmp(dec, bin, (size_t)d);
 
@@ -456,8 +496,10 @@ static int demo(void)
     show("unstuffed", dec, (size_t)d);
     bad |= d != (mw_ssize)strlen(msg) || memcmp(dec, msg, (size_t)d);
 
-    const char *subj = "Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln \xE2\x80\x93 "
-                       "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xA7\xE3\x82\x82 OK \xF0\x9F\x98\x80";
+    const char *subj =
+        "Gr\xC3\xBC\xC3\x9F"
+        "e aus K\xC3\xB6ln \xE2\x80\x93 "
+        "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xA7\xE3\x82\x82 OK \xF0\x9F\x98\x80";
     printf("\nRFC 2047 encoded words, for non-ASCII header text (here after \"Subject: \", "
            "column 9; folded at 76):\n");
     show("input", subj, strlen(subj));
@@ -469,24 +511,29 @@ static int demo(void)
         return demo_fail("decode", d);
     show("decoded", dec, (size_t)d);
     bad |= d != (mw_ssize)strlen(subj) || memcmp(dec, subj, (size_t)d);
-    const char *legacy = "=?ISO-8859-1?Q?Andr=E9?= Pirard, =?Shift_JIS?B?k/qW?= =?Shift_JIS?B?e4zq?=";
-    printf("  and decoding words in other charsets (a Shift_JIS character split across two words):\n");
+    const char *legacy =
+        "=?ISO-8859-1?Q?Andr=E9?= Pirard, =?Shift_JIS?B?k/qW?= =?Shift_JIS?B?e4zq?=";
+    printf(
+        "  and decoding words in other charsets (a Shift_JIS character split across two words):\n");
     show("input", legacy, strlen(legacy));
     if ((d = mw_2047_decode(legacy, strlen(legacy), dec, sizeof dec, 0, &defects)) < 0)
         return demo_fail("decode", d);
     show("decoded", dec, (size_t)d);
 
-    const char *box = "~peter/mail/\xE5\x8F\xB0\xE5\x8C\x97/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E & co";
+    const char *box =
+        "~peter/mail/\xE5\x8F\xB0\xE5\x8C\x97/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E & co";
     printf("\nIMAP modified UTF-7 (RFC 3501 5.1.3), for mailbox names:\n");
     show("input", box, strlen(box));
     if ((e = mw_mutf7_encode(box, strlen(box), enc, sizeof enc)) < 0) return demo_fail("encode", e);
     show("encoded", enc, (size_t)e);
     size_t off;
-    if ((d = mw_mutf7_decode(enc, (size_t)e, dec, sizeof dec, &off)) < 0) return demo_fail("decode", d);
+    if ((d = mw_mutf7_decode(enc, (size_t)e, dec, sizeof dec, &off)) < 0)
+        return demo_fail("decode", d);
     show("decoded", dec, (size_t)d);
     bad |= d != (mw_ssize)strlen(box) || memcmp(dec, box, (size_t)d);
 
-    printf("\nTry it: echo 'Gr\xC3\xBC\xC3\x9F" "e' | mw-codec 2047enc; "
+    printf("\nTry it: echo 'Gr\xC3\xBC\xC3\x9F"
+           "e' | mw-codec 2047enc; "
            "mw-codec b64enc --wrap < file; mw-codec --help\n");
     if (bad) printf("\nA round trip did not give the input back: this is a bug.\n");
     return bad ? EXIT_DATA : 0;

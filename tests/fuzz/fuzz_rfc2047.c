@@ -15,7 +15,8 @@
 static size_t count_controls(const char *p, size_t n)
 {
     size_t c = 0;
-    for (size_t i = 0; i < n; i++) c += p[i] == 0 || p[i] == '\r' || p[i] == '\n';
+    for (size_t i = 0; i < n; i++)
+        c += p[i] == 0 || p[i] == '\r' || p[i] == '\n';
     return c;
 }
 
