@@ -151,6 +151,12 @@ static void test_lenient_and_strict(void)
     DEC("=?UTF-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=",
         MW_2047_STRICT, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0);
     DEC(longw, MW_2047_STRICT, longw, 0);
+    /* empty payloads are words too */
+    DEC("a =?UTF-8?Q?\?= b", MW_2047_STRICT, "a  b", 0);
+    DEC("=?UTF-8?B?\?==?UTF-8?Q?x?=", 0, "x", 0);
+    /* strict: only white space, "(" or ")" may touch a word */
+    DEC("(=?UTF-8?Q?a?=) <=?UTF-8?Q?b?=>", MW_2047_STRICT, "(a) <=?UTF-8?Q?b?=>", 0);
+    DEC("x\r\n =?UTF-8?Q?a?=\r\n", MW_2047_STRICT, "x a\r\n", 0);
     /* lowercase hex */
     DEC("=?UTF-8?Q?=c3=a9?=", 0, "\xC3\xA9", 0);
 }
