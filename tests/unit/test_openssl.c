@@ -1,0 +1,920 @@
+/*
+ * OpenSSL adapter: a client session and a server session talk to each other
+ * entirely in memory. The certificates are made at run time (a throwaway CA
+ * and a leaf for localhost / 127.0.0.1); nothing touches the network or is
+ * read from committed files.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "mw_test.h"
+
+#include <mailwire/openssl.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+/* ---- throwaway PKI --------------------------------------------------------- */
+
+typedef struct pem {
+    char *text;
+    size_t len;
+} pem;
+
+typedef struct pki {
+    pem ca, other_ca;   /* trust anchors: the right one and an unrelated one */
+    pem leaf, leaf_key; /* CN=localhost, SAN DNS:localhost, IP:127.0.0.1 */
+    unsigned char leaf_der_sha256[32];
+} pki;
+
+static pki g_pki;
+
+static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    int ok = e && X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    return ok;
+}
+
+/* A certificate for key, signed by issuer_key (NULL: self-signed). */
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, long serial)
+{
+    X509 *x = X509_new();
+    int ca = issuer == NULL;
+    int ok = x && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), serial) &&
+             X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), 86400) && X509_set_pubkey(x, key);
+    X509_NAME *name = x ? X509_get_subject_name(x) : NULL;
+    ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    ok = ok && X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+    X509 *signer = issuer ? issuer : x;
+    ok = ok && add_ext(x, signer, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+    ok = ok && add_ext(x, signer, NID_key_usage,
+                       ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+    ok = ok && add_ext(x, signer, NID_subject_key_identifier, "hash");
+    if (!ca) {
+        ok = ok && add_ext(x, signer, NID_authority_key_identifier, "keyid:always");
+        ok = ok && add_ext(x, signer, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+        ok = ok && add_ext(x, signer, NID_ext_key_usage, "serverAuth,clientAuth");
+    }
+    ok = ok && X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) > 0;
+    if (!ok) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static pem bio_to_pem(BIO *b)
+{
+    pem p = {NULL, 0};
+    char *data = NULL;
+    long n = BIO_get_mem_data(b, &data);
+    if (n > 0) {
+        p.text = malloc((size_t)n + 1);
+        memcpy(p.text, data, (size_t)n);
+        p.text[n] = '\0';
+        p.len = (size_t)n;
+    }
+    BIO_free(b);
+    return p;
+}
+
+static pem cert_pem(X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, x);
+    return bio_to_pem(b);
+}
+
+static pem key_pem(EVP_PKEY *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+    return bio_to_pem(b);
+}
+
+static int pki_make(void)
+{
+    EVP_PKEY *ca_key = EVP_EC_gen("P-256");
+    EVP_PKEY *other_key = EVP_EC_gen("P-256");
+    EVP_PKEY *leaf_key = EVP_EC_gen("P-256");
+    if (!ca_key || !other_key || !leaf_key) return 0;
+    X509 *ca = make_cert(ca_key, "mailwire test CA", NULL, NULL, 1);
+    X509 *other = make_cert(other_key, "mailwire other CA", NULL, NULL, 2);
+    X509 *leaf = ca ? make_cert(leaf_key, "localhost", ca, ca_key, 3) : NULL;
+    int ok = ca && other && leaf;
+    if (ok) {
+        g_pki.ca = cert_pem(ca);
+        g_pki.other_ca = cert_pem(other);
+        g_pki.leaf = cert_pem(leaf);
+        g_pki.leaf_key = key_pem(leaf_key);
+        unsigned n = 0;
+        ok = X509_digest(leaf, EVP_sha256(), g_pki.leaf_der_sha256, &n) && n == 32;
+    }
+    X509_free(ca);
+    X509_free(other);
+    X509_free(leaf);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(other_key);
+    EVP_PKEY_free(leaf_key);
+    return ok && g_pki.ca.text && g_pki.leaf.text && g_pki.leaf_key.text;
+}
+
+static void pki_free(void)
+{
+    free(g_pki.ca.text);
+    free(g_pki.other_ca.text);
+    free(g_pki.leaf.text);
+    free(g_pki.leaf_key.text);
+}
+
+/* ---- configurations and a connected pair ---------------------------------- */
+
+static mw_tls_config *server_config(const mw_mem *mem)
+{
+    mw_tls_config *cfg = NULL;
+    if (mw_tls_config_new(mem, MW_TLS_SERVER, &cfg) != MW_OK) return NULL;
+    if (mw_tls_config_set_cert_mem(cfg, g_pki.leaf.text, g_pki.leaf.len, g_pki.leaf_key.text,
+                                   g_pki.leaf_key.len) != MW_OK) {
+        fprintf(stderr, "server cert: %s\n", mw_tls_config_last_error(cfg));
+        mw_tls_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+/* A verifying client trusting our CA and expecting host (NULL: none). */
+static mw_tls_config *client_config(const mw_mem *mem, const char *host)
+{
+    mw_tls_config *cfg = NULL;
+    if (mw_tls_config_new(mem, MW_TLS_CLIENT, &cfg) != MW_OK) return NULL;
+    if (mw_tls_config_set_ca_mem(cfg, g_pki.ca.text, g_pki.ca.len) != MW_OK ||
+        (host && mw_tls_config_set_host_name(cfg, host) != MW_OK)) {
+        mw_tls_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+typedef struct pair {
+    mw_tls_session *c, *s;
+    uint64_t rng;
+    size_t chunk; /* 0: a random size per move, from 1..8 or large */
+} pair;
+
+static int pair_open(pair *p, const mw_tls_config *ccfg, const mw_tls_config *scfg, size_t chunk,
+                     const mw_mem *mem)
+{
+    memset(p, 0, sizeof *p);
+    p->rng = 0x5eed + chunk;
+    p->chunk = chunk;
+    int rc = mw_tls_new(mem, ccfg, &p->c);
+    if (rc == MW_OK) rc = mw_tls_new(mem, scfg, &p->s);
+    return rc;
+}
+
+static void pair_close(pair *p)
+{
+    mw_tls_free(p->c);
+    mw_tls_free(p->s);
+    p->c = p->s = NULL;
+}
+
+static size_t next_chunk(pair *p)
+{
+    if (p->chunk) return p->chunk;
+    uint64_t r = mw_test_rand(&p->rng);
+    return (r & 3) == 0 ? 100000 : (size_t)(r % 8) + 1;
+}
+
+/* The sticky error of a session (a zero-length feed reports it), or 0. */
+static int sticky(mw_tls_session *s)
+{
+    mw_ssize rc = mw_tls_feed_cipher(s, "", 0);
+    return rc < 0 && rc != MW_ERR_CLOSED ? (int)rc : 0;
+}
+
+/* Move pending ciphertext from one side to the other, in chunks.
+ * @return a negative error from the receiver, else 1 if anything moved. */
+static int move(pair *p, mw_tls_session *from, mw_tls_session *to)
+{
+    int moved = 0;
+    size_t len;
+    const unsigned char *data;
+    while ((data = mw_tls_out_buf(from, &len)) != NULL) {
+        size_t n = next_chunk(p);
+        if (n > len) n = len;
+        mw_ssize took = mw_tls_feed_cipher(to, data, n);
+        if (took < 0) return (int)took;
+        if (took == 0) break; /* receiver full: it must read first */
+        mw_tls_out_ack(from, (size_t)took);
+        moved = 1;
+    }
+    return moved;
+}
+
+/* Run the handshake to the end. @return 0 or the first error either side hit. */
+static int handshake(pair *p)
+{
+    for (int round = 0; round < 1000000; round++) {
+        int a = move(p, p->c, p->s);
+        if (a < 0) return a;
+        int b = move(p, p->s, p->c);
+        if (b < 0) return b;
+        unsigned cs = mw_tls_state(p->c), ss = mw_tls_state(p->s);
+        if ((cs & ss & MW_TLS_READY) && !((cs | ss) & MW_WANT_WRITE)) return 0;
+        if (!a && !b) {
+            int e = sticky(p->c);
+            if (!e) e = sticky(p->s);
+            return e ? e : MW_ERR_STATE; /* stalled */
+        }
+    }
+    return MW_ERR_STATE;
+}
+
+/* Send len bytes from one side and check the other receives exactly them. */
+static int transfer(pair *p, mw_tls_session *from, mw_tls_session *to, const unsigned char *data,
+                    size_t len)
+{
+    static unsigned char buf[20000];
+    size_t sent = 0, got = 0;
+    for (long round = 0; got < len; round++) {
+        if (round > 10000000) return MW_ERR_STATE;
+        if (sent < len) {
+            mw_ssize w = mw_tls_write_plain(from, data + sent, len - sent);
+            if (w < 0) return (int)w;
+            sent += (size_t)w;
+        }
+        int m = move(p, from, to);
+        if (m < 0) return m;
+        mw_ssize r;
+        size_t cap = 1 + (size_t)(mw_test_rand(&p->rng) % sizeof buf);
+        while ((r = mw_tls_read_plain(to, buf, cap)) > 0) {
+            if ((size_t)r > len - got || memcmp(buf, data + got, (size_t)r) != 0) return MW_ERR_SYNTAX;
+            got += (size_t)r;
+        }
+        if (r < 0) return (int)r;
+        (void)move(p, to, from); /* tickets, key updates */
+    }
+    return MW_OK;
+}
+
+static int transfer_str(pair *p, mw_tls_session *from, mw_tls_session *to, const char *s)
+{
+    return transfer(p, from, to, (const unsigned char *)s, strlen(s));
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_handshake_chunks(void)
+{
+    static const size_t chunks[] = {1, 2, 3, 4, 5, 6, 7, 8, 0, 1000, SIZE_MAX};
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    CHECK(scfg && ccfg);
+    if (!scfg || !ccfg) goto out;
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        pair p;
+        CHECK_INT(pair_open(&p, ccfg, scfg, chunks[i], NULL), MW_OK);
+        CHECK_INT(mw_tls_state(p.s) & (MW_TLS_READY | MW_WANT_WRITE), 0);
+        CHECK(mw_tls_state(p.c) & MW_WANT_WRITE); /* ClientHello */
+        int rc = handshake(&p);
+        CHECK_INT(rc, 0);
+        if (rc) fprintf(stderr, "chunk %zu: %s / %s\n", chunks[i], mw_tls_last_error(p.c),
+                        mw_tls_last_error(p.s));
+        CHECK_INT(mw_tls_protocol_version(p.c), MW_TLS_VERSION_1_3);
+        CHECK_INT(mw_tls_protocol_version(p.s), MW_TLS_VERSION_1_3);
+        const char *cc = mw_tls_cipher_name(p.c), *sc = mw_tls_cipher_name(p.s);
+        CHECK(cc && sc && strcmp(cc, sc) == 0 && strncmp(cc, "TLS_", 4) == 0);
+        const char *why = NULL;
+        CHECK_INT(mw_tls_peer_verify_result(p.c, &why), 1);
+        CHECK(why && strcmp(why, "ok") == 0);
+        CHECK_INT(mw_tls_peer_verify_result(p.s, &why), 0);
+        CHECK(why && strcmp(why, "no peer certificate") == 0);
+        char subject[128];
+        mw_ssize n = mw_tls_peer_subject(p.c, subject, sizeof subject);
+        CHECK_STR(subject, n > 0 ? (size_t)n : 0, "CN=localhost");
+        CHECK_INT(mw_tls_peer_subject(p.c, subject, 5), MW_ERR_BUFFER);
+        CHECK_INT(mw_tls_peer_subject(p.s, subject, sizeof subject), MW_ERR_STATE);
+        CHECK_INT(transfer_str(&p, p.c, p.s, "EHLO client.example\r\n"), MW_OK);
+        CHECK_INT(transfer_str(&p, p.s, p.c, "250-localhost\r\n250 STARTTLS\r\n"), MW_OK);
+        CHECK_INT(mw_tls_state(p.c) & (MW_TLS_READY | MW_WANT_READ | MW_CLOSED | MW_TLS_FAILED),
+                  MW_TLS_READY | MW_WANT_READ);
+        CHECK(strcmp(mw_tls_last_error(p.c), "") == 0);
+        pair_close(&p);
+    }
+out:
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+/* Before the handshake has finished nothing comes out as plaintext and
+ * nothing goes in. */
+static void test_no_plaintext_before_handshake(void)
+{
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 5, NULL), MW_OK);
+    unsigned char buf[64];
+    CHECK_INT(mw_tls_read_plain(p.s, buf, sizeof buf), 0);
+    CHECK_INT(mw_tls_write_plain(p.s, "x", 1), 0);
+    CHECK_INT(mw_tls_write_plain(p.c, "EHLO x\r\n", 8), 0);
+    CHECK_INT(mw_tls_shutdown(p.c), MW_ERR_STATE);
+    CHECK_INT(mw_tls_protocol_version(p.c), MW_ERR_STATE);
+    CHECK(mw_tls_cipher_name(p.c) == NULL);
+    unsigned char cb[64];
+    CHECK_INT(mw_tls_channel_binding(p.c, MW_TLS_CB_EXPORTER, cb, sizeof cb), MW_ERR_STATE);
+    /* Half a ClientHello: still nothing to read. */
+    size_t len;
+    const unsigned char *hello = mw_tls_out_buf(p.c, &len);
+    CHECK(hello && len > 40);
+    if (hello) {
+        CHECK_INT(mw_tls_feed_cipher(p.s, hello, len / 2), (mw_ssize)(len / 2));
+        mw_tls_out_ack(p.c, len / 2);
+    }
+    CHECK_INT(mw_tls_read_plain(p.s, buf, sizeof buf), 0);
+    CHECK_INT(handshake(&p), 0);
+    /* After it, the data that follows the client's Finished flows. */
+    CHECK_INT(transfer_str(&p, p.c, p.s, "EHLO x\r\n"), MW_OK);
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+static void test_tls12(void)
+{
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    CHECK_INT(mw_tls_config_set_max_version(ccfg, MW_TLS_VERSION_1_2), MW_OK);
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    CHECK_INT(mw_tls_protocol_version(p.c), MW_TLS_VERSION_1_2);
+    CHECK_INT(mw_tls_protocol_version(p.s), MW_TLS_VERSION_1_2);
+    unsigned char a[64], b[64];
+    CHECK_INT(mw_tls_channel_binding(p.c, MW_TLS_CB_EXPORTER, a, sizeof a), 32);
+    CHECK_INT(mw_tls_channel_binding(p.s, MW_TLS_CB_EXPORTER, b, sizeof b), 32);
+    CHECK_MEM(a, 32, b, 32);
+    CHECK_INT(transfer_str(&p, p.c, p.s, "a1 LOGIN\r\n"), MW_OK);
+    CHECK_INT(transfer_str(&p, p.s, p.c, "a1 OK\r\n"), MW_OK);
+    pair_close(&p);
+    /* A server that insists on TLS 1.3 turns the 1.2-only client away. */
+    CHECK_INT(mw_tls_config_set_min_version(scfg, MW_TLS_VERSION_1_3), MW_OK);
+    CHECK_INT(pair_open(&p, ccfg, scfg, SIZE_MAX, NULL), MW_OK);
+    CHECK_INT(handshake(&p), MW_ERR_TLS);
+    CHECK(strstr(mw_tls_last_error(p.s), "protocol") != NULL);
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+static void test_channel_binding(void)
+{
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    unsigned char first[32];
+    for (int round = 0; round < 2; round++) {
+        pair p;
+        CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+        CHECK_INT(handshake(&p), 0);
+        unsigned char a[64], b[64];
+        CHECK_INT(mw_tls_channel_binding(p.c, MW_TLS_CB_EXPORTER, a, sizeof a), 32);
+        CHECK_INT(mw_tls_channel_binding(p.s, MW_TLS_CB_EXPORTER, b, sizeof b), 32);
+        CHECK_MEM(a, 32, b, 32);
+        if (round == 0) memcpy(first, a, 32);
+        else CHECK(memcmp(first, a, 32) != 0); /* unique per connection */
+        /* tls-server-end-point: SHA-256 of the leaf (ECDSA-with-SHA256). */
+        CHECK_INT(mw_tls_channel_binding(p.c, MW_TLS_CB_SERVER_END_POINT, a, sizeof a), 32);
+        CHECK_INT(mw_tls_channel_binding(p.s, MW_TLS_CB_SERVER_END_POINT, b, sizeof b), 32);
+        CHECK_MEM(a, 32, g_pki.leaf_der_sha256, 32);
+        CHECK_MEM(b, 32, g_pki.leaf_der_sha256, 32);
+        CHECK_INT(mw_tls_channel_binding(p.c, MW_TLS_CB_EXPORTER, a, 31), MW_ERR_BUFFER);
+        CHECK_INT(mw_tls_channel_binding(p.c, MW_TLS_CB_SERVER_END_POINT, a, 31), MW_ERR_BUFFER);
+        CHECK_INT(mw_tls_channel_binding(p.c, 99, a, sizeof a), MW_ERR_INVALID);
+        pair_close(&p);
+    }
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+static int expect_handshake_failure(const mw_tls_config *ccfg, const mw_tls_config *scfg,
+                                    const char *client_text, const char *server_text)
+{
+    pair p;
+    int ok = pair_open(&p, ccfg, scfg, 0, NULL) == MW_OK;
+    int rc = ok ? handshake(&p) : MW_ERR_STATE;
+    CHECK_INT(rc, MW_ERR_TLS);
+    /* Deliver the failing side's alert: the other side fails with a reason. */
+    (void)move(&p, p.c, p.s);
+    (void)move(&p, p.s, p.c);
+    const char *ct = p.c ? mw_tls_last_error(p.c) : "";
+    if (client_text && !strstr(ct, client_text)) {
+        mw_test_fail(__FILE__, __LINE__, "client error \"%s\" lacks \"%s\"", ct, client_text);
+        ok = 0;
+    }
+    const char *st = p.s ? mw_tls_last_error(p.s) : "";
+    if (server_text && !strstr(st, server_text)) {
+        mw_test_fail(__FILE__, __LINE__, "server error \"%s\" lacks \"%s\"", st, server_text);
+        ok = 0;
+    }
+    if (p.c && client_text) {
+        CHECK(mw_tls_state(p.c) & MW_TLS_FAILED);
+        CHECK(mw_tls_state(p.c) & MW_CLOSED);
+        CHECK_INT(mw_tls_write_plain(p.c, "x", 1), MW_ERR_TLS);
+        unsigned char buf[8];
+        CHECK_INT(mw_tls_read_plain(p.c, buf, sizeof buf), MW_ERR_TLS);
+    }
+    pair_close(&p);
+    return ok;
+}
+
+static void test_verify(void)
+{
+    mw_tls_config *scfg = server_config(NULL);
+    /* Wrong host name: the client aborts and tells the server why. */
+    mw_tls_config *ccfg = client_config(NULL, "mail.example.org");
+    CHECK(expect_handshake_failure(ccfg, scfg, "hostname mismatch", "bad certificate"));
+    mw_tls_config_free(ccfg);
+    /* IP literals are checked against iPAddress names. */
+    ccfg = client_config(NULL, "127.0.0.1");
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    pair_close(&p);
+    mw_tls_config_free(ccfg);
+    ccfg = client_config(NULL, "127.0.0.2");
+    CHECK(expect_handshake_failure(ccfg, scfg, "IP address mismatch", NULL));
+    mw_tls_config_free(ccfg);
+    /* Unknown CA. */
+    mw_tls_config_new(NULL, MW_TLS_CLIENT, &ccfg);
+    CHECK_INT(mw_tls_config_set_ca_mem(ccfg, g_pki.other_ca.text, g_pki.other_ca.len), MW_OK);
+    CHECK_INT(mw_tls_config_set_host_name(ccfg, "localhost"), MW_OK);
+    CHECK(expect_handshake_failure(ccfg, scfg, "unable to get local issuer certificate", "unknown ca"));
+    /* Verification off: the handshake goes on, the result still tells. */
+    CHECK_INT(mw_tls_config_set_verify_peer(ccfg, 0), MW_OK);
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    const char *why = NULL;
+    CHECK_INT(mw_tls_peer_verify_result(p.c, &why), 0);
+    CHECK(why && strcmp(why, "unable to get local issuer certificate") == 0);
+    pair_close(&p);
+    mw_tls_config_free(ccfg);
+    /* A session can override the config's name before it starts. */
+    ccfg = client_config(NULL, "mail.example.org");
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(mw_tls_set_host_name(p.c, "localhost"), MW_OK);
+    CHECK_INT(mw_tls_set_host_name(p.s, "localhost"), MW_ERR_STATE);
+    CHECK_INT(handshake(&p), 0);
+    CHECK_INT(mw_tls_peer_verify_result(p.c, &why), 1);
+    CHECK_INT(mw_tls_set_host_name(p.c, "localhost"), MW_ERR_STATE);
+    pair_close(&p);
+    mw_tls_config_free(ccfg);
+    mw_tls_config_free(scfg);
+}
+
+static void test_client_certificates(void)
+{
+    mw_tls_config *scfg = server_config(NULL);
+    CHECK_INT(mw_tls_config_set_verify_peer(scfg, 1), MW_OK);
+    CHECK_INT(mw_tls_config_set_ca_mem(scfg, g_pki.ca.text, g_pki.ca.len), MW_OK);
+    mw_tls_config *ccfg = client_config(NULL, "localhost");
+    /* No client certificate: refused. TLS 1.3 clients finish first, so the
+     * server's verdict arrives as an alert when the client reads. */
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), MW_ERR_TLS);
+    CHECK(strstr(mw_tls_last_error(p.s), "certificate") != NULL);
+    pair_close(&p);
+    /* With one: accepted, and the server sees who it is. */
+    CHECK_INT(mw_tls_config_set_cert_mem(ccfg, g_pki.leaf.text, g_pki.leaf.len, g_pki.leaf_key.text,
+                                         g_pki.leaf_key.len),
+              MW_OK);
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    CHECK_INT(transfer_str(&p, p.c, p.s, "AUTH EXTERNAL =\r\n"), MW_OK);
+    const char *why = NULL;
+    CHECK_INT(mw_tls_peer_verify_result(p.s, &why), 1);
+    char subject[64];
+    mw_ssize n = mw_tls_peer_subject(p.s, subject, sizeof subject);
+    CHECK_STR(subject, n > 0 ? (size_t)n : 0, "CN=localhost");
+    pair_close(&p);
+    mw_tls_config_free(ccfg);
+    mw_tls_config_free(scfg);
+}
+
+static void test_alpn(void)
+{
+    static const char *const client_list[] = {"imap", "smtp"};
+    static const char *const server_list[] = {"smtp"};
+    static const char *const other_list[] = {"pop3"};
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    CHECK_INT(mw_tls_config_set_alpn(ccfg, client_list, 2), MW_OK);
+    CHECK_INT(mw_tls_config_set_alpn(scfg, server_list, 1), MW_OK);
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 3, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    mw_slice a, b;
+    CHECK_INT(mw_tls_alpn_selected(p.c, &a), 1);
+    CHECK_INT(mw_tls_alpn_selected(p.s, &b), 1);
+    CHECK_STR(a.base, a.len, "smtp");
+    CHECK_STR(b.base, b.len, "smtp");
+    pair_close(&p);
+    /* No protocol in common: RFC 7301 §3.2 fails the handshake. */
+    CHECK_INT(mw_tls_config_set_alpn(scfg, other_list, 1), MW_OK);
+    CHECK(expect_handshake_failure(ccfg, scfg, "no application protocol", NULL));
+    /* A client that offers nothing is accepted without ALPN. */
+    CHECK_INT(mw_tls_config_set_alpn(ccfg, NULL, 0), MW_OK);
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    CHECK_INT(mw_tls_alpn_selected(p.s, &b), 0);
+    CHECK(b.base == NULL && b.len == 0);
+    pair_close(&p);
+    static const char *const bad[] = {""};
+    CHECK_INT(mw_tls_config_set_alpn(ccfg, bad, 1), MW_ERR_INVALID);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+static void test_close_notify(void)
+{
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    CHECK_INT(transfer_str(&p, p.s, p.c, "221 bye\r\n"), MW_OK);
+    /* Data written before close_notify still arrives; then the close. */
+    CHECK_INT(mw_tls_write_plain(p.c, "QUIT\r\n", 6), 6);
+    CHECK_INT(mw_tls_shutdown(p.c), MW_OK);
+    CHECK_INT(mw_tls_shutdown(p.c), MW_OK);
+    CHECK(mw_tls_state(p.c) & MW_TLS_CLOSE_SENT);
+    CHECK_INT(mw_tls_write_plain(p.c, "x", 1), MW_ERR_CLOSED);
+    CHECK(move(&p, p.c, p.s) == 1);
+    char buf[64];
+    CHECK_INT(mw_tls_read_plain(p.s, buf, sizeof buf), 6);
+    CHECK_MEM(buf, 6, "QUIT\r\n", 6);
+    CHECK_INT(mw_tls_read_plain(p.s, buf, sizeof buf), MW_ERR_CLOSED);
+    CHECK_INT(mw_tls_read_plain(p.s, buf, sizeof buf), MW_ERR_CLOSED);
+    unsigned ss = mw_tls_state(p.s);
+    CHECK(ss & MW_TLS_PEER_CLOSED);
+    CHECK(!(ss & (MW_CLOSED | MW_WANT_READ | MW_TLS_FAILED)));
+    CHECK_INT(mw_tls_feed_cipher(p.s, "x", 1), MW_ERR_CLOSED);
+    CHECK_INT(mw_tls_shutdown(p.s), MW_OK);
+    CHECK(mw_tls_state(p.s) & MW_CLOSED);
+    CHECK(move(&p, p.s, p.c) == 1);
+    CHECK_INT(mw_tls_read_plain(p.c, buf, sizeof buf), MW_ERR_CLOSED);
+    unsigned cs = mw_tls_state(p.c);
+    CHECK_INT(cs & (MW_CLOSED | MW_TLS_PEER_CLOSED | MW_TLS_CLOSE_SENT | MW_TLS_FAILED | MW_WANT_WRITE),
+              MW_CLOSED | MW_TLS_PEER_CLOSED | MW_TLS_CLOSE_SENT);
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+/* The transport closing without close_notify is a truncation, not a close. */
+static void test_truncation(void)
+{
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    CHECK_INT(mw_tls_write_plain(p.s, "* OK", 4), 4);
+    CHECK(move(&p, p.s, p.c) == 1);
+    CHECK_INT(mw_tls_eof(p.c), MW_OK);
+    CHECK(!(mw_tls_state(p.c) & MW_WANT_READ));
+    char buf[64];
+    mw_ssize r = mw_tls_read_plain(p.c, buf, sizeof buf);
+    CHECK_INT(r, 4);
+    CHECK_INT(mw_tls_read_plain(p.c, buf, sizeof buf), MW_ERR_TLS);
+    CHECK(strstr(mw_tls_last_error(p.c), "unexpected eof") != NULL);
+    CHECK(mw_tls_state(p.c) & MW_TLS_FAILED);
+    pair_close(&p);
+    /* EOF in the middle of the handshake fails at once. */
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK(move(&p, p.c, p.s) == 1);
+    CHECK_INT(mw_tls_eof(p.c), MW_OK);
+    CHECK(mw_tls_state(p.c) & MW_TLS_FAILED);
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+static void test_garbage(void)
+{
+    static const char plain[] = "EHLO attacker.example\r\nMAIL FROM:<a@b>\r\n";
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    pair p;
+    /* Plaintext where a ClientHello should be. */
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(mw_tls_feed_cipher(p.s, plain, sizeof plain - 1), MW_ERR_TLS);
+    CHECK(strlen(mw_tls_last_error(p.s)) > 10);
+    CHECK(strncmp(mw_tls_last_error(p.s), "handshake: ", 11) == 0);
+    CHECK_INT(mw_tls_feed_cipher(p.s, plain, 4), MW_ERR_TLS); /* sticky */
+    unsigned char buf[64];
+    CHECK_INT(mw_tls_read_plain(p.s, buf, sizeof buf), MW_ERR_TLS);
+    CHECK_INT(mw_tls_state(p.s) & (MW_TLS_FAILED | MW_CLOSED | MW_WANT_READ), MW_TLS_FAILED | MW_CLOSED);
+    if (getenv("MW_TEST_VERBOSE")) fprintf(stderr, "plaintext to a server: %s\n", mw_tls_last_error(p.s));
+    pair_close(&p);
+    /* Random bytes after an established handshake: a bad record. */
+    uint64_t rng = 7;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    unsigned char junk[300];
+    junk[0] = 23; /* application_data */
+    junk[1] = 3;
+    junk[2] = 3;
+    junk[3] = 1;
+    junk[4] = 0x20;
+    for (size_t i = 5; i < sizeof junk; i++) junk[i] = (unsigned char)mw_test_rand(&rng);
+    CHECK_INT(mw_tls_feed_cipher(p.s, junk, sizeof junk), (mw_ssize)sizeof junk);
+    CHECK_INT(mw_tls_read_plain(p.s, buf, sizeof buf), MW_ERR_TLS);
+    CHECK(strstr(mw_tls_last_error(p.s), "read: ") != NULL);
+    CHECK(mw_is_fatal(MW_ERR_TLS));
+    pair_close(&p);
+    /* And to a client waiting for the ServerHello. */
+    size_t len;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    (void)mw_tls_out_buf(p.c, &len);
+    mw_tls_out_ack(p.c, len);
+    CHECK_INT(mw_tls_feed_cipher(p.c, junk + 5, 100), MW_ERR_TLS);
+    CHECK(mw_tls_last_error(p.c)[0] != '\0');
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+/* 16 MiB each way at once, ciphertext moved in varying chunks. */
+static void test_bulk(void)
+{
+    const size_t total = 16u << 20;
+    unsigned char *up = malloc(total), *down = malloc(total);
+    static unsigned char buf[3][40000];
+    CHECK(up && down);
+    if (!up || !down) goto out;
+    uint64_t rng = 42;
+    for (size_t i = 0; i < total; i += 8) {
+        uint64_t r = mw_test_rand(&rng);
+        memcpy(up + i, &r, 8);
+        r = mw_test_rand(&rng);
+        memcpy(down + i, &r, 8);
+    }
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    size_t sent[2] = {0, 0}, got[2] = {0, 0};
+    mw_tls_session *from[2] = {p.c, p.s}, *to[2] = {p.s, p.c};
+    const unsigned char *data[2] = {up, down};
+    long rounds = 0;
+    int bad = 0;
+    while (!bad && (got[0] < total || got[1] < total) && rounds++ < 1000000) {
+        for (int d = 0; d < 2; d++) {
+            if (sent[d] < total) {
+                mw_ssize w = mw_tls_write_plain(from[d], data[d] + sent[d], total - sent[d]);
+                if (w < 0) bad = 1;
+                else sent[d] += (size_t)w;
+            }
+            /* Big moves here, with the odd tiny one. */
+            p.chunk = (rounds % 7 == 0) ? 1 + (size_t)(rounds % 8) : 20000 + (size_t)(rounds % 5000);
+            if (move(&p, from[d], to[d]) < 0) bad = 1;
+            mw_ssize r;
+            while ((r = mw_tls_read_plain(to[d], buf[d], sizeof buf[d])) > 0) {
+                if ((size_t)r > total - got[d] || memcmp(buf[d], data[d] + got[d], (size_t)r) != 0) {
+                    bad = 1;
+                    break;
+                }
+                got[d] += (size_t)r;
+            }
+            if (r < 0) bad = 1;
+        }
+    }
+    CHECK(!bad);
+    CHECK_INT(got[0], total);
+    CHECK_INT(got[1], total);
+    (void)buf[2];
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+out:
+    free(up);
+    free(down);
+}
+
+/* write_plain stops at the output limit; feed stops at the input limit. */
+static void test_limits(void)
+{
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    CHECK_INT(mw_tls_config_set_buffer_limits(ccfg, 100, 4096), MW_ERR_INVALID);
+    CHECK_INT(mw_tls_config_set_buffer_limits(ccfg, 4096, 600), MW_OK);
+    CHECK_INT(mw_tls_config_set_buffer_limits(scfg, 600, 4096), MW_OK);
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    static unsigned char big[100000];
+    memset(big, 'a', sizeof big);
+    mw_ssize w = mw_tls_write_plain(p.c, big, sizeof big);
+    CHECK(w > 0 && w <= 16384); /* one record, then the queue is over 600 */
+    CHECK_INT(mw_tls_write_plain(p.c, big, sizeof big), 0);
+    size_t len;
+    const unsigned char *c = mw_tls_out_buf(p.c, &len);
+    CHECK(c && len > 600);
+    if (c) {
+        CHECK_INT(mw_tls_feed_cipher(p.s, c, len), 600); /* the server's limit */
+        mw_tls_out_ack(p.c, 600);
+        CHECK(!(mw_tls_state(p.s) & MW_WANT_READ));
+        CHECK_INT(mw_tls_feed_cipher(p.s, c, 1), 0);
+    }
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+/* The zero-copy input path gives the same result. */
+static void test_recv_buf(void)
+{
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    mw_tls_session *side[2] = {p.c, p.s};
+    int done = 0;
+    for (int round = 0; round < 100 && !done; round++) {
+        for (int d = 0; d < 2; d++) {
+            size_t len, room;
+            const unsigned char *out;
+            while ((out = mw_tls_out_buf(side[d], &len)) != NULL) {
+                unsigned char *in = mw_tls_recv_buf(side[1 - d], &room);
+                CHECK(in != NULL && room > 0);
+                if (!in) break;
+                size_t n = len < room ? len : room;
+                if (n > 7) n -= 7; /* odd pieces */
+                memcpy(in, out, n);
+                CHECK_INT(mw_tls_recv_ack(side[1 - d], n), MW_OK);
+                mw_tls_out_ack(side[d], n);
+            }
+        }
+        done = (mw_tls_state(p.c) & mw_tls_state(p.s) & MW_TLS_READY) != 0;
+    }
+    CHECK(done);
+    size_t room;
+    CHECK(mw_tls_recv_buf(p.s, &room) != NULL);
+    CHECK_INT(mw_tls_recv_ack(p.s, room + 1), MW_ERR_INVALID);
+    CHECK_INT(transfer_str(&p, p.c, p.s, "A001 CAPABILITY\r\n"), MW_OK);
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+static int write_file(char *path, const pem *a, const pem *b)
+{
+    int fd = mkstemp(path);
+    if (fd < 0) return 0;
+    int ok = write(fd, a->text, a->len) == (ssize_t)a->len;
+    if (b) ok = ok && write(fd, b->text, b->len) == (ssize_t)b->len;
+    close(fd);
+    return ok;
+}
+
+static void test_files(void)
+{
+    char chain[] = "/tmp/mw-tls-chain-XXXXXX", key[] = "/tmp/mw-tls-key-XXXXXX",
+         ca[] = "/tmp/mw-tls-ca-XXXXXX", both[] = "/tmp/mw-tls-both-XXXXXX";
+    CHECK(write_file(chain, &g_pki.leaf, NULL));
+    CHECK(write_file(key, &g_pki.leaf_key, NULL));
+    CHECK(write_file(ca, &g_pki.ca, NULL));
+    CHECK(write_file(both, &g_pki.leaf, &g_pki.leaf_key));
+    mw_tls_config *scfg = NULL, *ccfg = NULL;
+    CHECK_INT(mw_tls_config_new(NULL, MW_TLS_SERVER, &scfg), MW_OK);
+    CHECK_INT(mw_tls_config_new(NULL, MW_TLS_CLIENT, &ccfg), MW_OK);
+    CHECK_INT(mw_tls_config_set_cert_file(scfg, "/nonexistent/chain.pem", key), MW_ERR_TLS);
+    CHECK(strstr(mw_tls_config_last_error(scfg), "certificate chain file") != NULL);
+    CHECK_INT(mw_tls_config_set_cert_file(scfg, chain, key), MW_OK);
+    CHECK_INT(mw_tls_config_set_cert_file(scfg, both, NULL), MW_OK);
+    CHECK_INT(mw_tls_config_set_ca_file(ccfg, "/nonexistent/ca.pem", NULL), MW_ERR_TLS);
+    CHECK_INT(mw_tls_config_set_ca_file(ccfg, ca, NULL), MW_OK);
+    CHECK_INT(mw_tls_config_set_host_name(ccfg, "localhost"), MW_OK);
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    CHECK_INT(mw_tls_peer_verify_result(p.c, NULL), 1);
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+    unlink(chain);
+    unlink(key);
+    unlink(ca);
+    unlink(both);
+}
+
+static void test_config_errors(void)
+{
+    mw_tls_config *cfg = NULL;
+    CHECK_INT(mw_tls_config_new(NULL, 3, &cfg), MW_ERR_INVALID);
+    CHECK(cfg == NULL);
+    CHECK_INT(mw_tls_config_new(NULL, MW_TLS_CLIENT, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_tls_config_new(NULL, MW_TLS_SERVER, &cfg), MW_OK);
+    CHECK_INT(mw_tls_config_set_host_name(cfg, "localhost"), MW_ERR_STATE);
+    CHECK_INT(mw_tls_config_set_min_version(cfg, 0x0301), MW_ERR_UNSUPPORTED);
+    CHECK_INT(mw_tls_config_set_max_version(cfg, 0x0302), MW_ERR_UNSUPPORTED);
+    CHECK_INT(mw_tls_config_set_max_version(cfg, 0), MW_OK);
+    CHECK_INT(mw_tls_config_set_ca_mem(cfg, "junk", 4), MW_ERR_TLS);
+    CHECK(mw_tls_config_last_error(cfg)[0] != '\0');
+    CHECK_INT(mw_tls_config_set_ca_file(cfg, NULL, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_tls_config_set_cert_mem(cfg, g_pki.leaf.text, g_pki.leaf.len, "junk", 4), MW_ERR_TLS);
+    /* A key that is not the certificate's. */
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    pem wrong = key_pem(k);
+    EVP_PKEY_free(k);
+    CHECK_INT(mw_tls_config_set_cert_mem(cfg, g_pki.leaf.text, g_pki.leaf.len, wrong.text, wrong.len),
+              MW_ERR_TLS);
+    CHECK(strstr(mw_tls_config_last_error(cfg), "private key") != NULL);
+    free(wrong.text);
+    CHECK_INT(mw_tls_config_set_ca_system(cfg), MW_OK);
+    mw_tls_config_free(cfg);
+    CHECK_INT(mw_tls_config_new(NULL, MW_TLS_CLIENT, &cfg), MW_OK);
+    CHECK_INT(mw_tls_config_set_host_name(cfg, "bad host"), MW_ERR_INVALID);
+    CHECK_INT(mw_tls_config_set_host_name(cfg, "evil\r\nhost"), MW_ERR_INVALID);
+    CHECK_INT(mw_tls_config_set_host_name(cfg, ""), MW_ERR_INVALID);
+    CHECK_INT(mw_tls_config_set_host_name(cfg, "::1"), MW_OK);
+    CHECK_INT(mw_tls_config_set_host_name(cfg, NULL), MW_OK);
+    mw_tls_session *s = NULL;
+    CHECK_INT(mw_tls_new(NULL, NULL, &s), MW_ERR_INVALID);
+    CHECK_INT(mw_tls_new(NULL, cfg, &s), MW_OK);
+    CHECK_INT(mw_tls_set_host_name(s, "bad host"), MW_ERR_INVALID);
+    mw_tls_config_free(cfg); /* the session keeps working without it */
+    CHECK(mw_tls_state(s) & MW_WANT_WRITE);
+    CHECK_INT(mw_tls_feed_cipher(s, NULL, 1), MW_ERR_INVALID);
+    unsigned char buf[4];
+    CHECK_INT(mw_tls_read_plain(s, NULL, 4), MW_ERR_INVALID);
+    CHECK_INT(mw_tls_read_plain(s, buf, 0), MW_ERR_INVALID);
+    mw_tls_free(s);
+    mw_tls_free(NULL);
+    mw_tls_config_free(NULL);
+    CHECK_INT(mw_tls_state(NULL), MW_CLOSED);
+    CHECK(strcmp(mw_tls_last_error(NULL), "") == 0);
+}
+
+/* ---- allocation failures -------------------------------------------------- */
+
+static int alloc_run(const mw_mem *mem, void *arg)
+{
+    (void)arg;
+    static const char *const alpn[] = {"smtp"};
+    mw_tls_config *scfg = NULL, *ccfg = NULL;
+    pair p;
+    memset(&p, 0, sizeof p);
+    int rc = mw_tls_config_new(mem, MW_TLS_SERVER, &scfg);
+    if (rc == MW_OK)
+        rc = mw_tls_config_set_cert_mem(scfg, g_pki.leaf.text, g_pki.leaf.len, g_pki.leaf_key.text,
+                                        g_pki.leaf_key.len);
+    if (rc == MW_OK) rc = mw_tls_config_set_alpn(scfg, alpn, 1);
+    if (rc == MW_OK) rc = mw_tls_config_new(mem, MW_TLS_CLIENT, &ccfg);
+    if (rc == MW_OK) rc = mw_tls_config_set_ca_mem(ccfg, g_pki.ca.text, g_pki.ca.len);
+    if (rc == MW_OK) rc = mw_tls_config_set_host_name(ccfg, "localhost");
+    if (rc == MW_OK) rc = mw_tls_config_set_alpn(ccfg, alpn, 1);
+    if (rc == MW_OK) rc = pair_open(&p, ccfg, scfg, 0, mem);
+    if (rc == MW_OK) rc = handshake(&p);
+    if (rc == MW_OK) rc = transfer_str(&p, p.c, p.s, "EHLO a\r\n");
+    if (rc == MW_OK) rc = transfer_str(&p, p.s, p.c, "250 b\r\n");
+    if (rc == MW_OK) rc = mw_tls_shutdown(p.c);
+    pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+    return rc;
+}
+
+static void test_alloc_failures(void)
+{
+    long runs = mw_test_alloc_loop("tls session pair", alloc_run, NULL);
+    CHECK(runs > 5);
+}
+
+int main(void)
+{
+    if (!pki_make()) {
+        fprintf(stderr, "cannot make test certificates\n");
+        return 1;
+    }
+    MW_RUN(test_handshake_chunks);
+    MW_RUN(test_no_plaintext_before_handshake);
+    MW_RUN(test_tls12);
+    MW_RUN(test_channel_binding);
+    MW_RUN(test_verify);
+    MW_RUN(test_client_certificates);
+    MW_RUN(test_alpn);
+    MW_RUN(test_close_notify);
+    MW_RUN(test_truncation);
+    MW_RUN(test_garbage);
+    MW_RUN(test_bulk);
+    MW_RUN(test_limits);
+    MW_RUN(test_recv_buf);
+    MW_RUN(test_files);
+    MW_RUN(test_config_errors);
+    MW_RUN(test_alloc_failures);
+    pki_free();
+    return mw_test_finish();
+}
