@@ -890,6 +890,7 @@ static int alloc_run(const mw_mem *mem, void *arg)
 static void test_alloc_failures(void)
 {
     long runs = mw_test_alloc_loop("tls session pair", alloc_run, NULL);
+    if (getenv("MW_TEST_VERBOSE")) fprintf(stderr, "allocation loop: %ld runs\n", runs);
     CHECK(runs > 5);
 }
 
