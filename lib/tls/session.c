@@ -49,11 +49,13 @@ static int buf_room(const mw_mem *m, mw__tls_buf *b, size_t want, size_t limit)
     return MW_OK;
 }
 
+/* Consume n bytes. The data is not moved here (buf_room slides it when
+ * space is needed), so a pointer from mw_tls_recv_buf stays where it was
+ * even if the handshake consumed input before the matching recv_ack. */
 static void buf_drop(mw__tls_buf *b, size_t n)
 {
     if (n > buf_len(b)) n = buf_len(b);
     b->head += n;
-    if (b->head == b->tail) b->head = b->tail = 0;
 }
 
 /* ---- the memory BIO --------------------------------------------------------- */

@@ -648,6 +648,89 @@ static void test_garbage(void)
     mw_tls_config_free(ccfg);
 }
 
+/* A flipped bit anywhere in a protected record is caught (AEAD). */
+static void test_tampering(void)
+{
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    uint64_t rng = 99;
+    for (int round = 0; round < 40; round++) {
+        pair p;
+        CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+        CHECK_INT(handshake(&p), 0);
+        CHECK_INT(mw_tls_write_plain(p.c, "MAIL FROM:<a@example.org>\r\n", 27), 27);
+        size_t len;
+        const unsigned char *rec = mw_tls_out_buf(p.c, &len);
+        CHECK(rec && len > 27);
+        if (!rec) {
+            pair_close(&p);
+            break;
+        }
+        unsigned char copy[256];
+        CHECK(len <= sizeof copy);
+        memcpy(copy, rec, len);
+        size_t at = 5 + (size_t)(mw_test_rand(&rng) % (len - 5)); /* past the header */
+        copy[at] ^= (unsigned char)(1u << (mw_test_rand(&rng) % 8));
+        CHECK_INT(mw_tls_feed_cipher(p.s, copy, len), (mw_ssize)len);
+        unsigned char buf[64];
+        CHECK_INT(mw_tls_read_plain(p.s, buf, sizeof buf), MW_ERR_TLS);
+        CHECK(strncmp(mw_tls_last_error(p.s), "read: ", 6) == 0);
+        pair_close(&p);
+    }
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+/* Mutated handshakes: every outcome is progress or MW_ERR_TLS with a text,
+ * never a crash, never plaintext. */
+static void test_mutated_handshakes(void)
+{
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    uint64_t rng = 2024;
+    int failures = 0;
+    for (int round = 0; round < 300; round++) {
+        pair p;
+        CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+        p.rng = mw_test_rand(&rng);
+        int rc = 0;
+        for (int step = 0; step < 8 && rc == 0; step++) {
+            mw_tls_session *from = (step & 1) ? p.s : p.c, *to = (step & 1) ? p.c : p.s;
+            size_t len;
+            const unsigned char *out = mw_tls_out_buf(from, &len);
+            if (!out) continue;
+            unsigned char *copy = malloc(len);
+            memcpy(copy, out, len);
+            mw_tls_out_ack(from, len);
+            int flips = 1 + (int)(mw_test_rand(&rng) % 3);
+            for (int f = 0; f < flips && step == (int)(p.rng % 3); f++)
+                copy[mw_test_rand(&rng) % len] ^= (unsigned char)(1 + mw_test_rand(&rng) % 255);
+            size_t off = 0;
+            while (off < len && rc == 0) {
+                size_t n = 1 + (size_t)(mw_test_rand(&rng) % 700);
+                if (n > len - off) n = len - off;
+                mw_ssize took = mw_tls_feed_cipher(to, copy + off, n);
+                if (took < 0) rc = (int)took;
+                else if (took == 0) break;
+                else off += (size_t)took;
+            }
+            free(copy);
+            unsigned char buf[64];
+            mw_ssize r = mw_tls_read_plain(to, buf, sizeof buf);
+            if (r > 0) mw_test_fail(__FILE__, __LINE__, "plaintext out of a handshake");
+            if (r < 0 && rc == 0) rc = (int)r;
+        }
+        if (rc != 0) {
+            failures++;
+            CHECK_INT(rc, MW_ERR_TLS);
+            const char *e1 = mw_tls_last_error(p.c), *e2 = mw_tls_last_error(p.s);
+            CHECK(e1[0] != '\0' || e2[0] != '\0');
+        }
+        pair_close(&p);
+    }
+    CHECK(failures > 100); /* the mutations really hit something */
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
 /* 16 MiB each way at once, ciphertext moved in varying chunks. */
 static void test_bulk(void)
 {
@@ -910,6 +993,8 @@ int main(void)
     MW_RUN(test_close_notify);
     MW_RUN(test_truncation);
     MW_RUN(test_garbage);
+    MW_RUN(test_tampering);
+    MW_RUN(test_mutated_handshakes);
     MW_RUN(test_bulk);
     MW_RUN(test_limits);
     MW_RUN(test_recv_buf);
