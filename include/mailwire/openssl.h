@@ -333,6 +333,16 @@ MW_API const char *mw_tls_cipher_name(const mw_tls_session *s);
 MW_API int mw_tls_alpn_selected(const mw_tls_session *s, mw_slice *proto);
 
 /**
+ * The server name (SNI, RFC 6066 §3) of this connection: on a server the
+ * name the client asked for (to pick a certificate or a virtual host), on
+ * a client the name it sent.
+ * @return a NUL-terminated string owned by the session, valid until
+ *         mw_tls_free(); NULL when none was sent (IP literals never are),
+ *         before the handshake finished, or for NULL s.
+ */
+MW_API const char *mw_tls_server_name(const mw_tls_session *s);
+
+/**
  * What peer verification found (whether or not it was enforced).
  * @param text receives a static English description (may be NULL):
  *        "ok", "no peer certificate", or OpenSSL's reason such as

@@ -47,6 +47,12 @@ int mw_tls_alpn_selected(const mw_tls_session *s, mw_slice *proto)
     return 1;
 }
 
+const char *mw_tls_server_name(const mw_tls_session *s)
+{
+    if (finished(s) != MW_OK) return NULL;
+    return SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
 int mw_tls_peer_verify_result(const mw_tls_session *s, const char **text)
 {
     if (text) *text = "";

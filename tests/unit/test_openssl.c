@@ -304,6 +304,10 @@ static void test_handshake_chunks(void)
         CHECK_STR(subject, n > 0 ? (size_t)n : 0, "CN=localhost");
         CHECK_INT(mw_tls_peer_subject(p.c, subject, 5), MW_ERR_BUFFER);
         CHECK_INT(mw_tls_peer_subject(p.s, subject, sizeof subject), MW_ERR_STATE);
+        const char *sni = mw_tls_server_name(p.s);
+        CHECK(sni && strcmp(sni, "localhost") == 0);
+        sni = mw_tls_server_name(p.c);
+        CHECK(sni && strcmp(sni, "localhost") == 0);
         CHECK_INT(transfer_str(&p, p.c, p.s, "EHLO client.example\r\n"), MW_OK);
         CHECK_INT(transfer_str(&p, p.s, p.c, "250-localhost\r\n250 STARTTLS\r\n"), MW_OK);
         CHECK_INT(mw_tls_state(p.c) & (MW_TLS_READY | MW_WANT_READ | MW_CLOSED | MW_TLS_FAILED),
@@ -446,6 +450,8 @@ static void test_verify(void)
     pair p;
     CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
     CHECK_INT(handshake(&p), 0);
+    CHECK(mw_tls_server_name(p.s) == NULL); /* no SNI for an IP literal */
+    CHECK_INT(mw_tls_peer_verify_result(p.c, NULL), 1);
     pair_close(&p);
     mw_tls_config_free(ccfg);
     ccfg = client_config(NULL, "127.0.0.2");
@@ -644,6 +650,37 @@ static void test_garbage(void)
     CHECK_INT(mw_tls_feed_cipher(p.c, junk + 5, 100), MW_ERR_TLS);
     CHECK(mw_tls_last_error(p.c)[0] != '\0');
     pair_close(&p);
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+/* An unprotected application_data record slipped in before the handshake
+ * finished (what a STARTTLS man-in-the-middle would try) is an error, and
+ * its bytes never come out as plaintext — for TLS 1.2 and 1.3, either side. */
+static void test_injected_record(void)
+{
+    static const unsigned char fake[] = {23, 3, 3, 0, 6, 'R', 'S', 'E', 'T', '\r', '\n'};
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    for (int v = 0; v < 2; v++) {
+        CHECK_INT(mw_tls_config_set_max_version(ccfg, v ? MW_TLS_VERSION_1_2 : 0), MW_OK);
+        for (int victim = 0; victim < 2; victim++) {
+            pair p;
+            CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+            if (victim == 1) CHECK(move(&p, p.c, p.s) == 1); /* ClientHello delivered */
+            mw_tls_session *target = victim ? p.c : p.s;
+            mw_ssize rc = mw_tls_feed_cipher(target, fake, sizeof fake);
+            unsigned char buf[64];
+            if (rc >= 0) rc = handshake(&p);
+            if (rc >= 0) rc = mw_tls_read_plain(target, buf, sizeof buf);
+            CHECK_INT(rc, MW_ERR_TLS);
+            CHECK(mw_tls_state(target) & MW_TLS_FAILED);
+            CHECK(!(mw_tls_state(target) & MW_TLS_READY));
+            if (getenv("MW_TEST_VERBOSE"))
+                fprintf(stderr, "injected record, TLS 1.%d, %s: %s\n", v ? 2 : 3,
+                        victim ? "client" : "server", mw_tls_last_error(target));
+            pair_close(&p);
+        }
+    }
     mw_tls_config_free(scfg);
     mw_tls_config_free(ccfg);
 }
@@ -993,6 +1030,7 @@ int main(void)
     MW_RUN(test_close_notify);
     MW_RUN(test_truncation);
     MW_RUN(test_garbage);
+    MW_RUN(test_injected_record);
     MW_RUN(test_tampering);
     MW_RUN(test_mutated_handshakes);
     MW_RUN(test_bulk);
