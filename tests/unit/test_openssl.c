@@ -2,7 +2,8 @@
  * OpenSSL adapter: a client session and a server session talk to each other
  * entirely in memory. The certificates are made at run time (a throwaway CA
  * and a leaf for localhost / 127.0.0.1); nothing touches the network or is
- * read from committed files.
+ * read from committed files. The socket loop of docs/tls.md is compiled
+ * from the document itself and run over a socketpair.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -15,7 +16,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- throwaway PKI --------------------------------------------------------- */
@@ -978,6 +985,254 @@ static void test_config_errors(void)
     CHECK(strcmp(mw_tls_last_error(NULL), "") == 0);
 }
 
+/* ---- the loop of docs/tls.md, run for real ------------------------------- */
+
+/* A toy line engine with the SMTP server engine's shape, so the loop from
+ * docs/tls.md (extracted at configure time into tls_doc_loop.c) runs
+ * unchanged over a socketpair against a client in a child process.
+ * Greeting "220 toy"; "STARTTLS" -> "220 go" and MW_TLS_HANDOFF (the rest
+ * of the input is dropped and counted); "QUIT" -> "221 bye" and closed;
+ * any other line L -> "250 L". */
+typedef struct toy_engine {
+    unsigned char in[512], out[4096];
+    size_t in_len, out_head, out_tail;
+    int handoff, closed, tls;
+    size_t discarded;
+} toy_engine;
+
+static void toy_queue(toy_engine *e, const char *a, const void *b, size_t blen)
+{
+    size_t alen = strlen(a);
+    if (e->out_tail + alen + blen + 2 > sizeof e->out) return;
+    memcpy(e->out + e->out_tail, a, alen);
+    memcpy(e->out + e->out_tail + alen, b, blen);
+    memcpy(e->out + e->out_tail + alen + blen, "\r\n", 2);
+    e->out_tail += alen + blen + 2;
+}
+
+static unsigned char *toy_recv_buf(toy_engine *e, size_t *len)
+{
+    *len = e->closed || e->handoff ? 0 : sizeof e->in - e->in_len;
+    return *len ? e->in + e->in_len : NULL;
+}
+
+static int toy_recv_ack(toy_engine *e, size_t n)
+{
+    e->in_len += n;
+    unsigned char *line = e->in, *end;
+    while (!e->closed && (end = memchr(line, '\n', e->in_len - (size_t)(line - e->in))) != NULL) {
+        size_t len = (size_t)(end - line) - 1;
+        if (len == 8 && memcmp(line, "STARTTLS", 8) == 0 && !e->tls) {
+            toy_queue(e, "220 go", "", 0);
+            e->handoff = 1;
+            e->discarded = e->in_len - (size_t)(end + 1 - e->in);
+            e->in_len = 0;
+            return MW_OK;
+        }
+        if (len == 4 && memcmp(line, "QUIT", 4) == 0) {
+            toy_queue(e, "221 bye", "", 0);
+            e->closed = 1;
+        } else {
+            toy_queue(e, "250 ", line, len);
+        }
+        line = end + 1;
+    }
+    e->in_len -= (size_t)(line - e->in);
+    memmove(e->in, line, e->in_len);
+    return MW_OK;
+}
+
+static int toy_eof(toy_engine *e)
+{
+    e->closed = 1;
+    return MW_OK;
+}
+
+static unsigned toy_state(const toy_engine *e)
+{
+    unsigned st = e->out_tail > e->out_head ? MW_WANT_WRITE : 0;
+    if (e->handoff) st |= MW_TLS_HANDOFF;
+    else if (e->closed) st |= MW_CLOSED;
+    else if (e->in_len < sizeof e->in) st |= MW_WANT_READ;
+    return st;
+}
+
+static const unsigned char *toy_out_buf(toy_engine *e, size_t *len)
+{
+    *len = e->out_tail - e->out_head;
+    return *len ? e->out + e->out_head : NULL;
+}
+
+static void toy_out_ack(toy_engine *e, size_t n)
+{
+    e->out_head += n;
+    if (e->out_head >= e->out_tail) e->out_head = e->out_tail = 0;
+}
+
+static int toy_tls_started(toy_engine *e)
+{
+    if (!e->handoff) return MW_ERR_STATE;
+    e->handoff = 0;
+    e->tls = 1;
+    return MW_OK;
+}
+
+static toy_engine *g_toy_freed;
+static void toy_free(toy_engine *e)
+{
+    g_toy_freed = e; /* the test inspects it afterwards */
+}
+
+#define mw_smtp_server toy_engine
+#define mw_smtp_server_recv_buf toy_recv_buf
+#define mw_smtp_server_recv_ack toy_recv_ack
+#define mw_smtp_server_eof toy_eof
+#define mw_smtp_server_state toy_state
+#define mw_smtp_server_out_buf toy_out_buf
+#define mw_smtp_server_out_ack toy_out_ack
+#define mw_smtp_server_tls_started toy_tls_started
+#define mw_smtp_server_free toy_free
+
+struct conn;
+void conn_run(struct conn *c);
+#include "tls_doc_loop.c"
+
+int handle_events(struct conn *c)
+{
+    (void)c;
+    return 0; /* the toy answers inside recv_ack */
+}
+
+/* ---- the client: plain blocking code in a child process ---- */
+
+static int child_send_plain(int fd, const char *s)
+{
+    size_t len = strlen(s);
+    return write(fd, s, len) == (ssize_t)len ? 0 : -1;
+}
+
+/* Read one CRLF line byte by byte (never past it: TLS may follow). */
+static int child_expect_plain(int fd, const char *want)
+{
+    char line[256];
+    size_t n = 0;
+    while (n + 1 < sizeof line) {
+        if (read(fd, line + n, 1) != 1) return -1;
+        if (line[n++] == '\n') break;
+    }
+    return n == strlen(want) && memcmp(line, want, n) == 0 ? 0 : -1;
+}
+
+static int child_flush(int fd, mw_tls_session *t)
+{
+    size_t len;
+    const unsigned char *p;
+    while ((p = mw_tls_out_buf(t, &len)) != NULL) {
+        ssize_t n = write(fd, p, len);
+        if (n <= 0) return -1;
+        mw_tls_out_ack(t, (size_t)n);
+    }
+    return 0;
+}
+
+static int child_fill(int fd, mw_tls_session *t)
+{
+    unsigned char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) return mw_tls_eof(t) == MW_OK && n == 0 ? 0 : -1;
+    return mw_tls_feed_cipher(t, buf, (size_t)n) == n ? 0 : -1;
+}
+
+/* Read plaintext until exactly `want` arrived; want NULL: until close_notify. */
+static int child_expect_tls(int fd, mw_tls_session *t, const char *want)
+{
+    char got[256];
+    size_t n = 0, wlen = want ? strlen(want) : 0;
+    for (int i = 0; i < 1000; i++) {
+        mw_ssize r = mw_tls_read_plain(t, got + n, sizeof got - n);
+        if (r == MW_ERR_CLOSED) return want ? -1 : 0;
+        if (r < 0) return -1;
+        n += (size_t)r;
+        if (want && n >= wlen) return n == wlen && memcmp(got, want, n) == 0 ? 0 : -1;
+        if (r == 0 && (child_flush(fd, t) || child_fill(fd, t))) return -1;
+    }
+    return -1;
+}
+
+static int child_client(int fd, int implicit)
+{
+    mw_tls_config *cfg = client_config(NULL, "localhost");
+    mw_tls_session *t = NULL;
+    if (!cfg) return 10;
+    if (!implicit) {
+        if (child_expect_plain(fd, "220 toy\r\n")) return 11;
+        /* "RSET" pipelined after STARTTLS stands for injected plaintext. */
+        if (child_send_plain(fd, "STARTTLS\r\nRSET\r\n")) return 12;
+        if (child_expect_plain(fd, "220 go\r\n")) return 13;
+    }
+    if (mw_tls_new(NULL, cfg, &t) != MW_OK) return 14;
+    while (!(mw_tls_state(t) & MW_TLS_READY))
+        if (child_flush(fd, t) || child_fill(fd, t)) return 15;
+    if (implicit && child_expect_tls(fd, t, "220 toy\r\n")) return 16;
+    if (mw_tls_write_plain(t, "HELLO\r\n", 7) != 7 || child_flush(fd, t)) return 17;
+    if (child_expect_tls(fd, t, "250 HELLO\r\n")) return 18; /* no "250 RSET" first */
+    if (mw_tls_write_plain(t, "QUIT\r\n", 6) != 6 || child_flush(fd, t)) return 19;
+    if (child_expect_tls(fd, t, "221 bye\r\n")) return 20;
+    if (child_expect_tls(fd, t, NULL)) return 21; /* the server's close_notify */
+    /* Answer in kind; the server may already be gone (it need not wait). */
+    if (mw_tls_shutdown(t) != MW_OK) return 22;
+    (void)child_flush(fd, t);
+    mw_tls_free(t);
+    mw_tls_config_free(cfg);
+    return 0;
+}
+
+static void run_doc_loop(int implicit)
+{
+    int sv[2];
+    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        close(sv[0]);
+        _exit(child_client(sv[1], implicit));
+    }
+    close(sv[1]);
+    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    mw_tls_config *scfg = server_config(NULL);
+    toy_engine engine;
+    memset(&engine, 0, sizeof engine);
+    toy_queue(&engine, "220 toy", "", 0);
+    struct conn c = {sv[0], &engine, NULL, scfg, 0};
+    if (implicit) CHECK_INT(conn_start_implicit_tls(&c), MW_OK);
+    conn_run(&c); /* closes the socket, frees the session */
+    int status = -1;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status))
+        mw_test_fail(__FILE__, __LINE__, "client died: status %d", status);
+    else if (WEXITSTATUS(status) != 0)
+        mw_test_fail(__FILE__, __LINE__, "client step %d failed", WEXITSTATUS(status));
+    CHECK(g_toy_freed == &engine);
+    CHECK_INT(engine.closed, 1);
+    if (!implicit) {
+        CHECK_INT(engine.tls, 1);
+        CHECK_INT(engine.discarded, 6); /* "RSET\r\n" never reached TLS */
+    }
+    mw_tls_config_free(scfg);
+}
+
+static void test_doc_loop_starttls(void)
+{
+    run_doc_loop(0);
+}
+
+static void test_doc_loop_implicit(void)
+{
+    run_doc_loop(1);
+}
+
 /* ---- allocation failures -------------------------------------------------- */
 
 static int alloc_run(const mw_mem *mem, void *arg)
@@ -1038,6 +1293,8 @@ int main(void)
     MW_RUN(test_recv_buf);
     MW_RUN(test_files);
     MW_RUN(test_config_errors);
+    MW_RUN(test_doc_loop_starttls);
+    MW_RUN(test_doc_loop_implicit);
     MW_RUN(test_alloc_failures);
     pki_free();
     return mw_test_finish();
