@@ -137,8 +137,9 @@ MW_API int mw_tls_config_set_verify_peer(mw_tls_config *cfg, int on);
  * subjectAltNames instead and is not sent as SNI, which allows host names
  * only. NULL clears it (then no name is checked). The string is copied.
  * Sessions can override it with mw_tls_set_host_name().
- * @return MW_OK, MW_ERR_INVALID (NULL cfg, empty name, CR/LF/NUL-free name
- *         longer than 253), MW_ERR_STATE (server configuration), MW_ERR_NOMEM.
+ * @return MW_OK, MW_ERR_INVALID (NULL cfg; a name that is empty, longer
+ *         than 253 octets, or holds a space, a control character or a
+ *         non-ASCII octet), MW_ERR_STATE (server configuration), MW_ERR_NOMEM.
  */
 MW_API int mw_tls_config_set_host_name(mw_tls_config *cfg, const char *name);
 
