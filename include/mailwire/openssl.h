@@ -367,7 +367,8 @@ MW_API mw_ssize mw_tls_peer_subject(const mw_tls_session *s, char *buf, size_t c
  * Channel-binding data for SCRAM-*-PLUS and GS2 (RFC 5056).
  * MW_TLS_CB_EXPORTER: 32 octets from the exporter with label
  * "EXPORTER-Channel-Binding" and no context (RFC 9266 §2); with TLS 1.2 only
- * when the extended master secret (RFC 7627) was negotiated (RFC 9266 §3).
+ * when the extended master secret (RFC 7627) was negotiated, as RFC 9266
+ * requires.
  * MW_TLS_CB_SERVER_END_POINT: the hash of the server's certificate with the
  * hash of its signature algorithm, SHA-256 in place of MD5 or SHA-1
  * (RFC 5929 §4.1); a client hashes the peer's certificate, a server its own.

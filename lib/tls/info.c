@@ -124,8 +124,9 @@ static mw_ssize server_end_point(const mw_tls_session *s, unsigned char *buf, si
 }
 
 /* RFC 9266 §2: 32 octets, label "EXPORTER-Channel-Binding", no context
- * (the same as an empty one in TLS 1.3, RFC 8446 §7.5). §3: with TLS 1.2
- * only when the extended master secret made the exporter unique. */
+ * (the same as an empty one in TLS 1.3, RFC 8446 §7.5). RFC 9266 allows
+ * TLS 1.2 only when the extended master secret (RFC 7627) made the exporter
+ * unique to the connection. */
 static mw_ssize exporter(const mw_tls_session *s, unsigned char *buf, size_t cap)
 {
     static const char label[] = "EXPORTER-Channel-Binding";
