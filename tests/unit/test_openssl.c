@@ -11,6 +11,8 @@
 
 #include <mailwire/openssl.h>
 
+#include "tls/tls_internal.h" /* white-box: reach the SSL_CTX for odd setups */
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -52,6 +54,8 @@ static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 }
 
 /* A certificate for key, signed by issuer_key (NULL: self-signed). */
+static const EVP_MD *g_sign_md; /* NULL: SHA-256; set for the odd test */
+
 static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, long serial)
 {
     X509 *x = X509_new();
@@ -72,7 +76,12 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
         ok = ok && add_ext(x, signer, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
         ok = ok && add_ext(x, signer, NID_ext_key_usage, "serverAuth,clientAuth");
     }
-    ok = ok && X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) > 0;
+    /* Ed25519 signs without a separate digest: X509_sign wants NULL then. */
+    EVP_PKEY *signer_key = issuer_key ? issuer_key : key;
+    const EVP_MD *md = EVP_PKEY_id(signer_key) == EVP_PKEY_ED25519 ? NULL
+                       : g_sign_md                                  ? g_sign_md
+                                                                    : EVP_sha256();
+    ok = ok && X509_sign(x, signer_key, md) > 0;
     if (!ok) {
         X509_free(x);
         return NULL;
@@ -410,6 +419,70 @@ static void test_channel_binding(void)
         CHECK_INT(mw_tls_channel_binding(p.c, 99, a, sizeof a), MW_ERR_INVALID);
         pair_close(&p);
     }
+    mw_tls_config_free(scfg);
+    mw_tls_config_free(ccfg);
+}
+
+/* tls-server-end-point follows the certificate's signature hash; an
+ * Ed25519 certificate has none. tls-exporter under TLS 1.2 needs the
+ * extended master secret. */
+static void test_channel_binding_variants(void)
+{
+    static const struct {
+        const char *kind;
+        int expect;
+    } cases[] = {{"P-384/SHA-384", 48}, {"Ed25519", MW_ERR_UNSUPPORTED}};
+    for (size_t i = 0; i < 2; i++) {
+        EVP_PKEY *k = i == 0 ? EVP_EC_gen("P-384") : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        g_sign_md = EVP_sha384();
+        X509 *x = k ? make_cert(k, "localhost", NULL, NULL, 10) : NULL;
+        g_sign_md = NULL;
+        CHECK(x != NULL);
+        if (!x) {
+            EVP_PKEY_free(k);
+            continue;
+        }
+        pem cert = cert_pem(x), key = key_pem(k);
+        unsigned char want[64];
+        unsigned wlen = 0;
+        X509_digest(x, EVP_sha384(), want, &wlen);
+        mw_tls_config *scfg = NULL, *ccfg = client_config(NULL, "localhost");
+        CHECK_INT(mw_tls_config_new(NULL, MW_TLS_SERVER, &scfg), MW_OK);
+        CHECK_INT(mw_tls_config_set_cert_mem(scfg, cert.text, cert.len, key.text, key.len), MW_OK);
+        CHECK_INT(mw_tls_config_set_verify_peer(ccfg, 0), MW_OK);
+        pair p;
+        CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+        CHECK_INT(handshake(&p), 0);
+        unsigned char a[64], b[64];
+        mw_ssize na = mw_tls_channel_binding(p.c, MW_TLS_CB_SERVER_END_POINT, a, sizeof a);
+        mw_ssize nb = mw_tls_channel_binding(p.s, MW_TLS_CB_SERVER_END_POINT, b, sizeof b);
+        if (na != cases[i].expect || nb != cases[i].expect)
+            mw_test_fail(__FILE__, __LINE__, "%s: end-point binding %ld/%ld, expected %d",
+                         cases[i].kind, (long)na, (long)nb, cases[i].expect);
+        if (cases[i].expect > 0) {
+            CHECK_MEM(a, (size_t)cases[i].expect, want, wlen);
+            CHECK_MEM(b, (size_t)cases[i].expect, want, wlen);
+        }
+        pair_close(&p);
+        mw_tls_config_free(scfg);
+        mw_tls_config_free(ccfg);
+        free(cert.text);
+        free(key.text);
+        X509_free(x);
+        EVP_PKEY_free(k);
+    }
+    /* TLS 1.2 without the extended master secret: no tls-exporter. */
+    mw_tls_config *scfg = server_config(NULL), *ccfg = client_config(NULL, "localhost");
+    CHECK_INT(mw_tls_config_set_max_version(ccfg, MW_TLS_VERSION_1_2), MW_OK);
+    SSL_CTX_set_options(ccfg->ctx, SSL_OP_NO_EXTENDED_MASTER_SECRET);
+    pair p;
+    CHECK_INT(pair_open(&p, ccfg, scfg, 0, NULL), MW_OK);
+    CHECK_INT(handshake(&p), 0);
+    unsigned char a[64];
+    CHECK_INT(mw_tls_channel_binding(p.c, MW_TLS_CB_EXPORTER, a, sizeof a), MW_ERR_UNSUPPORTED);
+    CHECK_INT(mw_tls_channel_binding(p.s, MW_TLS_CB_EXPORTER, a, sizeof a), MW_ERR_UNSUPPORTED);
+    CHECK_INT(mw_tls_channel_binding(p.c, MW_TLS_CB_SERVER_END_POINT, a, sizeof a), 32);
+    pair_close(&p);
     mw_tls_config_free(scfg);
     mw_tls_config_free(ccfg);
 }
@@ -1279,6 +1352,7 @@ int main(void)
     MW_RUN(test_no_plaintext_before_handshake);
     MW_RUN(test_tls12);
     MW_RUN(test_channel_binding);
+    MW_RUN(test_channel_binding_variants);
     MW_RUN(test_verify);
     MW_RUN(test_client_certificates);
     MW_RUN(test_alpn);
