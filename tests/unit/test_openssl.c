@@ -1034,6 +1034,10 @@ static void test_config_errors(void)
     CHECK(strstr(mw_tls_config_last_error(cfg), "private key") != NULL);
     free(wrong.text);
     CHECK_INT(mw_tls_config_set_ca_system(cfg), MW_OK);
+    /* A server without a usable certificate fails every handshake. */
+    mw_tls_config *ccfg = client_config(NULL, "localhost");
+    CHECK(expect_handshake_failure(ccfg, cfg, "alert", "no shared cipher"));
+    mw_tls_config_free(ccfg);
     mw_tls_config_free(cfg);
     CHECK_INT(mw_tls_config_new(NULL, MW_TLS_CLIENT, &cfg), MW_OK);
     CHECK_INT(mw_tls_config_set_host_name(cfg, "bad host"), MW_ERR_INVALID);
