@@ -84,7 +84,8 @@ MW_API void mw_tls_config_free(mw_tls_config *cfg);
  * @param key_path   PEM private key (unencrypted); NULL if it is in chain_path.
  * @return MW_OK, MW_ERR_INVALID (NULL cfg or chain_path), MW_ERR_TLS (file
  *         unreadable, bad PEM, key does not match; text in
- *         mw_tls_config_last_error()).
+ *         mw_tls_config_last_error()). After a failure the configuration
+ *         may hold the certificate without its key: load again or free it.
  */
 MW_API int mw_tls_config_set_cert_file(mw_tls_config *cfg, const char *chain_path,
                                        const char *key_path);
@@ -95,7 +96,8 @@ MW_API int mw_tls_config_set_cert_file(mw_tls_config *cfg, const char *chain_pat
  * @param key_pem,key_len     the unencrypted private key.
  * The bytes are parsed at once and not kept.
  * @return MW_OK, MW_ERR_INVALID (NULL pointer, length over INT_MAX),
- *         MW_ERR_TLS (bad PEM, key does not match the certificate).
+ *         MW_ERR_TLS (bad PEM, key does not match the certificate; the same
+ *         caveat as for mw_tls_config_set_cert_file()).
  */
 MW_API int mw_tls_config_set_cert_mem(mw_tls_config *cfg, const char *chain_pem, size_t chain_len,
                                       const char *key_pem, size_t key_len);
@@ -103,7 +105,8 @@ MW_API int mw_tls_config_set_cert_mem(mw_tls_config *cfg, const char *chain_pem,
 /**
  * Add trust anchors from a PEM file and/or an OpenSSL hashed directory.
  * @param file PEM bundle or NULL; @param dir directory or NULL (not both NULL).
- * @return MW_OK, MW_ERR_INVALID, MW_ERR_TLS (nothing could be loaded).
+ * @return MW_OK, MW_ERR_INVALID, MW_ERR_TLS (the file or the directory
+ *         could not be used; anchors loaded before the failure stay).
  */
 MW_API int mw_tls_config_set_ca_file(mw_tls_config *cfg, const char *file, const char *dir);
 
