@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,11 @@ int mw__tls_apply_host_name(SSL *ssl, const char *name)
     if (X509_VERIFY_PARAM_set1_ip_asc(param, name)) return MW_OK;
     ERR_clear_error();
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (!SSL_set1_host(ssl, name) || !SSL_set_tlsext_host_name(ssl, name)) {
+    /* SSL_set_tlsext_host_name() is a macro that casts const away; the
+     * call it stands for copies the name. */
+    void *sni = (void *)(uintptr_t)name;
+    if (!SSL_set1_host(ssl, name) ||
+        !SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, sni)) {
         ERR_clear_error();
         return MW_ERR_TLS;
     }
