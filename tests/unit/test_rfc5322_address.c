@@ -252,6 +252,22 @@ static void test_ambiguous(void)
     CHECK_SLICE(l.items[3].raw, "Foo <a@b");
     mw_addr_list_free(&l);
 
+    /* Inputs of the CVE-2023-27043 family: never turned into another address. */
+    l = parse_ok(S("alice@example.org)<bob@example.org>, alice@example.org <bob@example.org>"), 2);
+    CHECK_INT(l.items[0].kind, MW_ADDR_INVALID);
+    CHECK_INT(l.items[1].kind, MW_ADDR_INVALID);
+    CHECK_SLICE(l.items[1].raw, "alice@example.org <bob@example.org>");
+    mw_addr_list_free(&l);
+    l = parse_ok(S("\"alice@example.org\\\"\"@bob.example"), 1);
+    check_mailbox(&l.items[0], "", "alice@example.org\"", "bob.example",
+                  "\"alice@example.org\\\"\"@bob.example");
+    CHECK_INT(l.items[0].flags, MW_ADDR_F_QUOTED_LOCAL | MW_ADDR_F_QUOTED_AT);
+    mw_addr_list_free(&l);
+    l = parse_ok(S("<alice@example.org>@bob.example, a@b>"), 2);
+    CHECK_INT(l.items[0].kind, MW_ADDR_INVALID);
+    CHECK_INT(l.items[1].kind, MW_ADDR_INVALID);
+    mw_addr_list_free(&l);
+
     /* A ',' inside quotes or comments does not split. */
     l = parse_ok(S("\"Doe, John\" <j@x>, k@x (Doe, K)"), 2);
     check_mailbox(&l.items[0], "Doe, John", "j", "x", "j@x");
