@@ -328,6 +328,44 @@ static void test_random_tiling(void)
     }
 }
 
+/* Cutting the buffer anywhere changes no field that ended (with the byte
+ * after it known) before the cut: the iterator needs no look-ahead beyond
+ * one byte, which is what a streaming caller relies on. */
+static void test_cut_anywhere(void)
+{
+    static const char msg[] = "From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>\r\n"
+                              "To:A Group(Some people)\r\n"
+                              "     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+                              "         joe@example.org,\r\n"
+                              "  John <jdoe@one.test> (my dear friend); (the end of the group)\r\n"
+                              "Cc:(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;\r\n"
+                              "Bad line\n"
+                              "X  : \xc3\xa9\r\n"
+                              "\r\n"
+                              "Testing.\r\n";
+    mw_hdr_field all[16], f;
+    size_t n = 0, len = sizeof msg - 1;
+    mw_hdr_iter it;
+    mw_hdr_iter_init(&it, msg, len);
+    while (n < 16 && mw_hdr_iter_next(&it, &all[n]) == 1) n++;
+    CHECK_INT(n, 5);
+    size_t body = mw_hdr_iter_body(&it, NULL);
+    for (size_t cut = 0; cut <= len; cut++) {
+        mw_hdr_iter_init(&it, msg, cut);
+        size_t i = 0;
+        while (mw_hdr_iter_next(&it, &f) == 1) {
+            size_t end = (size_t)(f.raw.base - msg) + f.raw.len;
+            if (end < cut && i < n) {
+                CHECK(f.raw.base == all[i].raw.base && f.raw.len == all[i].raw.len);
+                CHECK(f.value.len == all[i].value.len);
+                CHECK_INT(f.defects, all[i].defects);
+            }
+            i++;
+        }
+        if (cut >= body) CHECK_INT(mw_hdr_iter_body(&it, NULL), body);
+    }
+}
+
 int main(void)
 {
     MW_RUN(test_appendix_a11);
@@ -340,5 +378,6 @@ int main(void)
     MW_RUN(test_name_eq);
     MW_RUN(test_char_classes);
     MW_RUN(test_random_tiling);
+    MW_RUN(test_cut_anywhere);
     return mw_test_finish();
 }
