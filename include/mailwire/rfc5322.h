@@ -27,27 +27,30 @@ extern "C" {
 
 /** Defect bits of one header field (mw_hdr_field.defects). None of them
  *  stops the iterator: the field is still delivered, as found. */
-#define MW_HDR_DEFECT_BARE_LF 0x1u       /**< a line ended with LF alone (taken as a line end) */
-#define MW_HDR_DEFECT_BARE_CR 0x2u       /**< a CR not followed by LF (kept as content) */
-#define MW_HDR_DEFECT_NUL 0x4u           /**< a NUL byte in the field */
-#define MW_HDR_DEFECT_8BIT 0x8u          /**< bytes >= 0x80 that are not valid UTF-8 (RFC 6532) */
-#define MW_HDR_DEFECT_NO_COLON 0x10u     /**< a line with no ':' (name is empty, value is the line) */
-#define MW_HDR_DEFECT_BAD_NAME 0x20u     /**< empty name or a byte outside 33..126 in the name */
-#define MW_HDR_DEFECT_WSP_COLON 0x40u    /**< obsolete WSP between name and ':' (§4.5), name trimmed */
-#define MW_HDR_DEFECT_LONG_LINE 0x80u    /**< a line longer than 998 characters (§2.1.1) */
-#define MW_HDR_DEFECT_CONTINUATION 0x100u /**< the block starts with a folded line (no name before it) */
-#define MW_HDR_DEFECT_WSP_LINE 0x200u    /**< a continuation line made only of WSP (obsolete, §4.2) */
-#define MW_HDR_DEFECT_NO_EOL 0x400u      /**< the buffer ended inside the field (no line end) */
-#define MW_HDR_DEFECT_CTL 0x800u         /**< another control character (not HTAB, CR, LF, NUL) */
+#define MW_HDR_DEFECT_BARE_LF 0x1u    /**< a line ended with LF alone (taken as a line end) */
+#define MW_HDR_DEFECT_BARE_CR 0x2u    /**< a CR not followed by LF (kept as content) */
+#define MW_HDR_DEFECT_NUL 0x4u        /**< a NUL byte in the field */
+#define MW_HDR_DEFECT_8BIT 0x8u       /**< bytes >= 0x80 that are not valid UTF-8 (RFC 6532) */
+#define MW_HDR_DEFECT_NO_COLON 0x10u  /**< a line with no ':' (name is empty, value is the line) */
+#define MW_HDR_DEFECT_BAD_NAME 0x20u  /**< empty name or a byte outside 33..126 in the name */
+#define MW_HDR_DEFECT_WSP_COLON 0x40u /**< obsolete WSP between name and ':' (§4.5), name trimmed \
+                                       */
+#define MW_HDR_DEFECT_LONG_LINE 0x80u /**< a line longer than 998 characters (§2.1.1) */
+#define MW_HDR_DEFECT_CONTINUATION                                                                 \
+    0x100u /**< the block starts with a folded line (no name before it) */
+#define MW_HDR_DEFECT_WSP_LINE 0x200u /**< a continuation line made only of WSP (obsolete, §4.2)  \
+                                       */
+#define MW_HDR_DEFECT_NO_EOL 0x400u   /**< the buffer ended inside the field (no line end) */
+#define MW_HDR_DEFECT_CTL 0x800u      /**< another control character (not HTAB, CR, LF, NUL) */
 /** Not a defect: the field holds valid UTF-8 (allowed by RFC 6532 only). */
 #define MW_HDR_UTF8 0x10000u
 
 /** One header field: views into the caller's buffer. */
 typedef struct mw_hdr_field {
-    mw_slice name;     /**< field name, without WSP before the colon; empty with NO_COLON */
-    mw_slice value;    /**< everything after ':' up to the final line end, folded as on the wire */
-    mw_slice raw;      /**< the whole field including its final line end */
-    unsigned defects;  /**< MW_HDR_DEFECT_* bits and MW_HDR_UTF8 */
+    mw_slice name;    /**< field name, without WSP before the colon; empty with NO_COLON */
+    mw_slice value;   /**< everything after ':' up to the final line end, folded as on the wire */
+    mw_slice raw;     /**< the whole field including its final line end */
+    unsigned defects; /**< MW_HDR_DEFECT_* bits and MW_HDR_UTF8 */
 } mw_hdr_field;
 
 /**
@@ -58,7 +61,7 @@ typedef struct mw_hdr_iter {
     const char *buf_;
     size_t len_;
     size_t pos_;
-    size_t body_;   /* body offset once the end was found */
+    size_t body_; /* body offset once the end was found */
     int done_;
     unsigned block_defects_;
 } mw_hdr_iter;
@@ -149,24 +152,29 @@ MW_API int mw_hdr_name_eq(mw_slice name, const char *expected);
 #define MW_ADDR_INVALID 3 /**< text that is not an address by the grammar; only raw is set */
 
 /** Flags of one entry (mw_addr.flags). Informational unless noted. */
-#define MW_ADDR_F_OBS_ROUTE 0x1u        /**< obsolete route "<@a,@b:user@c>" (route holds "@a,@b") */
-#define MW_ADDR_F_OBS_PHRASE 0x2u       /**< display name uses '.' unquoted (obs-phrase) */
-#define MW_ADDR_F_OBS_LOCAL 0x4u        /**< local part has CFWS or quoted words mixed with dots */
-#define MW_ADDR_F_OBS_DOMAIN 0x8u       /**< domain has CFWS between its atoms */
-#define MW_ADDR_F_OBS_LIST 0x10u        /**< empty list members (", ,") before this entry */
-#define MW_ADDR_F_QUOTED_LOCAL 0x20u    /**< the local part needs quoting (addr_spec shows it quoted) */
-#define MW_ADDR_F_QUOTED_AT 0x40u       /**< warning: the quoted local part contains '@' */
-#define MW_ADDR_F_ENCODED 0x80u         /**< the display name had RFC 2047 encoded words */
-#define MW_ADDR_F_ENCODED_SPECIALS 0x100u /**< warning: an encoded word decoded to '@' '<' '>' ',' ';' ':' or '"' */
-#define MW_ADDR_F_ENCODED_DEFECT 0x200u /**< an encoded word was malformed or of an unknown charset (kept as-is) */
-#define MW_ADDR_F_CTL 0x400u            /**< warning: the decoded display name holds a control character (CR, LF, NUL...) */
-#define MW_ADDR_F_UTF8 0x800u           /**< raw UTF-8 in the entry (RFC 6532) */
-#define MW_ADDR_F_8BIT 0x1000u          /**< bytes >= 0x80 that are not valid UTF-8 */
-#define MW_ADDR_F_COMMENT 0x2000u       /**< the entry contains comments (comment holds the first) */
+#define MW_ADDR_F_OBS_ROUTE 0x1u  /**< obsolete route "<@a,@b:user@c>" (route holds "@a,@b") */
+#define MW_ADDR_F_OBS_PHRASE 0x2u /**< display name uses '.' unquoted (obs-phrase) */
+#define MW_ADDR_F_OBS_LOCAL 0x4u  /**< local part has CFWS or quoted words mixed with dots */
+#define MW_ADDR_F_OBS_DOMAIN 0x8u /**< domain has CFWS between its atoms */
+#define MW_ADDR_F_OBS_LIST 0x10u  /**< empty list members (", ,") before this entry */
+#define MW_ADDR_F_QUOTED_LOCAL                                                                     \
+    0x20u                         /**< the local part needs quoting (addr_spec shows it quoted) */
+#define MW_ADDR_F_QUOTED_AT 0x40u /**< warning: the quoted local part contains '@' */
+#define MW_ADDR_F_ENCODED 0x80u   /**< the display name had RFC 2047 encoded words */
+#define MW_ADDR_F_ENCODED_SPECIALS                                                                 \
+    0x100u /**< warning: an encoded word decoded to '@' '<' '>' ',' ';' ':' or '"' */
+#define MW_ADDR_F_ENCODED_DEFECT                                                                   \
+    0x200u /**< an encoded word was malformed or of an unknown charset (kept as-is) */
+#define MW_ADDR_F_CTL                                                                              \
+    0x400u /**< warning: the decoded display name holds a control character (CR, LF, NUL...) */
+#define MW_ADDR_F_UTF8 0x800u     /**< raw UTF-8 in the entry (RFC 6532) */
+#define MW_ADDR_F_8BIT 0x1000u    /**< bytes >= 0x80 that are not valid UTF-8 */
+#define MW_ADDR_F_COMMENT 0x2000u /**< the entry contains comments (comment holds the first) */
 #define MW_ADDR_F_DOMAIN_LITERAL 0x4000u /**< the domain is a literal "[...]" */
-#define MW_ADDR_F_NO_SEMICOLON 0x8000u  /**< a group not closed by ';' before the end */
-#define MW_ADDR_F_OBS_QP 0x10000u       /**< quoted-pair of a control char, or inside a domain literal (obsolete) */
-#define MW_ADDR_F_BARE_EOL 0x20000u     /**< a CR or LF not in a CRLF fold */
+#define MW_ADDR_F_NO_SEMICOLON 0x8000u   /**< a group not closed by ';' before the end */
+#define MW_ADDR_F_OBS_QP                                                                           \
+    0x10000u /**< quoted-pair of a control char, or inside a domain literal (obsolete) */
+#define MW_ADDR_F_BARE_EOL 0x20000u /**< a CR or LF not in a CRLF fold */
 
 /**
  * One entry. The slices point either into the input buffer (raw, route,
@@ -175,14 +183,14 @@ MW_API int mw_hdr_name_eq(mw_slice name, const char *expected);
  * the input ones also only as long as the input buffer.
  */
 typedef struct mw_addr {
-    int kind;           /**< MW_ADDR_MAILBOX, MW_ADDR_GROUP, MW_ADDR_INVALID */
-    unsigned flags;     /**< MW_ADDR_F_* */
-    size_t members;     /**< MW_ADDR_GROUP: number of mailbox entries that follow and belong to it */
-    size_t group;       /**< a mailbox in a group: index of the group entry; (size_t)-1 otherwise */
-    mw_slice raw;       /**< input text of the entry (comments included, outer WSP trimmed) */
-    mw_slice display;   /**< display name (or group name) decoded to UTF-8; empty when absent */
-    mw_slice local;     /**< local part, unquoted */
-    mw_slice domain;    /**< domain, CFWS removed ("[...]" kept for literals) */
+    int kind;         /**< MW_ADDR_MAILBOX, MW_ADDR_GROUP, MW_ADDR_INVALID */
+    unsigned flags;   /**< MW_ADDR_F_* */
+    size_t members;   /**< MW_ADDR_GROUP: number of mailbox entries that follow and belong to it */
+    size_t group;     /**< a mailbox in a group: index of the group entry; (size_t)-1 otherwise */
+    mw_slice raw;     /**< input text of the entry (comments included, outer WSP trimmed) */
+    mw_slice display; /**< display name (or group name) decoded to UTF-8; empty when absent */
+    mw_slice local;   /**< local part, unquoted */
+    mw_slice domain;  /**< domain, CFWS removed ("[...]" kept for literals) */
     mw_slice addr_spec; /**< canonical "local@domain", local part quoted when needed */
     mw_slice route;     /**< obsolete route text ("@a,@b") from the input; empty when absent */
     mw_slice comment;   /**< text of the first comment (without the parentheses), from the input */
@@ -190,22 +198,23 @@ typedef struct mw_addr {
 
 /** Parse options; a NULL options pointer or zero members mean the defaults. */
 typedef struct mw_addr_opts {
-    size_t max_entries;       /**< cap on entries (mailboxes + groups + invalid); default 1000 */
+    size_t max_entries;         /**< cap on entries (mailboxes + groups + invalid); default 1000 */
     unsigned max_comment_depth; /**< cap on comment nesting; default 32 */
-    unsigned flags;           /**< MW_ADDR_STRICT, MW_ADDR_NO_GROUPS, MW_ADDR_NO_2047 */
+    unsigned flags;             /**< MW_ADDR_STRICT, MW_ADDR_NO_GROUPS, MW_ADDR_NO_2047 */
 } mw_addr_opts;
 
-#define MW_ADDR_STRICT 0x1u    /**< an entry that is not an address is MW_ERR_SYNTAX, not MW_ADDR_INVALID */
+#define MW_ADDR_STRICT                                                                             \
+    0x1u /**< an entry that is not an address is MW_ERR_SYNTAX, not MW_ADDR_INVALID */
 #define MW_ADDR_NO_GROUPS 0x2u /**< mailbox-list (From, Sender...): a group is MW_ADDR_INVALID */
 #define MW_ADDR_NO_2047 0x4u   /**< keep encoded words in display names as they are */
 
 /** A parsed list. Free with mw_addr_list_free (safe on a zeroed struct). */
 typedef struct mw_addr_list {
-    mw_addr *items;    /**< count entries, in input order */
+    mw_addr *items; /**< count entries, in input order */
     size_t count;
-    unsigned flags;    /**< OR of every entry's flags */
-    void *arena_;      /* private: the one block holding items and strings */
-    mw_mem mem_;       /* private */
+    unsigned flags; /**< OR of every entry's flags */
+    void *arena_;   /* private: the one block holding items and strings */
+    mw_mem mem_;    /* private */
 } mw_addr_list;
 
 /**
@@ -255,28 +264,30 @@ MW_API mw_ssize mw_addr_format(const char *display, size_t display_len, const ch
 /* ================================================================== */
 
 /** Flags of a parsed date (mw_date.flags). */
-#define MW_DATE_F_WDAY_MISMATCH 0x1u /**< the day of week does not match the date */
-#define MW_DATE_F_NO_WDAY 0x2u       /**< no day of week (allowed) */
-#define MW_DATE_F_NO_SECONDS 0x4u    /**< seconds omitted (allowed) */
-#define MW_DATE_F_LEAP_SECOND 0x8u   /**< second 60 */
-#define MW_DATE_F_YEAR_2DIGIT 0x10u  /**< obsolete two-digit year (< 50: +2000, else +1900) */
-#define MW_DATE_F_YEAR_3DIGIT 0x20u  /**< obsolete three-digit year (+1900) */
-#define MW_DATE_F_OBS_ZONE 0x40u     /**< obsolete named zone (UT, GMT, EST...) */
+#define MW_DATE_F_WDAY_MISMATCH 0x1u  /**< the day of week does not match the date */
+#define MW_DATE_F_NO_WDAY 0x2u        /**< no day of week (allowed) */
+#define MW_DATE_F_NO_SECONDS 0x4u     /**< seconds omitted (allowed) */
+#define MW_DATE_F_LEAP_SECOND 0x8u    /**< second 60 */
+#define MW_DATE_F_YEAR_2DIGIT 0x10u   /**< obsolete two-digit year (< 50: +2000, else +1900) */
+#define MW_DATE_F_YEAR_3DIGIT 0x20u   /**< obsolete three-digit year (+1900) */
+#define MW_DATE_F_OBS_ZONE 0x40u      /**< obsolete named zone (UT, GMT, EST...) */
 #define MW_DATE_F_MILITARY_ZONE 0x80u /**< single-letter military zone, taken as -0000 (§4.3) */
 #define MW_DATE_F_UNKNOWN_ZONE 0x100u /**< zone "-0000" (or military): local time zone unknown */
-#define MW_DATE_F_CFWS 0x200u        /**< comments or folding where only the obsolete grammar allows them */
+#define MW_DATE_F_CFWS                                                                             \
+    0x200u /**< comments or folding where only the obsolete grammar allows them */
 
 /** A parsed date-time. */
 typedef struct mw_date {
-    int year;     /**< full year (>= 1900 as the grammar implies, <= 9999) */
-    int month;    /**< 1..12 */
-    int day;      /**< 1..31, checked against the month */
-    int hour;     /**< 0..23 */
-    int minute;   /**< 0..59 */
-    int second;   /**< 0..60 (0 when omitted) */
-    int wday;     /**< day of week as written, 0 = Sunday .. 6; -1 when absent */
-    int zone;     /**< offset from UTC in minutes (+0100 is 60; -0000 and military are 0) */
-    int64_t epoch; /**< seconds since 1970-01-01T00:00:00Z (leap second counted as :00 of the next minute) */
+    int year;       /**< full year (>= 1900 as the grammar implies, <= 9999) */
+    int month;      /**< 1..12 */
+    int day;        /**< 1..31, checked against the month */
+    int hour;       /**< 0..23 */
+    int minute;     /**< 0..59 */
+    int second;     /**< 0..60 (0 when omitted) */
+    int wday;       /**< day of week as written, 0 = Sunday .. 6; -1 when absent */
+    int zone;       /**< offset from UTC in minutes (+0100 is 60; -0000 and military are 0) */
+    int64_t epoch;  /**< seconds since 1970-01-01T00:00:00Z (leap second counted as :00 of the next
+                       minute) */
     unsigned flags; /**< MW_DATE_F_* */
 } mw_date;
 
@@ -313,11 +324,12 @@ MW_API int64_t mw_date_to_epoch(int year, int month, int day, int hour, int minu
 /* Message identifiers (RFC 5322 §3.6.4)                               */
 /* ================================================================== */
 
-#define MW_MSGID_F_OBS_CFWS 0x1u   /**< CFWS inside the id (obsolete); left/right include it */
-#define MW_MSGID_F_OBS_LEFT 0x2u   /**< id-left is a quoted string or word list (obs-id-left) */
-#define MW_MSGID_F_OBS_PHRASE 0x4u /**< words between ids were skipped (obs In-Reply-To/References) */
-#define MW_MSGID_F_LITERAL 0x8u    /**< id-right is a "[...]" literal */
-#define MW_MSGID_F_UTF8 0x10u      /**< UTF-8 in the id (RFC 6532) */
+#define MW_MSGID_F_OBS_CFWS 0x1u /**< CFWS inside the id (obsolete); left/right include it */
+#define MW_MSGID_F_OBS_LEFT 0x2u /**< id-left is a quoted string or word list (obs-id-left) */
+#define MW_MSGID_F_OBS_PHRASE                                                                      \
+    0x4u                        /**< words between ids were skipped (obs In-Reply-To/References) */
+#define MW_MSGID_F_LITERAL 0x8u /**< id-right is a "[...]" literal */
+#define MW_MSGID_F_UTF8 0x10u   /**< UTF-8 in the id (RFC 6532) */
 
 /** One message identifier: views into the input. */
 typedef struct mw_msgid {
@@ -333,7 +345,8 @@ typedef struct mw_msgid_iter {
     const char *end_;
 } mw_msgid_iter;
 
-/** Start iterating over a Message-ID, In-Reply-To or References value. @return MW_OK, MW_ERR_INVALID. */
+/** Start iterating over a Message-ID, In-Reply-To or References value. @return MW_OK,
+ * MW_ERR_INVALID. */
 MW_API int mw_msgid_iter_init(mw_msgid_iter *it, const char *in, size_t len);
 
 /**

@@ -385,8 +385,8 @@ static void put_local_quoted(parser *ps, const char *p, size_t n)
     put_c(ps, '"');
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c == '"' || c == '\\' || c == '\r' || c == '\n' || c == 0 ||
-            (c < 0x20 && c != '\t') || c == 0x7f)
+        if (c == '"' || c == '\\' || c == '\r' || c == '\n' || c == 0 || (c < 0x20 && c != '\t') ||
+            c == 0x7f)
             put_c(ps, '\\');
         put_c(ps, (char)c);
     }
@@ -422,13 +422,15 @@ static size_t last_len(parser *ps, size_t start)
 
 static const char *trim_front(const char *p, const char *e)
 {
-    while (p < e && (*p == ' ' || *p == '\t' || is_eol(*p))) p++;
+    while (p < e && (*p == ' ' || *p == '\t' || is_eol(*p)))
+        p++;
     return p;
 }
 
 static const char *trim_back(const char *s, const char *e)
 {
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || is_eol(e[-1]))) e--;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || is_eol(e[-1])))
+        e--;
     return e;
 }
 
@@ -537,7 +539,8 @@ static int parse_route(parser *ps, mw_addr *a)
 {
     const char *s = ps->cur.s, *e = s, *ds, *de;
     unsigned ignored = 0;
-    while (is_spec(&ps->cur, ',')) advance(ps);
+    while (is_spec(&ps->cur, ','))
+        advance(ps);
     if (!is_spec(&ps->cur, '@')) return -1;
     advance(ps);
     if (parse_domain(ps, &ds, &de, &ignored)) return -1;
@@ -613,7 +616,8 @@ static int parse_mailbox_rest(parser *ps, mw_addr *a, const phrase *ph, int in_g
 /* Skip to the end of a bad entry: the next ',' (or ';' inside a group). */
 static void resync(parser *ps, int in_group)
 {
-    while (!at_entry_end(ps, in_group)) advance(ps);
+    while (!at_entry_end(ps, in_group))
+        advance(ps);
 }
 
 static void emit_invalid(parser *ps, const char *start, int in_group, size_t group)
@@ -637,7 +641,8 @@ static void parse_address(parser *ps, int in_group, size_t group, unsigned pendi
     if (is_spec(&ps->cur, ':') && !in_group && ph.n && !ph.bad_phrase) {
         if (ps->opt & MW_ADDR_NO_GROUPS) {
             /* The whole group, members included, is one invalid entry. */
-            while (ps->cur.type != T_END && !is_spec(&ps->cur, ';')) advance(ps);
+            while (ps->cur.type != T_END && !is_spec(&ps->cur, ';'))
+                advance(ps);
             if (ps->cur.type != T_END) advance(ps);
             emit_invalid(ps, start, 0, group);
             return;

@@ -66,7 +66,8 @@ static int read_digits(dscan *s, int max, long *value)
 static size_t read_alpha(dscan *s, const char **word)
 {
     *word = s->p;
-    while (s->p < s->end && ((*s->p | 0x20) >= 'a' && (*s->p | 0x20) <= 'z')) s->p++;
+    while (s->p < s->end && ((*s->p | 0x20) >= 'a' && (*s->p | 0x20) <= 'z'))
+        s->p++;
     return (size_t)(s->p - *word);
 }
 
@@ -95,7 +96,7 @@ static int obs_zone(const char *w, size_t n, int *zone, unsigned *flags)
     static const struct {
         const char *name;
         int hours;
-    } zones[] = {{"UT", 0},  {"GMT", 0}, {"EST", -5}, {"EDT", -4}, {"CST", -6},
+    } zones[] = {{"UT", 0},   {"GMT", 0},  {"EST", -5}, {"EDT", -4}, {"CST", -6},
                  {"CDT", -5}, {"MST", -7}, {"MDT", -6}, {"PST", -8}, {"PDT", -7}};
     for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
         if (ieq(w, n, zones[i].name)) {
@@ -256,8 +257,8 @@ int mw_date_parse(const char *in, size_t len, mw_date *date)
     int64_t local_days = mw__days_from_civil(d.year, (unsigned)d.month, (unsigned)d.day);
     int wday = (int)((local_days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
     if (d.wday >= 0 && d.wday != wday) d.flags |= MW_DATE_F_WDAY_MISMATCH;
-    d.epoch = mw_date_to_epoch(d.year, d.month, d.day, d.hour, d.minute, d.second) -
-              (int64_t)d.zone * 60;
+    d.epoch =
+        mw_date_to_epoch(d.year, d.month, d.day, d.hour, d.minute, d.second) - (int64_t)d.zone * 60;
     *date = d;
     return MW_OK;
 }

@@ -41,7 +41,7 @@ static line next_line(const char *buf, size_t len, size_t pos, unsigned *defects
 static int word_suspicious(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    uint64_t low = (x - ones * 0x20) & ~x & highs;       /* bytes < 0x20 */
+    uint64_t low = (x - ones * 0x20) & ~x & highs;                              /* bytes < 0x20 */
     uint64_t del = ((x ^ (ones * 0x7f)) - ones) & ~(x ^ (ones * 0x7f)) & highs; /* == 0x7f */
     return ((x & highs) | low | del) != 0;
 }
@@ -94,13 +94,15 @@ static size_t split_name(const char *buf, size_t s, size_t e, mw_hdr_field *f)
 {
     const char *colon = memchr(buf + s, ':', e - s);
     if (!colon || (s < e && is_wsp(buf[s]))) {
-        f->defects |= (s < e && is_wsp(buf[s])) ? MW_HDR_DEFECT_CONTINUATION : MW_HDR_DEFECT_NO_COLON;
+        f->defects |=
+            (s < e && is_wsp(buf[s])) ? MW_HDR_DEFECT_CONTINUATION : MW_HDR_DEFECT_NO_COLON;
         f->name.base = buf + s;
         f->name.len = 0;
         return s;
     }
     size_t c = (size_t)(colon - buf), ne = c;
-    while (ne > s && is_wsp(buf[ne - 1])) ne--;
+    while (ne > s && is_wsp(buf[ne - 1]))
+        ne--;
     if (ne != c) f->defects |= MW_HDR_DEFECT_WSP_COLON; /* §4.5 obs-optional */
     f->name.base = buf + s;
     f->name.len = ne - s;
@@ -174,7 +176,9 @@ int mw_hdr_iter_next(mw_hdr_iter *it, mw_hdr_field *field)
         return 0;
     }
     /* The empty line ends the header section (§2.1). */
-    size_t eol = b[pos] == '\n' ? 1 : (b[pos] == '\r' && pos + 1 < len && b[pos + 1] == '\n') ? 2 : 0;
+    size_t eol = b[pos] == '\n'                                            ? 1
+                 : (b[pos] == '\r' && pos + 1 < len && b[pos + 1] == '\n') ? 2
+                                                                           : 0;
     if (eol) {
         it->done_ = 1;
         it->body_ = pos + eol;
@@ -223,14 +227,16 @@ mw_ssize mw_hdr_unfold(const char *in, size_t len, char *out, size_t cap, unsign
         const char *p = piece.base;
         size_t pl = piece.len;
         if (first && (flags & MW_HDR_UNFOLD_TRIM))
-            while (pl && is_wsp(*p)) p++, pl--;
+            while (pl && is_wsp(*p))
+                p++, pl--;
         if (pl) first = 0;
         if (pl > cap - n) return MW_ERR_BUFFER;
         memmove(out + n, p, pl); /* in place: out + n never passes p */
         n += pl;
     }
     if (flags & MW_HDR_UNFOLD_TRIM)
-        while (n && is_wsp(out[n - 1])) n--;
+        while (n && is_wsp(out[n - 1]))
+            n--;
     return (mw_ssize)n;
 }
 

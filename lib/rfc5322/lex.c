@@ -16,6 +16,7 @@
 
 /* Built from the ABNF of §3.2.2 (ctext), §3.2.3 (atext), §3.2.4 (qtext),
  * §3.4.1 (dtext) and §3.6.8 (ftext). */
+/* clang-format off */
 const unsigned char mw__rfc5322_class[256] = {
     ['\t'] = W,
     [' '] = W,
@@ -83,6 +84,7 @@ const unsigned char mw__rfc5322_class[256] = {
     ['}'] = A | C | Q | D | F | V,
     ['~'] = A | C | Q | D | F | V,
 };
+/* clang-format on */
 
 size_t mw__utf8_len(const unsigned char *p, size_t n)
 {
@@ -91,12 +93,12 @@ size_t mw__utf8_len(const unsigned char *p, size_t n)
     if (c < 0xe0) return (n >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
     if (c < 0xf0) {
         if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80) return 0;
-        if (c == 0xe0 && p[1] < 0xa0) return 0; /* overlong */
+        if (c == 0xe0 && p[1] < 0xa0) return 0;  /* overlong */
         if (c == 0xed && p[1] >= 0xa0) return 0; /* surrogate */
         return 3;
     }
     if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80) return 0;
-    if (c == 0xf0 && p[1] < 0x90) return 0; /* overlong */
+    if (c == 0xf0 && p[1] < 0x90) return 0;  /* overlong */
     if (c == 0xf4 && p[1] >= 0x90) return 0; /* above U+10FFFF */
     return 4;
 }

@@ -240,8 +240,8 @@ static int domain_ok(const char *d, size_t n)
     return dot_ok;
 }
 
-mw_ssize mw_msgid_generate(const void *random, size_t random_len, int64_t epoch,
-                           const char *domain, size_t domain_len, char *out, size_t cap)
+mw_ssize mw_msgid_generate(const void *random, size_t random_len, int64_t epoch, const char *domain,
+                           size_t domain_len, char *out, size_t cap)
 {
     static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
     static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -261,7 +261,8 @@ mw_ssize mw_msgid_generate(const void *random, size_t random_len, int64_t epoch,
     if (cap < need + 1) return MW_ERR_BUFFER;
     char *o = out;
     *o++ = '<';
-    while (tn) *o++ = tbuf[--tn];
+    while (tn)
+        *o++ = tbuf[--tn];
     *o++ = '.';
     const unsigned char *r = random;
     uint32_t acc = 0;

@@ -29,8 +29,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     int rc = mw_date_parse((const char *)data, size, &d);
     if (rc == MW_OK) {
         if (d.month < 1 || d.month > 12 || d.day < 1 || d.day > 31 || d.hour > 23 ||
-            d.minute > 59 || d.second > 60 || d.year < 1900 || d.year > 9999 ||
-            d.zone < -5999 || d.zone > 5999 || d.wday < -1 || d.wday > 6)
+            d.minute > 59 || d.second > 60 || d.year < 1900 || d.year > 9999 || d.zone < -5999 ||
+            d.zone > 5999 || d.wday < -1 || d.wday > 6)
             abort();
         int64_t local = mw_date_to_epoch(d.year, d.month, d.day, d.hour, d.minute, d.second);
         if (d.epoch != local - (int64_t)d.zone * 60) abort();

@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     int rc;
     while ((rc = mw_hdr_iter_next(&it, &f)) == 1) {
         if (f.raw.base != buf + pos || f.raw.len == 0) abort();
-        if (f.value.base < f.raw.base || f.value.base + f.value.len > f.raw.base + f.raw.len) abort();
+        if (f.value.base < f.raw.base || f.value.base + f.value.len > f.raw.base + f.raw.len)
+            abort();
         if (f.name.base != f.raw.base || f.name.len > f.raw.len) abort();
         if (mw_hdr_field_parse(f.raw.base, f.raw.len, &g) != MW_OK) abort();
         if (g.name.base != f.name.base || g.name.len != f.name.len) abort();

@@ -80,7 +80,8 @@ static void test_a11_a12(void)
 
 static void test_a13_groups(void)
 {
-    mw_addr_list l = parse_ok(S(" A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;"), 4);
+    mw_addr_list l =
+        parse_ok(S(" A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;"), 4);
     CHECK_INT(l.items[0].kind, MW_ADDR_GROUP);
     CHECK_SLICE(l.items[0].display, "A Group");
     CHECK_INT(l.items[0].members, 3);
@@ -88,7 +89,8 @@ static void test_a13_groups(void)
     check_mailbox(&l.items[1], "Ed Jones", "c", "a.test", "c@a.test");
     check_mailbox(&l.items[2], "", "joe", "where.test", "joe@where.test");
     check_mailbox(&l.items[3], "John", "jdoe", "one.test", "jdoe@one.test");
-    for (int i = 1; i < 4; i++) CHECK_INT(l.items[i].group, 0);
+    for (int i = 1; i < 4; i++)
+        CHECK_INT(l.items[i].group, 0);
     CHECK_INT(l.flags, 0);
     mw_addr_list_free(&l);
 
@@ -120,7 +122,8 @@ static void test_a2_reply_to(void)
 
 static void test_a5_comments(void)
 {
-    mw_addr_list l = parse_ok(S(" Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>"), 1);
+    mw_addr_list l =
+        parse_ok(S(" Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>"), 1);
     check_mailbox(&l.items[0], "Pete", "pete", "silly.test", "pete@silly.test");
     CHECK_SLICE(l.items[0].comment, "A nice \\) chap");
     CHECK_INT(l.items[0].flags, MW_ADDR_F_COMMENT);
@@ -245,7 +248,8 @@ static void test_ambiguous(void)
     mw_addr_list_free(&l);
 
     l = parse_ok(S("a@b@c, <x@y> z, john, Foo <a@b"), 4);
-    for (int i = 0; i < 4; i++) CHECK_INT(l.items[i].kind, MW_ADDR_INVALID);
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(l.items[i].kind, MW_ADDR_INVALID);
     CHECK_SLICE(l.items[0].raw, "a@b@c");
     CHECK_SLICE(l.items[1].raw, "<x@y> z");
     CHECK_SLICE(l.items[2].raw, "john");
@@ -329,8 +333,11 @@ static void test_literals_utf8(void)
     mw_addr_list_free(&l);
 
     /* A control character in a display name (obs-qp) is flagged. */
-    l = parse_ok(S("\"a\\\x01" "b\" <c@d>"), 1);
-    CHECK_SLICE(l.items[0].display, "a\x01" "b");
+    l = parse_ok(S("\"a\\\x01"
+                   "b\" <c@d>"),
+                 1);
+    CHECK_SLICE(l.items[0].display, "a\x01"
+                                    "b");
     CHECK_INT(l.items[0].flags, MW_ADDR_F_OBS_QP | MW_ADDR_F_CTL);
     mw_addr_list_free(&l);
 
@@ -373,7 +380,8 @@ static void test_encoded_words(void)
     mw_addr_list_free(&l);
     /* A decoded line end never comes out raw: the codec replaces it. */
     l = parse_ok(S("=?utf-8?q?a=0D=0Ab?= <c@d>"), 1);
-    CHECK_SLICE(l.items[0].display, "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+    CHECK_SLICE(l.items[0].display, "a\xef\xbf\xbd\xef\xbf\xbd"
+                                    "b");
     CHECK_INT(l.items[0].flags, MW_ADDR_F_ENCODED | MW_ADDR_F_ENCODED_DEFECT);
     mw_addr_list_free(&l);
     /* An unknown charset keeps the word as written, flagged. */
@@ -456,8 +464,8 @@ static void test_alloc_failures(void)
 
 /* ---- formatter ---- */
 
-static void check_format(const char *display, const char *local, const char *domain,
-                         unsigned flags, const char *expected)
+static void check_format(const char *display, const char *local, const char *domain, unsigned flags,
+                         const char *expected)
 {
     char out[256];
     mw_ssize n = mw_addr_format(display, strlen(display), local, strlen(local), domain,
@@ -490,7 +498,8 @@ static void test_format(void)
 
     char out[64];
     /* Header injection: CR, LF, NUL refused in every part. */
-    CHECK_INT(mw_addr_format(S("a\r\nBcc: x@y"), S("a"), S("b"), 0, out, sizeof out), MW_ERR_SYNTAX);
+    CHECK_INT(mw_addr_format(S("a\r\nBcc: x@y"), S("a"), S("b"), 0, out, sizeof out),
+              MW_ERR_SYNTAX);
     CHECK_INT(mw_addr_format(S("a"), S("a\nb"), S("b"), 0, out, sizeof out), MW_ERR_SYNTAX);
     CHECK_INT(mw_addr_format(S("a"), S("a"), S("b\r"), 0, out, sizeof out), MW_ERR_SYNTAX);
     CHECK_INT(mw_addr_format(S("a\0b"), S("a"), S("b"), 0, out, sizeof out), MW_ERR_SYNTAX);
@@ -532,8 +541,10 @@ static void test_format_round_trip(void)
     int formatted = 0;
     for (int round = 0; round < 4000; round++) {
         size_t dl = (size_t)(mw_test_rand(&seed) % 12), ll = 1 + (size_t)(mw_test_rand(&seed) % 12);
-        for (size_t i = 0; i < dl; i++) disp[i] = chars[mw_test_rand(&seed) % (sizeof chars - 1)];
-        for (size_t i = 0; i < ll; i++) local[i] = chars[mw_test_rand(&seed) % (sizeof chars - 1)];
+        for (size_t i = 0; i < dl; i++)
+            disp[i] = chars[mw_test_rand(&seed) % (sizeof chars - 1)];
+        for (size_t i = 0; i < ll; i++)
+            local[i] = chars[mw_test_rand(&seed) % (sizeof chars - 1)];
         int want_2047 = 0;
         for (size_t i = 0; i + 1 < dl; i++)
             if (disp[i] == '=' && disp[i + 1] == '?') want_2047 = 1;
@@ -543,7 +554,8 @@ static void test_format_round_trip(void)
         mw_ssize n = mw_addr_format(disp, dl, local, ll, S("example.org"), 0, out, sizeof out);
         if (n == MW_ERR_SYNTAX) {
             int ctl = 0;
-            for (size_t i = 0; i < ll; i++) ctl |= local[i] == '\t';
+            for (size_t i = 0; i < ll; i++)
+                ctl |= local[i] == '\t';
             CHECK(ctl);
             continue;
         }

@@ -44,7 +44,8 @@ static void sum_addresses(summary *s, mw_slice v)
     size_t left_in_group = 0;
     for (size_t i = 0; i < l.count; i++) {
         const mw_addr *a = &l.items[i];
-        if (i && !(left_in_group && a->group != (size_t)-1 && l.items[a->group].members == left_in_group))
+        if (i && !(left_in_group && a->group != (size_t)-1 &&
+                   l.items[a->group].members == left_in_group))
             adds(s, ",");
         if (a->kind == MW_ADDR_GROUP) {
             add(s, a->display.base, a->display.len);
@@ -100,8 +101,8 @@ static void sum_ids(summary *s, mw_slice v)
 
 static void summarize(const char *msg, summary *s, const char *body)
 {
-    static const char *const addr_fields[] = {"From", "To", "Cc", "Sender", "Reply-To",
-                                              "Resent-From", "Resent-To", NULL};
+    static const char *const addr_fields[] = {"From",     "To",          "Cc",        "Sender",
+                                              "Reply-To", "Resent-From", "Resent-To", NULL};
     static const char *const date_fields[] = {"Date", "Resent-Date", NULL};
     static const char *const id_fields[] = {"Message-ID", "In-Reply-To", "References",
                                             "Resent-Message-ID", NULL};
@@ -122,7 +123,8 @@ static void summarize(const char *msg, summary *s, const char *body)
             sum_ids(s, f.value);
         } else {
             char buf[512];
-            mw_ssize n = mw_hdr_unfold(f.value.base, f.value.len, buf, sizeof buf, MW_HDR_UNFOLD_TRIM);
+            mw_ssize n =
+                mw_hdr_unfold(f.value.base, f.value.len, buf, sizeof buf, MW_HDR_UNFOLD_TRIM);
             CHECK(n >= 0);
             if (n >= 0) add(s, buf, (size_t)n);
         }
@@ -145,17 +147,17 @@ static void check_message(const char *msg, const char *body, const char *expecte
 }
 
 #define HELLO_BODY "This is a message just to say hello.\r\nSo, \"Hello\".\r\n"
-#define A11_HEADER                                                                     \
-    "From: John Doe <jdoe@machine.example>\r\n"                                        \
-    "To: Mary Smith <mary@example.net>\r\n"                                            \
-    "Subject: Saying Hello\r\n"                                                        \
-    "Date: Fri, 21 Nov 1997 09:55:06 -0600\r\n"                                        \
+#define A11_HEADER                                                                                 \
+    "From: John Doe <jdoe@machine.example>\r\n"                                                    \
+    "To: Mary Smith <mary@example.net>\r\n"                                                        \
+    "Subject: Saying Hello\r\n"                                                                    \
+    "Date: Fri, 21 Nov 1997 09:55:06 -0600\r\n"                                                    \
     "Message-ID: <1234@local.machine.example>\r\n"
-#define A11_SUMMARY                                                                    \
-    "From=John Doe<jdoe@machine.example>\n"                                            \
-    "To=Mary Smith<mary@example.net>\n"                                                \
-    "Subject=Saying Hello\n"                                                           \
-    "Date=880127706-360/0\n"                                                           \
+#define A11_SUMMARY                                                                                \
+    "From=John Doe<jdoe@machine.example>\n"                                                        \
+    "To=Mary Smith<mary@example.net>\n"                                                            \
+    "Subject=Saying Hello\n"                                                                       \
+    "Date=880127706-360/0\n"                                                                       \
     "Message-ID=1234@local.machine.example\n"
 
 static void test_a1(void)

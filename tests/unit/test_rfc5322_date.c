@@ -104,7 +104,8 @@ static void test_zones(void)
         CHECK_INT(d.flags, z[i].flags);
         CHECK_INT(d.epoch, 946728000 - (int64_t)z[i].minutes * 60);
     }
-    static const char *bad[] = {"J", "j", "XYZ", "+000", "+00000", "+0060", "0000", "", "+", "EST5"};
+    static const char *bad[] = {"J",     "j",    "XYZ", "+000", "+00000",
+                                "+0060", "0000", "",    "+",    "EST5"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char buf[64];
         int n = snprintf(buf, sizeof buf, "Sat, 1 Jan 2000 12:00:00 %s", bad[i]);
@@ -141,24 +142,24 @@ static void test_years(void)
 static void test_invalid(void)
 {
     static const char *bad[] = {
-        "30 Feb 2024 00:00 +0000",       /* no such day */
+        "30 Feb 2024 00:00 +0000", /* no such day */
         "31 Apr 2024 00:00 +0000",
         "0 Jan 2024 00:00 +0000",
-        "1 Jan 2024 24:00 +0000",        /* hour 24 */
-        "1 Jan 2024 23:60 +0000",        /* minute 60 */
+        "1 Jan 2024 24:00 +0000", /* hour 24 */
+        "1 Jan 2024 23:60 +0000", /* minute 60 */
         "1 Jan 2024 23:59:61 +0000",
-        "1 Foo 2024 00:00 +0000",        /* month */
-        "Fry, 1 Jan 2024 00:00 +0000",   /* day name */
-        "Mon 1 Jan 2024 00:00 +0000",    /* missing comma */
-        "1 Jan 1899 00:00 +0000",        /* before 1900 */
-        "1 Jan 10000 00:00 +0000",       /* more than 4 digits */
-        "1 Jan 7 00:00 +0000",           /* one-digit year */
-        "1 Jan 2024 0:00 +0000",         /* one-digit hour */
+        "1 Foo 2024 00:00 +0000",      /* month */
+        "Fry, 1 Jan 2024 00:00 +0000", /* day name */
+        "Mon 1 Jan 2024 00:00 +0000",  /* missing comma */
+        "1 Jan 1899 00:00 +0000",      /* before 1900 */
+        "1 Jan 10000 00:00 +0000",     /* more than 4 digits */
+        "1 Jan 7 00:00 +0000",         /* one-digit year */
+        "1 Jan 2024 0:00 +0000",       /* one-digit hour */
         "1 Jan 2024 00:0 +0000",
-        "1 Jan 2024 00:00",              /* no zone */
-        "1 Jan 2024 00:00 +0000 x",      /* junk after the zone */
+        "1 Jan 2024 00:00",         /* no zone */
+        "1 Jan 2024 00:00 +0000 x", /* junk after the zone */
         "123 Jan 2024 00:00 +0000",
-        "1 Jan 2024 00:00 +0000 (open",  /* unterminated comment */
+        "1 Jan 2024 00:00 +0000 (open", /* unterminated comment */
         "",
         "Mon,",
     };
@@ -211,7 +212,7 @@ static void test_format(void)
     CHECK_STR(out, 31, "Tue, 29 Feb 2000 00:00:00 +0000");
     CHECK_INT(mw_date_format(0, 0, out, 31), MW_ERR_BUFFER);
     CHECK_INT(mw_date_format(0, 6000, out, sizeof out), MW_ERR_INVALID);
-    CHECK_INT(mw_date_format(-2208988801LL, 0, out, sizeof out), MW_ERR_INVALID); /* 1899 */
+    CHECK_INT(mw_date_format(-2208988801LL, 0, out, sizeof out), MW_ERR_INVALID);  /* 1899 */
     CHECK_INT(mw_date_format(253402300800LL, 0, out, sizeof out), MW_ERR_INVALID); /* 10000 */
     CHECK_INT(mw_date_format(INT64_MAX, 0, out, sizeof out), MW_ERR_INVALID);
     CHECK_INT(mw_date_format(INT64_MIN, 0, out, sizeof out), MW_ERR_INVALID);
@@ -287,7 +288,8 @@ static void test_msgid(void)
 
     /* Malformed ids are errors, and the iterator goes on after them. */
     mw_msgid_iter_init(&it, S("<abc> <a@b@c> <.a@b> <a@b.> <a b@c> , <ok@x> <unterminated@x"));
-    for (int i = 0; i < 5; i++) CHECK_INT(mw_msgid_iter_next(&it, &m), MW_ERR_SYNTAX);
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(mw_msgid_iter_next(&it, &m), MW_ERR_SYNTAX);
     CHECK_INT(mw_msgid_iter_next(&it, &m), MW_ERR_SYNTAX); /* the stray ',' */
     CHECK_INT(mw_msgid_iter_next(&it, &m), 1);
     CHECK_STR(m.id.base, m.id.len, "ok@x");
@@ -305,7 +307,8 @@ static void test_msgid_generate(void)
 {
     static const unsigned char rnd[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
     char out[128];
-    mw_ssize n = mw_msgid_generate(rnd, sizeof rnd, 1795734300, S("mail.example.org"), out, sizeof out);
+    mw_ssize n =
+        mw_msgid_generate(rnd, sizeof rnd, 1795734300, S("mail.example.org"), out, sizeof out);
     /* 1795734300 in base 36 and 10 bytes in base 32 (16 characters). */
     CHECK_STR(out, (size_t)n, "<tp4tgc.aaaqeayeaudaocaj@mail.example.org>");
     CHECK(out[n] == 0);
@@ -319,10 +322,11 @@ static void test_msgid_generate(void)
     n = mw_msgid_generate(rnd, 8, 0, S("[192.0.2.1]"), out, sizeof out);
     CHECK_STR(out, (size_t)n, "<0.aaaqeayeaudao@[192.0.2.1]>");
 
-    static const char *bad[] = {"", "a..b", ".a", "a.", "a b", "a>b", "a\r\nb", "a\nb", "[a",
-                                "[a[b]", "x@y", "\xc3\xa4"};
+    static const char *bad[] = {"",       "a..b", ".a", "a.",    "a b", "a>b",
+                                "a\r\nb", "a\nb", "[a", "[a[b]", "x@y", "\xc3\xa4"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_INT(mw_msgid_generate(rnd, 8, 0, bad[i], strlen(bad[i]), out, sizeof out), MW_ERR_SYNTAX);
+        CHECK_INT(mw_msgid_generate(rnd, 8, 0, bad[i], strlen(bad[i]), out, sizeof out),
+                  MW_ERR_SYNTAX);
     CHECK_INT(mw_msgid_generate(rnd, 8, 0, S("a\0b"), out, sizeof out), MW_ERR_SYNTAX);
     CHECK_INT(mw_msgid_generate(rnd, 7, 0, S("x"), out, sizeof out), MW_ERR_INVALID);
     CHECK_INT(mw_msgid_generate(rnd, 8, -1, S("x"), out, sizeof out), MW_ERR_INVALID);

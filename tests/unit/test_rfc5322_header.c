@@ -30,9 +30,9 @@ static void test_appendix_a11(void)
                               "This is a message just to say hello.\r\n"
                               "So, \"Hello\".\r\n";
     static const char *names[] = {"From", "To", "Subject", "Date", "Message-ID"};
-    static const char *values[] = {" John Doe <jdoe@machine.example>", " Mary Smith <mary@example.net>",
-                                   " Saying Hello", " Fri, 21 Nov 1997 09:55:06 -0600",
-                                   " <1234@local.machine.example>"};
+    static const char *values[] = {
+        " John Doe <jdoe@machine.example>", " Mary Smith <mary@example.net>", " Saying Hello",
+        " Fri, 21 Nov 1997 09:55:06 -0600", " <1234@local.machine.example>"};
     mw_hdr_iter it;
     mw_hdr_field f;
     CHECK_INT(mw_hdr_iter_init(&it, S(msg)), MW_OK);
@@ -49,19 +49,21 @@ static void test_appendix_a11(void)
     unsigned bd = 99;
     size_t body = mw_hdr_iter_body(&it, &bd);
     CHECK_INT(bd, 0);
-    CHECK_STR(msg + body, sizeof msg - 1 - body, "This is a message just to say hello.\r\nSo, \"Hello\".\r\n");
+    CHECK_STR(msg + body, sizeof msg - 1 - body,
+              "This is a message just to say hello.\r\nSo, \"Hello\".\r\n");
 }
 
 static void test_appendix_a4_folded(void)
 {
-    static const char msg[] = "Received: from x.y.test\r\n"
-                              "   by example.net\r\n"
-                              "   via TCP\r\n"
-                              "   with ESMTP\r\n"
-                              "   id ABC12345\r\n"
-                              "   for <mary@example.net>;  21 Nov 1997 10:05:43 -0600\r\n"
-                              "Received: from node.example by x.y.test; 21 Nov 1997 10:01:22 -0600\r\n"
-                              "\r\n";
+    static const char msg[] =
+        "Received: from x.y.test\r\n"
+        "   by example.net\r\n"
+        "   via TCP\r\n"
+        "   with ESMTP\r\n"
+        "   id ABC12345\r\n"
+        "   for <mary@example.net>;  21 Nov 1997 10:05:43 -0600\r\n"
+        "Received: from node.example by x.y.test; 21 Nov 1997 10:01:22 -0600\r\n"
+        "\r\n";
     mw_hdr_iter it;
     mw_hdr_field f;
     mw_hdr_iter_init(&it, S(msg));
@@ -93,7 +95,8 @@ static void test_appendix_a4_folded(void)
     CHECK_INT(total, n);
     CHECK_INT(pieces, 6);
     CHECK_INT(next(&it, &f), 1);
-    CHECK_STR(f.value.base, f.value.len, " from node.example by x.y.test; 21 Nov 1997 10:01:22 -0600");
+    CHECK_STR(f.value.base, f.value.len,
+              " from node.example by x.y.test; 21 Nov 1997 10:01:22 -0600");
     CHECK_INT(next(&it, &f), 0);
     CHECK_INT(mw_hdr_iter_body(&it, NULL), sizeof msg - 1);
 }
@@ -319,7 +322,8 @@ static void test_random_tiling(void)
         int rc;
         while ((rc = mw_hdr_iter_next(&it, &f)) == 1) {
             CHECK(f.raw.base == buf + pos);
-            CHECK(f.value.base >= f.raw.base && f.value.base + f.value.len <= f.raw.base + f.raw.len);
+            CHECK(f.value.base >= f.raw.base &&
+                  f.value.base + f.value.len <= f.raw.base + f.raw.len);
             pos += f.raw.len;
         }
         CHECK_INT(rc, 0);
@@ -333,21 +337,23 @@ static void test_random_tiling(void)
  * one byte, which is what a streaming caller relies on. */
 static void test_cut_anywhere(void)
 {
-    static const char msg[] = "From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>\r\n"
-                              "To:A Group(Some people)\r\n"
-                              "     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
-                              "         joe@example.org,\r\n"
-                              "  John <jdoe@one.test> (my dear friend); (the end of the group)\r\n"
-                              "Cc:(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;\r\n"
-                              "Bad line\n"
-                              "X  : \xc3\xa9\r\n"
-                              "\r\n"
-                              "Testing.\r\n";
+    static const char msg[] =
+        "From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>\r\n"
+        "To:A Group(Some people)\r\n"
+        "     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+        "         joe@example.org,\r\n"
+        "  John <jdoe@one.test> (my dear friend); (the end of the group)\r\n"
+        "Cc:(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;\r\n"
+        "Bad line\n"
+        "X  : \xc3\xa9\r\n"
+        "\r\n"
+        "Testing.\r\n";
     mw_hdr_field all[16], f;
     size_t n = 0, len = sizeof msg - 1;
     mw_hdr_iter it;
     mw_hdr_iter_init(&it, msg, len);
-    while (n < 16 && mw_hdr_iter_next(&it, &all[n]) == 1) n++;
+    while (n < 16 && mw_hdr_iter_next(&it, &all[n]) == 1)
+        n++;
     CHECK_INT(n, 5);
     size_t body = mw_hdr_iter_body(&it, NULL);
     for (size_t cut = 0; cut <= len; cut++) {
