@@ -575,6 +575,98 @@ static void test_format_round_trip(void)
     CHECK(formatted > 1000);
 }
 
+/* ---- generated lists: random grammar-conforming input with random CFWS ---- */
+
+typedef struct gen {
+    char buf[2048];
+    size_t len;
+    uint64_t seed;
+} gen;
+
+static void g_put(gen *g, const char *s)
+{
+    size_t n = strlen(s);
+    if (g->len + n < sizeof g->buf) {
+        memcpy(g->buf + g->len, s, n);
+        g->len += n;
+    }
+}
+
+static unsigned g_rand(gen *g, unsigned n)
+{
+    return (unsigned)(mw_test_rand(&g->seed) % n);
+}
+
+/* Optional CFWS: nothing, spaces, a fold, a (nested) comment. */
+static void g_cfws(gen *g)
+{
+    static const char *const cfws[] = {"",         "", " ", "  ", "\r\n ", " (c) ", "(a (b) \\) c)",
+                                       "\r\n\t(x)"};
+    g_put(g, cfws[g_rand(g, 8)]);
+}
+
+static void test_generated_lists(void)
+{
+    static const char *const locals[][2] = {
+        {"jdoe", "jdoe"},
+        {"john.q.public", "john.q.public"},
+        {"\"john doe\"", "\"john doe\""},
+        {"\"a@b\"", "\"a@b\""},
+        {"x+tag", "x+tag"},
+        {"\"\\\"q\\\"\"", "\"\\\"q\\\"\""},
+    };
+    static const char *const domains[] = {"example.org", "a.b.c", "[192.0.2.1]", "x"};
+    static const char *const names[][2] = {
+        {"John Doe", "John Doe"}, {"\"Doe, John\"", "Doe, John"}, {"Who?", "Who?"}, {"\"\"", ""},
+        {"A \"B\" C", "A B C"},
+    };
+    gen g;
+    g.seed = 99;
+    for (int round = 0; round < 1500; round++) {
+        g.len = 0;
+        char expect[2048];
+        size_t elen = 0;
+        unsigned n = 1 + g_rand(&g, 5);
+        for (unsigned i = 0; i < n; i++) {
+            if (i) g_put(&g, ",");
+            g_cfws(&g);
+            unsigned li = g_rand(&g, 6), di = g_rand(&g, 4), form = g_rand(&g, 3);
+            unsigned ni = g_rand(&g, 5);
+            if (form == 1) {
+                g_put(&g, names[ni][0]);
+                g_cfws(&g);
+            }
+            if (form) g_put(&g, "<");
+            g_put(&g, locals[li][0]);
+            g_cfws(&g);
+            g_put(&g, "@");
+            g_cfws(&g);
+            g_put(&g, domains[di]);
+            if (form) g_put(&g, ">");
+            g_cfws(&g);
+            elen += (size_t)snprintf(expect + elen, sizeof expect - elen, "%s|%s@%s;",
+                                     form == 1 ? names[ni][1] : "", locals[li][1], domains[di]);
+        }
+        mw_addr_list l;
+        CHECK_INT(mw_addr_list_parse(g.buf, g.len, NULL, NULL, &l), MW_OK);
+        char got[2048];
+        size_t glen = 0;
+        for (size_t i = 0; i < l.count; i++) {
+            const mw_addr *a = &l.items[i];
+            glen +=
+                (size_t)snprintf(got + glen, sizeof got - glen, "%.*s|%.*s;", (int)a->display.len,
+                                 a->display.base, (int)a->addr_spec.len, a->addr_spec.base);
+        }
+        CHECK_STR(got, glen, expect);
+        if (glen != elen || memcmp(got, expect, elen) != 0) {
+            mw_test_dump("  input", g.buf, g.len);
+            mw_addr_list_free(&l);
+            break;
+        }
+        mw_addr_list_free(&l);
+    }
+}
+
 int main(void)
 {
     MW_RUN(test_a11_a12);
@@ -589,5 +681,6 @@ int main(void)
     MW_RUN(test_alloc_failures);
     MW_RUN(test_format);
     MW_RUN(test_format_round_trip);
+    MW_RUN(test_generated_lists);
     return mw_test_finish();
 }

@@ -7,6 +7,8 @@
 
 #include <mailwire/rfc5322.h>
 
+#include <stdlib.h>
+
 #define S(lit) lit, sizeof(lit) - 1
 
 static mw_date parse_ok(const char *s)
@@ -237,6 +239,53 @@ static void test_round_trip(void)
     }
 }
 
+/* Random valid dates written with random CFWS and obsolete forms parse to
+ * the instant they were built from. */
+static void test_generated_dates(void)
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char *const ws[] = {" ", "  ", "\r\n ", " (c) ", "(x(y))", "\t"};
+    static const struct {
+        const char *name;
+        int minutes;
+    } zones[] = {{"GMT", 0}, {"EST", -300}, {"PDT", -420}, {"+0130", 90}, {"-1100", -660}};
+    uint64_t seed = 5;
+    for (int i = 0; i < 5000; i++) {
+        int64_t epoch = (int64_t)(mw_test_rand(&seed) % 4102444800ull); /* 1970..2100 */
+        int zi = (int)(mw_test_rand(&seed) % 5);
+        int zone = zones[zi].minutes;
+        int64_t local = epoch + zone * 60;
+        char canon[32];
+        CHECK_INT(mw_date_format(epoch, zone, canon, sizeof canon), 31);
+        /* Take the fields back from the canonical text, then rewrite them. */
+        int day = (canon[5] - '0') * 10 + (canon[6] - '0');
+        int year = atoi(canon + 12);
+        int wday = (int)(((local >= 0 ? local / 86400 : -((-local + 86399) / 86400)) % 7 + 11) % 7);
+        char mon[4] = {canon[8], canon[9], canon[10], 0};
+        int month = 0;
+        for (int m = 0; m < 12; m++)
+            if (strcmp(mon, months[m]) == 0) month = m;
+        char buf[256];
+        const char *w[8];
+        for (int k = 0; k < 8; k++)
+            w[k] = ws[mw_test_rand(&seed) % 6];
+        int two_digit = year >= 1950 && year < 2050 && (mw_test_rand(&seed) & 1);
+        char ybuf[8];
+        snprintf(ybuf, sizeof ybuf, two_digit ? "%02d" : "%d", two_digit ? year % 100 : year);
+        int n = snprintf(buf, sizeof buf, "%s%s,%s%d%s%s%s%s%s%.2s:%.2s:%.2s%s%s", w[0], days[wday],
+                         w[1], day, w[2], months[month], w[3], ybuf, w[4], canon + 17, canon + 20,
+                         canon + 23, w[5], zones[zi].name);
+        mw_date d;
+        CHECK_INT(mw_date_parse(buf, (size_t)n, &d), MW_OK);
+        CHECK_INT(d.epoch, epoch);
+        CHECK_INT(d.zone, zone);
+        CHECK_INT(d.flags & MW_DATE_F_WDAY_MISMATCH, 0);
+        CHECK_INT(!!(d.flags & MW_DATE_F_YEAR_2DIGIT), two_digit);
+    }
+}
+
 /* ---- message identifiers ---- */
 
 static void test_msgid(void)
@@ -345,6 +394,7 @@ int main(void)
     MW_RUN(test_flags);
     MW_RUN(test_format);
     MW_RUN(test_round_trip);
+    MW_RUN(test_generated_dates);
     MW_RUN(test_msgid);
     MW_RUN(test_msgid_generate);
     return mw_test_finish();
