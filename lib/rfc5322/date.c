@@ -240,6 +240,7 @@ int mw_date_parse(const char *in, size_t len, mw_date *date)
     if (!date) return MW_ERR_INVALID;
     memset(date, 0, sizeof *date);
     if (!in && len) return MW_ERR_INVALID;
+    if (!in) in = ""; /* no arithmetic on a null pointer */
     mw_date d;
     memset(&d, 0, sizeof d);
     dscan s = {in, in + len, 0, 0};

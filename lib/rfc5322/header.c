@@ -158,7 +158,7 @@ int mw_hdr_iter_init(mw_hdr_iter *it, const char *buf, size_t len)
 {
     if (!it || (!buf && len)) return MW_ERR_INVALID;
     memset(it, 0, sizeof *it);
-    it->buf_ = buf;
+    it->buf_ = buf ? buf : ""; /* no arithmetic on a null pointer */
     it->len_ = len;
     return MW_OK;
 }
@@ -231,7 +231,7 @@ mw_ssize mw_hdr_unfold(const char *in, size_t len, char *out, size_t cap, unsign
                 p++, pl--;
         if (pl) first = 0;
         if (pl > cap - n) return MW_ERR_BUFFER;
-        memmove(out + n, p, pl); /* in place: out + n never passes p */
+        if (pl) memmove(out + n, p, pl); /* in place: out + n never passes p */
         n += pl;
     }
     if (flags & MW_HDR_UNFOLD_TRIM)
@@ -243,8 +243,8 @@ mw_ssize mw_hdr_unfold(const char *in, size_t len, char *out, size_t cap, unsign
 int mw_hdr_unfold_next(mw_slice *rest, mw_slice *piece)
 {
     if (!rest || !piece || (!rest->base && rest->len)) return MW_ERR_INVALID;
+    if (rest->len == 0) return 0;
     const char *p = rest->base, *end = p + rest->len;
-    if (p == end) return 0;
     const char *s = p;
     for (;;) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));

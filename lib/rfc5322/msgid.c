@@ -130,6 +130,7 @@ static int check_right(const char *p, const char *end, unsigned *flags)
 int mw_msgid_iter_init(mw_msgid_iter *it, const char *in, size_t len)
 {
     if (!it || (!in && len)) return MW_ERR_INVALID;
+    if (!in) in = ""; /* no arithmetic on a null pointer */
     it->p_ = in;
     it->end_ = in + len;
     return MW_OK;

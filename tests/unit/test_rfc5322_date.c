@@ -178,6 +178,11 @@ static void test_invalid(void)
     mw_date d;
     CHECK_INT(mw_date_parse(deep, sizeof deep, &d), MW_ERR_LIMIT);
     CHECK_INT(mw_date_parse(NULL, 1, &d), MW_ERR_INVALID);
+    CHECK_INT(mw_date_parse(NULL, 0, &d), MW_ERR_SYNTAX);
+    mw_msgid_iter it;
+    mw_msgid m;
+    CHECK_INT(mw_msgid_iter_init(&it, NULL, 0), MW_OK);
+    CHECK_INT(mw_msgid_iter_next(&it, &m), 0);
     CHECK_INT(mw_date_parse("x", 1, NULL), MW_ERR_INVALID);
 }
 

@@ -274,6 +274,8 @@ static void test_unfold(void)
     char inplace[] = "one\r\n two\r\n\tthree";
     mw_ssize n = mw_hdr_unfold(inplace, sizeof inplace - 1, inplace, sizeof inplace, 0);
     CHECK_STR(inplace, (size_t)n, "one two\tthree");
+    CHECK_INT(mw_hdr_unfold(NULL, 0, NULL, 0, 0), 0);
+    CHECK_INT(mw_hdr_unfold(S("  "), NULL, 0, MW_HDR_UNFOLD_TRIM), 0);
     mw_slice rest = {NULL, 0}, piece;
     CHECK_INT(mw_hdr_unfold_next(&rest, &piece), 0);
     CHECK_INT(mw_hdr_unfold_next(NULL, &piece), MW_ERR_INVALID);
