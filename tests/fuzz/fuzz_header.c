@@ -1,7 +1,8 @@
 /*
  * Fuzz the header-field iterator, single-field parse and unfolding.
  * Invariants: fields tile the header block exactly; each field classifies
- * the same alone; unfolding never grows and equals the zero-copy pieces.
+ * the same alone; unfolding never grows and equals the zero-copy pieces;
+ * the msg-id iterator stays inside each value and always makes progress.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -31,6 +32,26 @@ static void check_unfold(mw_slice v)
     free(out);
 }
 
+/* Message-ID lists in any field value: views stay inside the value, an id
+ * is exactly left '@' right, and every call makes progress. */
+static void check_msgids(mw_slice v)
+{
+    mw_msgid_iter it;
+    mw_msgid id;
+    if (mw_msgid_iter_init(&it, v.base, v.len) != MW_OK) abort();
+    size_t calls = 0;
+    int rc;
+    while ((rc = mw_msgid_iter_next(&it, &id)) != 0) {
+        if (++calls > v.len + 1) abort();
+        if (rc == MW_ERR_SYNTAX || rc == MW_ERR_LIMIT) continue;
+        if (rc != 1) abort();
+        if (id.id.base < v.base || id.id.base + id.id.len > v.base + v.len) abort();
+        if (id.left.base != id.id.base || id.left.len + 1 + id.right.len != id.id.len) abort();
+        if (id.left.base[id.left.len] != '@' || id.right.base != id.left.base + id.left.len + 1)
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     const char *buf = (const char *)data;
@@ -49,6 +70,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         if (g.value.base != f.value.base || g.value.len != f.value.len) abort();
         if (g.defects != f.defects) abort();
         check_unfold(f.value);
+        check_msgids(f.value);
         pos += f.raw.len;
     }
     if (rc != 0) abort();
