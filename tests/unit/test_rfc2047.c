@@ -101,6 +101,8 @@ static void test_split_multibyte(void)
     /* a charset change ends the run too */
     DEC("=?UTF-8?Q?=E6=97?= =?ISO-8859-1?Q?=E9?=", 0, "\xEF\xBF\xBD\xC3\xA9",
         MW_2047_DEFECT_INVALID);
+    /* UTF-16 code units cut between words */
+    if (have_charset("UTF-16BE")) DEC("=?UTF-16BE?B?AGEA?= =?UTF-16BE?B?Yg==?=", 0, "ab", 0);
     /* going back to an earlier charset reuses its converter, state reset */
     DEC("=?ISO-8859-1?Q?=E9?= =?UTF-8?Q?=C3=A9?= =?ISO-8859-1?Q?=E9?=", 0,
         "\xC3\xA9\xC3\xA9\xC3\xA9", 0);
@@ -227,6 +229,73 @@ static void test_decode_errors(void)
     in = "=?UTF-8?Q?=0A?=";
     CHECK_INT(mw_2047_decode(in, strlen(in), out, 3, 0, &d), MW_ERR_BUFFER);
     CHECK_INT(mw_2047_decode(in, strlen(in), out, 4, 0, &d), 3);
+}
+
+/* Random header values made of words (several charsets and encodings,
+ * some broken), text, white space and folds: 3 * len + 1 always suffices,
+ * one byte less than the result needs is MW_ERR_BUFFER, and no NUL, CR or
+ * LF appears that the input did not have outside words. */
+static void test_decode_random_values(void)
+{
+    static const char *pieces[] = {"=?UTF-8?Q?=E6=97?=",
+                                   "=?UTF-8?Q?=A5?=",
+                                   "=?utf-8?b?5pel?=",
+                                   "=?ISO-8859-1?Q?=E9_?=",
+                                   "=?Shift_JIS?B?k/qW?=",
+                                   "=?SHIFT_JIS?B?e4zq?=",
+                                   "=?UTF-16BE?B?AGEA?=",
+                                   "=?UTF-16BE?B?Yg==?=",
+                                   "=?X-NONE?Q?a?=",
+                                   "=?UTF-8?Q?=ZZ?=",
+                                   "=?UTF-8?Q?=0D=0A=00?=",
+                                   "=?TSCII?B?jIyM?=",
+                                   "=?ISO-2022-JP?B?GyRCRnxLXDhsJUYlOSVIGyhC?=",
+                                   "=?US-ASCII*en?Q?x?=",
+                                   " ",
+                                   "\t",
+                                   "\r\n ",
+                                   "\r\n",
+                                   "text",
+                                   "(",
+                                   ")",
+                                   "=?",
+                                   "?=",
+                                   "\xFF",
+                                   "=?UTF-8?B?YWI?=",
+                                   "=?UTF-7?Q?+AGE-?="};
+    const size_t npieces = sizeof pieces / sizeof pieces[0];
+    static char in[1024], out[3 * 1024 + 1];
+    uint64_t seed = 822;
+    int bad = 0;
+    for (int iter = 0; iter < 3000 && bad < 5; iter++) {
+        size_t len = 0, k = 1 + (size_t)(mw_test_rand(&seed) % 24);
+        for (size_t j = 0; j < k; j++) {
+            const char *p = pieces[mw_test_rand(&seed) % npieces];
+            memcpy(in + len, p, strlen(p));
+            len += strlen(p);
+        }
+        unsigned flags = (unsigned)(iter & 1), d;
+        mw_ssize n = mw_2047_decode(in, len, out, 3 * len + 1, flags, &d);
+        if (n < 0 || (size_t)n > 3 * len || out[n] != '\0') {
+            mw_test_fail(__FILE__, __LINE__, "iter %d: %d", iter, (int)n);
+            mw_test_dump("  in", in, len);
+            bad++;
+            continue;
+        }
+        size_t cin = 0, cout = 0;
+        for (size_t i = 0; i < len; i++)
+            cin += in[i] == '\r' || in[i] == '\n' || in[i] == 0;
+        for (mw_ssize i = 0; i < n; i++)
+            cout += out[i] == '\r' || out[i] == '\n' || out[i] == 0;
+        if (cout > cin) bad++;
+        char again[3 * 1024 + 1];
+        unsigned d2;
+        if (mw_2047_decode(in, len, again, (size_t)n, flags, &d2) != MW_ERR_BUFFER) bad++;
+        if (mw_2047_decode(in, len, again, (size_t)n + 1, flags, &d2) != n || d2 != d ||
+            memcmp(again, out, (size_t)n))
+            bad++;
+    }
+    CHECK_INT(bad, 0);
 }
 
 /* ---- encoding ---- */
@@ -397,6 +466,27 @@ static void test_encode_round_trip(void)
     }
 }
 
+/* Every output size below the result is MW_ERR_BUFFER, the exact size works. */
+static void test_encode_every_cap(void)
+{
+    const char *in = "Gr\xC3\xBC\xC3\x9F"
+                     "e aus K\xC3\xB6ln, \xE6\x97\xA5\xE6\x9C\xAC "
+                     "\xF0\x9F\x98\x80 and a rather long tail of plain words to fold";
+    char out[512], ref[512];
+    for (unsigned flags = 0; flags <= MW_2047_FORCE_Q; flags += 2) {
+        if ((flags & MW_2047_FORCE_B) && (flags & MW_2047_FORCE_Q)) continue;
+        mw_ssize n = mw_2047_encode(in, strlen(in), 30, ref, sizeof ref, flags);
+        CHECK(n > 76);
+        for (size_t cap = 0; n > 0 && cap < (size_t)n; cap++)
+            if (mw_2047_encode(in, strlen(in), 30, out, cap, flags) != MW_ERR_BUFFER) {
+                mw_test_fail(__FILE__, __LINE__, "cap %zu flags %u", cap, flags);
+                break;
+            }
+        CHECK_INT(mw_2047_encode(in, strlen(in), 30, out, (size_t)n, flags), n);
+        CHECK_MEM(out, (size_t)n, ref, (size_t)n);
+    }
+}
+
 /* Worst cases for the bound: every byte escaped, one-byte words at the
  * largest column. */
 static void test_encoded_max_worst(void)
@@ -507,10 +597,12 @@ int main(void)
     MW_RUN(test_lenient_and_strict);
     MW_RUN(test_defects);
     MW_RUN(test_decode_errors);
+    MW_RUN(test_decode_random_values);
     MW_RUN(test_encode_vectors);
     MW_RUN(test_encode_errors);
     MW_RUN(test_encode_round_trip);
     MW_RUN(test_encoded_max_worst);
+    MW_RUN(test_encode_every_cap);
     MW_RUN(test_charset_split);
     MW_RUN(test_charset_small_output);
     return mw_test_finish();
