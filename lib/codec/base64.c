@@ -188,7 +188,9 @@ static const mw__b64_kernel kernels[MW__B64_LEVELS] = {
 #if defined(MW_HAVE_X86_SIMD)
     {mw__b64_enc_ssse3, mw__b64_enc_lines_ssse3, mw__b64_dec_ssse3, mw__b64_dec_lines_ssse3},
     {mw__b64_enc_avx2, mw__b64_enc_lines_avx2, mw__b64_dec_avx2, mw__b64_dec_lines_avx2},
+    {mw__b64_enc_avx512, mw__b64_enc_lines_avx512, mw__b64_dec_avx512, mw__b64_dec_lines_avx512},
 #else
+    {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
     {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
     {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
 #endif
@@ -202,6 +204,8 @@ int mw__b64_level_supported(int level)
      * (including the OS check that AVX state is saved): cheap and race-free. */
     if (level == MW__B64_SSSE3) return __builtin_cpu_supports("ssse3") ? 1 : 0;
     if (level == MW__B64_AVX2) return __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (level == MW__B64_AVX512)
+        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") ? 1 : 0;
 #endif
     return 0;
 }
