@@ -536,7 +536,7 @@ static void dec_bulk(mw_codec *c, mw__b64_state *st, cursor *k, int url, int mim
                 room = (size_t)(k->out_end - k->out);
             }
         }
-        size_t lim = min_size(nin, room / 3 * 4);
+        size_t lim = room / 3 > nin / 4 ? nin : room / 3 * 4; /* no overflow for huge room */
         size_t n = kern->dec(k->in, lim, k->out, url);
         n += mw__b64_dec_scalar(k->in + n, lim - n, k->out + n / 4 * 3, url);
         k->in += n;
