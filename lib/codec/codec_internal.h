@@ -26,7 +26,8 @@
 #define MW__B64_SCALAR 0
 #define MW__B64_SSSE3 1
 #define MW__B64_AVX2 2
-#define MW__B64_LEVELS 3
+#define MW__B64_AVX512 3 /* AVX-512 BW + VBMI */
+#define MW__B64_LEVELS 4
 
 /** Highest level this build and CPU can run (a cpuid-based check, cheap). */
 int mw__b64_level_best(void);
@@ -81,6 +82,11 @@ void mw__b64_enc_lines_avx2(const unsigned char *in, size_t nlines, unsigned cha
 size_t mw__b64_dec_avx2(const unsigned char *in, size_t n, unsigned char *out, int url);
 size_t mw__b64_dec_lines_avx2(const unsigned char *in, size_t n, unsigned char *out, size_t room,
                               size_t len, int url);
+size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out, int url);
+void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned char *out, int url);
+size_t mw__b64_dec_avx512(const unsigned char *in, size_t n, unsigned char *out, int url);
+size_t mw__b64_dec_lines_avx512(const unsigned char *in, size_t n, unsigned char *out, size_t room,
+                                size_t len, int url);
 #endif
 
 /* ---- quoted-printable ---- */
