@@ -122,21 +122,16 @@ static int ir_anonymous(mw_sasl_client *c)
     return rc == MW_OK ? add_prop(c, &c->ir, MW_SASL_PROP_TRACE) : rc;
 }
 
-/* An OAuth kvpair value: *(VCHAR / SP / HTAB / CR / LF) (RFC 7628 §3.1). */
 static int oauth_value_ok(const mw__sasl_buf *v)
 {
-    for (size_t i = 0; i < v->len; i++) {
-        unsigned char ch = v->p[i];
-        if (!(ch >= 0x20 && ch <= 0x7e) && ch != '\t' && ch != '\r' && ch != '\n') return 0;
-    }
-    return 1;
+    return mw__sasl_oauth_value_ok(v->p, v->len);
 }
 
 static int ir_xoauth2(mw_sasl_client *c)
 {
     const mw__sasl_buf *user = PROP(c, MW_SASL_PROP_AUTHCID), *tok = PROP(c, MW_SASL_PROP_TOKEN);
     if (!user->p || !user->len || !tok->p || !tok->len) return MW_ERR_AUTH;
-    if (!oauth_value_ok(tok) || mw__sasl_has_byte(user->p, user->len, 1) || !identity_ok(user))
+    if (!oauth_value_ok(tok) || !oauth_value_ok(user))
         return MW_ERR_SYNTAX;
     int rc = add(c, &c->ir, "user=", 5);
     if (rc == MW_OK) rc = add_prop(c, &c->ir, MW_SASL_PROP_AUTHCID);

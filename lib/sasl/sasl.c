@@ -368,6 +368,17 @@ size_t mw__sasl_utf8_count(const void *p, size_t len)
     return count;
 }
 
+int mw__sasl_oauth_value_ok(const void *p, size_t len)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = s[i];
+        if (!(ch >= 0x20 && ch <= 0x7e) && ch != '\t' && ch != '\r' && ch != '\n' && ch < 0x80)
+            return 0;
+    }
+    return mw__sasl_utf8_valid(p, len);
+}
+
 /* ---- base64 (the codec module does the work) ------------------------ */
 
 int mw__sasl_b64_add(const mw_mem *m, mw__sasl_buf *b, const void *data, size_t len)

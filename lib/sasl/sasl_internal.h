@@ -143,6 +143,9 @@ int mw__sasl_nonce(const mw__sasl_base *b, mw__sasl_buf *out);
 int mw__sasl_utf8_valid(const void *p, size_t len);
 /** Number of code points in valid UTF-8. */
 size_t mw__sasl_utf8_count(const void *p, size_t len);
+/** An OAuth kvpair value: *(VCHAR / SP / HTAB / CR / LF) (RFC 7628 §3.1),
+ *  widened to UTF-8 so that internationalised addresses (RFC 6531) fit. */
+int mw__sasl_oauth_value_ok(const void *p, size_t len);
 /** memchr for a byte value, 1 when found. */
 int mw__sasl_has_byte(const void *p, size_t len, int byte);
 /** ASCII case-insensitive comparison of n bytes: 1 when equal. */

@@ -242,7 +242,8 @@ static void take_auth(mw_sasl_server *s, mw_slice auth)
 }
 
 /* Parse key=value ^A pairs from p up to the final ^A that ends the message.
- * RFC 7628 §3.1: key = 1*ALPHA, value = *(VCHAR / SP / HTAB / CR / LF). */
+ * RFC 7628 §3.1: key = 1*ALPHA, value = *(VCHAR / SP / HTAB / CR / LF),
+ * plus UTF-8 (see mw__sasl_oauth_value_ok). */
 static int parse_kvpairs(mw_sasl_server *s, size_t pos, mw_slice *user)
 {
     const unsigned char *p = s->msg.p;
@@ -258,13 +259,8 @@ static int parse_kvpairs(mw_sasl_server *s, size_t pos, mw_slice *user)
         while (k < n && ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= 'A' && p[k] <= 'Z'))) k++;
         if (k == pos || k >= n || p[k] != '=') return MW_ERR_SYNTAX;
         size_t v = k + 1, e = v;
-        while (e < n && p[e] != 1) {
-            unsigned char ch = p[e];
-            if (!(ch >= 0x20 && ch <= 0x7e) && ch != '\t' && ch != '\r' && ch != '\n')
-                return MW_ERR_SYNTAX;
-            e++;
-        }
-        if (e >= n) return MW_ERR_SYNTAX;
+        while (e < n && p[e] != 1) e++;
+        if (e >= n || !mw__sasl_oauth_value_ok(p + v, e - v)) return MW_ERR_SYNTAX;
         mw_slice key = slice(p + pos, k - pos), val = slice(p + v, e - v);
         if (key.len == 4 && memcmp(key.base, "auth", 4) == 0) {
             take_auth(s, val);

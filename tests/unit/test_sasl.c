@@ -81,6 +81,16 @@ static int server_decide(mw_sasl_server *s, const creds *cr, mw_slice *out)
     const mw_sasl_server_info *info = mw_sasl_server_info_get(s);
     if (!info) return MW_ERR_INVALID;
     const char *pw = cr->server_password ? cr->server_password : "";
+    /* the server must report exactly the identities the client sent */
+    int has_user = info->mech != MW_SASL_MECH_OAUTHBEARER && info->mech != MW_SASL_MECH_EXTERNAL &&
+                   info->mech != MW_SASL_MECH_ANONYMOUS;
+    if (has_user && cr->authcid && !slice_is(info->authcid, cr->authcid)) return MW_ERR_INVALID;
+    if (info->mech != MW_SASL_MECH_XOAUTH2 && info->mech != MW_SASL_MECH_LOGIN &&
+        info->mech != MW_SASL_MECH_CRAM_MD5 && info->mech != MW_SASL_MECH_ANONYMOUS &&
+        !slice_is(info->authzid, cr->authzid ? cr->authzid : ""))
+        return MW_ERR_INVALID;
+    if (info->mech == MW_SASL_MECH_ANONYMOUS && !slice_is(info->trace, cr->trace ? cr->trace : ""))
+        return MW_ERR_INVALID;
     if ((info->need & MW_SASL_NEED_SCRAM) && cr->use_scram_creds) {
         mw_sasl_scram_creds sc;
         memset(&sc, 0, sizeof sc);
@@ -155,6 +165,8 @@ static const loop_case good_cases[] = {
     {"SCRAM-SHA-256", {.authcid = "us,er=x", .authzid = "a=b,c", .password = "pencil", .server_password = "pencil", .use_scram_creds = 1}},
     {"SCRAM-SHA-256", {.authcid = "user", .password = "pencil", .server_password = "pencil", .opt_flags = MW_SASL_OPT_SUCCESS_DATA, .no_ir = 1}},
     {"SCRAM-SHA-256-PLUS", {.authcid = "user", .password = "pencil", .server_password = "pencil", .cb_data = "EKM-bytes", .server_cb_data = "EKM-bytes"}},
+    /* the client could bind but the server does not offer -PLUS: "y" is fine */
+    {"SCRAM-SHA-256", {.authcid = "user", .password = "pencil", .server_password = "pencil", .cb_data = "EKM"}},
     {"EXTERNAL", {.authzid = ""}},
     {"EXTERNAL", {.authzid = "admin", .no_ir = 1}},
     {"ANONYMOUS", {.trace = "sirhc@example.com"}},
@@ -194,6 +206,48 @@ static void test_alloc_failures(void)
 {
     for (size_t i = 0; i < sizeof good_cases / sizeof good_cases[0]; i++)
         mw_test_alloc_loop(good_cases[i].mech, run_case, (void *)(uintptr_t)&good_cases[i]);
+}
+
+/* Random identities and secrets, including the characters SCRAM must
+ * escape and multi-byte UTF-8, survive every mechanism's round trip. */
+static void random_text(uint64_t *st, char *out, size_t max, int allow_empty)
+{
+    static const char *const pieces[] = {"a", "Z", "0", ",", "=", " ", "=2C", "@", ".", "\xc3\xa9",
+                                         "\xe2\x82\xac", "\xf0\x9f\x98\x80", "+", "/", "~"};
+    size_t n = 0, want = (size_t)(mw_test_rand(st) % 12) + (allow_empty ? 0 : 1);
+    for (size_t i = 0; i < want; i++) {
+        const char *p = pieces[mw_test_rand(st) % (sizeof pieces / sizeof pieces[0])];
+        size_t l = strlen(p);
+        if (n + l >= max) break;
+        memcpy(out + n, p, l);
+        n += l;
+    }
+    if (n == 0 && !allow_empty) out[n++] = 'x';
+    out[n] = 0;
+}
+
+static void test_random_roundtrips(void)
+{
+    static const char *const mechs[] = {"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2", "OAUTHBEARER"};
+    uint64_t st = 2024;
+    for (int round = 0; round < 60; round++) {
+        char user[64], authz[64], pw[64], other[70];
+        random_text(&st, user, sizeof user, 0);
+        random_text(&st, authz, sizeof authz, 1);
+        random_text(&st, pw, sizeof pw, 0);
+        const char *mech = mechs[round % 6];
+        int with_authz = (mech[0] == 'P' || mech[0] == 'S' || mech[0] == 'O') && (round & 8);
+        creds cr = {.authcid = user, .authzid = with_authz ? authz : NULL, .password = pw,
+                    .token = "tok", .server_password = pw, .server_token = "tok",
+                    .no_ir = round & 1, .use_scram_creds = round & 2};
+        int rc = run_exchange(NULL, mech, &cr);
+        if (rc != MW_OK) mw_test_fail(__FILE__, __LINE__, "round %d (%s): %d", round, mech, rc);
+        snprintf(other, sizeof other, "%s!", pw);
+        cr.server_password = other;
+        cr.server_token = "tok2";
+        rc = run_exchange(NULL, mech, &cr);
+        if (rc != MW_ERR_AUTH) mw_test_fail(__FILE__, __LINE__, "round %d (%s) wrong: %d", round, mech, rc);
+    }
 }
 
 /* ---- names, choosing, formatting ------------------------------------ */
@@ -1093,6 +1147,7 @@ int main(void)
     MW_RUN(test_limits);
     MW_RUN(test_loops_succeed);
     MW_RUN(test_loops_wrong_secret);
+    MW_RUN(test_random_roundtrips);
     MW_RUN(test_secrets_wiped);
     MW_RUN(test_scram_server_password);
     MW_RUN(test_alloc_failures);
