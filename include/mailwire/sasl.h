@@ -422,7 +422,7 @@ MW_API int mw_sasl_server_set_oauth_error(mw_sasl_server *s, const char *json, s
  * Resolve a pause with the user's plaintext password; the engine checks it
  * (constant-time comparison for PLAIN/LOGIN, HMAC-MD5 for CRAM-MD5, key
  * derivation with a fresh salt for SCRAM).
- * @param password,len the password (copied only for the duration of the call).
+ * @param password,len the password; used during the call only, not kept.
  * @param out receives the next challenge (SCRAM's server-first); valid
  *        until the next call on s.
  * @return MW_SASL_DONE (matched), MW_SASL_CONTINUE (SCRAM continues with
@@ -441,7 +441,8 @@ MW_API int mw_sasl_server_supply_password(mw_sasl_server *s, const void *passwor
  * mw_sasl_server_verdict(s, 0) is quicker but tells.
  * @param out receives server-first; valid until the next call on s.
  * @return MW_SASL_CONTINUE; MW_ERR_UNSUPPORTED (no nonce source),
- *         MW_ERR_STATE (not paused at a SCRAM lookup), MW_ERR_NOMEM,
+ *         MW_ERR_SYNTAX (a MW_SASL_PROP_NONCE that is not printable ASCII
+ *         or holds ','), MW_ERR_STATE (not paused at a SCRAM lookup), MW_ERR_NOMEM,
  *         MW_ERR_INVALID (NULL, empty salt, iterations 0).
  */
 MW_API int mw_sasl_server_supply_scram(mw_sasl_server *s, const mw_sasl_scram_creds *creds,
