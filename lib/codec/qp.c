@@ -158,6 +158,27 @@ static unsigned qp_ctz(unsigned m)
 #endif
 }
 
+/* Index of the highest set bit of a non-zero mask. */
+static unsigned qp_high_bit(unsigned m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u - (unsigned)__builtin_clz(m);
+#else
+    unsigned i = 0;
+    while (m >>= 1) i++;
+    return i;
+#endif
+}
+
+/* From the CR, LF and white-space bit masks of a 16-byte block: the CRs
+ * that start a clean hard line break inside the block (LF right after, no
+ * white space right before, not the first byte, whose predecessor is
+ * outside the block). Such a CRLF needs no attention from either codec. */
+static unsigned qp_clean_crs(unsigned cr, unsigned lf, unsigned ws)
+{
+    return cr & (lf >> 1) & ~(ws << 1) & ~1u;
+}
+
 static int qp_is_ws(unsigned b) { return b == ' ' || b == '\t'; }
 
 /* Printable ASCII that may stand for itself (rule 2): '!'..'~' except '='. */
@@ -240,6 +261,32 @@ static unsigned qp_enc_mask(const unsigned char *p, unsigned char *o)
     for (unsigned i = 0; i < 16; i++)
         m |= (unsigned)!(qp_is_literal(p[i]) || qp_is_ws(p[i])) << i;
     return m;
+#endif
+}
+
+/* Like qp_enc_mask for text mode, but clean CRLFs inside the block are not
+ * marked; their CRs are returned in *crs. */
+static unsigned qp_enc_mask_text(const unsigned char *p, unsigned char *o, unsigned *crs)
+{
+#if MW_QP_HAVE_SSE2
+    const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+    const __m128i eq = _mm_set1_epi8('='), tab = _mm_set1_epi8('\t'), sp = _mm_set1_epi8(' ');
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)o, v);
+    __m128i is_tab = _mm_cmpeq_epi8(v, tab);
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, low),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, eq)));
+    bad = _mm_andnot_si128(is_tab, bad);
+    unsigned ws = (unsigned)_mm_movemask_epi8(_mm_or_si128(is_tab, _mm_cmpeq_epi8(v, sp)));
+    unsigned crm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr));
+    unsigned lfm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
+    unsigned clean = qp_clean_crs(crm, lfm, ws);
+    *crs = clean;
+    return (unsigned)_mm_movemask_epi8(bad) & ~(clean | clean << 1);
+#else
+    *crs = 0;
+    return qp_enc_mask(p, o);
 #endif
 }
 
@@ -352,36 +399,51 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
     unsigned col = st->col;
     unsigned char *o = c->next_out, *oe = o + c->avail_out;
     const unsigned char *widths = text ? qp_width_text : qp_width_bin;
+    int crlf_in_blocks = text && !protect;
     while (e - p >= 24 && oe - o >= 100) {
         unsigned b = *p;
         if (col == 0 && protect && (b == '.' || b == 'F')) break;
         int plain = qp_width_bin[b] == 1; /* stands for itself (white space: maybe) */
         if (plain && col < MW_QP_LINE - 1 && (qp_width_bin[p[1]] == 1 || col > MW_QP_LINE - 4)) {
             /* a run: 16 bytes at a time; whole blocks advance by a constant
-             * so the next load does not wait for this one's result */
+             * so the next load does not wait for this one's result. In
+             * text mode a block may hold clean CRLFs (not with DOT/FROM:
+             * those look at every line start). */
             const unsigned char *start = p;
-            unsigned char *ostart = o;
-            size_t room = MW_QP_LINE - 1 - col, k;
+            size_t k;
             for (;;) {
-                unsigned m = qp_enc_mask(p, o);
-                if (!m && room > 16 && e - p >= 40) {
-                    p += 16;
-                    o += 16;
-                    room -= 16;
-                    continue;
+                unsigned crs = 0;
+                unsigned m = crlf_in_blocks ? qp_enc_mask_text(p, o, &crs) : qp_enc_mask(p, o);
+                if (!m && e - p >= 40) {
+                    if (!crs && col + 16 <= MW_QP_LINE - 1) {
+                        p += 16;
+                        o += 16;
+                        col += 16;
+                        continue;
+                    }
+                    /* the line before the first CR may reach column 76 */
+                    if (crs && col + qp_ctz(crs) <= MW_QP_LINE) {
+                        p += 16;
+                        o += 16;
+                        col = 14u - qp_high_bit(crs);
+                        continue;
+                    }
                 }
-                k = m ? (size_t)qp_ctz(m) : 16;
+                k = qp_ctz(m | crs | 0x10000u);
+                size_t room = col < MW_QP_LINE - 1 ? MW_QP_LINE - 1 - col : 0;
                 if (k > room) k = room;
                 break;
             }
-            const unsigned char *q = p + k;
+            p += k;
+            o += k;
+            col += (unsigned)k;
             /* the last white space before a line end is not plain (rule 3) */
-            if (text && q > start && qp_is_ws(q[-1]) && (*q == '\r' || (lf_eol && *q == '\n'))) q--;
-            size_t adv = (size_t)(q - start);
-            p = q;
-            o = ostart + adv;
-            col += (unsigned)adv;
-            if (adv) continue;
+            if (text && p > start && qp_is_ws(p[-1]) && (*p == '\r' || (lf_eol && *p == '\n'))) {
+                p--;
+                o--;
+                col--;
+            }
+            if (p != start) continue;
             b = *p; /* white space before a line end */
         } else if (col <= MW_QP_LINE - 4) {
             /* mixed or binary data: byte by byte from a table, without
@@ -855,16 +917,22 @@ static void qp_dec_fast(mw_codec *c, int strict)
 }
 
 /* Copy 16 bytes from p to o and return a bit mask of the '=', CR and LF
- * among them. */
+ * among them, leaving out clean CRLFs inside the block (a hard break with
+ * no white space before it decodes to itself). */
 static unsigned qp_dec_mask(const unsigned char *p, unsigned char *o)
 {
 #if MW_QP_HAVE_SSE2
     const __m128i eq = _mm_set1_epi8('='), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     _mm_storeu_si128((__m128i *)(void *)o, v);
-    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, eq),
-                               _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
-    return (unsigned)_mm_movemask_epi8(hit);
+    const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
+    unsigned eqm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, eq));
+    unsigned crm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr));
+    unsigned lfm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
+    unsigned ws = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab)));
+    unsigned clean = qp_clean_crs(crm, lfm, ws); /* copied as they are */
+    return (eqm | crm | lfm) & ~(clean | clean << 1);
 #else
     unsigned m = 0;
     memcpy(o, p, 16);
