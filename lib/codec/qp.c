@@ -170,15 +170,6 @@ static unsigned qp_high_bit(unsigned m)
 #endif
 }
 
-/* From the CR, LF and white-space bit masks of a 16-byte block: the CRs
- * that start a clean hard line break inside the block (LF right after, no
- * white space right before, not the first byte, whose predecessor is
- * outside the block). Such a CRLF needs no attention from either codec. */
-static unsigned qp_clean_crs(unsigned cr, unsigned lf, unsigned ws)
-{
-    return cr & (lf >> 1) & ~(ws << 1) & ~1u;
-}
-
 static int qp_is_ws(unsigned b) { return b == ' ' || b == '\t'; }
 
 /* Printable ASCII that may stand for itself (rule 2): '!'..'~' except '='. */
@@ -281,7 +272,7 @@ static unsigned qp_enc_mask_text(const unsigned char *p, unsigned char *o, unsig
     unsigned ws = (unsigned)_mm_movemask_epi8(_mm_or_si128(is_tab, _mm_cmpeq_epi8(v, sp)));
     unsigned crm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr));
     unsigned lfm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
-    unsigned clean = qp_clean_crs(crm, lfm, ws);
+    unsigned clean = mw__qp_clean_crs(crm, lfm, ws);
     *crs = clean;
     return (unsigned)_mm_movemask_epi8(bad) & ~(clean | clean << 1);
 #else
@@ -931,7 +922,7 @@ static unsigned qp_dec_mask(const unsigned char *p, unsigned char *o)
     unsigned lfm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
     unsigned ws = (unsigned)_mm_movemask_epi8(
         _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab)));
-    unsigned clean = qp_clean_crs(crm, lfm, ws); /* copied as they are */
+    unsigned clean = mw__qp_clean_crs(crm, lfm, ws); /* copied as they are */
     return (eqm | crm | lfm) & ~(clean | clean << 1);
 #else
     unsigned m = 0;
@@ -982,6 +973,9 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
     const unsigned char *e = p + n, *run = p; /* run: where the current literal run began */
     unsigned char *o = c->next_out;
     int at_end = 1;
+#if MW__QP_SSSE3
+    int ssse3 = __builtin_cpu_supports("ssse3");
+#endif
     while (e - p >= 16) { /* the output is never ahead of the input, so o has room too */
         unsigned m = qp_dec_mask(p, o);
         if (!m) { /* a constant step: the next load need not wait for this one */
@@ -989,6 +983,17 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
             o += 16;
             continue;
         }
+#if MW__QP_SSSE3
+        if (ssse3) { /* escapes without a branch each */
+            size_t made, run_off, used = mw__qp_dec_block_ssse3(p, o, valid_max == 16u, &made, &run_off);
+            if (used) {
+                if (run_off) run = p + run_off;
+                p += used;
+                o += made;
+                continue;
+            }
+        }
+#endif
         size_t k = (size_t)qp_ctz(m);
         p += k;
         o += k;
