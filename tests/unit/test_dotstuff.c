@@ -281,6 +281,31 @@ static void test_unstuff_in_place(void)
     }
 }
 
+/* Exactly sized heap buffers (ASan catches any access past them). */
+static void test_exact_buffers(void)
+{
+    uint64_t rng = 8;
+    static unsigned char scratch[5000];
+    for (int iter = 0; iter < 100; iter++) {
+        unsigned char tmp[2000];
+        size_t len = random_data(&rng, tmp, sizeof tmp);
+        unsigned char *in = malloc(len + 1);
+        memcpy(in, tmp, len);
+        run_result s = drive(mw_dotstuff_init, mw_dotstuff_step, in, len, scratch, sizeof scratch, 0, 0, NULL);
+        unsigned char *wire = malloc(s.out_len);
+        run_result s2 = drive(mw_dotstuff_init, mw_dotstuff_step, in, len, wire, s.out_len, 0, 0, NULL);
+        CHECK_INT(s2.rc, MW_CODEC_DONE);
+        CHECK_MEM(wire, s2.out_len, scratch, s.out_len);
+        unsigned char *back = malloc(s.out_len);
+        run_result u = drive(mw_dotunstuff_init, mw_dotunstuff_step, wire, s.out_len, back, s.out_len, 0, 0, NULL);
+        CHECK_INT(u.rc, MW_CODEC_DONE);
+        CHECK_MEM(back, len, in, len);
+        free(back);
+        free(wire);
+        free(in);
+    }
+}
+
 int main(void)
 {
     MW_RUN(test_stuff_rules);
@@ -291,5 +316,6 @@ int main(void)
     MW_RUN(test_roundtrip);
     MW_RUN(test_split);
     MW_RUN(test_unstuff_in_place);
+    MW_RUN(test_exact_buffers);
     return mw_test_finish();
 }

@@ -529,6 +529,32 @@ static void test_decode_in_place(void)
     }
 }
 
+/* Exactly sized heap buffers: under ASan any read or write past them by a
+ * fast path is caught. The output space given is exactly what is needed. */
+static void test_exact_buffers(void)
+{
+    uint64_t rng = 2024;
+    static unsigned char scratch[12000];
+    for (int iter = 0; iter < 120; iter++) {
+        size_t len = 1 + (size_t)(mw_test_rand(&rng) % 3000);
+        unsigned char *in = malloc(len);
+        for (size_t i = 0; i < len; i++)
+            in[i] = iter & 1 ? (unsigned char)mw_test_rand(&rng) : (unsigned char)"ab =\r\n.\xe9"[mw_test_rand(&rng) % 8];
+        unsigned flags = iter & 1 ? MW_QP_BINARY : 0;
+        mw_ssize n = mw_qp_encode(in, len, (char *)scratch, sizeof scratch, flags);
+        CHECK(n > 0);
+        unsigned char *enc = malloc((size_t)n);
+        CHECK_INT(mw_qp_encode(in, len, (char *)enc, (size_t)n, flags), n);
+        CHECK_INT(mw_qp_encode(in, len, (char *)enc, (size_t)n - 1, flags), MW_ERR_BUFFER);
+        unsigned char *dec = malloc(len);
+        CHECK_INT(mw_qp_decode((const char *)enc, (size_t)n, dec, len, MW_QP_STRICT), (mw_ssize)len);
+        CHECK_MEM(dec, len, in, len);
+        free(dec);
+        free(enc);
+        free(in);
+    }
+}
+
 int main(void)
 {
     MW_RUN(test_enc_basic);
@@ -549,5 +575,6 @@ int main(void)
     MW_RUN(test_split_encode);
     MW_RUN(test_split_decode);
     MW_RUN(test_decode_in_place);
+    MW_RUN(test_exact_buffers);
     return mw_test_finish();
 }
