@@ -441,6 +441,25 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
              * branches on the byte's class, while every token fits */
             const unsigned char *stop = e - 24;
             unsigned w;
+            /* four tokens a step while four escapes still fit on the line */
+            const unsigned char *p0 = p;
+            while (p + 4 <= stop && col + 12 <= MW_QP_LINE - 1) {
+                unsigned b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
+                unsigned w0 = widths[b0], w1 = widths[b1], w2 = widths[b2], w3 = widths[b3];
+                if ((w0 == 0) | (w1 == 0) | (w2 == 0) | (w3 == 0)) break; /* space, CR, LF */
+                if ((w0 | w1 | w2 | w3) == 1) break; /* all plain: a run */
+                memcpy(o, qp_enc_word[b0], 4);
+                o += w0;
+                memcpy(o, qp_enc_word[b1], 4);
+                o += w1;
+                memcpy(o, qp_enc_word[b2], 4);
+                o += w2;
+                memcpy(o, qp_enc_word[b3], 4);
+                o += w3;
+                col += w0 + w1 + w2 + w3;
+                p += 4;
+            }
+            if (p != p0) continue; /* the top re-checks the column and the ends */
             for (;;) {
                 w = widths[b];
                 if (!w) break;
