@@ -375,6 +375,36 @@ static int qp_enc_token(mw_codec *c, mw__qp_enc_state *st, const unsigned char *
     return 1;
 }
 
+/* Four tokens a step from the tables while four escapes still fit on the
+ * line; stops before a text-mode special (space, CR, LF) and before four
+ * plain bytes (a run for the block loop). Kept apart so that its few
+ * variables stay in registers. */
+static unsigned char *qp_enc_quads(const unsigned char **pp, const unsigned char *stop,
+                                   unsigned char *o, unsigned *colp, const unsigned char *widths)
+{
+    const unsigned char *p = *pp;
+    unsigned col = *colp;
+    while (p + 4 <= stop && col + 12 <= MW_QP_LINE - 1) {
+        unsigned b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
+        unsigned w0 = widths[b0], w1 = widths[b1], w2 = widths[b2], w3 = widths[b3];
+        if ((w0 == 0) | (w1 == 0) | (w2 == 0) | (w3 == 0)) break;
+        if ((w0 | w1 | w2 | w3) == 1) break;
+        memcpy(o, qp_enc_word[b0], 4);
+        o += w0;
+        memcpy(o, qp_enc_word[b1], 4);
+        o += w1;
+        memcpy(o, qp_enc_word[b2], 4);
+        o += w2;
+        memcpy(o, qp_enc_word[b3], 4);
+        o += w3;
+        col += w0 + w1 + w2 + w3;
+        p += 4;
+    }
+    *pp = p;
+    *colp = col;
+    return o;
+}
+
 /* Fast path: runs of plain bytes 16 at a time and every common token,
  * while at least 24 input bytes (a block plus lookahead) and 100 bytes of
  * output space (a line) are left. The output must not overlap the input (blocks are
@@ -436,45 +466,41 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
             }
             if (p != start) continue;
             b = *p; /* white space before a line end */
-        } else if (col <= MW_QP_LINE - 4) {
-            /* mixed or binary data: byte by byte from a table, without
-             * branches on the byte's class, while every token fits */
+        } else {
+            /* mixed or binary data: tokens from a table, without branches
+             * on the byte's class, soft breaks included */
             const unsigned char *stop = e - 24;
-            unsigned w;
-            /* four tokens a step while four escapes still fit on the line */
-            const unsigned char *p0 = p;
-            while (p + 4 <= stop && col + 12 <= MW_QP_LINE - 1) {
-                unsigned b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
-                unsigned w0 = widths[b0], w1 = widths[b1], w2 = widths[b2], w3 = widths[b3];
-                if ((w0 == 0) | (w1 == 0) | (w2 == 0) | (w3 == 0)) break; /* space, CR, LF */
-                if ((w0 | w1 | w2 | w3) == 1) break; /* all plain: a run */
-                memcpy(o, qp_enc_word[b0], 4);
-                o += w0;
-                memcpy(o, qp_enc_word[b1], 4);
-                o += w1;
-                memcpy(o, qp_enc_word[b2], 4);
-                o += w2;
-                memcpy(o, qp_enc_word[b3], 4);
-                o += w3;
-                col += w0 + w1 + w2 + w3;
-                p += 4;
-            }
-            if (p != p0) continue; /* the top re-checks the column and the ends */
+            int to_token = 0;
             for (;;) {
-                w = widths[b];
-                if (!w) break;
+                o = qp_enc_quads(&p, stop, o, &col, widths);
+                if (p > stop || oe - o < 100) break; /* the outer loop ends too */
+                b = *p;
+                unsigned w = widths[b];
+                if (!w) { /* space, CR or LF in text mode */
+                    to_token = 1;
+                    break;
+                }
+                if (col + w > MW_QP_LINE - 1) {
+                    if (text && col + w == MW_QP_LINE) { /* the 76th column, maybe */
+                        to_token = 1;
+                        break;
+                    }
+                    memcpy(o, "=\r\n", 3);
+                    o += 3;
+                    col = 0;
+                    if (protect) break; /* line starts are checked at the top */
+                    continue;
+                }
                 memcpy(o, qp_enc_word[b], 4);
                 o += w;
                 col += w;
                 p++;
-                if (p >= stop || col > MW_QP_LINE - 4) break;
-                b = *p;
                 /* four plain bytes: a run starts (bitwise, one rare branch) */
-                if ((qp_width_bin[b] | qp_width_bin[p[1]] | qp_width_bin[p[2]] |
-                     qp_width_bin[p[3]]) == 1)
+                if (p + 4 <= stop && (qp_width_bin[p[0]] | qp_width_bin[p[1]] | qp_width_bin[p[2]] |
+                                      qp_width_bin[p[3]]) == 1)
                     break;
             }
-            if (w) continue;
+            if (!to_token) continue;
         }
         if (text && b == '\r' && p[1] == '\n') {
             o[0] = '\r';
