@@ -9,6 +9,8 @@
  */
 #include "codec_internal.h"
 
+#if MW__QP_SSSE3
+
 #include <tmmintrin.h>
 
 /* For each 8-bit keep mask: the indices of the kept bytes, then 0x80
@@ -205,3 +207,7 @@ size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int stri
     *run_off = eq ? qp_ssse3_high(eq) + 3u : 0;
     return n;
 }
+
+#else
+typedef int mw__qp_ssse3_unused; /* keeps the translation unit non-empty */
+#endif
