@@ -1052,18 +1052,31 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
                 p = qp_dec_mixed(p, e, &o, &run, valid_max);
                 continue;
             }
-            if (!(p[1] == '\r' && p[2] == '\n')) {
-                at_end = 0;
-                break;
+            if (p[1] == '\r' && p[2] == '\n') { /* soft line break */
+                p += 3;
+                run = p;
+                continue;
             }
-            p += 3;
-            run = p;
-            continue;
+            if (p[1] == '\n') { /* soft line break ended by a bare LF */
+                qp_defect(c, c->total_in + (uint64_t)(p + 1 - c->next_in), MW_CODEC_WARN_BARE_EOL);
+                p += 2;
+                run = p;
+                continue;
+            }
+            at_end = 0;
+            break;
         }
         /* CR or LF: white space before it is for the byte-level machine */
         if (p > run && qp_is_ws(p[-1])) break;
+        if (*p == '\n') { /* bare LF: a line end, kept as LF (Unix-style files) */
+            qp_defect(c, c->total_in + (uint64_t)(p - c->next_in), MW_CODEC_WARN_BARE_EOL);
+            *o++ = '\n';
+            p++;
+            run = p;
+            continue;
+        }
         at_end = 0;
-        if (*p != '\r' || e - p < 2 || p[1] != '\n') break; /* bare CR or LF */
+        if (e - p < 2 || p[1] != '\n') break; /* bare CR */
         o[0] = '\r';
         o[1] = '\n';
         o += 2;
