@@ -69,7 +69,8 @@ static inline unsigned mw__qp_clean_crs(unsigned cr, unsigned lf, unsigned ws)
 #if defined(MW_HAVE_X86_SIMD) && (defined(__GNUC__) || defined(__clang__))
 #define MW__QP_SSSE3 1
 /* qp_ssse3.c: decode the 16-byte block at p into o (16 bytes of room),
- * when it holds only plain bytes, clean CRLFs and well-formed escapes.
+ * when it holds only plain bytes, clean CRLFs, well-formed escapes and
+ * "=" CRLF soft breaks.
  * @return input bytes used (14..16; *made output bytes, *run_off the
  *         offset just after the last escape or 0), or 0 when the block
  *         needs the scalar path. Call only when the CPU has SSSE3. */

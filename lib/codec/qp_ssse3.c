@@ -1,9 +1,10 @@
 /*
  * mailwire — quoted-printable decoding of one 16-byte block with SSSE3
  * (compiled with -mssse3, called only when the CPU has it). A block with
- * escapes is decoded without a branch per escape: the hex digits are
- * turned into values in a vector, each '=' position takes its byte, and
- * the digit positions are squeezed out with pshufb, eight bytes at a time.
+ * escapes and soft line breaks is decoded without a branch per escape: the
+ * hex digits are turned into values in a vector, each '=' position takes
+ * its byte, and digit and soft-break positions are squeezed out with
+ * pshufb, eight bytes at a time.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -170,7 +171,9 @@ size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int stri
     unsigned ws = (unsigned)_mm_movemask_epi8(_mm_or_si128(
         _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))));
     unsigned clean = mw__qp_clean_crs(cr, lf, ws);
-    if ((cr | lf) & ~(clean | clean << 1)) return 0; /* a line end that needs a closer look */
+    unsigned soft = eq & (cr >> 1) & (lf >> 2); /* "=" CRLF: removed whole */
+    if ((cr | lf) & ~(clean | clean << 1 | soft << 1 | soft << 2))
+        return 0; /* a line end that needs a closer look */
 
     /* An '=' in the last two bytes has its digits in the next block: stop
      * before it. */
@@ -178,7 +181,9 @@ size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int stri
     if (eq & 0xc000u) {
         n = qp_ssse3_ctz(eq & 0xc000u);
         eq &= (1u << n) - 1;
+        soft &= eq;
     }
+    unsigned esc = eq & ~soft; /* "=XX" */
 
     /* hex digit values: 0-9, A-F (and a-f unless strict) */
     const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
@@ -187,7 +192,7 @@ size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int stri
     const __m128i u = _mm_sub_epi8(letter, _mm_set1_epi8((char)(strict ? 'A' : 'a')));
     const __m128i is_alpha = _mm_cmpeq_epi8(_mm_min_epu8(u, _mm_set1_epi8(5)), u);
     unsigned valid = (unsigned)_mm_movemask_epi8(_mm_or_si128(is_digit, is_alpha));
-    if (eq & ~((valid >> 1) & (valid >> 2))) return 0; /* soft break or malformed */
+    if (esc & ~((valid >> 1) & (valid >> 2))) return 0; /* malformed, or padded soft break */
 
     const __m128i val = _mm_or_si128(_mm_and_si128(is_digit, d),
                                      _mm_andnot_si128(is_digit, _mm_add_epi8(u, _mm_set1_epi8(10))));
@@ -196,7 +201,7 @@ size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int stri
     const __m128i eqv = _mm_cmpeq_epi8(v, _mm_set1_epi8('='));
     const __m128i res = _mm_or_si128(_mm_and_si128(eqv, _mm_or_si128(hi, lo)), _mm_andnot_si128(eqv, v));
 
-    unsigned keep = ~((eq << 1) | (eq << 2)) & ((1u << n) - 1);
+    unsigned keep = ~(esc << 1 | esc << 2 | soft | soft << 1 | soft << 2) & ((1u << n) - 1);
     unsigned klo = keep & 0xffu, khi = (keep >> 8) & 0xffu;
     __m128i slo = _mm_loadl_epi64((const __m128i *)(const void *)qp_squeeze[klo]);
     __m128i shi = _mm_add_epi8(_mm_loadl_epi64((const __m128i *)(const void *)qp_squeeze[khi]),
