@@ -555,6 +555,39 @@ static void test_exact_buffers(void)
     }
 }
 
+/* Lines around the 76-column limit, with and without trailing white space
+ * and escapes near the end, many in a row so the fast paths see them whole;
+ * each result must match the byte-at-a-time path and decode back. */
+static void test_split_structured(void)
+{
+    uint64_t rng = 31;
+    static unsigned char in[4000], out[12000], back[4000];
+    static const char *tails[] = {"", " ", "\t", "  ", "\xe9", "=", " \xe9", "\xe9 "};
+    for (size_t len = 60; len <= 82; len++) {
+        for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+            size_t n = 0;
+            for (int line = 0; line < 6; line++) {
+                memset(in + n, line & 1 ? 'y' : 'x', len);
+                n += len;
+                memcpy(in + n, tails[t], strlen(tails[t]));
+                n += strlen(tails[t]);
+                memcpy(in + n, "\r\n", 2);
+                n += 2;
+            }
+            static const unsigned modes[] = {0, MW_QP_LF_EOL, MW_QP_DOT, MW_QP_BINARY};
+            for (size_t f = 0; f < 4; f++) {
+                check_split(mw_qp_encode_init, mw_qp_encode_step, modes[f], in, n, &rng);
+                mw_ssize k = mw_qp_encode(in, n, (char *)out, sizeof out, modes[f]);
+                CHECK(k > 0 && check_encoded_form(out, (size_t)k));
+                CHECK_INT(mw_qp_decode((const char *)out, (size_t)k, back, sizeof back, MW_QP_STRICT),
+                          (mw_ssize)n);
+                CHECK_MEM(back, n, in, n);
+                check_split(mw_qp_decode_init, mw_qp_decode_step, 0, out, (size_t)k, &rng);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     MW_RUN(test_enc_basic);
@@ -574,6 +607,7 @@ int main(void)
     MW_RUN(test_roundtrip_text);
     MW_RUN(test_split_encode);
     MW_RUN(test_split_decode);
+    MW_RUN(test_split_structured);
     MW_RUN(test_decode_in_place);
     MW_RUN(test_exact_buffers);
     return mw_test_finish();
