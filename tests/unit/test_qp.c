@@ -588,6 +588,42 @@ static void test_split_structured(void)
     }
 }
 
+/* Defect offsets found by the fast paths (a long clean prefix first). */
+static run_result dec_after_prefix(const char *tail, unsigned flags, unsigned char *out, size_t cap)
+{
+    char in[200];
+    size_t n = strlen(tail);
+    memset(in, 'a', 100);
+    memcpy(in + 100, tail, n);
+    return dec(in, 100 + n, flags, out, cap);
+}
+
+static void test_dec_offsets_long(void)
+{
+    unsigned char out[200];
+    const char *more = " and more text to keep the fast path going";
+    char tail[100];
+    snprintf(tail, sizeof tail, "=4a%s", more);
+    run_result r = dec_after_prefix(tail, MW_QP_STRICT, out, sizeof out);
+    CHECK_INT(r.rc, MW_ERR_SYNTAX);
+    CHECK_INT(r.error_offset, 100);
+    r = dec_after_prefix(tail, 0, out, sizeof out);
+    CHECK_INT(r.rc, MW_CODEC_DONE);
+    CHECK_INT(r.warnings, 0);
+    CHECK_INT(r.out_len, 101 + strlen(more));
+    CHECK(out[100] == 'J');
+    snprintf(tail, sizeof tail, "=ZZ%s", more);
+    r = dec_after_prefix(tail, 0, out, sizeof out);
+    CHECK_INT(r.warnings, MW_CODEC_WARN_BAD_ESCAPE);
+    CHECK_INT(r.error_offset, 100);
+    CHECK_MEM(out + 100, 3, "=ZZ", 3);
+    snprintf(tail, sizeof tail, "x\nand=\nso%s", more);
+    r = dec_after_prefix(tail, 0, out, sizeof out);
+    CHECK_INT(r.warnings, MW_CODEC_WARN_BARE_EOL);
+    CHECK_INT(r.error_offset, 101);
+    CHECK_MEM(out + 100, 7, "x\nandso", 7);
+}
+
 int main(void)
 {
     MW_RUN(test_enc_basic);
@@ -603,6 +639,7 @@ int main(void)
     MW_RUN(test_dec_trailing_ws);
     MW_RUN(test_dec_strict);
     MW_RUN(test_dec_oneshot);
+    MW_RUN(test_dec_offsets_long);
     MW_RUN(test_roundtrip_binary);
     MW_RUN(test_roundtrip_text);
     MW_RUN(test_split_encode);
