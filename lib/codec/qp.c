@@ -51,8 +51,8 @@ static const unsigned char qp_hex_value[256] = {
 
 /* Encoder tables. qp_enc_word: what a byte becomes when encoded alone
  * (itself, or "=XX"); qp_width_text / qp_width_bin: its width in text and
- * binary mode, 0 for the bytes text mode must look at more closely (space,
- * tab, CR, LF). In binary mode only the end of the data makes white space
+ * binary mode, QP_W_LOOK for the bytes text mode must look at more closely
+ * (space, tab, CR, LF). In binary mode only the end of the data makes white space
  * trailing, and the fast path never sees the end. */
 static const unsigned char qp_enc_word[256][4] = {
     {'=', '0', '0', 0}, {'=', '0', '1', 0}, {'=', '0', '2', 0}, {'=', '0', '3', 0},
@@ -121,9 +121,11 @@ static const unsigned char qp_enc_word[256][4] = {
     {'=', 'F', 'C', 0}, {'=', 'F', 'D', 0}, {'=', 'F', 'E', 0}, {'=', 'F', 'F', 0},
 };
 
+#define QP_W_LOOK 64u
+
 static const unsigned char qp_width_text[256] = {
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 3, 3, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 64, 64, 3, 3, 64, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    64, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3,
     3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
@@ -383,12 +385,13 @@ static unsigned char *qp_enc_quads(const unsigned char **pp, const unsigned char
                                    unsigned char *o, unsigned *colp, const unsigned char *widths)
 {
     const unsigned char *p = *pp;
-    unsigned col = *colp;
-    while (p + 4 <= stop && col + 12 <= MW_QP_LINE - 1) {
+    if (*colp + 12 > MW_QP_LINE - 1) return o;
+    unsigned char *o0 = o, *olim = o + (MW_QP_LINE - 13 - *colp); /* the column, kept in o */
+    while (p + 4 <= stop && o <= olim) {
         unsigned b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
         unsigned w0 = widths[b0], w1 = widths[b1], w2 = widths[b2], w3 = widths[b3];
-        if ((w0 == 0) | (w1 == 0) | (w2 == 0) | (w3 == 0)) break;
-        if ((w0 | w1 | w2 | w3) == 1) break;
+        unsigned all = w0 | w1 | w2 | w3; /* widths are 1, 3 or QP_W_LOOK */
+        if ((all & QP_W_LOOK) | (all == 1)) break;
         memcpy(o, qp_enc_word[b0], 4);
         o += w0;
         memcpy(o, qp_enc_word[b1], 4);
@@ -397,11 +400,10 @@ static unsigned char *qp_enc_quads(const unsigned char **pp, const unsigned char
         o += w2;
         memcpy(o, qp_enc_word[b3], 4);
         o += w3;
-        col += w0 + w1 + w2 + w3;
         p += 4;
     }
     *pp = p;
-    *colp = col;
+    *colp += (unsigned)(o - o0);
     return o;
 }
 
@@ -476,7 +478,7 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
                 if (p > stop || oe - o < 100) break; /* the outer loop ends too */
                 b = *p;
                 unsigned w = widths[b];
-                if (!w) { /* space, CR or LF in text mode */
+                if (w & QP_W_LOOK) { /* space, CR or LF in text mode */
                     to_token = 1;
                     break;
                 }
