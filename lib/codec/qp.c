@@ -379,10 +379,11 @@ static int qp_enc_token(mw_codec *c, mw__qp_enc_state *st, const unsigned char *
 
 /* Four tokens a step from the tables while four escapes still fit on the
  * line; stops before a text-mode special (space, CR, LF) and before four
- * plain bytes (a run for the block loop). Kept apart so that its few
+ * plain bytes (a run for the block loop: *run is set). Kept apart so that its few
  * variables stay in registers. */
 static unsigned char *qp_enc_quads(const unsigned char **pp, const unsigned char *stop,
-                                   unsigned char *o, unsigned *colp, const unsigned char *widths)
+                                   unsigned char *o, unsigned *colp, const unsigned char *widths,
+                                   int *run)
 {
     const unsigned char *p = *pp;
     if (*colp + 12 > MW_QP_LINE - 1) return o;
@@ -391,7 +392,11 @@ static unsigned char *qp_enc_quads(const unsigned char **pp, const unsigned char
         unsigned b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
         unsigned w0 = widths[b0], w1 = widths[b1], w2 = widths[b2], w3 = widths[b3];
         unsigned all = w0 | w1 | w2 | w3; /* widths are 1, 3 or QP_W_LOOK */
-        if ((all & QP_W_LOOK) | (all == 1)) break;
+        if (all == 1) {
+            *run = 1;
+            break;
+        }
+        if (all & QP_W_LOOK) break;
         memcpy(o, qp_enc_word[b0], 4);
         o += w0;
         memcpy(o, qp_enc_word[b1], 4);
@@ -474,7 +479,9 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
             const unsigned char *stop = e - 24;
             int to_token = 0;
             for (;;) {
-                o = qp_enc_quads(&p, stop, o, &col, widths);
+                int run = 0;
+                o = qp_enc_quads(&p, stop, o, &col, widths, &run);
+                if (run) break; /* the block loop takes it from the top */
                 if (p > stop || oe - o < 100) break; /* the outer loop ends too */
                 b = *p;
                 unsigned w = widths[b];
@@ -497,10 +504,6 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
                 o += w;
                 col += w;
                 p++;
-                /* four plain bytes: a run starts (bitwise, one rare branch) */
-                if (p + 4 <= stop && (qp_width_bin[p[0]] | qp_width_bin[p[1]] | qp_width_bin[p[2]] |
-                                      qp_width_bin[p[3]]) == 1)
-                    break;
             }
             if (!to_token) continue;
         }
