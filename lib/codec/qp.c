@@ -184,6 +184,7 @@ static int qp_stepper_ok(const mw_codec *c)
 
 static void qp_consume(mw_codec *c, size_t n)
 {
+    if (!n) return; /* next_in may be NULL: no arithmetic on it */
     c->next_in += n;
     c->avail_in -= n;
     c->total_in += n;
@@ -191,6 +192,7 @@ static void qp_consume(mw_codec *c, size_t n)
 
 static void qp_produced(mw_codec *c, size_t n)
 {
+    if (!n) return;
     c->next_out += n;
     c->avail_out -= n;
     c->total_out += n;
@@ -202,7 +204,7 @@ static void qp_put(mw_codec *c, unsigned char *pend, uint8_t *pend_pos, uint8_t 
                    const void *s, size_t n)
 {
     size_t k = n < c->avail_out ? n : c->avail_out;
-    memcpy(c->next_out, s, k);
+    if (k) memcpy(c->next_out, s, k); /* next_out may be NULL when there is no room */
     qp_produced(c, k);
     if (k < n) {
         memcpy(pend, (const unsigned char *)s + k, n - k);
@@ -216,7 +218,7 @@ static int qp_drain(mw_codec *c, const unsigned char *pend, uint8_t *pend_pos, u
 {
     size_t left = (size_t)(*pend_len - *pend_pos);
     size_t k = left < c->avail_out ? left : c->avail_out;
-    memcpy(c->next_out, pend + *pend_pos, k);
+    if (k) memcpy(c->next_out, pend + *pend_pos, k);
     qp_produced(c, k);
     *pend_pos = (uint8_t)(*pend_pos + k);
     if (*pend_pos < *pend_len) return 0;
@@ -591,7 +593,7 @@ int mw_qp_encode_step(mw_codec *c, int finish)
             /* Bytes kept for lookahead: top them up and retry. */
             size_t take = sizeof st->hold - st->hold_len;
             if (take > c->avail_in) take = c->avail_in;
-            memcpy(st->hold + st->hold_len, c->next_in, take);
+            if (take) memcpy(st->hold + st->hold_len, c->next_in, take); /* next_in may be NULL */
             st->hold_len = (uint8_t)(st->hold_len + take);
             qp_consume(c, take);
             int why = qp_enc_core(c, st, st->hold, st->hold_len, finish && !c->avail_in, &used);

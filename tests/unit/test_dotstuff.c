@@ -306,10 +306,35 @@ static void test_exact_buffers(void)
     }
 }
 
+/* NULL buffers with zero sizes are valid. */
+static void test_null_empty(void)
+{
+    mw_codec c;
+    unsigned char out[8];
+    CHECK_INT(mw_dotstuff_init(&c, 0), MW_OK);
+    c.next_in = NULL;
+    c.avail_in = 0;
+    c.next_out = NULL;
+    c.avail_out = 0;
+    CHECK_INT(mw_dotstuff_step(&c, 1), MW_CODEC_MORE); /* no room for the terminator */
+    c.next_out = out;
+    c.avail_out = sizeof out;
+    CHECK_INT(mw_dotstuff_step(&c, 1), MW_CODEC_DONE);
+    CHECK_MEM(out, c.total_out, ".\r\n", 3);
+    CHECK_INT(mw_dotunstuff_init(&c, 0), MW_OK);
+    c.next_in = NULL;
+    c.avail_in = 0;
+    c.next_out = NULL;
+    c.avail_out = 0;
+    CHECK_INT(mw_dotunstuff_step(&c, 0), MW_CODEC_MORE);
+    CHECK_INT(mw_dotunstuff_step(&c, 1), MW_ERR_TRUNCATED);
+}
+
 int main(void)
 {
     MW_RUN(test_stuff_rules);
     MW_RUN(test_stuff_misc);
+    MW_RUN(test_null_empty);
     MW_RUN(test_unstuff_rules);
     MW_RUN(test_unstuff_smuggling);
     MW_RUN(test_unstuff_truncated);

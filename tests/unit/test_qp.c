@@ -624,6 +624,37 @@ static void test_dec_offsets_long(void)
     CHECK_MEM(out + 100, 7, "x\nandso", 7);
 }
 
+/* NULL buffers with zero sizes are valid (e.g. a last call with only
+ * finish); under UBSan this also checks no arithmetic is done on them. */
+static void test_null_empty(void)
+{
+    mw_codec c;
+    unsigned char out[8];
+    CHECK_INT(mw_qp_encode_init(&c, 0), MW_OK);
+    c.next_in = (const unsigned char *)"a ";
+    c.avail_in = 2;
+    c.next_out = out;
+    c.avail_out = sizeof out;
+    CHECK_INT(mw_qp_encode_step(&c, 0), MW_CODEC_MORE); /* the space waits */
+    c.next_in = NULL;
+    c.avail_in = 0;
+    CHECK_INT(mw_qp_encode_step(&c, 0), MW_CODEC_MORE);
+    CHECK_INT(mw_qp_encode_step(&c, 1), MW_CODEC_DONE);
+    CHECK_MEM(out, c.total_out, "a=20", 4);
+    c.next_out = NULL;
+    c.avail_out = 0;
+    CHECK_INT(mw_qp_encode_step(&c, 1), MW_CODEC_DONE);
+
+    CHECK_INT(mw_qp_decode_init(&c, 0), MW_OK);
+    c.next_in = NULL;
+    c.avail_in = 0;
+    c.next_out = NULL;
+    c.avail_out = 0;
+    CHECK_INT(mw_qp_decode_step(&c, 0), MW_CODEC_MORE);
+    CHECK_INT(mw_qp_decode_step(&c, 1), MW_CODEC_DONE);
+    CHECK_INT(c.total_out, 0);
+}
+
 int main(void)
 {
     MW_RUN(test_enc_basic);
@@ -639,6 +670,7 @@ int main(void)
     MW_RUN(test_dec_trailing_ws);
     MW_RUN(test_dec_strict);
     MW_RUN(test_dec_oneshot);
+    MW_RUN(test_null_empty);
     MW_RUN(test_dec_offsets_long);
     MW_RUN(test_roundtrip_binary);
     MW_RUN(test_roundtrip_text);
