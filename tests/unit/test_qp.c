@@ -63,6 +63,9 @@ static run_result drive(init_fn init, step_fn step, unsigned flags, const void *
     return r;
 }
 
+static void check_split(init_fn init, step_fn step, unsigned flags, const unsigned char *in,
+                        size_t len, uint64_t *rng);
+
 static size_t enc(const void *in, size_t len, unsigned flags, unsigned char *out, size_t cap)
 {
     run_result r = drive(mw_qp_encode_init, mw_qp_encode_step, flags, in, len, out, cap, 0, 0, NULL);
@@ -125,6 +128,15 @@ static void test_enc_dot_from(void)
     ENC_EQ("From me", 0, "From me");
     ENC_EQ("a From me", MW_QP_FROM, "a From me");
     ENC_EQ(".From x", MW_QP_FROM | MW_QP_DOT, "=2EFrom x");
+    ENC_EQ("x\r\nFrom", MW_QP_FROM, "x\r\nFrom"); /* "From" without the space at the end */
+    ENC_EQ("x\r\nFrom ", MW_QP_FROM, "x\r\n=46rom=20");
+    ENC_EQ("x\r\nFro", MW_QP_FROM, "x\r\nFro");
+    /* the same, one byte at a time (the lookahead waits inside the stepper) */
+    uint64_t rng = 1;
+    static const char *cases[] = {"x\r\nFrom", "x\r\nFrom ", "x\r\nFro", "F", "From", ". ", "a \r"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_split(mw_qp_encode_init, mw_qp_encode_step, MW_QP_FROM | MW_QP_DOT,
+                    (const unsigned char *)cases[i], strlen(cases[i]), &rng);
 }
 
 static void test_enc_long_lines(void)
