@@ -439,6 +439,10 @@ static void pump(run *r)
             }
             return;
         }
+        if (rc == MW_ERR_STATE) { /* still paused: LMTP wants one reply per recipient */
+            answer(r);
+            continue;
+        }
         drain(r);
         if (rc == MW_ERR_CLOSED) return;
         char t[64];
