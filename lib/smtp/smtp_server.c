@@ -132,7 +132,7 @@ int mw_smtp_server_new(const mw_mem *mem, const mw_smtp_server_opts *opts, mw_sm
         opts = &defaults;
     }
     size_t need = opts->max_cmd;
-    if ((opts->ext & MW_SMTP_EXT_AUTH) && opts->max_auth > need) need = opts->max_auth;
+    if ((opts->ext & MW_SMTP_EXT_AUTH) && opts->auth_mechs[0] && opts->max_auth > need) need = opts->max_auth;
     if (opts->inbuf_size < need) return MW_ERR_INVALID;
 
     mw_smtp_server *s = mw__calloc(&m, 1, sizeof *s);
