@@ -10,6 +10,10 @@
 
 #include <stdio.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define AGAIN MW__SMTP_AGAIN
 
 void mw__smtp_body_begin(mw_smtp_server *s, int bdat)
@@ -57,20 +61,21 @@ static int has_cr(const unsigned char *p, size_t n)
 }
 
 /*
- * Scan the buffered input of a DATA body. State carried between calls
+ * Scan the buffered input of a DATA body, looking at every line (used when
+ * bare CR/LF must be detected: REJECT_BARE_EOL). State carried between calls
  * describes only the consumed prefix (at a line start, after a CR, current
  * line length), so the result does not depend on how the input was cut.
  * RFC 5321 §4.5.2: at a line start, "." CRLF ends the data and a leading
  * "." is otherwise removed. DESIGN rule 2: a bare LF never ends a line
  * (unless the BARE_LF quirk is on), a bare CR never does.
  */
-int mw__smtp_data_step(mw_smtp_server *s)
+static int data_step_checked(mw_smtp_server *s)
 {
     unsigned char *d = s->in.buf + s->in.start;
     size_t n = mw__inbuf_len(&s->in);
     if (n == 0) return 0;
     const int lenient = (s->o.quirks & MW_SMTP_QUIRK_BARE_LF) != 0;
-    const int watch_bare = (s->o.flags & MW_SMTP_SERVER_REJECT_BARE_EOL) != 0;
+    const int watch_bare = 1;
     int bol = s->d_bol, cr = s->d_cr;
     size_t line = s->d_line, r = 0, w = 0, consumed = 0;
     int ended = 0;
@@ -124,6 +129,123 @@ int mw__smtp_data_step(mw_smtp_server *s)
     s->d_bol = bol;
     s->d_cr = cr;
     s->d_line = line;
+    mw__inbuf_consume(&s->in, consumed);
+    size_t keep = size_cut(s, w);
+    if (ended) s->phase = MW__SMTP_PH_DATA_END;
+    if (keep) return body_event(s, d, keep);
+    return consumed ? AGAIN : 0;
+}
+
+/* Line scanner state for the fast path. */
+typedef struct scan {
+    const unsigned char *d;
+    size_t n;
+    size_t lstart; /* where the current line starts in d */
+    size_t carry;  /* octets of the current line before lstart (earlier calls) */
+    size_t max;    /* text line limit */
+    int lenient, bol, cr, long_line;
+} scan;
+
+/* Handle the LF at x. @return 1 to stop the run: the line after it starts
+ * with a dot (or the buffer ends there), so the caller must look. */
+static inline int on_lf(scan *sc, size_t run_start, size_t x, size_t *stop)
+{
+    int crlf = x > run_start ? sc->d[x - 1] == '\r' : sc->cr;
+    if (!crlf && !sc->lenient) return 0; /* bare LF: content (DESIGN rule 2) */
+    if (sc->carry + x + 1 - sc->lstart > sc->max) sc->long_line = 1;
+    sc->lstart = x + 1;
+    sc->carry = 0;
+    if (x + 1 < sc->n && sc->d[x + 1] != '.') return 0;
+    sc->bol = 1;
+    *stop = x + 1;
+    return 1;
+}
+
+/* From r, pass over every line that needs nothing done: CRLF-terminated
+ * lines whose successor does not start with a dot. @return where the run
+ * ends (a line start holding a dot, or n). No per-octet work: LF positions
+ * come from 16-octet SSE2 compares, or memchr elsewhere. */
+static size_t run_end(scan *sc, size_t r)
+{
+    const unsigned char *d = sc->d;
+    const size_t n = sc->n;
+    size_t p = r, stop;
+    sc->bol = 0;
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n');
+    for (; p + 16 <= n; p += 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(d + p)), nl));
+        while (m) {
+            size_t x = p + (size_t)__builtin_ctz(m);
+            m &= m - 1;
+            if (on_lf(sc, r, x, &stop)) return stop;
+        }
+    }
+#endif
+    while (p < n) {
+        const unsigned char *lf = memchr(d + p, '\n', n - p);
+        if (!lf) break;
+        size_t x = (size_t)(lf - d);
+        if (on_lf(sc, r, x, &stop)) return stop;
+        p = x + 1;
+    }
+    if (sc->carry + n - sc->lstart > sc->max) sc->long_line = 1;
+    sc->cr = d[n - 1] == '\r';
+    return n;
+}
+
+/*
+ * Scan the buffered input of a DATA body. The consumed prefix is
+ * described by s->d_bol / d_cr / d_line, so the result does not depend on
+ * how the input was cut. RFC 5321 §4.5.2: at a line start "." CRLF ends
+ * the data and a leading "." is otherwise removed; removed dots are closed
+ * up by moving the following run left inside the buffer (one memmove per
+ * dot line, never a copy out). DESIGN rule 2: a bare LF never ends a line
+ * (unless the BARE_LF quirk is on), a bare CR never does.
+ */
+int mw__smtp_data_step(mw_smtp_server *s)
+{
+    if (s->o.flags & MW_SMTP_SERVER_REJECT_BARE_EOL) return data_step_checked(s);
+    unsigned char *d = s->in.buf + s->in.start;
+    size_t n = mw__inbuf_len(&s->in);
+    if (n == 0) return 0;
+    scan sc = {d, n, 0, s->d_line, s->o.max_text, (s->o.quirks & MW_SMTP_QUIRK_BARE_LF) != 0,
+               s->d_bol, s->d_cr, 0};
+    size_t r = 0, w = 0, consumed = 0;
+    int ended = 0;
+    while (r < n) {
+        if (sc.bol) {
+            sc.lstart = r;
+            sc.carry = 0;
+            if (d[r] == '.') {
+                if (r + 1 >= n) break; /* "." at the end: wait for more */
+                if (d[r + 1] == '\r') {
+                    if (r + 2 >= n) break; /* ".\r": wait */
+                    if (d[r + 2] == '\n') {
+                        ended = 1;
+                        consumed = r + 3;
+                        break;
+                    }
+                } else if (d[r + 1] == '\n' && sc.lenient) {
+                    ended = 1;
+                    consumed = r + 2;
+                    break;
+                }
+                r++; /* transparency: drop the stuffed dot (still counted in the line) */
+                sc.cr = 0;
+            }
+        }
+        size_t stop = run_end(&sc, r);
+        if (w != r) memmove(d + w, d + r, stop - r);
+        w += stop - r;
+        r = stop;
+    }
+    if (!ended) consumed = r;
+    if (sc.long_line) s->d_long = 1;
+    s->d_bol = sc.bol;
+    s->d_cr = sc.bol ? 0 : sc.cr;
+    s->d_line = sc.bol ? 0 : sc.carry + r - sc.lstart;
     mw__inbuf_consume(&s->in, consumed);
     size_t keep = size_cut(s, w);
     if (ended) s->phase = MW__SMTP_PH_DATA_END;

@@ -199,6 +199,20 @@ unsigned char *mw_smtp_server_recv_buf(mw_smtp_server *s, size_t *len)
 {
     if (len) *len = 0;
     if (!s || !len || s->fatal || s->phase == MW__SMTP_PH_CLOSED || s->eof) return NULL;
+    /* The shared reserve only grows a full buffer; a server that keeps up
+     * would then read 1 KiB at a time. Give zero-copy readers room for a
+     * whole socket read (never past the configured ceiling). */
+    size_t want = s->in.max < 65536 ? s->in.max : 65536;
+    if (s->in.cap < want && mw__inbuf_len(&s->in) == 0) {
+        unsigned char *nb = mw__realloc(&s->mem, s->in.buf, want);
+        if (!nb) {
+            set_fatal(s, MW_ERR_NOMEM);
+            return NULL;
+        }
+        s->in.buf = nb;
+        s->in.cap = want;
+        s->in.start = s->in.end = 0;
+    }
     unsigned char *p;
     int rc = mw__inbuf_reserve(&s->in, &p, len);
     if (rc) {
