@@ -421,24 +421,6 @@ static void test_params_get(void)
 
 static void test_codecs(void)
 {
-    /* RFC 4648 §10 vectors, strict decoding as RFC 4954 §4 demands. */
-    static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
-    for (int i = 0; i < 7; i++) {
-        char out[16];
-        size_t n = mw__smtp_b64_encode((const unsigned char *)plain[i], strlen(plain[i]), out);
-        CHECK_STR(out, n, enc[i]);
-        unsigned char tmp[16];
-        memcpy(tmp, enc[i], strlen(enc[i]));
-        mw_ssize d = mw__smtp_b64_decode_inplace(tmp, strlen(enc[i]));
-        CHECK_STR(tmp, (size_t)d, plain[i]);
-    }
-    static const char *const bad[] = {"Zg=", "Z===", "=Zm9", "Zm9v=Zm9", "Zh==", "Zm9 ", "Zm9-"};
-    for (int i = 0; i < 7; i++) {
-        unsigned char tmp[16];
-        memcpy(tmp, bad[i], strlen(bad[i]));
-        CHECK_INT(mw__smtp_b64_decode_inplace(tmp, strlen(bad[i])), -1);
-    }
     unsigned char x[32];
     CHECK_INT(mw__smtp_xtext_decode("a+2B+3Db", 8, x), 4);
     CHECK_STR(x, 4, "a+=b");
