@@ -155,8 +155,8 @@ MW_API int mw_smtp_server_opts_set_input_buffer(mw_smtp_server_opts *o, size_t s
  *             copied; NULL or "" offers none (AUTH is then not advertised
  *             and answered 502). PLAIN and LOGIN are hidden and refused with
  *             538 5.7.11 before TLS unless MW_SMTP_SERVER_PLAINTEXT_AUTH.
- * @return MW_OK, MW_ERR_INVALID (bad characters or a name over 20 octets),
- *         MW_ERR_NOMEM.
+ * @return MW_OK, MW_ERR_INVALID (bad characters, a name over 20 octets,
+ *         a list over 255 octets).
  */
 MW_API int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const char *list);
 
@@ -166,10 +166,11 @@ MW_API int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const
  * declared are answered 555 5.5.4 by the engine; declared ones are passed
  * through in the event's params field (see mw_smtp_params_get).
  * @param rcpt 0 for MAIL, 1 for RCPT.
- * @param names space-separated keywords, copied; NULL or "" for none.
- * @param ehlo_line optional extra EHLO keyword line ("XFOO" or "XFOO arg"),
- *        copied; NULL for none. Checked for CR/LF.
- * @return MW_OK, MW_ERR_INVALID, MW_ERR_NOMEM.
+ * @param names space-separated keywords, copied (replacing earlier ones for
+ *        that command); NULL or "" for none.
+ * @param ehlo_line extra EHLO keyword line ("XFOO" or "XFOO arg"), copied;
+ *        NULL leaves the current one. Printable ASCII only (no CR/LF).
+ * @return MW_OK, MW_ERR_INVALID (bad characters, over 255 octets).
  */
 MW_API int mw_smtp_server_opts_declare_params(mw_smtp_server_opts *o, int rcpt, const char *names,
                                               const char *ehlo_line);
