@@ -355,7 +355,9 @@ MW_API int mw_smtp_server_accept(mw_smtp_server *s);
  *                for the engine's default text.
  * @return MW_OK, MW_ERR_INVALID (bad code for the event, bad enhanced
  *         code, CR/LF/control in text, too long), MW_ERR_STATE (nothing
- *         paused), MW_ERR_NOMEM, MW_ERR_LIMIT (output queue full).
+ *         paused), MW_ERR_NOMEM, MW_ERR_LIMIT (output queue full, e.g. many
+ *         LMTP replies: drain the output and call again; unlike the code's
+ *         general meaning this one is NOT sticky, nothing was queued).
  */
 MW_API int mw_smtp_server_reply(mw_smtp_server *s, int code, const char *enhanced,
                                 const char *text);

@@ -5,11 +5,14 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS for the guard-page test */
 #include "mw_test.h"
 
 #include "smtp/smtp_internal.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static mw_smtp_server *new_server(const char *flags_note)
 {
@@ -475,8 +478,44 @@ static void test_path_parser(void)
     CHECK_INT(mw__smtp_parse_path(longdom, strlen(longdom), 0, 0, &addr, &used, &flags, &eight), MW__SMTP_PATH_LONG);
 }
 
+/* Parsers never read past their input: each input ends at a page whose
+ * successor is unmapped, so an over-read faults. */
+static void test_guard_page(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    unsigned char *map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(map != MAP_FAILED);
+    if (map == MAP_FAILED) return;
+    CHECK_INT(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+    static const char *const inputs[] = {"<a@b.example", "<\"unterminated", "<a@[1.2.3.4", "<@r.example,",
+                                         "<a@b-", "<\xC3", "SIZE=1 BODY", "X=", "a+2", "a+"};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        size_t n = strlen(inputs[i]);
+        char *p = (char *)map + pg - n;
+        memcpy(p, inputs[i], n);
+        mw_slice addr, v;
+        size_t used;
+        unsigned flags = 0;
+        int eight;
+        CHECK(mw__smtp_parse_path(p, n, 1, 1, &addr, &used, &flags, &eight) != MW__SMTP_PATH_OK);
+        mw_slice params = {p, n};
+        mw_smtp_params_get(params, "BODY", &v);
+        unsigned char out[32];
+        mw__smtp_xtext_decode(p, n, out);
+        mw__smtp_utf8_valid((const unsigned char *)p, n);
+    }
+    /* A parameter value that runs to the last mapped byte. */
+    char *q = (char *)map + pg - 8;
+    memcpy(q, "XFOO=abc", 8);
+    mw_slice params = {q, 8}, v;
+    CHECK_INT(mw_smtp_params_get(params, "XFOO", &v), 1);
+    CHECK_STR(v.base, v.len, "abc");
+    munmap(map, (size_t)pg * 2);
+}
+
 int main(void)
 {
+    MW_RUN(test_guard_page);
     MW_RUN(test_opts_validation);
     MW_RUN(test_api_states);
     MW_RUN(test_pipelining_flush);
