@@ -513,8 +513,73 @@ static void test_guard_page(void)
     munmap(map, (size_t)pg * 2);
 }
 
+/* LMTP with many recipients and long replies: the output queue fills,
+ * reply() says MW_ERR_LIMIT without queueing anything, the caller drains
+ * and goes on; every recipient gets exactly one reply. */
+static void test_lmtp_many_replies(void)
+{
+    mw_smtp_server_opts *o = mw_smtp_server_opts_new(NULL);
+    mw_smtp_server_opts_set_flags(o, MW_SMTP_SERVER_LMTP, 1);
+    mw_smtp_server *s;
+    CHECK_INT(mw_smtp_server_new(NULL, o, &s), MW_OK);
+    mw_smtp_server_opts_free(o);
+    drain(s, NULL, 0, NULL);
+    feed_str(s, "LHLO a\r\nMAIL FROM:<>\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_HELO);
+    mw_smtp_server_accept(s);
+    CHECK_INT(next_type(s), MW_SMTP_EV_MAIL);
+    mw_smtp_server_accept(s);
+    enum { N = 1000 };
+    for (int i = 0; i < N; i++) {
+        feed_str(s, "RCPT TO:<a@b>\r\n");
+        CHECK_INT(next_type(s), MW_SMTP_EV_RCPT);
+        CHECK_INT(mw_smtp_server_accept(s), MW_OK);
+        drain(s, NULL, 0, NULL);
+    }
+    feed_str(s, "DATA\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_DATA);
+    mw_smtp_server_accept(s);
+    drain(s, NULL, 0, NULL);
+    feed_str(s, "x\r\n.\r\n");
+    const mw_smtp_event *ev;
+    int t;
+    while ((t = mw_smtp_server_next(s, &ev)) == MW_SMTP_EV_BODY) {}
+    CHECK_INT(t, MW_SMTP_EV_BODY_END);
+    CHECK_INT(ev->rcpt_count, N);
+    char text[401];
+    memset(text, 'z', 400);
+    text[400] = 0;
+    int replies = 0, limits = 0;
+    size_t bytes = 0;
+    while (replies < N) {
+        int rc = mw_smtp_server_reply(s, 250, NULL, text);
+        if (rc == MW_ERR_LIMIT) {
+            limits++;
+            size_t n;
+            const unsigned char *p;
+            while ((p = mw_smtp_server_out_buf(s, &n)) != NULL) {
+                CHECK_INT(n % 412, 0); /* whole replies only */
+                bytes += n;
+                mw_smtp_server_out_ack(s, n);
+            }
+            continue;
+        }
+        CHECK_INT(rc, MW_OK);
+        if (rc != MW_OK) break;
+        replies++;
+    }
+    bytes += drain(s, NULL, 0, NULL);
+    CHECK(limits > 0);
+    CHECK_INT(bytes, (size_t)N * 412);
+    CHECK_INT(mw_smtp_server_reply(s, 250, NULL, NULL), MW_ERR_STATE); /* all answered */
+    feed_str(s, "QUIT\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_QUIT);
+    mw_smtp_server_free(s);
+}
+
 int main(void)
 {
+    MW_RUN(test_lmtp_many_replies);
     MW_RUN(test_guard_page);
     MW_RUN(test_opts_validation);
     MW_RUN(test_api_states);
