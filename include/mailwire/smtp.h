@@ -586,6 +586,7 @@ MW_API int mw_smtp_client_data(mw_smtp_client *c);
 /**
  * BDAT size [LAST] (RFC 3030); then exactly size octets with
  * mw_smtp_client_body_write (sent as they are, no dot-stuffing).
+ * Also returns MW_ERR_UNSUPPORTED when the server did not offer CHUNKING.
  */
 MW_API int mw_smtp_client_bdat(mw_smtp_client *c, uint64_t size, int last);
 /**

@@ -533,6 +533,9 @@ int mw_smtp_client_data(mw_smtp_client *c)
 int mw_smtp_client_bdat(mw_smtp_client *c, uint64_t size, int last)
 {
     if (!c) return MW_ERR_INVALID;
+    /* RFC 3030 §2: the octets would be read as commands by a server that
+     * did not offer CHUNKING. */
+    if (!(c->ext & MW_SMTP_EXT_CHUNKING)) return c->fatal ? c->fatal : MW_ERR_UNSUPPORTED;
     int rc = may_send(c, MW_SMTP_CMD_BDAT);
     if (rc) return rc;
     char line[64];

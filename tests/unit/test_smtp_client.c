@@ -400,6 +400,7 @@ static void test_command_injection_refused(void)
     c = greeted_client("250 x\r\n");
     CHECK_INT(mw_smtp_client_mail(c, "a@b", NULL), MW_OK);
     CHECK_INT(mw_smtp_client_rcpt(c, "c@d", NULL), MW_ERR_STATE);
+    CHECK_INT(mw_smtp_client_bdat(c, 3, 1), MW_ERR_UNSUPPORTED); /* no CHUNKING offered */
     mw_smtp_client_free(c);
 }
 
