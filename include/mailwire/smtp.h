@@ -561,27 +561,33 @@ MW_API int mw_smtp_client_tls_started(mw_smtp_client *c);
  * awaiting replies, or the output queue is full), MW_ERR_NOMEM.
  */
 
-/** EHLO (LHLO with MW_SMTP_CLIENT_LMTP). */
+/** Queue EHLO (LHLO with MW_SMTP_CLIENT_LMTP). @return see "Commands" above. */
 MW_API int mw_smtp_client_ehlo(mw_smtp_client *c);
-/** HELO (no extensions). */
+/** Queue HELO (no extensions). @return see "Commands" above. */
 MW_API int mw_smtp_client_helo(mw_smtp_client *c);
-/** STARTTLS; after its 220 the state is MW_TLS_HANDOFF. */
+/** Queue STARTTLS; after its 220 the state is MW_TLS_HANDOFF. @return see "Commands" above. */
 MW_API int mw_smtp_client_starttls(mw_smtp_client *c);
 /**
- * AUTH mech [initial-response]. @param ir raw initial response (base64-encoded
- * by the engine; len 0 with ir != NULL sends "="), or NULL for none.
+ * Queue AUTH mech [initial-response]. @param ir raw initial response
+ * (base64-encoded by the engine; len 0 with ir != NULL sends "="), or NULL
+ * for none. @return see "Commands" above.
  */
 MW_API int mw_smtp_client_auth(mw_smtp_client *c, const char *mech, const void *ir, size_t len);
-/** Answer a 334 with raw bytes (base64-encoded by the engine); NULL, 0 sends "*" (cancel). */
+/**
+ * Answer a 334 with raw bytes (base64-encoded by the engine); NULL, 0 sends
+ * "*" (cancel). @return see "Commands" above; MW_ERR_STATE when no 334 is
+ * waiting for an answer.
+ */
 MW_API int mw_smtp_client_auth_response(mw_smtp_client *c, const void *data, size_t len);
 /**
- * MAIL FROM:<from> [params]. @param from address without brackets ("" for
- * the null path). @param params ESMTP parameters ("SIZE=100 BODY=8BITMIME") or NULL.
+ * Queue MAIL FROM:<from> [params]. @param from address without brackets
+ * ("" for the null path). @param params ESMTP parameters ("SIZE=100
+ * BODY=8BITMIME") or NULL. @return see "Commands" above.
  */
 MW_API int mw_smtp_client_mail(mw_smtp_client *c, const char *from, const char *params);
-/** RCPT TO:<to> [params]. */
+/** Queue RCPT TO:<to> [params] (to must not be empty). @return see "Commands" above. */
 MW_API int mw_smtp_client_rcpt(mw_smtp_client *c, const char *to, const char *params);
-/** DATA; write the body with mw_smtp_client_body_write after the 354. */
+/** Queue DATA; write the body with mw_smtp_client_body_write after the 354. @return see "Commands" above. */
 MW_API int mw_smtp_client_data(mw_smtp_client *c);
 /**
  * BDAT size [LAST] (RFC 3030); then exactly size octets with
@@ -600,11 +606,11 @@ MW_API int mw_smtp_client_bdat(mw_smtp_client *c, uint64_t size, int last);
 MW_API mw_ssize mw_smtp_client_body_write(mw_smtp_client *c, const void *data, size_t len);
 /** End a DATA body (adds CRLF if needed, then ".CRLF"). @return MW_OK, MW_ERR_STATE, MW_ERR_LIMIT. */
 MW_API int mw_smtp_client_body_end(mw_smtp_client *c);
-/** RSET. */
+/** Queue RSET. @return see "Commands" above. */
 MW_API int mw_smtp_client_rset(mw_smtp_client *c);
-/** NOOP. */
+/** Queue NOOP. @return see "Commands" above. */
 MW_API int mw_smtp_client_noop(mw_smtp_client *c);
-/** QUIT. */
+/** Queue QUIT. @return see "Commands" above. */
 MW_API int mw_smtp_client_quit(mw_smtp_client *c);
 
 #ifdef __cplusplus
