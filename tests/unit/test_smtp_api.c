@@ -577,8 +577,46 @@ static void test_lmtp_many_replies(void)
     mw_smtp_server_free(s);
 }
 
+/* LMTP refusal by the engine for 5000 recipients: 5000 replies fit. */
+static void test_lmtp_engine_refusal_many(void)
+{
+    mw_smtp_server_opts *o = mw_smtp_server_opts_new(NULL);
+    mw_smtp_server_opts_set_flags(o, MW_SMTP_SERVER_LMTP, 1);
+    mw_smtp_server_opts_set_max_recipients(o, 5000);
+    mw_smtp_server_opts_set_max_message_size(o, 3);
+    mw_smtp_server *s;
+    CHECK_INT(mw_smtp_server_new(NULL, o, &s), MW_OK);
+    mw_smtp_server_opts_free(o);
+    feed_str(s, "LHLO a\r\nMAIL FROM:<>\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_HELO);
+    mw_smtp_server_accept(s);
+    CHECK_INT(next_type(s), MW_SMTP_EV_MAIL);
+    mw_smtp_server_accept(s);
+    drain(s, NULL, 0, NULL);
+    for (int i = 0; i < 5000; i++) {
+        feed_str(s, "RCPT TO:<a@b>\r\n");
+        CHECK_INT(next_type(s), MW_SMTP_EV_RCPT);
+        mw_smtp_server_accept(s);
+        drain(s, NULL, 0, NULL);
+    }
+    feed_str(s, "DATA\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_DATA);
+    mw_smtp_server_accept(s);
+    drain(s, NULL, 0, NULL);
+    feed_str(s, "0123456789\r\n.\r\n");
+    const mw_smtp_event *ev;
+    int t;
+    while ((t = mw_smtp_server_next(s, &ev)) == MW_SMTP_EV_BODY) {}
+    CHECK_INT(t, MW_SMTP_EV_BODY_END);
+    CHECK_INT(ev->reject_code, 552);
+    static const char line[] = "552 5.3.4 Message size exceeds fixed maximum message size\r\n";
+    CHECK_INT(drain(s, NULL, 0, NULL), 5000 * (sizeof line - 1));
+    mw_smtp_server_free(s);
+}
+
 int main(void)
 {
+    MW_RUN(test_lmtp_engine_refusal_many);
     MW_RUN(test_lmtp_many_replies);
     MW_RUN(test_guard_page);
     MW_RUN(test_opts_validation);
