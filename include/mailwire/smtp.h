@@ -613,6 +613,28 @@ MW_API int mw_smtp_client_noop(mw_smtp_client *c);
 /** Queue QUIT. @return see "Commands" above. */
 MW_API int mw_smtp_client_quit(mw_smtp_client *c);
 
+/* ------------------------------------------------------------------ */
+/* xtext (RFC 3461 §4): ENVID, ORCPT and AUTH= values                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Encode octets as xtext: "+" and "=" and every octet outside 33..126
+ * become "+XX" (upper-case hex).
+ * @param in,len input (in may be NULL when len is 0).
+ * @param out,cap output buffer (no NUL is written); 3 * len always suffices.
+ * @return octets written, MW_ERR_BUFFER (cap too small; nothing useful
+ *         written), MW_ERR_INVALID.
+ */
+MW_API mw_ssize mw_smtp_xtext_encode(const void *in, size_t len, char *out, size_t cap);
+
+/**
+ * Decode xtext. Strict: "+" must be followed by two upper-case hex digits,
+ * and only octets 33..126 other than "=" may appear.
+ * @param out,cap output buffer; len octets always suffice.
+ * @return octets written, MW_ERR_SYNTAX, MW_ERR_BUFFER, MW_ERR_INVALID.
+ */
+MW_API mw_ssize mw_smtp_xtext_decode(const char *in, size_t len, void *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -436,6 +436,36 @@ static void test_codecs(void)
     CHECK(!mw__smtp_utf8_valid((const unsigned char *)"\xE2\x82", 2));      /* truncated */
 }
 
+static void test_xtext_public(void)
+{
+    char enc[64];
+    unsigned char dec[64];
+    static const unsigned char raw[] = "a+b=c d\x01\xff~!";
+    mw_ssize n = mw_smtp_xtext_encode(raw, sizeof raw - 1, enc, sizeof enc);
+    CHECK_STR(enc, (size_t)n, "a+2Bb+3Dc+20d+01+FF~!");
+    CHECK_INT(mw_smtp_xtext_encode(raw, sizeof raw - 1, enc, 5), MW_ERR_BUFFER);
+    mw_ssize d = mw_smtp_xtext_decode(enc, (size_t)n, dec, sizeof dec);
+    CHECK_MEM(dec, (size_t)d, raw, sizeof raw - 1);
+    CHECK_INT(mw_smtp_xtext_decode(enc, (size_t)n, dec, 3), MW_ERR_BUFFER);
+    CHECK_INT(mw_smtp_xtext_decode("a+2b", 4, dec, sizeof dec), MW_ERR_SYNTAX);
+    CHECK_INT(mw_smtp_xtext_decode("a b", 3, dec, sizeof dec), MW_ERR_SYNTAX);
+    CHECK_INT(mw_smtp_xtext_decode("", 0, dec, 0), 0);
+    CHECK_INT(mw_smtp_xtext_encode(NULL, 1, enc, 4), MW_ERR_INVALID);
+    /* round trip over random octets */
+    uint64_t seed = 42;
+    for (int it = 0; it < 200; it++) {
+        unsigned char in[20];
+        char e[60];
+        unsigned char back[20];
+        size_t len = (size_t)(mw_test_rand(&seed) % 20);
+        for (size_t i = 0; i < len; i++) in[i] = (unsigned char)mw_test_rand(&seed);
+        mw_ssize el = mw_smtp_xtext_encode(in, len, e, sizeof e);
+        CHECK(el >= 0);
+        mw_ssize bl = mw_smtp_xtext_decode(e, (size_t)el, back, sizeof back);
+        CHECK_MEM(back, (size_t)bl, in, len);
+    }
+}
+
 static void test_path_parser(void)
 {
     struct { const char *in; int null_ok, pm; int rc; const char *addr; } t[] = {
@@ -629,5 +659,6 @@ int main(void)
     MW_RUN(test_params_get);
     MW_RUN(test_codecs);
     MW_RUN(test_path_parser);
+    MW_RUN(test_xtext_public);
     return mw_test_finish();
 }
