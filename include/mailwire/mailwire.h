@@ -11,5 +11,6 @@
 #include <mailwire/codec.h>
 #include <mailwire/rfc5322.h>
 #include <mailwire/sasl.h>
+#include <mailwire/smtp.h>
 
 #endif
