@@ -477,6 +477,9 @@ typedef struct mw_pop3_client_event {
     uint64_t size;   /**< LIST entry or STAT: octets */
     uint64_t count;  /**< STAT: messages */
     uint64_t id;     /**< sequence number the queueing call returned */
+    int local;       /**< REPLY: 1 when the engine refused the command itself and never
+                          sent it (plaintext credentials without TLS, no usable SASL
+                          mechanism, APOP without a timestamp); text says why */
 } mw_pop3_client_event;
 
 typedef struct mw_pop3_client mw_pop3_client;

@@ -110,23 +110,28 @@ struct mw_pop3_client_opts {
     size_t max_line, max_queue, inbuf;
 };
 
-/* One queued command. Lines are formatted when queued, except AUTH,
- * which is built when it goes out (the mechanism depends on CAPA). */
+/* Longest command line, CRLF included (RFC 2449 §4). */
+#define MW__POP3_CMDLINE_MAX 255u
+/* Longest "+ " challenge line the client reads during AUTH. */
+#define MW__POP3_AUTH_LINE 12288u
+
+/* One queued command. Lines are formatted when queued; APOP and AUTH keep
+ * their secrets aside (heap, wiped) until they go out, since the digest
+ * needs the greeting and the mechanism depends on CAPA. */
 typedef struct mw__pop3_cmd {
-    int cmd;          /* MW_POP3_CMD_* */
-    uint64_t id;
+    int cmd;      /* MW_POP3_CMD_* */
+    int multi;    /* +OK starts a multi-line response */
     uint32_t msg;
-    int multi;        /* +OK starts a multi-line body */
-    char *line;       /* formatted line with CRLF (heap, wiped) */
+    uint64_t id;
+    unsigned mask; /* AUTH: allowed mechanisms */
+    char *authzid, *user, *secret; /* APOP (user, secret), AUTH */
     size_t len;
-    /* AUTH */
-    unsigned mask;
-    char *authzid, *user, *secret;
+    char line[MW__POP3_CMDLINE_MAX + 1];
 } mw__pop3_cmd;
 
 enum mw__pop3c_phase {
     MW__POP3C_GREETING,
-    MW__POP3C_SETUP,    /* CAPA / STLS before READY */
+    MW__POP3C_SETUP,   /* CAPA / STLS before READY */
     MW__POP3C_RUN,
     MW__POP3C_HANDOFF,
     MW__POP3C_CLOSED
@@ -143,30 +148,33 @@ struct mw_pop3_client {
     int fatal, phase, eof, tls;
     int recv_out;
     size_t recv_len;
-    int ready_due;      /* READY still to report */
-    int setup_step;     /* 0 CAPA sent, 1 STLS sent, 2 post-TLS CAPA */
+    int ready_due;     /* READY still to report */
+    int setup_cmd;     /* the setup command in flight: CAPA, STLS or 0 */
+    int quit_done;
 
     char timestamp[MW__POP3_TS_MAX + 1];
     size_t ts_len;
-    unsigned caps, new_caps;
+    int greeted;
+    unsigned caps;
     char sasl_list[MW__POP3_LIST_MAX + 1];
     size_t sasl_list_len;
 
-    /* queue: ring of max_queue entries; [head, head+sent) are in flight,
-     * [head+sent, head+count) wait */
+    /* ring of max_queue commands: [qhead, qhead + qsent) are in flight,
+     * the rest wait */
     mw__pop3_cmd *q;
     size_t qhead, qcount, qsent;
     uint64_t next_id;
 
     /* response being read */
-    int in_multi;       /* reading lines of a multi-line response */
-    int in_body;        /* RETR/TOP body */
-    int b_bol, b_cr;    /* body scanner state (consumed prefix) */
+    int in_multi;      /* lines of LIST/UIDL/CAPA */
+    int in_body;       /* RETR/TOP body */
+    int end_due;       /* body terminator seen: END comes next */
+    int b_bol, b_cr;   /* body scanner state of the consumed prefix */
 
     /* AUTH in progress */
     mw_sasl_client *sasl;
-    int auth_ir_pending; /* initial response waits for the empty "+ " */
-    mw_slice auth_ir;
+    int auth_ir_pending; /* initial response waits for an empty "+ " */
+    int auth_cancelled;  /* "*" sent: -ERR expected */
 };
 
 /* ---- helpers (pop3_util.c) ------------------------------------------- */
