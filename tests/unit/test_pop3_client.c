@@ -362,8 +362,114 @@ static void test_vectors(void)
     CHECK(count >= 8 || only);
 }
 
+
+/* ---- API tests -------------------------------------------------------- */
+
+static mw_pop3_client *plain_client(int policy)
+{
+    mw_pop3_client_opts *o = mw_pop3_client_opts_new(NULL);
+    mw_pop3_client_opts_set_tls(o, policy);
+    mw_pop3_client *c = NULL;
+    CHECK_INT(mw_pop3_client_new(NULL, o, NULL, &c), MW_OK);
+    mw_pop3_client_opts_free(o);
+    return c;
+}
+
+static int feed_str(mw_pop3_client *c, const char *s)
+{
+    return (int)mw_pop3_client_feed(c, s, strlen(s));
+}
+
+static void test_client_options(void)
+{
+    mw_pop3_client_opts *o = mw_pop3_client_opts_new(NULL);
+    CHECK_INT(mw_pop3_client_opts_set_tls(o, 7), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_opts_set_flags(o, 0x100u, 1), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_opts_set_limits(o, 100, 4, 4096), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_opts_set_limits(o, 512, 0, 4096), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_opts_set_limits(o, 1024, 4, 512), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_opts_set_limits(o, 512, 2, 4096), MW_OK);
+    mw_pop3_client *c = NULL;
+    CHECK_INT(mw_pop3_client_new(NULL, o, NULL, &c), MW_OK);
+    mw_pop3_client_opts_free(o);
+    /* builders refuse injection (DESIGN rule 5) */
+    CHECK_INT(mw_pop3_client_user_pass(c, "u\r\nDELE 1", "p"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_user_pass(c, "u", "p\n"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_user_pass(c, "", "p"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_apop(c, "a b", "s"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_retr(c, 0), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_dele(c, 0), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_top(c, 0, 1), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_auth(c, 0, NULL, "u", "p"), MW_ERR_INVALID);
+    char longname[300];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    CHECK_INT(mw_pop3_client_user_pass(c, longname, "p"), MW_ERR_INVALID);
+    /* queue bound: two slots */
+    CHECK_INT(mw_pop3_client_noop(c), 1);
+    CHECK_INT(mw_pop3_client_user_pass(c, "u", "p"), MW_ERR_LIMIT); /* the pair does not fit */
+    CHECK_INT(mw_pop3_client_noop(c), 2);
+    CHECK_INT(mw_pop3_client_stat(c), MW_ERR_LIMIT);
+    mw_pop3_client_free(c);
+    c = plain_client(MW_POP3_TLS_NONE);
+    CHECK_INT(mw_pop3_client_quit(c), 1);
+    CHECK_INT(mw_pop3_client_noop(c), MW_ERR_STATE); /* nothing after QUIT */
+    mw_pop3_client_free(c);
+}
+
+static void test_client_apop_without_timestamp(void)
+{
+    mw_pop3_client *c = plain_client(MW_POP3_TLS_NONE);
+    const mw_pop3_client_event *ev;
+    feed_str(c, "+OK no banner here\r\n");
+    CHECK_INT(mw_pop3_client_next(c, &ev), MW_POP3_CLIENT_EV_GREETING);
+    CHECK_INT(ev->arg.len, 0);
+    CHECK_INT(mw_pop3_client_apop(c, "u", "s"), MW_ERR_UNSUPPORTED);
+    mw_pop3_client_free(c);
+}
+
+static void test_client_long_line(void)
+{
+    mw_pop3_client *c = plain_client(MW_POP3_TLS_NONE);
+    const mw_pop3_client_event *ev;
+    char line[700];
+    memset(line, 'x', sizeof line);
+    memcpy(line, "+OK ", 4);
+    CHECK_INT(mw_pop3_client_feed(c, line, sizeof line), (mw_ssize)sizeof line);
+    CHECK_INT(mw_pop3_client_next(c, &ev), MW_ERR_PROTOCOL);
+    CHECK_INT(mw_pop3_client_next(c, &ev), MW_ERR_PROTOCOL); /* sticky */
+    CHECK(mw_pop3_client_state(c) & MW_CLOSED);
+    mw_pop3_client_free(c);
+}
+
+static void test_client_auth_no_mechanism(void)
+{
+    mw_pop3_client *c = plain_client(MW_POP3_TLS_NONE);
+    const mw_pop3_client_event *ev;
+    CHECK_INT(mw_pop3_client_auth(c, MW_SASL_BIT(MW_SASL_MECH_SCRAM_SHA_256), NULL, "u", "p"), 1);
+    feed_str(c, "+OK hi\r\n+OK\r\nSASL PLAIN\r\n.\r\n");
+    int types[8], n = 0, rc;
+    while ((rc = mw_pop3_client_next(c, &ev)) > 0 && n < 8) {
+        types[n++] = rc;
+        if (rc == MW_POP3_CLIENT_EV_REPLY && ev->cmd == MW_POP3_CMD_AUTH) {
+            CHECK_INT(ev->ok, 0);
+            CHECK_INT(ev->local, 1);
+        }
+    }
+    CHECK_INT(n, 6); /* greeting, CAPA reply, capa, end, ready, local AUTH refusal */
+    size_t len;
+    const unsigned char *p = mw_pop3_client_out_buf(c, &len);
+    CHECK_STR(p, len, "CAPA\r\n"); /* no AUTH went out */
+    (void)types;
+    mw_pop3_client_free(c);
+}
+
 int main(void)
 {
     MW_RUN(test_vectors);
+    MW_RUN(test_client_options);
+    MW_RUN(test_client_apop_without_timestamp);
+    MW_RUN(test_client_long_line);
+    MW_RUN(test_client_auth_no_mechanism);
     return mw_test_finish();
 }

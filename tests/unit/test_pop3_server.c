@@ -402,8 +402,234 @@ static void test_vectors(void)
     CHECK(count >= 10 || only);
 }
 
+
+/* ---- API and bounded-memory tests ------------------------------------ */
+
+static void test_options(void)
+{
+    mw_pop3_server_opts *o = mw_pop3_server_opts_new(NULL);
+    CHECK(o != NULL);
+    CHECK_INT(mw_pop3_server_opts_set_greeting(o, "bad\r\ntext"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_greeting(o, ""), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_apop_timestamp(o, "no-brackets"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_apop_timestamp(o, "<a b@c>"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_apop_timestamp(o, "<>"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_capabilities(o, 0x80000000u, 1), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_flags(o, 0x80000000u, 1), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_line(o, 254, 1000), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_line(o, 255, 100000), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_auth_mechanisms(o, "PLAIN LOG\rIN"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_auth_mechanisms(o, "A23456789012345678901"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_bad_commands(o, 0), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_input_buffer(o, 100), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_messages(o, 0), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_policy(o, "NEVER", "bad\n", NULL), MW_ERR_INVALID);
+    /* APOP needs a timestamp; an input buffer must hold an AUTH line */
+    mw_pop3_server *s = NULL;
+    CHECK_INT(mw_pop3_server_opts_set_capabilities(o, MW_POP3_CAPA_APOP, 1), MW_OK);
+    CHECK_INT(mw_pop3_server_new(NULL, o, &s), MW_ERR_INVALID);
+    CHECK(s == NULL);
+    CHECK_INT(mw_pop3_server_opts_set_capabilities(o, MW_POP3_CAPA_APOP, 0), MW_OK);
+    CHECK_INT(mw_pop3_server_opts_set_auth_mechanisms(o, "plain"), MW_OK);
+    CHECK_INT(mw_pop3_server_opts_set_input_buffer(o, 4096), MW_OK);
+    CHECK_INT(mw_pop3_server_new(NULL, o, &s), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_line(o, 255, 4096), MW_OK);
+    CHECK_INT(mw_pop3_server_new(NULL, o, &s), MW_OK);
+    mw_pop3_server_free(s);
+    mw_pop3_server_opts_free(o);
+    CHECK_INT(mw_pop3_server_new(NULL, NULL, NULL), MW_ERR_INVALID);
+}
+
+/* A logged-in session with n messages of the given sizes. */
+static mw_pop3_server *login(uint32_t n, size_t max_msgs)
+{
+    mw_pop3_server_opts *o = mw_pop3_server_opts_new(NULL);
+    mw_pop3_server_opts_set_flags(o, MW_POP3_SERVER_PLAINTEXT_AUTH, 1);
+    if (max_msgs) mw_pop3_server_opts_set_max_messages(o, max_msgs);
+    mw_pop3_server *s = NULL;
+    CHECK_INT(mw_pop3_server_new(NULL, o, &s), MW_OK);
+    mw_pop3_server_opts_free(o);
+    const char *cmds = "USER u\r\nPASS p\r\n";
+    CHECK_INT(mw_pop3_server_feed(s, cmds, strlen(cmds)), (mw_ssize)strlen(cmds));
+    const mw_pop3_event *ev;
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_PASS);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_ERR_STATE); /* paused */
+    CHECK_INT(mw_pop3_server_maildrop_add(s, 1, "a", 1), MW_ERR_STATE);
+    CHECK_INT(mw_pop3_server_check_secret(s, "p", 1), 1);
+    CHECK_INT(mw_pop3_server_check_secret(s, "q", 1), 0);
+    CHECK_INT(mw_pop3_server_check_secret(s, "pp", 2), 0);
+    CHECK_INT(mw_pop3_server_accept(s), MW_OK);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_MAILDROP);
+    CHECK_INT(mw_pop3_server_maildrop_add(s, 1, "bad uid", 7), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_maildrop_add(s, 1, "", 0), MW_ERR_INVALID);
+    char uid[80];
+    memset(uid, 'u', sizeof uid);
+    CHECK_INT(mw_pop3_server_maildrop_add(s, 1, uid, 71), MW_ERR_INVALID);
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(uid, sizeof uid, "m%lu", (unsigned long)i);
+        int rc = mw_pop3_server_maildrop_add(s, 1000 + i, uid, strlen(uid));
+        if (rc != MW_OK) {
+            CHECK_INT(rc, max_msgs && i >= max_msgs ? MW_ERR_LIMIT : MW_OK);
+            break;
+        }
+    }
+    CHECK_INT(mw_pop3_server_accept(s), MW_OK);
+    size_t len;
+    mw_pop3_server_out_buf(s, &len);
+    mw_pop3_server_out_ack(s, len);
+    return s;
+}
+
+static void test_maildrop_limit(void)
+{
+    mw_pop3_server *s = login(20, 10);
+    const char *cmd = "STAT\r\n";
+    const mw_pop3_event *ev;
+    mw_pop3_server_feed(s, cmd, strlen(cmd));
+    CHECK_INT(mw_pop3_server_next(s, &ev), 0);
+    size_t len;
+    const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+    CHECK_STR(p, len, "+OK 10 10045\r\n");
+    mw_pop3_server_free(s);
+}
+
+/* LIST and UIDL of 200000 messages: the output never passes the queue
+ * ceiling however slowly the caller drains. */
+static void test_big_listing(void)
+{
+    const uint32_t n = 200000;
+    mw_pop3_server *s = login(n, 0);
+    const char *cmds = "LIST\r\nUIDL\r\nNOOP\r\n";
+    mw_pop3_server_feed(s, cmds, strlen(cmds));
+    size_t lines = 0, max_pending = 0, total = 0;
+    int noop_seen = 0;
+    char last[64] = "";
+    size_t lastn = 0;
+    for (int guard = 0; guard < 10000000; guard++) {
+        const mw_pop3_event *ev;
+        int rc = mw_pop3_server_next(s, &ev);
+        CHECK(rc == 0);
+        size_t len;
+        const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+        if (!p) break;
+        if (len > max_pending) max_pending = len;
+        size_t take = len < 1000 ? len : 1000;
+        for (size_t i = 0; i < take; i++) {
+            if (lastn < sizeof last - 1) last[lastn++] = (char)p[i];
+            if (p[i] == '\n') {
+                lines++;
+                last[lastn] = 0;
+                if (!strcmp(last, "+OK\r\n")) noop_seen = 1;
+                lastn = 0;
+            }
+        }
+        total += take;
+        mw_pop3_server_out_ack(s, take);
+    }
+    CHECK_INT(lines, 2 * ((size_t)n + 2) + 1);
+    CHECK(noop_seen);
+    CHECK(max_pending <= MW__POP3_OUT_MAX);
+    CHECK(max_pending < 64 * 1024);
+    CHECK(total > 4000000);
+    mw_pop3_server_free(s);
+}
+
+/* RETR of a large message of dot lines: body_write takes only what fits,
+ * the output stays bounded, and every line comes out stuffed. */
+static void test_body_backpressure(void)
+{
+    mw_pop3_server *s = login(1, 0);
+    const char *cmd = "RETR 1\r\n";
+    const mw_pop3_event *ev;
+    CHECK_INT(mw_pop3_server_body_write(s, "x", 1), MW_ERR_STATE);
+    mw_pop3_server_feed(s, cmd, strlen(cmd));
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_RETR);
+    CHECK_INT(mw_pop3_server_body_end(s), MW_ERR_STATE);
+    CHECK_INT(mw_pop3_server_accept(s), MW_OK);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_ERR_STATE); /* streaming */
+    size_t hl;
+    const unsigned char *hp = mw_pop3_server_out_buf(s, &hl);
+    CHECK_STR(hp, hl, "+OK 1000 octets\r\n");
+    mw_pop3_server_out_ack(s, hl);
+    const size_t lines = 500000;
+    static const char unit[] = ".\r\n";
+    size_t fed = 0, out_total = 0, max_pending = 0, zero_writes = 0;
+    char *chunk = malloc(3 * 1000);
+    if (!chunk) abort();
+    for (size_t i = 0; i < 1000; i++) memcpy(chunk + 3 * i, unit, 3);
+    size_t pos = 0;
+    while (fed < lines * 3) {
+        size_t want = lines * 3 - fed < 3000 - pos ? lines * 3 - fed : 3000 - pos;
+        mw_ssize t = mw_pop3_server_body_write(s, chunk + pos, want);
+        CHECK(t >= 0);
+        if (t <= 0) {
+            zero_writes++;
+            size_t len;
+            const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+            if (len > max_pending) max_pending = len;
+            if (p) {
+                for (size_t i = 0; i < len; i++)
+                    if (p[i] != "..\r\n"[(out_total + i) % 4]) {
+                        CHECK(0);
+                        break;
+                    }
+            }
+            out_total += len;
+            mw_pop3_server_out_ack(s, len);
+            continue;
+        }
+        fed += (size_t)t;
+        pos = (pos + (size_t)t) % 3000;
+    }
+    CHECK_INT(mw_pop3_server_body_end(s), MW_OK);
+    size_t len;
+    mw_pop3_server_out_buf(s, &len);
+    out_total += len;
+    CHECK_INT(out_total, lines * 4 + 3);
+    CHECK(zero_writes > 10);
+    CHECK(max_pending <= 2 * MW__POP3_OUT_HIGH);
+    free(chunk);
+    mw_pop3_server_free(s);
+}
+
+static void test_reply_checks(void)
+{
+    mw_pop3_server *s = login(2, 0);
+    const mw_pop3_event *ev;
+    CHECK_INT(mw_pop3_server_accept(s), MW_ERR_STATE);
+    CHECK_INT(mw_pop3_server_auth_challenge(s, "x", 1), MW_ERR_STATE);
+    mw_pop3_server_feed(s, "RETR 2\r\n", 8);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_RETR);
+    CHECK_INT(ev->msg, 2);
+    CHECK_INT(ev->size, 1001);
+    CHECK_STR(ev->uid.base, ev->uid.len, "m1");
+    CHECK_INT(mw_pop3_server_reply(s, 0, "in-use", NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_reply(s, 0, "IN-USE/", NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_reply(s, 0, NULL, "a\r\nb"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_reply(s, 0, "SYS/TEMP", "later"), MW_OK);
+    size_t len;
+    const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+    CHECK_STR(p, len, "-ERR [SYS/TEMP] later\r\n");
+    mw_pop3_server_free(s);
+}
+
+static void test_apop_digest(void)
+{
+    char hex[33];
+    const char *ts = "<1896.697170952@dbc.mtview.ca.us>";
+    CHECK_INT(mw_pop3_apop_digest(ts, strlen(ts), "tanstaaf", 8, hex), MW_OK);
+    CHECK_STR(hex, 32, "c4c9334bac560ecc979e58001b3e22fb"); /* RFC 1939 §7 */
+    CHECK_INT(mw_pop3_apop_digest(NULL, 1, "x", 1, hex), MW_ERR_INVALID);
+}
+
 int main(void)
 {
     MW_RUN(test_vectors);
+    MW_RUN(test_options);
+    MW_RUN(test_maildrop_limit);
+    MW_RUN(test_big_listing);
+    MW_RUN(test_body_backpressure);
+    MW_RUN(test_reply_checks);
+    MW_RUN(test_apop_digest);
     return mw_test_finish();
 }
