@@ -529,6 +529,7 @@ static int read_line(mw_pop3_client *c, mw_slice *line)
 {
     size_t lim = c->sasl ? MW__POP3_AUTH_LINE : c->o.max_line;
     if (lim > c->in.max) lim = c->in.max;
+    if (mw__inbuf_len(&c->in) == 0) return 0; /* nothing buffered (the buffer may not exist yet) */
     int rc = mw__inbuf_line(&c->in, lim, 0, line);
     if (rc == MW_ERR_LINE_TOO_LONG) return fail(c, MW_ERR_PROTOCOL);
     return rc;

@@ -759,6 +759,7 @@ static int line_step(mw_pop3_server *s)
     size_t lim = in_auth ? s->o.max_auth : s->o.max_cmd;
     unsigned lf = (s->o.flags & MW_POP3_SERVER_BARE_LF) ? MW__LINE_LENIENT_LF : 0u;
     mw_slice line;
+    if (mw__inbuf_len(&s->in) == 0) return 0; /* nothing buffered (the buffer may not exist yet) */
     int rc = mw__inbuf_line(&s->in, lim, lf, &line);
     if (rc == 0) return 0;
     if (rc == MW_ERR_LINE_TOO_LONG) {
