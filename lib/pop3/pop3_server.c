@@ -536,6 +536,8 @@ static int cmd_auth(mw_pop3_server *s, char *arg, size_t alen)
     if (is_plaintext_mech(arg, mlen) && !plaintext_ok(s)) return refuse_plaintext(s);
     s->ev.arg.base = arg;
     s->ev.arg.len = mlen;
+    s->user_len = 0; /* the SASL identity is the caller's to know: MAILDROP names no user */
+    s->have_user = 0;
     if (sp) {
         unsigned char *ir = (unsigned char *)sp + 1;
         size_t ilen = alen - mlen - 1;
