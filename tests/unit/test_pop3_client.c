@@ -154,8 +154,8 @@ static void cpump(crun *r)
 
 static int do_action(mw_pop3_client *c, const char *a)
 {
-    char w[5][128] = {{0}};
-    int n = sscanf(a, "%127s %127s %127s %127s %127s", w[0], w[1], w[2], w[3], w[4]);
+    char w[5][400] = {{0}};
+    int n = sscanf(a, "%399s %399s %399s %399s %399s", w[0], w[1], w[2], w[3], w[4]);
     uint32_t x = n > 1 ? (uint32_t)strtoul(w[1], NULL, 10) : 0;
     mw_ssize rc;
     if (!strcmp(w[0], "user_pass")) rc = mw_pop3_client_user_pass(c, w[1], w[2]);
