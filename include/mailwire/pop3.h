@@ -514,9 +514,10 @@ MW_API int mw_pop3_client_eof(mw_pop3_client *c);
 /**
  * Pull the next event.
  * @return MW_POP3_CLIENT_EV_* (> 0); 0 when input is needed;
- *         MW_ERR_CLOSED after QUIT's reply or eof; MW_ERR_PROTOCOL (the
- *         server broke the protocol: a response that is neither +OK nor
- *         -ERR, an overlong line, eof inside a response);
+ *         MW_ERR_CLOSED after QUIT's reply, a -ERR greeting, or eof with
+ *         nothing outstanding; MW_ERR_TRUNCATED (eof with a response
+ *         outstanding); MW_ERR_PROTOCOL (a response that is neither +OK
+ *         nor -ERR, a line over the limit, an unsolicited +OK);
  *         MW_ERR_TLS_INJECTION (bytes after the +OK to STLS);
  *         MW_ERR_UNSUPPORTED (TLS required but STLS not offered or
  *         refused); MW_ERR_AUTH (the SASL exchange failed on our side, e.g.
@@ -525,36 +526,59 @@ MW_API int mw_pop3_client_eof(mw_pop3_client *c);
  */
 MW_API int mw_pop3_client_next(mw_pop3_client *c, const mw_pop3_client_event **ev);
 
-/**
- * Queue commands. Each returns the command's sequence number (>= 1,
- * echoed in events' id) or a negative MW_ERR_*: MW_ERR_INVALID (CR, LF,
- * NUL or space where not allowed, message number 0, too long), MW_ERR_LIMIT
- * (queue full), MW_ERR_STATE (closed, or USER/PASS/PLAIN before TLS
- * without ALLOW_PLAINTEXT), MW_ERR_UNSUPPORTED (APOP without a greeting
- * timestamp, AUTH with no usable mechanism). Commands are sent when READY,
- * pipelined if the server offers PIPELINING, else one at a time.
- * A message number 0 for list/uidl means "all" (multi-line).
+/*
+ * Queueing commands. Every call returns the command's sequence number
+ * (>= 1, echoed in the events' id) or a negative MW_ERR_*. Commands are
+ * sent once the client is READY: pipelined when the server announces
+ * PIPELINING, otherwise one at a time; AUTH always alone. Common errors:
+ * MW_ERR_INVALID (NULL, empty, CR/LF/NUL or a space where none may be,
+ * message number 0, a line over 255 octets), MW_ERR_LIMIT (queue full),
+ * MW_ERR_STATE (closed, or after QUIT was queued), MW_ERR_NOMEM.
+ * Credentials are copied and wiped after use. A command the engine will
+ * not send when its turn comes (a password before TLS without
+ * ALLOW_PLAINTEXT, AUTH with no usable mechanism, APOP without a greeting
+ * timestamp) is answered by a REPLY event with ok = 0 and local = 1.
  */
+
+/** Queue USER then PASS (two sequence numbers; the PASS one is returned).
+ *  Both go in or neither (MW_ERR_LIMIT when two slots are not free). */
 MW_API mw_ssize mw_pop3_client_user_pass(mw_pop3_client *c, const char *user, const char *pass);
+/** Queue APOP (RFC 1939 §7): the digest is computed from the greeting's
+ *  timestamp when the command goes out. @return as above, and
+ *  MW_ERR_UNSUPPORTED when the greeting already came without a timestamp. */
 MW_API mw_ssize mw_pop3_client_apop(mw_pop3_client *c, const char *user, const char *secret);
 /**
- * Queue AUTH (RFC 5034) through the SASL engine. The mechanism is chosen
- * when the command goes out, with mw_sasl_choose over the server's SASL
- * list and client_mask (MW_SASL_BIT of each mechanism the caller allows).
- * @param authzid may be NULL; @param user authentication identity;
- * @param secret password or bearer token, by mechanism.
+ * Queue AUTH (RFC 5034) through the SASL client engine. The mechanism is
+ * chosen when the command goes out, with mw_sasl_choose over the server's
+ * CAPA SASL list and client_mask; PLAIN, LOGIN and the OAuth mechanisms
+ * only under TLS unless ALLOW_PLAINTEXT.
+ * @param client_mask MW_SASL_BIT() of each mechanism allowed (not 0).
+ * @param authzid authorization identity or NULL; @param user the
+ *        authentication identity; @param secret password, or bearer token
+ *        for XOAUTH2/OAUTHBEARER. Each is copied (NULL allowed).
  */
 MW_API mw_ssize mw_pop3_client_auth(mw_pop3_client *c, unsigned client_mask, const char *authzid,
                                     const char *user, const char *secret);
+/** Queue STAT; the REPLY carries count and size. */
 MW_API mw_ssize mw_pop3_client_stat(mw_pop3_client *c);
+/** Queue LIST msg (one REPLY with msg and size), or LIST for msg 0
+ *  (REPLY, then LIST events, then END). */
 MW_API mw_ssize mw_pop3_client_list(mw_pop3_client *c, uint32_t msg);
+/** Queue UIDL msg (REPLY with arg = uid), or UIDL for msg 0 (REPLY, UIDL events, END). */
 MW_API mw_ssize mw_pop3_client_uidl(mw_pop3_client *c, uint32_t msg);
+/** Queue RETR msg (msg >= 1): REPLY, BODY events, END. */
 MW_API mw_ssize mw_pop3_client_retr(mw_pop3_client *c, uint32_t msg);
+/** Queue TOP msg lines (msg >= 1): REPLY, BODY events, END. */
 MW_API mw_ssize mw_pop3_client_top(mw_pop3_client *c, uint32_t msg, uint32_t lines);
+/** Queue DELE msg (msg >= 1). */
 MW_API mw_ssize mw_pop3_client_dele(mw_pop3_client *c, uint32_t msg);
+/** Queue RSET. */
 MW_API mw_ssize mw_pop3_client_rset(mw_pop3_client *c);
+/** Queue NOOP. */
 MW_API mw_ssize mw_pop3_client_noop(mw_pop3_client *c);
+/** Queue QUIT; nothing can be queued after it. Its +OK closes the session. */
 MW_API mw_ssize mw_pop3_client_quit(mw_pop3_client *c);
+/** Queue UTF8 (RFC 6856 §2; send it before the credentials). */
 MW_API mw_ssize mw_pop3_client_utf8(mw_pop3_client *c);
 
 /** Capability bits (MW_POP3_HAS_*) from the latest CAPA; 0 for NULL. */
