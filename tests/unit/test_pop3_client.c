@@ -464,6 +464,68 @@ static void test_client_auth_no_mechanism(void)
     mw_pop3_client_free(c);
 }
 
+/* The client's in-place unstuffer against the codec's dot-unstuffer as an
+ * oracle, over random dot/CR/LF-heavy bodies cut at random places. */
+static void test_client_body_oracle(void)
+{
+    static const char alphabet[] = ".\r\n.x\r\n";
+    uint64_t rng = 2026;
+    for (int iter = 0; iter < 300; iter++) {
+        size_t n = (size_t)(mw_test_rand(&rng) % 300);
+        char content[300], wire[700];
+        for (size_t i = 0; i < n; i++) content[i] = alphabet[mw_test_rand(&rng) % (sizeof alphabet - 1)];
+        /* what a server sends: the codec's stuffer adds the terminator */
+        mw_codec cd;
+        CHECK_INT(mw_dotstuff_init(&cd, 0), MW_OK);
+        cd.next_in = (const unsigned char *)content;
+        cd.avail_in = n;
+        cd.next_out = (unsigned char *)wire;
+        cd.avail_out = sizeof wire;
+        CHECK_INT(mw_dotstuff_step(&cd, 1), MW_CODEC_DONE);
+        size_t w = (size_t)cd.total_out;
+        /* oracle */
+        unsigned char want[700];
+        CHECK_INT(mw_dotunstuff_init(&cd, 0), MW_OK);
+        cd.next_in = (const unsigned char *)wire;
+        cd.avail_in = w;
+        cd.next_out = want;
+        cd.avail_out = sizeof want;
+        int rc = mw_dotunstuff_step(&cd, 1);
+        CHECK_INT(rc, MW_CODEC_DONE);
+        size_t want_len = (size_t)cd.total_out, used = (size_t)cd.total_in;
+        /* client */
+        mw_pop3_client *c = plain_client(MW_POP3_TLS_NONE);
+        CHECK(mw_pop3_client_retr(c, 1) > 0);
+        CHECK(mw_pop3_client_noop(c) > 0);
+        feed_str(c, "+OK\r\n-ERR\r\n+OK\r\n");
+        buf got = {0};
+        int ended = 0, noop = 0;
+        const mw_pop3_client_event *ev;
+        size_t off = 0;
+        char tail[700];
+        memcpy(tail, wire, w);
+        memcpy(tail + w, "+OK\r\n", 5);
+        size_t total = w + 5;
+        while (off < total) {
+            size_t k = 1 + (size_t)(mw_test_rand(&rng) % 9);
+            if (k > total - off) k = total - off;
+            CHECK_INT(mw_pop3_client_feed(c, tail + off, k), (mw_ssize)k);
+            off += k;
+            while ((rc = mw_pop3_client_next(c, &ev)) > 0) {
+                if (rc == MW_POP3_CLIENT_EV_BODY) buf_add(&got, ev->data.base, ev->data.len);
+                if (rc == MW_POP3_CLIENT_EV_END) ended = 1;
+                if (rc == MW_POP3_CLIENT_EV_REPLY && ev->cmd == MW_POP3_CMD_NOOP) noop = 1;
+            }
+            CHECK_INT(rc, 0);
+        }
+        CHECK(ended && noop);
+        CHECK_MEM(got.p ? got.p : "", got.len, want, want_len);
+        CHECK_INT(used, w); /* the oracle stopped at the same terminator */
+        free(got.p);
+        mw_pop3_client_free(c);
+    }
+}
+
 int main(void)
 {
     MW_RUN(test_vectors);
@@ -471,5 +533,6 @@ int main(void)
     MW_RUN(test_client_apop_without_timestamp);
     MW_RUN(test_client_long_line);
     MW_RUN(test_client_auth_no_mechanism);
+    MW_RUN(test_client_body_oracle);
     return mw_test_finish();
 }

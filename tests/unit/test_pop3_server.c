@@ -622,6 +622,51 @@ static void test_apop_digest(void)
     CHECK_INT(mw_pop3_apop_digest(NULL, 1, "x", 1, hex), MW_ERR_INVALID);
 }
 
+/* body_write/body_end against the codec's dot-stuffer as an oracle, over
+ * random CRLF/dot-heavy messages written in random pieces. */
+static void test_body_oracle(void)
+{
+    static const char *tok[] = {".", "x", "\r\n", "..", "\r"};
+    uint64_t rng = 77;
+    for (int iter = 0; iter < 300; iter++) {
+        char content[600];
+        size_t n = 0, parts = (size_t)(mw_test_rand(&rng) % 150);
+        for (size_t i = 0; i < parts; i++) {
+            const char *t = tok[mw_test_rand(&rng) % 5];
+            memcpy(content + n, t, strlen(t));
+            n += strlen(t);
+        }
+        mw_codec cd;
+        unsigned char want[1400];
+        CHECK_INT(mw_dotstuff_init(&cd, 0), MW_OK);
+        cd.next_in = (const unsigned char *)content;
+        cd.avail_in = n;
+        cd.next_out = want;
+        cd.avail_out = sizeof want;
+        CHECK_INT(mw_dotstuff_step(&cd, 1), MW_CODEC_DONE);
+        mw_pop3_server *s = login(1, 0);
+        const mw_pop3_event *ev;
+        mw_pop3_server_feed(s, "RETR 1\r\n", 8);
+        CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_RETR);
+        CHECK_INT(mw_pop3_server_reply(s, 1, NULL, "go"), MW_OK);
+        size_t off = 0;
+        while (off < n) {
+            size_t k = 1 + (size_t)(mw_test_rand(&rng) % 7);
+            if (k > n - off) k = n - off;
+            mw_ssize t = mw_pop3_server_body_write(s, content + off, k);
+            CHECK_INT(t, (mw_ssize)k);
+            if (t <= 0) break;
+            off += k;
+        }
+        CHECK_INT(mw_pop3_server_body_end(s), MW_OK);
+        size_t len;
+        const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+        CHECK(len >= 7 && p && !memcmp(p, "+OK go\r\n", 8));
+        if (len >= 8) CHECK_MEM(p + 8, len - 8, want, (size_t)cd.total_out);
+        mw_pop3_server_free(s);
+    }
+}
+
 int main(void)
 {
     MW_RUN(test_vectors);
@@ -631,5 +676,6 @@ int main(void)
     MW_RUN(test_body_backpressure);
     MW_RUN(test_reply_checks);
     MW_RUN(test_apop_digest);
+    MW_RUN(test_body_oracle);
     return mw_test_finish();
 }
