@@ -392,6 +392,28 @@ static int sasl_on(const mw_pop3_server *s)
     return has_capa(s, MW_POP3_CAPA_SASL) && s->o.auth_mechs[0];
 }
 
+/* Write the offered mechanisms (hidden in clear: PLAIN, LOGIN) into buf,
+ * each preceded by sep. @return bytes written (0: none offered). */
+static size_t offered_mechs(const mw_pop3_server *s, char *buf, const char *sep)
+{
+    size_t o = 0, sl = strlen(sep);
+    const char *p = s->o.auth_mechs;
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ' ') e++;
+        if (e > p && (plaintext_ok(s) || !is_plaintext_mech(p, (size_t)(e - p)))) {
+            memcpy(buf + o, sep, sl);
+            o += sl;
+            memcpy(buf + o, p, (size_t)(e - p));
+            o += (size_t)(e - p);
+        }
+        p = e;
+    }
+    buf[o] = 0;
+    return o;
+}
+
 static int cmd_capa(mw_pop3_server *s)
 {
     char buf[MW__POP3_LIST_MAX + 64];
@@ -405,23 +427,10 @@ static int cmd_capa(mw_pop3_server *s)
     if (!s->authed && has_capa(s, MW_POP3_CAPA_USER) && plaintext_ok(s)) LINE("USER\r\n");
     if (!s->authed && sasl_on(s)) {
         /* RFC 2595 §6 and RFC 5034: hide mechanisms not allowed in clear. */
-        size_t o = (size_t)snprintf(buf, sizeof buf, "SASL");
-        const char *p = s->o.auth_mechs;
-        int any = 0;
-        while (*p) {
-            while (*p == ' ') p++;
-            const char *e = p;
-            while (*e && *e != ' ') e++;
-            if (e > p && (plaintext_ok(s) || !is_plaintext_mech(p, (size_t)(e - p)))) {
-                buf[o++] = ' ';
-                memcpy(buf + o, p, (size_t)(e - p));
-                o += (size_t)(e - p);
-                any = 1;
-            }
-            p = e;
-        }
+        memcpy(buf, "SASL", 4);
+        size_t o = 4 + offered_mechs(s, buf + 4, " ");
         memcpy(buf + o, "\r\n", 3);
-        if (any) LINE(buf);
+        if (o > 4) LINE(buf);
     }
     if (has_capa(s, MW_POP3_CAPA_RESP_CODES)) LINE("RESP-CODES\r\n");
     if (has_capa(s, MW_POP3_CAPA_AUTH_RESP_CODE)) LINE("AUTH-RESP-CODE\r\n");
@@ -527,6 +536,16 @@ static int cmd_apop(mw_pop3_server *s, char *arg, size_t alen)
 static int cmd_auth(mw_pop3_server *s, char *arg, size_t alen)
 {
     if (!sasl_on(s)) return bad(s, NULL, "Unknown command");
+    if (alen == 0) {
+        /* "AUTH" alone lists the mechanisms (the RFC 1734 habit some
+         * clients still probe with when CAPA is missing). */
+        char buf[2 * MW__POP3_LIST_MAX + 8];
+        size_t n = offered_mechs(s, buf, "\r\n");
+        int rc = put_status(s, 1, NULL, NULL);
+        if (!rc && n) rc = mw__outq_append(&s->out, buf + 2, n - 2);
+        if (!rc) rc = mw__outq_puts(&s->out, n ? "\r\n.\r\n" : ".\r\n");
+        return rc ? set_fatal(s, rc) : AGAIN;
+    }
     char *sp = memchr(arg, ' ', alen);
     size_t mlen = sp ? (size_t)(sp - arg) : alen;
     if (mlen == 0) return bad(s, NULL, "Syntax: AUTH mechanism [initial-response]");
