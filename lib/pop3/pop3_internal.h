@@ -80,9 +80,12 @@ struct mw_pop3_server {
 
     /* maildrop: per message size, deleted flag, uid offset into uids */
     uint32_t nmsgs, cap_msgs;
+    uint32_t ndeleted;       /* marked messages */
+    uint64_t total_octets;   /* of all listed messages */
+    uint64_t deleted_octets; /* of the marked ones */
     uint64_t *sizes;
     unsigned char *deleted;
-    uint32_t *uid_off; /* nmsgs + 1 offsets */
+    size_t *uid_off;   /* nmsgs + 1 offsets */
     char *uids;
     size_t uids_len, uids_cap;
 

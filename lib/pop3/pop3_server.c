@@ -143,7 +143,8 @@ static void maildrop_clear(mw_pop3_server *s)
     s->deleted = NULL;
     s->uid_off = NULL;
     s->uids = NULL;
-    s->nmsgs = s->cap_msgs = 0;
+    s->nmsgs = s->cap_msgs = s->ndeleted = 0;
+    s->total_octets = s->deleted_octets = 0;
     s->uids_len = s->uids_cap = 0;
 }
 
@@ -270,17 +271,12 @@ int mw_pop3_server_tls_started(mw_pop3_server *s)
 
 /* ---- maildrop --------------------------------------------------------- */
 
+/* Messages not marked deleted, and their octets: kept as running totals
+ * so STAT and LIST cost nothing on a huge maildrop. */
 static uint32_t live_count(const mw_pop3_server *s, uint64_t *octets)
 {
-    uint32_t n = 0;
-    uint64_t total = 0;
-    for (uint32_t i = 0; i < s->nmsgs; i++) {
-        if (s->deleted[i]) continue;
-        n++;
-        total += s->sizes[i];
-    }
-    if (octets) *octets = total;
-    return n;
+    if (octets) *octets = s->total_octets - s->deleted_octets;
+    return s->nmsgs - s->ndeleted;
 }
 
 static int grow_msgs(mw_pop3_server *s)
@@ -293,7 +289,7 @@ static int grow_msgs(mw_pop3_server *s)
     unsigned char *del = mw__realloc(&s->mem, s->deleted, cap);
     if (!del) return MW_ERR_NOMEM;
     s->deleted = del;
-    uint32_t *off = mw__realloc(&s->mem, s->uid_off, ((size_t)cap + 1) * sizeof *off);
+    size_t *off = mw__realloc(&s->mem, s->uid_off, ((size_t)cap + 1) * sizeof *off);
     if (!off) return MW_ERR_NOMEM;
     s->uid_off = off;
     if (s->cap_msgs == 0) off[0] = 0;
@@ -328,8 +324,9 @@ int mw_pop3_server_maildrop_add(mw_pop3_server *s, uint64_t size, const char *ui
     s->uids_len += uid_len;
     s->sizes[s->nmsgs] = size;
     s->deleted[s->nmsgs] = 0;
+    s->total_octets += size;
     s->nmsgs++;
-    s->uid_off[s->nmsgs] = (uint32_t)s->uids_len;
+    s->uid_off[s->nmsgs] = s->uids_len;
     return MW_OK;
 }
 
@@ -681,6 +678,8 @@ static int cmd_dele(mw_pop3_server *s, const char *arg, size_t alen)
     int rc = message(s, a, &i);
     if (rc) return rc;
     s->deleted[i] = 1;
+    s->ndeleted++;
+    s->deleted_octets += s->sizes[i];
     char t[64];
     snprintf(t, sizeof t, "message %lu deleted", (unsigned long)i + 1);
     return ok_again(s, t);
@@ -691,12 +690,8 @@ static int cmd_quit(mw_pop3_server *s, size_t alen)
     (void)alen; /* RFC 1939 gives QUIT no argument; ignore one rather than linger */
     if (s->authed) {
         /* RFC 1939 §6: the UPDATE state; the caller removes the marked messages. */
-        uint64_t octets = 0;
-        size_t n = 0;
-        for (uint32_t i = 0; i < s->nmsgs; i++)
-            if (s->deleted[i]) n++, octets += s->sizes[i];
-        s->ev.count = n;
-        s->ev.size = octets;
+        s->ev.count = s->ndeleted;
+        s->ev.size = s->deleted_octets;
         return paused(s, MW__POP3_P_COMMIT, MW_POP3_EV_COMMIT);
     }
     int rc = put_status(s, 1, NULL, "POP3 server signing off");
@@ -764,7 +759,9 @@ static int command(mw_pop3_server *s, char *line, size_t len)
     if (VERB("NOOP")) return alen ? bad(s, NULL, "Syntax: NOOP") : ok_again(s, NULL);
     if (VERB("RSET")) {
         if (alen) return bad(s, NULL, "Syntax: RSET");
-        memset(s->deleted, 0, s->nmsgs);
+        if (s->ndeleted) memset(s->deleted, 0, s->nmsgs);
+        s->ndeleted = 0;
+        s->deleted_octets = 0;
         int rc = maildrop_status(s, 1);
         return rc ? rc : AGAIN;
     }
