@@ -12,5 +12,6 @@
 #include <mailwire/rfc5322.h>
 #include <mailwire/sasl.h>
 #include <mailwire/smtp.h>
+#include <mailwire/pop3.h>
 
 #endif
