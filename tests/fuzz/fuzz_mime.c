@@ -1,0 +1,165 @@
+/*
+ * libFuzzer target for the MIME parser. The first input byte picks small
+ * limits and a cut size; the rest is the message. Each input is parsed
+ * whole and cut into pieces (and through the zero-copy path), and the
+ * runs must agree. Invariants checked (abort on violation):
+ *   - raw BODY/PREAMBLE/EPILOGUE bytes never exceed the input length;
+ *   - PART_BEGIN/PART_END balance and depths are consistent;
+ *   - MESSAGE_END comes exactly once, last, then MW_ERR_CLOSED;
+ *   - the parser never stalls with a full buffer;
+ *   - split-invariance: same event digest and defect digest per cut.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <mailwire/mime.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct digest {
+    uint64_t events, defects, body;
+    int run_type;
+    int open;     /* entities open */
+    int ended;
+} digest;
+
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static void on_event(digest *d, const mw_mime_event *ev, size_t in_len)
+{
+    if (d->ended) abort();
+    if (ev->type == MW_MIME_DEFECT) {
+        d->defects = mix(d->defects, &ev->defect, sizeof ev->defect);
+        d->defects = mix(d->defects, &ev->offset, sizeof ev->offset);
+        return;
+    }
+    int data = ev->type == MW_MIME_BODY || ev->type == MW_MIME_PREAMBLE || ev->type == MW_MIME_EPILOGUE;
+    if (data) {
+        if (ev->data.len == 0) abort(); /* no empty chunks */
+        d->body += ev->data.len;
+        if ((uint64_t)d->body > in_len) abort();
+        if (d->run_type != ev->type) d->events = mix(d->events, &ev->type, sizeof ev->type);
+        d->run_type = ev->type;
+        d->events = mix(d->events, ev->data.base, ev->data.len);
+        return;
+    }
+    d->run_type = 0;
+    d->events = mix(d->events, &ev->type, sizeof ev->type);
+    d->events = mix(d->events, ev->path.base, ev->path.len);
+    switch (ev->type) {
+    case MW_MIME_HEADER:
+        if ((int)ev->depth != d->open) abort();
+        d->events = mix(d->events, ev->name.base, ev->name.len);
+        d->events = mix(d->events, ev->unfolded.base, ev->unfolded.len);
+        if (ev->unfolded.len > ev->value.len) abort();
+        break;
+    case MW_MIME_PART_BEGIN:
+        if ((int)ev->depth != d->open) abort();
+        d->open++;
+        d->events = mix(d->events, ev->media_type.base, ev->media_type.len);
+        d->events = mix(d->events, ev->subtype.base, ev->subtype.len);
+        d->events = mix(d->events, ev->filename.base, ev->filename.len);
+        for (size_t i = 0; i < ev->nparams; i++) {
+            d->events = mix(d->events, ev->params[i].name.base, ev->params[i].name.len);
+            d->events = mix(d->events, ev->params[i].value.base, ev->params[i].value.len);
+        }
+        if (ev->kind == MW_MIME_KIND_MULTIPART && ev->boundary.len == 0) abort();
+        break;
+    case MW_MIME_PART_END:
+        d->open--;
+        if (d->open < 0 || (int)ev->depth != d->open) abort();
+        break;
+    case MW_MIME_MESSAGE_END:
+        if (d->open != 0) abort();
+        d->ended = 1;
+        break;
+    default: abort();
+    }
+}
+
+static void drain(mw_mime_parser *p, digest *d, size_t in_len)
+{
+    mw_mime_event ev;
+    int rc;
+    while ((rc = mw_mime_next(p, &ev)) > 0) {
+        if (rc != ev.type) abort();
+        on_event(d, &ev, in_len);
+        if (rc == MW_MIME_MESSAGE_END) {
+            if (mw_mime_next(p, &ev) != MW_ERR_CLOSED) abort();
+            return;
+        }
+    }
+    if (rc < 0 && rc != MW_ERR_NOMEM) abort();
+}
+
+static digest run(const uint8_t *in, size_t len, const mw_mime_options *o, size_t cut, int zc)
+{
+    digest d;
+    memset(&d, 0, sizeof d);
+    d.events = d.defects = 0xcbf29ce484222325ull;
+    mw_mime_parser *p = mw_mime_parser_new(NULL, o);
+    if (!p) abort();
+    size_t off = 0;
+    while (off < len) {
+        size_t n = cut && cut < len - off ? cut : len - off;
+        size_t took;
+        if (zc) {
+            unsigned char *buf;
+            size_t room;
+            if (mw_mime_recv_buf(p, &buf, &room) != MW_OK) abort();
+            if (n > room) n = room;
+            memcpy(buf, in + off, n);
+            if (mw_mime_recv_ack(p, n) != MW_OK) abort();
+            took = n;
+        } else {
+            mw_ssize t = mw_mime_feed(p, in + off, n);
+            if (t < 0) abort();
+            took = (size_t)t;
+        }
+        off += took;
+        drain(p, &d, len);
+        if (took == 0 && !d.ended) abort(); /* stalled on a full buffer */
+    }
+    mw_mime_eof(p);
+    drain(p, &d, len);
+    if (!d.ended) abort();
+    mw_mime_parser_free(p);
+    return d;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    unsigned sel = data[0];
+    data++;
+    size--;
+    mw_mime_options *o = mw_mime_options_new(NULL);
+    if (!o) return 0;
+    if (sel & 1) {
+        mw_mime_options_set_limit(o, MW_MIME_LIMIT_BUFFER, 4096);
+        mw_mime_options_set_limit(o, MW_MIME_LIMIT_HEADER_BYTES, 300);
+        mw_mime_options_set_limit(o, MW_MIME_LIMIT_LINE, 80);
+    }
+    if (sel & 2) {
+        mw_mime_options_set_limit(o, MW_MIME_LIMIT_DEPTH, 3);
+        mw_mime_options_set_limit(o, MW_MIME_LIMIT_PARTS, 5);
+        mw_mime_options_set_limit(o, MW_MIME_LIMIT_PARAMS, 3);
+        mw_mime_options_set_limit(o, MW_MIME_LIMIT_SEGMENTS, 3);
+        mw_mime_options_set_limit(o, MW_MIME_LIMIT_HEADER_FIELDS, 4);
+    }
+    size_t cut = 1 + ((sel >> 2) & 7);
+    digest whole = run(data, size, o, 0, 0);
+    digest cutd = run(data, size, o, cut, (sel >> 5) & 1);
+    if (whole.events != cutd.events || whole.defects != cutd.defects || whole.body != cutd.body)
+        abort();
+    mw_mime_options_free(o);
+    return 0;
+}
