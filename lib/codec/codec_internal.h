@@ -22,8 +22,112 @@
 
 /* ---- quoted-printable ---- */
 
+/* Encoder: input bytes whose encoding needs lookahead (trailing white space,
+ * "From " at a line start, the 76th column) are held in hold[] until the
+ * next bytes arrive; output that did not fit waits in pend[]. */
+typedef struct mw__qp_enc_state {
+    uint32_t col;        /* characters already on the current output line */
+    uint8_t hold_len;    /* bytes in hold[] (already counted in total_in) */
+    uint8_t pend_pos;    /* pend[pend_pos, pend_len) is still to be written */
+    uint8_t pend_len;
+    unsigned char hold[16];
+    unsigned char pend[8];
+} mw__qp_enc_state;
+MW_CODEC_STATE_FITS(mw__qp_enc_state);
+
+/* Longest run of white space the decoder holds back while it cannot yet
+ * tell whether the run is trailing (RFC 2045 §6.7 rule 3). Longer runs are
+ * written out in blocks of this size (deterministically, so the output does
+ * not depend on how the input is cut). */
+#define MW__QP_WS_CAP 128
+
+/* Decoder: a small byte-level state machine for escapes and line ends, and
+ * a bitmap of held white space (bit set = tab, clear = space). */
+typedef struct mw__qp_dec_state {
+    uint64_t mark;         /* input offset of the pending '=' or CR */
+    uint8_t mode;          /* QP_D_* in qp.c */
+    uint8_t hex1;          /* first digit of a pending "=X" */
+    uint8_t pend_pos;
+    uint8_t pend_len;
+    uint8_t ws_len;        /* held white-space bytes */
+    uint8_t ws_pos;        /* bytes of a released run already written */
+    uint8_t ws_release;    /* the held run is literal data: write it out */
+    unsigned char pend[4];
+    unsigned char ws_bits[MW__QP_WS_CAP / 8];
+} mw__qp_dec_state;
+MW_CODEC_STATE_FITS(mw__qp_dec_state);
+
 /* ---- dot-stuffing ---- */
 
+/* Shared by the stuffer and the unstuffer. */
+typedef struct mw__dot_state {
+    uint8_t line_start; /* at the start of data or just after CRLF */
+    uint8_t prev_cr;    /* the last byte passed was CR */
+    uint8_t stuffed;    /* stuffer: the extra '.' for the byte at next_in is written */
+    uint8_t mode;       /* unstuffer: DOT_* in dotstuff.c */
+    uint8_t term_kind;  /* stuffer: 0 none yet, 1 ".\r\n", 2 "\r\n.\r\n" */
+    uint8_t term_pos;   /* stuffer: terminator bytes already written */
+} mw__dot_state;
+MW_CODEC_STATE_FITS(mw__dot_state);
+
 /* ---- RFC 2047 and modified UTF-7 ---- */
+
+/* UTF-8 scanning shared by the word codecs and the charset converter.
+ * mw__utf8_next looks at p[0..n) (n >= 1) and returns the length (1..4) of
+ * the valid character there, storing its code point in *cp; 0 when the bytes
+ * are a valid but incomplete prefix (more input could complete them); or -k
+ * where k >= 1 is the length of the maximal invalid subpart (the bytes one
+ * U+FFFD replaces, Unicode §3.9 "U+FFFD substitution of maximal subparts").
+ * Overlongs, surrogates and values above U+10FFFF are invalid. */
+int mw__utf8_next(const unsigned char *p, size_t n, uint32_t *cp);
+/** Length of the longest valid UTF-8 prefix of p[0..n). */
+size_t mw__utf8_valid_len(const unsigned char *p, size_t n);
+
+/* Replace every NUL, CR and LF in buf[0..len) by U+FFFD, in place (buf has
+ * cap bytes). @return the new length, or MW_ERR_BUFFER when the result does
+ * not fit (buf is then unchanged). *count receives the replacements made. */
+mw_ssize mw__utf8_replace_controls(unsigned char *buf, size_t len, size_t cap, size_t *count);
+
+/* ---- charset conversion to UTF-8 (charset.c), shared with MIME ---- */
+
+#define MW__CS_NAME_MAX 64 /* longest charset name accepted, without NUL */
+#define MW__CS_CARRY_MAX 16 /* longest incomplete multibyte tail kept between calls */
+
+/* A streaming converter from one charset to UTF-8. UTF-8 and US-ASCII are
+ * handled in-house (validated, malformed bytes become U+FFFD); every other
+ * charset goes through the C library's iconv (which allocates with libc
+ * malloc, outside the mw_mem hooks). Input may be cut anywhere: an
+ * incomplete multibyte tail is kept until the next call, so text split
+ * across RFC 2047 words or MIME chunks converts as if it were whole. The
+ * output is always valid UTF-8. */
+typedef struct mw__charset {
+    int kind;            /* MW__CS_KIND_* (charset.c) */
+    void *cd;            /* iconv_t, when kind is iconv */
+    size_t ncarry;       /* bytes in carry */
+    unsigned char carry[MW__CS_CARRY_MAX];
+    uint64_t replaced;   /* U+FFFD substitutions made since open */
+    char name[MW__CS_NAME_MAX + 1]; /* as given, NUL-terminated */
+} mw__charset;
+
+/* Open a converter from the charset called name[0..len) (case-insensitive;
+ * "UTF-8", "UTF8", "US-ASCII" and "ASCII" need no iconv).
+ * @return MW_OK; MW_ERR_CHARSET (unknown, or the name is empty, longer than
+ *         MW__CS_NAME_MAX or contains bytes outside 0x21..0x7e); MW_ERR_NOMEM. */
+int mw__charset_open(mw__charset *cs, const char *name, size_t len);
+/* Release the converter (safe on a zeroed or closed struct). */
+void mw__charset_close(mw__charset *cs);
+/* Forget any carried tail and shift state, as if just opened. */
+void mw__charset_reset(mw__charset *cs);
+/* 1 when the converter was opened for name[0..len) (case-insensitive). */
+int mw__charset_is(const mw__charset *cs, const char *name, size_t len);
+/* Convert as much as fits, advancing in, inlen, out and outlen. Malformed
+ * or unconvertible input becomes U+FFFD (counted in cs->replaced). Without
+ * finish, an incomplete trailing sequence is consumed into the carry; with
+ * finish, the carry is flushed (as U+FFFD) and the shift state reset.
+ * @return MW_OK when all input was consumed (and, with finish, flushed);
+ *         MW_ERR_BUFFER when the output space ran out first (what was done
+ *         so far stays done: call again with more space). */
+int mw__charset_convert(mw__charset *cs, const unsigned char **in, size_t *inlen,
+                        unsigned char **out, size_t *outlen, int finish);
 
 #endif

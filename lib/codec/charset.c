@@ -1,0 +1,348 @@
+/*
+ * Charset conversion to UTF-8 for RFC 2047 words (and later MIME text):
+ * UTF-8 validation with U+FFFD substitution, and an iconv wrapper that
+ * carries incomplete multibyte tails across calls.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "codec/codec_internal.h"
+
+#include <errno.h>
+#include <iconv.h>
+
+enum { MW__CS_KIND_NONE = 0, MW__CS_KIND_UTF8, MW__CS_KIND_ASCII, MW__CS_KIND_ICONV };
+
+static const unsigned char replacement[3] = {0xEF, 0xBF, 0xBD}; /* U+FFFD */
+
+/* ---- UTF-8 ---------------------------------------------------------- */
+
+int mw__utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    unsigned b0 = p[0];
+    if (b0 < 0x80) {
+        *cp = b0;
+        return 1;
+    }
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF;
+    uint32_t v;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        need = 1, v = b0 & 0x1Fu;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        need = 2, v = b0 & 0x0Fu;
+        if (b0 == 0xE0) lo = 0xA0;      /* overlong */
+        else if (b0 == 0xED) hi = 0x9F; /* surrogates */
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        need = 3, v = b0 & 0x07u;
+        if (b0 == 0xF0) lo = 0x90;      /* overlong */
+        else if (b0 == 0xF4) hi = 0x8F; /* above U+10FFFF */
+    } else {
+        return -1;
+    }
+    for (size_t i = 1; i <= need; i++) {
+        if (i >= n) return 0;
+        unsigned b = p[i];
+        if (b < lo || b > hi) return -(int)i;
+        lo = 0x80, hi = 0xBF;
+        v = (v << 6) | (b & 0x3Fu);
+    }
+    *cp = v;
+    return (int)need + 1;
+}
+
+size_t mw__utf8_valid_len(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    uint32_t cp;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int r = mw__utf8_next(p + i, n - i, &cp);
+        if (r <= 0) break;
+        i += (size_t)r;
+    }
+    return i;
+}
+
+mw_ssize mw__utf8_replace_controls(unsigned char *buf, size_t len, size_t cap, size_t *count)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == 0 || buf[i] == '\r' || buf[i] == '\n') found++;
+    *count = found;
+    if (!found) return (mw_ssize)len;
+    size_t newlen = len + 2 * found;
+    if (newlen > cap || newlen < len) return MW_ERR_BUFFER;
+    /* Expand from the end so nothing is overwritten before it is moved. */
+    size_t w = newlen;
+    for (size_t i = len; i-- > 0;) {
+        unsigned char c = buf[i];
+        if (c == 0 || c == '\r' || c == '\n') {
+            w -= 3;
+            memcpy(buf + w, replacement, 3);
+        } else {
+            buf[--w] = c;
+        }
+    }
+    return (mw_ssize)newlen;
+}
+
+/* ---- converter ------------------------------------------------------ */
+
+static int name_eq(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    if (alen != blen) return 0;
+    for (size_t i = 0; i < alen; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'a' && x <= 'z') x = (unsigned char)(x - 32);
+        if (y >= 'a' && y <= 'z') y = (unsigned char)(y - 32);
+        if (x != y) return 0;
+    }
+    return 1;
+}
+
+int mw__charset_open(mw__charset *cs, const char *name, size_t len)
+{
+    memset(cs, 0, sizeof *cs);
+    if (len == 0 || len > MW__CS_NAME_MAX) return MW_ERR_CHARSET;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x21 || c > 0x7e) return MW_ERR_CHARSET;
+    }
+    memcpy(cs->name, name, len);
+    cs->name[len] = '\0';
+    if (name_eq(name, len, "UTF-8") || name_eq(name, len, "UTF8")) {
+        cs->kind = MW__CS_KIND_UTF8;
+        return MW_OK;
+    }
+    if (name_eq(name, len, "US-ASCII") || name_eq(name, len, "ASCII")) {
+        cs->kind = MW__CS_KIND_ASCII;
+        return MW_OK;
+    }
+    /* iconv names may carry "//" suffixes (//TRANSLIT, //IGNORE): a peer
+     * must not choose those for us. */
+    if (strstr(cs->name, "//") || strchr(cs->name, ',')) return MW_ERR_CHARSET;
+    iconv_t cd = iconv_open("UTF-8", cs->name);
+    if (cd == (iconv_t)-1) return errno == ENOMEM ? MW_ERR_NOMEM : MW_ERR_CHARSET;
+    cs->cd = (void *)cd;
+    cs->kind = MW__CS_KIND_ICONV;
+    return MW_OK;
+}
+
+void mw__charset_close(mw__charset *cs)
+{
+    if (cs->kind == MW__CS_KIND_ICONV) iconv_close((iconv_t)cs->cd);
+    cs->kind = MW__CS_KIND_NONE;
+    cs->cd = NULL;
+    cs->ncarry = 0;
+}
+
+void mw__charset_reset(mw__charset *cs)
+{
+    cs->ncarry = 0;
+    if (cs->kind == MW__CS_KIND_ICONV) iconv((iconv_t)cs->cd, NULL, NULL, NULL, NULL);
+}
+
+int mw__charset_is(const mw__charset *cs, const char *name, size_t len)
+{
+    return cs->kind != MW__CS_KIND_NONE && name_eq(name, len, cs->name);
+}
+
+static int put_replacement(mw__charset *cs, unsigned char **out, size_t *outlen)
+{
+    if (*outlen < 3) return MW_ERR_BUFFER;
+    memcpy(*out, replacement, 3);
+    *out += 3;
+    *outlen -= 3;
+    cs->replaced++;
+    return MW_OK;
+}
+
+/* Complete the carried UTF-8 prefix with new input. */
+static int utf8_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
+                      unsigned char **out, size_t *outlen, int finish)
+{
+    unsigned char tmp[8];
+    size_t nc = cs->ncarry, take = *inlen < 4 ? *inlen : 4;
+    memcpy(tmp, cs->carry, nc);
+    memcpy(tmp + nc, *in, take);
+    uint32_t cp;
+    int r = mw__utf8_next(tmp, nc + take, &cp);
+    if (r > 0) {
+        if (*outlen < (size_t)r) return MW_ERR_BUFFER;
+        memcpy(*out, tmp, (size_t)r);
+        *out += r, *outlen -= (size_t)r;
+        *in += (size_t)r - nc, *inlen -= (size_t)r - nc;
+        cs->ncarry = 0;
+        return MW_OK;
+    }
+    if (r == 0 && !finish) { /* still incomplete: all new input joins the carry */
+        memcpy(cs->carry + nc, *in, take);
+        cs->ncarry = nc + take;
+        *in += take, *inlen -= take;
+        return MW_OK;
+    }
+    size_t bad = r == 0 ? nc + take : (size_t)-r;
+    if (put_replacement(cs, out, outlen)) return MW_ERR_BUFFER;
+    if (bad >= nc) {
+        *in += bad - nc, *inlen -= bad - nc;
+        cs->ncarry = 0;
+    } else {
+        memmove(cs->carry, cs->carry + bad, nc - bad);
+        cs->ncarry = nc - bad;
+    }
+    return MW_OK;
+}
+
+static int convert_utf8(mw__charset *cs, const unsigned char **in, size_t *inlen,
+                        unsigned char **out, size_t *outlen, int finish)
+{
+    while (cs->ncarry && (*inlen || finish)) {
+        int rc = utf8_carry(cs, in, inlen, out, outlen, finish);
+        if (rc) return rc;
+    }
+    const unsigned char *p = *in;
+    size_t n = *inlen;
+    while (n) {
+        /* Copy the longest valid run in one go. */
+        size_t run = mw__utf8_valid_len(p, n);
+        if (run > *outlen) run = mw__utf8_valid_len(p, *outlen);
+        memcpy(*out, p, run);
+        *out += run, *outlen -= run, p += run, n -= run;
+        if (!n) break;
+        uint32_t cp;
+        int r = mw__utf8_next(p, n, &cp);
+        if (r > 0) break; /* valid but no room */
+        if (r == 0) {
+            if (finish) {
+                if (put_replacement(cs, out, outlen)) break;
+            } else {
+                memcpy(cs->carry, p, n);
+                cs->ncarry = n;
+            }
+            p += n, n = 0;
+            break;
+        }
+        if (put_replacement(cs, out, outlen)) break;
+        p += (size_t)-r, n -= (size_t)-r;
+    }
+    *in = p, *inlen = n;
+    return n ? MW_ERR_BUFFER : MW_OK;
+}
+
+static int convert_ascii(mw__charset *cs, const unsigned char **in, size_t *inlen,
+                         unsigned char **out, size_t *outlen)
+{
+    while (*inlen) {
+        if (**in >= 0x80) {
+            if (put_replacement(cs, out, outlen)) return MW_ERR_BUFFER;
+        } else {
+            if (!*outlen) return MW_ERR_BUFFER;
+            *(*out)++ = **in, (*outlen)--;
+        }
+        (*in)++, (*inlen)--;
+    }
+    return MW_OK;
+}
+
+/* One iconv call on [*ip, *ip + *il); returns 0 or errno. */
+static int iconv_step(mw__charset *cs, const unsigned char **ip, size_t *il, unsigned char **out,
+                      size_t *outlen)
+{
+    char *i = (char *)(uintptr_t)*ip, *o = (char *)*out;
+    size_t r = iconv((iconv_t)cs->cd, &i, il, &o, outlen);
+    int err = r == (size_t)-1 ? errno : 0;
+    *ip = (const unsigned char *)i;
+    *out = (unsigned char *)o;
+    return err;
+}
+
+/* Finish the carried tail with a few new bytes. */
+static int iconv_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
+                       unsigned char **out, size_t *outlen, int finish)
+{
+    unsigned char tmp[2 * MW__CS_CARRY_MAX];
+    size_t nc = cs->ncarry, take = *inlen < MW__CS_CARRY_MAX ? *inlen : MW__CS_CARRY_MAX;
+    memcpy(tmp, cs->carry, nc);
+    memcpy(tmp + nc, *in, take);
+    const unsigned char *tp = tmp;
+    size_t tl = nc + take;
+    int err = iconv_step(cs, &tp, &tl, out, outlen);
+    size_t used = (size_t)(tp - tmp);
+    if (used >= nc) { /* the carry is gone; go on with the real input */
+        *in += used - nc, *inlen -= used - nc;
+        cs->ncarry = 0;
+        return MW_OK;
+    }
+    if (used) { /* e.g. a shift sequence: drop it from the carry */
+        memmove(cs->carry, cs->carry + used, nc - used);
+        cs->ncarry = nc - used;
+        return MW_OK;
+    }
+    if (err == E2BIG) return MW_ERR_BUFFER;
+    if (err == EINVAL && !finish && take == *inlen && nc + take <= MW__CS_CARRY_MAX) {
+        memcpy(cs->carry + nc, *in, take);
+        cs->ncarry = nc + take;
+        *in += take, *inlen -= take;
+        return MW_OK;
+    }
+    if (err == EINVAL && finish && take == *inlen) { /* truncated at the very end */
+        if (put_replacement(cs, out, outlen)) return MW_ERR_BUFFER;
+        *in += take, *inlen = 0;
+        cs->ncarry = 0;
+        return MW_OK;
+    }
+    /* EILSEQ, or a tail that can never complete: one U+FFFD per bad byte. */
+    if (put_replacement(cs, out, outlen)) return MW_ERR_BUFFER;
+    memmove(cs->carry, cs->carry + 1, nc - 1);
+    cs->ncarry = nc - 1;
+    return MW_OK;
+}
+
+static int convert_iconv(mw__charset *cs, const unsigned char **in, size_t *inlen,
+                         unsigned char **out, size_t *outlen, int finish)
+{
+    for (;;) {
+        if (cs->ncarry) {
+            if (!*inlen && !finish) return MW_OK;
+            int rc = iconv_carry(cs, in, inlen, out, outlen, finish);
+            if (rc) return rc;
+            continue;
+        }
+        if (!*inlen) break;
+        int err = iconv_step(cs, in, inlen, out, outlen);
+        if (!err) continue;
+        if (err == E2BIG) return MW_ERR_BUFFER;
+        if (err == EINVAL && *inlen <= MW__CS_CARRY_MAX) { /* incomplete tail */
+            memcpy(cs->carry, *in, *inlen);
+            cs->ncarry = *inlen;
+            *in += *inlen, *inlen = 0;
+            continue;
+        }
+        if (put_replacement(cs, out, outlen)) return MW_ERR_BUFFER;
+        (*in)++, (*inlen)--;
+    }
+    if (finish) {
+        /* Emit whatever returns the state to the initial one (nothing for
+         * UTF-8 output, but iconv wants to be told). */
+        char *o = (char *)*out;
+        if (iconv((iconv_t)cs->cd, NULL, NULL, &o, outlen) == (size_t)-1 && errno == E2BIG)
+            return MW_ERR_BUFFER;
+        *out = (unsigned char *)o;
+    }
+    return MW_OK;
+}
+
+int mw__charset_convert(mw__charset *cs, const unsigned char **in, size_t *inlen,
+                        unsigned char **out, size_t *outlen, int finish)
+{
+    switch (cs->kind) {
+    case MW__CS_KIND_UTF8: return convert_utf8(cs, in, inlen, out, outlen, finish);
+    case MW__CS_KIND_ASCII: return convert_ascii(cs, in, inlen, out, outlen);
+    case MW__CS_KIND_ICONV: return convert_iconv(cs, in, inlen, out, outlen, finish);
+    default: return MW_ERR_INVALID;
+    }
+}

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: MIT */
+#include "mw_test.h"
+
+#include "codec/codec_internal.h"
+
+#include <iconv.h>
+#include <stdlib.h>
+
+/* Decode s and compare with the expected text and defect bits. */
+static void dec_is(const char *file, int line, const char *in, unsigned flags, const char *want,
+                   unsigned want_defects)
+{
+    char out[4096];
+    unsigned defects = 99;
+    mw_ssize n = mw_2047_decode(in, strlen(in), out, sizeof out, flags, &defects);
+    if (n < 0) {
+        mw_test_fail(file, line, "decode of \"%s\" failed: %d", in, (int)n);
+        return;
+    }
+    if ((size_t)n != strlen(want) || memcmp(out, want, (size_t)n) != 0 || out[n] != '\0') {
+        mw_test_fail(file, line, "decode of \"%s\"", in);
+        mw_test_dump("  got     ", out, (size_t)n);
+        mw_test_dump("  expected", want, strlen(want));
+    }
+    if (defects != want_defects)
+        mw_test_fail(file, line, "defects of \"%s\": %u, expected %u", in, defects, want_defects);
+}
+#define DEC(in, flags, want, defects) dec_is(__FILE__, __LINE__, in, flags, want, defects)
+
+static int have_charset(const char *name)
+{
+    iconv_t cd = iconv_open("UTF-8", name);
+    if (cd == (iconv_t)-1) return 0;
+    iconv_close(cd);
+    return 1;
+}
+
+/* RFC 2047 §8: the table of encoded-word sequences and how they display. */
+static void test_rfc_section8_table(void)
+{
+    for (unsigned f = 0; f <= MW_2047_STRICT; f += MW_2047_STRICT) {
+        DEC("(=?ISO-8859-1?Q?a?=)", f, "(a)", 0);
+        DEC("(=?ISO-8859-1?Q?a?= b)", f, "(a b)", 0);
+        DEC("(=?ISO-8859-1?Q?a?= =?ISO-8859-1?Q?b?=)", f, "(ab)", 0);
+        DEC("(=?ISO-8859-1?Q?a?=  =?ISO-8859-1?Q?b?=)", f, "(ab)", 0);
+        DEC("(=?ISO-8859-1?Q?a?=\r\n    =?ISO-8859-1?Q?b?=)", f, "(ab)", 0);
+        DEC("(=?ISO-8859-1?Q?a_b?=)", f, "(a b)", 0);
+        DEC("(=?ISO-8859-1?Q?a?= =?ISO-8859-2?Q?_b?=)", f, "(a b)", 0);
+    }
+}
+
+/* RFC 2047 §8: the header examples. */
+static void test_rfc_section8_headers(void)
+{
+    DEC("=?US-ASCII?Q?Keith_Moore?= <moore@cs.utk.edu>", 0, "Keith Moore <moore@cs.utk.edu>", 0);
+    DEC("=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?= <keld@dkuug.dk>", 0,
+        "Keld J\xC3\xB8rn Simonsen <keld@dkuug.dk>", 0);
+    DEC("=?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>", 0,
+        "Andr\xC3\xA9 Pirard <PIRARD@vm1.ulg.ac.be>", 0);
+    DEC("=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?=\r\n"
+        "    =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=",
+        0, "If you can read this you understand the example.", 0);
+    DEC("Nathaniel Borenstein <nsb@thumper.bellcore.com>\r\n"
+        "    (=?iso-8859-8?b?7eXs+SDv4SDp7Oj08A==?=)",
+        0, "Nathaniel Borenstein <nsb@thumper.bellcore.com>    ("
+           "\xD7\x9D\xD7\x95\xD7\x9C\xD7\xA9 \xD7\x9F\xD7\x91 \xD7\x99\xD7\x9C\xD7\x98\xD7\xA4\xD7\xA0)",
+        0);
+    /* RFC 2231 §5: a language suffix on the charset is accepted and ignored. */
+    DEC("=?US-ASCII*EN?Q?Keith_Moore?=", 0, "Keith Moore", 0);
+}
+
+static void test_charsets(void)
+{
+    DEC("=?ISO-8859-15?Q?=A4uro?=", 0, "\xE2\x82\xACuro", 0);
+    DEC("=?windows-1252?Q?=80_5?=", 0, "\xE2\x82\xAC 5", 0);
+    DEC("=?utf-8?q?caf=C3=A9?=", 0, "caf\xC3\xA9", 0);
+    DEC("=?UTF-8?B?ePCfmIB5?=", 0, "x\xF0\x9F\x98\x80y", 0);
+    if (have_charset("SHIFT_JIS")) {
+        DEC("=?Shift_JIS?B?k/qWe4zq?=", 0, "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 0);
+        /* 本 (0x96 0x7B) cut between two words by a naive encoder */
+        DEC("=?Shift_JIS?B?k/qW?= =?shift_jis?B?e4zq?=", 0,
+            "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 0);
+    }
+    if (have_charset("ISO-2022-JP"))
+        DEC("=?ISO-2022-JP?B?GyRCRnxLXDhsJUYlOSVIGyhC?=", 0,
+            "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x83\x86\xE3\x82\xB9\xE3\x83\x88", 0);
+    /* US-ASCII with 8-bit bytes: replaced */
+    DEC("=?US-ASCII?Q?a=E9?=", 0, "a\xEF\xBF\xBD", MW_2047_DEFECT_INVALID);
+}
+
+static void test_split_multibyte(void)
+{
+    /* 日 = E6 97 A5 cut after 2 bytes, and after 1 byte across three words */
+    DEC("=?UTF-8?Q?=E6=97?= =?UTF-8?Q?=A5?=", 0, "\xE6\x97\xA5", 0);
+    DEC("=?UTF-8?Q?=E6?=\r\n =?UTF-8?B?lw==?= =?UTF-8?Q?=A5x?=", 0, "\xE6\x97\xA5x", 0);
+    /* the run is cut by ordinary text: each half is malformed on its own */
+    DEC("=?UTF-8?Q?=E6=97?= - =?UTF-8?Q?=A5?=", 0, "\xEF\xBF\xBD - \xEF\xBF\xBD",
+        MW_2047_DEFECT_INVALID);
+    /* a charset change ends the run too */
+    DEC("=?UTF-8?Q?=E6=97?= =?ISO-8859-1?Q?=E9?=", 0, "\xEF\xBF\xBD\xC3\xA9",
+        MW_2047_DEFECT_INVALID);
+    /* going back to an earlier charset reuses its converter, state reset */
+    DEC("=?ISO-8859-1?Q?=E9?= =?UTF-8?Q?=C3=A9?= =?ISO-8859-1?Q?=E9?=", 0,
+        "\xC3\xA9\xC3\xA9\xC3\xA9", 0);
+    /* more distinct charsets than converter slots */
+    DEC("=?ISO-8859-1?Q?=E9?= =?ISO-8859-15?Q?=A4?= =?windows-1252?Q?=80?= "
+        "=?ISO-8859-2?Q?=E9?= =?ISO-8859-7?Q?=E1?= =?ISO-8859-1?Q?=E9?= =?UTF-8?Q?=C3?=",
+        0,
+        "\xC3\xA9\xE2\x82\xAC\xE2\x82\xAC\xC3\xA9\xCE\xB1\xC3\xA9\xEF\xBF\xBD",
+        MW_2047_DEFECT_INVALID);
+}
+
+static void test_whitespace(void)
+{
+    DEC("a =?UTF-8?Q?b?= c", 0, "a b c", 0);
+    DEC("=?UTF-8?Q?a?=\r\n\t=?UTF-8?Q?b?=\r\n c", 0, "ab c", 0);
+    DEC("=?UTF-8?Q?a?=\t\r\n c", 0, "a\t c", 0);
+    DEC("Re:\r\n =?UTF-8?Q?x?=", 0, "Re: x", 0);
+    DEC("=?UTF-8?Q?a?=   ", 0, "a   ", 0);
+    DEC("  =?UTF-8?Q?a?=", 0, "  a", 0);
+    /* white space before a word that is kept as-is stays */
+    DEC("=?UTF-8?Q?a?= =?UTF-8?Q?=ZZ?=", 0, "a =?UTF-8?Q?=ZZ?=", MW_2047_DEFECT_ENCODING);
+    /* an encoded space inside the word survives */
+    DEC("=?UTF-8?Q?a_?= =?UTF-8?Q?b?=", 0, "a b", 0);
+    /* no encoded word at all: copied, folds unfolded */
+    DEC("plain\r\n text =? ?= =?x", 0, "plain text =? ?= =?x", 0);
+    DEC("", 0, "", 0);
+}
+
+static void test_lenient_and_strict(void)
+{
+    /* glued to other text */
+    DEC("foo=?UTF-8?Q?bar?=baz", 0, "foobarbaz", 0);
+    DEC("foo=?UTF-8?Q?bar?=baz", MW_2047_STRICT, "foo=?UTF-8?Q?bar?=baz", 0);
+    DEC("=?UTF-8?Q?a?==?UTF-8?Q?b?=", 0, "ab", 0);
+    DEC("\"=?UTF-8?Q?a?=\"", 0, "\"a\"", 0);
+    DEC("\"=?UTF-8?Q?a?=\"", MW_2047_STRICT, "\"=?UTF-8?Q?a?=\"", 0);
+    /* base64 without padding, and with non-zero trailing bits */
+    DEC("=?UTF-8?B?YWI?=", 0, "ab", 0);
+    DEC("=?UTF-8?B?YWI?=", MW_2047_STRICT, "=?UTF-8?B?YWI?=", MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?B?YWJ?=", 0, "ab", 0);
+    DEC("=?UTF-8?B?YWJ=?=", MW_2047_STRICT, "=?UTF-8?B?YWJ=?=", MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?B?YWI=?=", MW_2047_STRICT, "ab", 0);
+    /* longer than 75 characters */
+    const char *longw = "=?UTF-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=";
+    CHECK_INT(strlen(longw), 76);
+    DEC(longw, 0, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0);
+    DEC(longw + 1, 0, longw + 1, 0);
+    DEC("=?UTF-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=", MW_2047_STRICT,
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0);
+    DEC(longw, MW_2047_STRICT, longw, 0);
+    /* lowercase hex */
+    DEC("=?UTF-8?Q?=c3=a9?=", 0, "\xC3\xA9", 0);
+}
+
+static void test_defects(void)
+{
+    DEC("=?X-UNKNOWN-42?Q?abc?= d", 0, "=?X-UNKNOWN-42?Q?abc?= d", MW_2047_DEFECT_CHARSET);
+    DEC("=?UTF-8//TRANSLIT?Q?a?=", 0, "=?UTF-8//TRANSLIT?Q?a?=", 0); /* not a token: text */
+    DEC("=?UTF-8?X?abc?=", 0, "=?UTF-8?X?abc?=", MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?Q?a=?=", 0, "=?UTF-8?Q?a=?=", MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?Q?a=4?=", 0, "=?UTF-8?Q?a=4?=", MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?B?Y?=", 0, "=?UTF-8?B?Y?=", MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?B?Y!==?=", 0, "=?UTF-8?B?Y!==?=", MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?B?YW=I?=", 0, "=?UTF-8?B?YW=I?=", MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?B?YQ===?=", 0, "=?UTF-8?B?YQ===?=", MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?Q?a?= =?BOGUS?Q?b?= =?UTF-8?Q?=ZZ?=", 0, "a =?BOGUS?Q?b?= =?UTF-8?Q?=ZZ?=",
+        MW_2047_DEFECT_CHARSET | MW_2047_DEFECT_ENCODING);
+    /* malformed UTF-8 inside a word */
+    DEC("=?UTF-8?Q?a=FFb=C0=AF?=", 0, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD",
+        MW_2047_DEFECT_INVALID);
+    DEC("=?UTF-8?Q?=E6=97x?=", 0, "\xEF\xBF\xBDx", MW_2047_DEFECT_INVALID);
+    /* control characters a decoded word must not smuggle into a header */
+    DEC("=?UTF-8?Q?a=0D=0AX-Evil:_1?=", 0, "a\xEF\xBF\xBD\xEF\xBF\xBDX-Evil: 1",
+        MW_2047_DEFECT_INVALID);
+    DEC("=?ISO-8859-1?B?YQBi?=", 0, "a\xEF\xBF\xBD" "b", MW_2047_DEFECT_INVALID);
+    if (have_charset("UTF-16BE"))
+        DEC("=?UTF-16BE?B?AGEACgBi?=", 0, "a\xEF\xBF\xBD" "b", MW_2047_DEFECT_INVALID);
+    /* tabs survive */
+    DEC("=?UTF-8?Q?a=09b?=", 0, "a\tb", 0);
+}
+
+static void test_decode_errors(void)
+{
+    char out[64];
+    unsigned d;
+    const char *in = "=?ISO-8859-1?Q?=E9=E9=E9?=";
+    CHECK_INT(mw_2047_decode(in, strlen(in), out, 7, 0, &d), 6);
+    CHECK_STR(out, 6, "\xC3\xA9\xC3\xA9\xC3\xA9");
+    CHECK_INT(mw_2047_decode(in, strlen(in), out, 6, 0, &d), MW_ERR_BUFFER);
+    CHECK_INT(mw_2047_decode("abc", 3, out, 3, 0, &d), MW_ERR_BUFFER);
+    CHECK_INT(mw_2047_decode("abc", 3, out, 4, 0, NULL), 3);
+    CHECK_INT(mw_2047_decode("abc", 3, out, 0, 0, &d), MW_ERR_BUFFER);
+    CHECK_INT(mw_2047_decode(NULL, 1, out, 4, 0, &d), MW_ERR_INVALID);
+    CHECK_INT(mw_2047_decode("a", 1, NULL, 4, 0, &d), MW_ERR_INVALID);
+    CHECK_INT(mw_2047_decode("a", 1, out, 4, 0x80, &d), MW_ERR_INVALID);
+    CHECK_INT(mw_2047_decode(NULL, 0, out, 1, 0, &d), 0);
+    /* a control replacement that no longer fits */
+    in = "=?UTF-8?Q?=0A?=";
+    CHECK_INT(mw_2047_decode(in, strlen(in), out, 3, 0, &d), MW_ERR_BUFFER);
+    CHECK_INT(mw_2047_decode(in, strlen(in), out, 4, 0, &d), 3);
+}
+
+/* ---- encoding ---- */
+
+static void enc_is(const char *file, int line, const char *in, size_t column, unsigned flags,
+                   const char *want)
+{
+    char out[2048];
+    mw_ssize n = mw_2047_encode(in, strlen(in), column, out, sizeof out, flags);
+    if (n < 0) {
+        mw_test_fail(file, line, "encode of \"%s\" failed: %d", in, (int)n);
+        return;
+    }
+    if ((size_t)n != strlen(want) || memcmp(out, want, (size_t)n) != 0) {
+        mw_test_fail(file, line, "encode of \"%s\"", in);
+        mw_test_dump("  got     ", out, (size_t)n);
+        mw_test_dump("  expected", want, strlen(want));
+    }
+}
+#define ENC(in, col, flags, want) enc_is(__FILE__, __LINE__, in, col, flags, want)
+
+static void test_encode_vectors(void)
+{
+    ENC("Keld J\xC3\xB8rn Simonsen", 4, 0, "=?UTF-8?Q?Keld_J=C3=B8rn_Simonsen?=");
+    ENC("Keld J\xC3\xB8rn Simonsen", 4, MW_2047_FORCE_B, "=?UTF-8?B?S2VsZCBKw7hybiBTaW1vbnNlbg==?=");
+    ENC("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 9, 0, "=?UTF-8?B?5pel5pys6Kqe?=");
+    ENC("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 9, MW_2047_FORCE_Q,
+        "=?UTF-8?Q?=E6=97=A5=E6=9C=AC=E8=AA=9E?=");
+    ENC("a=b?c_d(e)", 0, MW_2047_FORCE_Q, "=?UTF-8?Q?a=3Db=3Fc=5Fd=28e=29?=");
+    ENC("a.b,c!*+-/", 0, MW_2047_PHRASE, "=?UTF-8?Q?a=2Eb=2Cc!*+-/?=");
+    ENC("a.b,c!", 0, 0, "=?UTF-8?Q?a.b,c!?=");
+    ENC("\t\r\n", 0, MW_2047_FORCE_Q, "=?UTF-8?Q?=09=0D=0A?=");
+    ENC("", 0, 0, "");
+    /* a long text: words of at most 75, lines of at most 76 */
+    ENC("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"
+        "\xC3\xA9\xC3\xA9",
+        70, MW_2047_FORCE_Q,
+        "\r\n =?UTF-8?Q?=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9?=\r\n"
+        " =?UTF-8?Q?=C3=A9=C3=A9?=");
+    ENC("\xC3\xA9\xC3\xA9\xC3\xA9", 58, MW_2047_FORCE_Q,
+        "=?UTF-8?Q?=C3=A9?=\r\n =?UTF-8?Q?=C3=A9=C3=A9?=");
+}
+
+static void test_encode_errors(void)
+{
+    char out[256];
+    CHECK_INT(mw_2047_encode("a\xC3", 2, 0, out, sizeof out, 0), MW_ERR_SYNTAX);
+    CHECK_INT(mw_2047_encode("\xED\xA0\x80", 3, 0, out, sizeof out, 0), MW_ERR_SYNTAX);
+    CHECK_INT(mw_2047_encode("\xC0\x80", 2, 0, out, sizeof out, 0), MW_ERR_SYNTAX);
+    CHECK_INT(mw_2047_encode("a", 1, 0, out, sizeof out, MW_2047_FORCE_B | MW_2047_FORCE_Q),
+              MW_ERR_INVALID);
+    CHECK_INT(mw_2047_encode("a", 1, 0, out, sizeof out, MW_2047_STRICT), MW_ERR_INVALID);
+    CHECK_INT(mw_2047_encode(NULL, 1, 0, out, sizeof out, 0), MW_ERR_INVALID);
+    CHECK_INT(mw_2047_encode("a", 1, 0, out, 13, 0), 13);
+    CHECK_INT(mw_2047_encode("a", 1, 0, out, 12, 0), MW_ERR_BUFFER);
+    CHECK_INT(mw_2047_encode("a", 1, 0, NULL, 0, 0), MW_ERR_BUFFER);
+    CHECK(mw_2047_encoded_max(SIZE_MAX) == 0);
+    CHECK(mw_2047_encoded_max(1) >= 13);
+}
+
+/* Random UTF-8 text without NUL, CR or LF (those decode as U+FFFD). */
+static size_t random_utf8(uint64_t *seed, char *buf, size_t max_chars)
+{
+    size_t n = (size_t)(mw_test_rand(seed) % (max_chars + 1)), o = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t cp;
+        switch (mw_test_rand(seed) % 5) {
+        case 0: cp = 0x20 + (uint32_t)(mw_test_rand(seed) % 0x5F); break;
+        case 1: cp = 0x20 + (uint32_t)(mw_test_rand(seed) % 0x5F); break;
+        case 2: cp = 0x80 + (uint32_t)(mw_test_rand(seed) % 0x780); break;
+        case 3: cp = 0x800 + (uint32_t)(mw_test_rand(seed) % 0xF800); break;
+        default: cp = 0x10000 + (uint32_t)(mw_test_rand(seed) % 0x100000); break;
+        }
+        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xE000;
+        unsigned char *p = (unsigned char *)buf + o;
+        if (cp < 0x80) p[0] = (unsigned char)cp, o += 1;
+        else if (cp < 0x800) p[0] = (unsigned char)(0xC0 | cp >> 6), p[1] = (unsigned char)(0x80 | (cp & 63)), o += 2;
+        else if (cp < 0x10000) p[0] = (unsigned char)(0xE0 | cp >> 12), p[1] = (unsigned char)(0x80 | ((cp >> 6) & 63)), p[2] = (unsigned char)(0x80 | (cp & 63)), o += 3;
+        else p[0] = (unsigned char)(0xF0 | cp >> 18), p[1] = (unsigned char)(0x80 | ((cp >> 12) & 63)), p[2] = (unsigned char)(0x80 | ((cp >> 6) & 63)), p[3] = (unsigned char)(0x80 | (cp & 63)), o += 4;
+    }
+    return o;
+}
+
+/* Lines within 76 columns (the first one counted from column), words
+ * within 75, only "=?UTF-8?B|Q?...?=" words joined by CRLF SP. */
+static int layout_ok(const char *s, size_t n, size_t column)
+{
+    size_t col = column, i = 0;
+    if (n >= 3 && memcmp(s, "\r\n ", 3) == 0) i = 3, col = 1;
+    while (i < n) {
+        if (i + 10 > n || (memcmp(s + i, "=?UTF-8?Q?", 10) && memcmp(s + i, "=?UTF-8?B?", 10)))
+            return 0;
+        size_t j = i + 10;
+        while (j < n && s[j] != '?') {
+            if (s[j] <= 0x20 || s[j] >= 0x7f) return 0;
+            j++;
+        }
+        if (j + 2 > n || s[j + 1] != '=') return 0;
+        j += 2;
+        if (j - i > 75 || col + (j - i) > 76) return 0;
+        if (j == n) break;
+        if (j + 3 > n || memcmp(s + j, "\r\n ", 3)) return 0;
+        i = j + 3, col = 1;
+    }
+    return 1;
+}
+
+static void test_encode_round_trip(void)
+{
+    static char text[4 * 300], enc[8000], back[8000];
+    static const unsigned modes[] = {0, MW_2047_FORCE_B, MW_2047_FORCE_Q, MW_2047_PHRASE,
+                                     MW_2047_PHRASE | MW_2047_FORCE_Q};
+    uint64_t seed = 2047;
+    int bad = 0;
+    for (int iter = 0; iter < 3000 && bad < 5; iter++) {
+        size_t len = random_utf8(&seed, text, iter < 100 ? 4 : 300);
+        size_t column = (size_t)(mw_test_rand(&seed) % 90);
+        unsigned flags = modes[iter % 5];
+        size_t max = mw_2047_encoded_max(len);
+        CHECK(max <= sizeof enc);
+        mw_ssize n = mw_2047_encode(text, len, column, enc, max, flags);
+        if (n < 0 || !layout_ok(enc, (size_t)n, column)) {
+            mw_test_fail(__FILE__, __LINE__, "encode iter %d: %d", iter, (int)n);
+            if (n > 0) mw_test_dump("  got", enc, (size_t)n);
+            bad++;
+            continue;
+        }
+        /* the bound is within reach but not absurdly loose */
+        CHECK((size_t)n <= max);
+        unsigned d = 1;
+        mw_ssize m = mw_2047_decode(enc, (size_t)n, back, sizeof back, MW_2047_STRICT, &d);
+        /* a leading fold unfolds to one space, as in any folded header */
+        size_t lead = (n >= 3 && memcmp(enc, "\r\n ", 3) == 0) ? 1 : 0;
+        if (lead && back[0] != ' ') bad++;
+        if (m != (mw_ssize)(len + lead) || memcmp(back + lead, text, len) != 0 || d != 0) {
+            mw_test_fail(__FILE__, __LINE__, "round trip iter %d", iter);
+            mw_test_dump("  text", text, len);
+            mw_test_dump("  enc ", enc, n > 0 ? (size_t)n : 0);
+            bad++;
+        }
+        /* the automatic choice is never longer than either forced one */
+        if (flags == 0) {
+            mw_ssize b = mw_2047_encode(text, len, column, back, sizeof back, MW_2047_FORCE_B);
+            mw_ssize q = mw_2047_encode(text, len, column, back, sizeof back, MW_2047_FORCE_Q);
+            CHECK(n <= b && n <= q);
+        }
+    }
+}
+
+/* Worst cases for the bound: every byte escaped, one-byte words at the
+ * largest column. */
+static void test_encoded_max_worst(void)
+{
+    static char text[4000], enc[20000];
+    static const char *units[] = {"\x01", "\xC3\xA9", "\xE6\x97\xA5", "\xF0\x9F\x98\x80", "=\x01", "a"};
+    for (size_t u = 0; u < 6; u++) {
+        for (size_t reps = 1; reps < 900; reps += 37) {
+            size_t len = 0, ul = strlen(units[u]);
+            for (size_t r = 0; r < reps && len + ul <= sizeof text; r++)
+                memcpy(text + len, units[u], ul), len += ul;
+            for (size_t col = 60; col < 80; col += 3) {
+                size_t max = mw_2047_encoded_max(len);
+                CHECK(mw_2047_encode(text, len, col, enc, max, MW_2047_FORCE_Q) > 0);
+                CHECK(mw_2047_encode(text, len, col, enc, max, MW_2047_FORCE_B) > 0);
+                CHECK(mw_2047_encode(text, len, col, enc, max, MW_2047_PHRASE) > 0);
+            }
+        }
+    }
+}
+
+/* The converter on its own: a split anywhere gives the same output. */
+static void test_charset_split(void)
+{
+    static const struct {
+        const char *cs;
+        const char *in;
+        const char *want;
+    } cases[] = {
+        {"UTF-8", "a\xE6\x97\xA5\xF0\x9F\x98\x80\xFF" "b\xE6\x97", "a\xE6\x97\xA5\xF0\x9F\x98\x80\xEF\xBF\xBD" "b\xEF\xBF\xBD"},
+        {"SHIFT_JIS", "\x93\xFA\x96\x7B\x8C\xEA" "a\x96", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E" "a\xEF\xBF\xBD"},
+        {"ISO-2022-JP", "\x1b$BF|K\\8l\x1b(Bx", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9Ex"},
+        {"ISO-8859-1", "\xE9t\xE9", "\xC3\xA9t\xC3\xA9"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        mw__charset cs;
+        if (mw__charset_open(&cs, cases[c].cs, strlen(cases[c].cs)) != MW_OK) continue;
+        size_t len = strlen(cases[c].in);
+        for (size_t chunk = 1; chunk <= len; chunk++) {
+            unsigned char out[128], *op = out;
+            size_t room = sizeof out;
+            mw__charset_reset(&cs);
+            for (size_t at = 0; at < len; at += chunk) {
+                const unsigned char *ip = (const unsigned char *)cases[c].in + at;
+                size_t il = len - at < chunk ? len - at : chunk;
+                CHECK_INT(mw__charset_convert(&cs, &ip, &il, &op, &room, 0), MW_OK);
+                CHECK_INT(il, 0);
+            }
+            const unsigned char *ip = NULL;
+            size_t il = 0;
+            CHECK_INT(mw__charset_convert(&cs, &ip, &il, &op, &room, 1), MW_OK);
+            CHECK_STR(out, (size_t)(op - out), cases[c].want);
+        }
+        mw__charset_close(&cs);
+    }
+    mw__charset cs;
+    CHECK_INT(mw__charset_open(&cs, "NO-SUCH-CHARSET", 15), MW_ERR_CHARSET);
+    CHECK_INT(mw__charset_open(&cs, "UTF-8//IGNORE", 13), MW_ERR_CHARSET);
+    CHECK_INT(mw__charset_open(&cs, "", 0), MW_ERR_CHARSET);
+}
+
+/* Output space given a few bytes at a time: nothing lost or doubled. */
+static void test_charset_small_output(void)
+{
+    const char *names[] = {"UTF-8", "ISO-8859-1", "US-ASCII"};
+    const char *in = "\xC3\xA9\xE6\x97\xA5z\xFF";
+    const char *want[] = {"\xC3\xA9\xE6\x97\xA5z\xEF\xBF\xBD",
+                          "\xC3\x83\xC2\xA9\xC3\xA6\xC2\x97\xC2\xA5z\xC3\xBF",
+                          "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDz\xEF\xBF\xBD"};
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t step = 4; step <= 9; step++) {
+            mw__charset cs;
+            CHECK_INT(mw__charset_open(&cs, names[k], strlen(names[k])), MW_OK);
+            unsigned char out[64];
+            size_t o = 0;
+            const unsigned char *ip = (const unsigned char *)in;
+            size_t il = strlen(in);
+            int rc, guard = 0;
+            do {
+                unsigned char *op = out + o;
+                size_t room = step;
+                rc = mw__charset_convert(&cs, &ip, &il, &op, &room, 1);
+                o = (size_t)(op - out);
+            } while (rc == MW_ERR_BUFFER && ++guard < 100);
+            CHECK_INT(rc, MW_OK);
+            CHECK_STR(out, o, want[k]);
+            mw__charset_close(&cs);
+        }
+    }
+}
+
+int main(void)
+{
+    MW_RUN(test_rfc_section8_table);
+    MW_RUN(test_rfc_section8_headers);
+    MW_RUN(test_charsets);
+    MW_RUN(test_split_multibyte);
+    MW_RUN(test_whitespace);
+    MW_RUN(test_lenient_and_strict);
+    MW_RUN(test_defects);
+    MW_RUN(test_decode_errors);
+    MW_RUN(test_encode_vectors);
+    MW_RUN(test_encode_errors);
+    MW_RUN(test_encode_round_trip);
+    MW_RUN(test_encoded_max_worst);
+    MW_RUN(test_charset_split);
+    MW_RUN(test_charset_small_output);
+    return mw_test_finish();
+}
