@@ -45,7 +45,9 @@ typedef enum mw_mime_limit {
 } mw_mime_limit;
 
 /** Parser flags (mw_mime_options_set_flags). */
-#define MW_MIME_DECODE 0x1u /**< BODY data is decoded by Content-Transfer-Encoding (base64, quoted-printable) */
+#define MW_MIME_DECODE 0x1u /**< BODY data of leaves is decoded by Content-Transfer-Encoding (quoted-printable; base64 once the codec lands) */
+#define MW_MIME_UTF8 0x2u   /**< BODY data of text/... leaves is converted from its charset to UTF-8 (encoded
+                                 bodies only together with MW_MIME_DECODE); malformed bytes become U+FFFD */
 
 /**
  * Create an options object holding the defaults.
@@ -67,7 +69,7 @@ MW_API int mw_mime_options_set_limit(mw_mime_options *opt, int which, size_t val
 
 /**
  * Set the parser flags (replacing earlier ones).
- * @param flags MW_MIME_DECODE or 0.
+ * @param flags MW_MIME_DECODE, MW_MIME_UTF8, both or 0.
  * @return MW_OK, or MW_ERR_INVALID for NULL or unknown bits.
  */
 MW_API int mw_mime_options_set_flags(mw_mime_options *opt, unsigned flags);

@@ -10,8 +10,7 @@
  */
 #include "mime/mime_internal.h"
 
-#include <errno.h>
-#include <iconv.h>
+#include "codec/codec_internal.h"
 
 /* ---- arena --------------------------------------------------------- */
 
@@ -120,42 +119,30 @@ static mw_slice push_lower(mw__arena *a, const char *s, size_t len)
 int mw__mime_to_utf8(mw__arena *a, const char *charset, size_t cslen, const char *in, size_t len,
                      mw_slice *out)
 {
-    char name[64];
-    size_t start = a->len;
-    int converted = 0;
+    mw__charset cs;
+    memset(&cs, 0, sizeof cs);
     out->base = NULL;
     out->len = 0;
-    if (cslen > 0 && cslen < sizeof name && !mw__mime_ieq(charset, cslen, "utf-8") &&
-        !mw__mime_ieq(charset, cslen, "us-ascii") && !mw__mime_ieq(charset, cslen, "utf8")) {
-        memcpy(name, charset, cslen);
-        name[cslen] = '\0';
-        iconv_t cd = iconv_open("UTF-8", name);
-        if (cd != (iconv_t)-1) {
-            size_t room = a->cap - a->len;
-            char *src = (char *)(uintptr_t)in, *dst = a->buf + a->len;
-            size_t srclen = len, dstlen = room;
-            if (iconv(cd, &src, &srclen, &dst, &dstlen) != (size_t)-1 &&
-                iconv(cd, NULL, NULL, &dst, &dstlen) != (size_t)-1) {
-                out->base = a->buf + start;
-                out->len = room - dstlen;
-                a->len += out->len;
-                converted = 1;
-            }
-            iconv_close(cd);
-        }
-        if (!converted) {
-            char *p = mw__arena_push(a, in, len);
-            if (!p) return MW_ERR_LIMIT;
-            out->base = p;
-            out->len = len;
-        }
-        return converted;
+    int rc = mw__charset_open(&cs, charset, cslen);
+    if (rc == MW_ERR_NOMEM) return rc;
+    if (rc != MW_OK) {
+        char *p = mw__arena_push(a, in, len);
+        if (!p) return MW_ERR_LIMIT;
+        out->base = p;
+        out->len = len;
+        return 0;
     }
-    char *p = mw__arena_push(a, in, len);
-    if (!p) return MW_ERR_LIMIT;
-    out->base = p;
-    out->len = len;
-    return 1;
+    /* The caller reserved room; the converter writes what fits and the
+     * output is valid UTF-8 (malformed input becomes U+FFFD). */
+    const unsigned char *src = (const unsigned char *)in;
+    size_t srclen = len, room = a->cap - a->len, left = room;
+    unsigned char *dst = (unsigned char *)a->buf + a->len;
+    out->base = a->buf + a->len;
+    rc = mw__charset_convert(&cs, &src, &srclen, &dst, &left, 1);
+    mw__charset_close(&cs);
+    out->len = room - left;
+    a->len += out->len;
+    return rc == MW_OK ? 1 : 0; /* truncated: reported as a charset defect */
 }
 
 /* ---- parameters ---------------------------------------------------- */

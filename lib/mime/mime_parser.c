@@ -13,6 +13,10 @@
  */
 #include "mime/mime_internal.h"
 
+#include "codec/codec_internal.h"
+
+#define DECODE_CHUNK 16384u /* decoded bytes per BODY event in MW_MIME_DECODE mode */
+
 /* ---- state --------------------------------------------------------- */
 
 enum { S_HEADERS, S_BODY, S_UNWIND, S_END, S_CLOSED };
@@ -94,11 +98,17 @@ struct mw_mime_parser {
     mw_mime_param *params;
     mw__raw_param *raw;
 
-    /* decoding (MW_MIME_DECODE) */
+    /* body transformation of the leaf on top (MW_MIME_DECODE / MW_MIME_UTF8) */
+    int xform;      /* a transformation is active */
+    int decoding;   /* 0, or the mw_mime_cte being decoded */
+    int converting; /* charset conversion to UTF-8 active */
+    int flushed;    /* the end-of-part flush was emitted */
+    int enc_reported;
+    uint64_t body_off; /* input offset where the transformed body starts */
     mw_codec codec;
-    int decoding; /* 0, or the mw_mime_cte being decoded */
-    unsigned char *dbuf;
-    size_t dbuf_cap;
+    mw__charset cs;
+    unsigned char *dbuf; /* DECODE_CHUNK decoded bytes */
+    unsigned char *cbuf; /* 4 * DECODE_CHUNK + 16 converted bytes */
 
     defect_item dq[DEFECT_QUEUE];
     unsigned dq_head, dq_len;
@@ -163,7 +173,7 @@ MW_API int mw_mime_options_set_limit(mw_mime_options *o, int which, size_t value
 
 MW_API int mw_mime_options_set_flags(mw_mime_options *o, unsigned flags)
 {
-    if (!o || (flags & ~MW_MIME_DECODE)) return MW_ERR_INVALID;
+    if (!o || (flags & ~(MW_MIME_DECODE | MW_MIME_UTF8))) return MW_ERR_INVALID;
     o->flags = flags;
     return MW_OK;
 }
@@ -500,6 +510,100 @@ too_large:
     return finish_headers(p, ev);
 }
 
+
+/* ---- body transformation (MW_MIME_DECODE, MW_MIME_UTF8) ------------ */
+
+static void xform_stop(mw_mime_parser *p)
+{
+    if (p->converting) mw__charset_close(&p->cs);
+    p->xform = p->decoding = p->converting = 0;
+}
+
+/* Set up decoding and charset conversion for a leaf about to stream. */
+static int xform_start(mw_mime_parser *p, int cte, int is_text, mw_slice charset)
+{
+    xform_stop(p);
+    p->flushed = 0;
+    p->enc_reported = 0;
+    p->body_off = p->base_off;
+    unsigned fl = p->opt.flags;
+    if ((fl & MW_MIME_DECODE) && cte == MW_MIME_CTE_QP) {
+        if (mw_qp_decode_init(&p->codec, 0) != MW_OK) return MW_ERR_INVALID;
+        p->decoding = cte;
+    }
+    int encoded = cte == MW_MIME_CTE_QP || cte == MW_MIME_CTE_BASE64;
+    if ((fl & MW_MIME_UTF8) && is_text && charset.len && (!encoded || p->decoding) &&
+        !mw__mime_ieq(charset.base, charset.len, "utf-8") &&
+        !mw__mime_ieq(charset.base, charset.len, "us-ascii")) {
+        int rc = mw__charset_open(&p->cs, charset.base, charset.len);
+        if (rc == MW_ERR_NOMEM) return rc;
+        if (rc == MW_OK) p->converting = 1;
+        else defect(p, MW_MIME_DEFECT_BAD_CHARSET);
+    }
+    if (!p->decoding && !p->converting) return MW_OK;
+    if (!p->dbuf) p->dbuf = mw__malloc(&p->mem, DECODE_CHUNK);
+    if (!p->cbuf) p->cbuf = mw__malloc(&p->mem, 4 * DECODE_CHUNK + 16);
+    if (!p->dbuf || !p->cbuf) {
+        xform_stop(p);
+        return MW_ERR_NOMEM;
+    }
+    p->xform = 1;
+    return MW_OK;
+}
+
+static void codec_warnings(mw_mime_parser *p)
+{
+    const unsigned serious = MW_CODEC_WARN_BAD_CHAR | MW_CODEC_WARN_BAD_ESCAPE |
+                             MW_CODEC_WARN_BAD_PADDING | MW_CODEC_WARN_TRAILING;
+    if (!p->enc_reported && (p->codec.warnings & serious)) {
+        p->enc_reported = 1;
+        /* error_offset is the codec's first warning, in body terms */
+        defect_at(p, MW_MIME_DEFECT_BAD_ENCODING, p->body_off + p->codec.error_offset);
+    }
+}
+
+static int codec_step(mw_mime_parser *p, int finish)
+{
+    switch (p->decoding) {
+    case MW_MIME_CTE_QP: return mw_qp_decode_step(&p->codec, finish);
+    default: return MW_ERR_INVALID;
+    }
+}
+
+/* Run raw bytes d[0..n) (n may be 0 with finish) through the decoder and
+ * the converter. *took receives the raw bytes consumed; the result is in
+ * *out (a parser buffer). */
+static void xform_run(mw_mime_parser *p, const unsigned char *d, size_t n, int finish,
+                      size_t *took, mw_slice *out)
+{
+    const unsigned char *src = d;
+    size_t srclen = n < DECODE_CHUNK ? n : DECODE_CHUNK;
+    *took = srclen;
+    if (p->decoding) {
+        p->codec.next_in = d;
+        p->codec.avail_in = n;
+        p->codec.next_out = p->dbuf;
+        p->codec.avail_out = DECODE_CHUNK;
+        if (codec_step(p, finish) < 0) { /* lenient decoders do not fail; be safe */
+            p->codec.warnings |= MW_CODEC_WARN_BAD_CHAR;
+        }
+        codec_warnings(p);
+        *took = n - p->codec.avail_in;
+        src = p->dbuf;
+        srclen = DECODE_CHUNK - p->codec.avail_out;
+    }
+    if (p->converting) {
+        const unsigned char *in = src;
+        size_t inlen = srclen, outlen = 4 * DECODE_CHUNK + 16;
+        unsigned char *o = p->cbuf;
+        mw__charset_convert(&p->cs, &in, &inlen, &o, &outlen, finish);
+        src = p->cbuf;
+        srclen = 4 * DECODE_CHUNK + 16 - outlen;
+    }
+    out->base = (const char *)src;
+    out->len = srclen;
+}
+
 /* ---- PART_BEGIN ---------------------------------------------------- */
 
 #define AGAIN (-1000) /* internal: the state changed, run the loop again */
@@ -529,6 +633,13 @@ static int parse_cte(mw_mime_parser *p, mw_slice *name)
     for (int k = 0; k < 5; k++)
         if (mw__mime_ieq(out, e - i, names[k])) return k;
     return MW_MIME_CTE_UNKNOWN;
+}
+
+static int has_encoded_word(mw_slice v)
+{
+    for (size_t i = 0; i + 1 < v.len; i++)
+        if (v.base[i] == '=' && v.base[i + 1] == '?') return 1;
+    return 0;
 }
 
 static void report_bits(mw_mime_parser *p, unsigned bits)
@@ -644,6 +755,27 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
     const mw_mime_param *fn = find_param(cd.params, cd.nparams, "filename");
     if (!fn) fn = find_param(ct.params, ct.nparams, "name");
     if (fn) ev->filename = fn->value;
+    if (fn && has_encoded_word(fn->value)) {
+        /* Outlook writes RFC 2047 words inside quoted filenames (against
+         * RFC 2047 §5); every mature reader decodes them. */
+        size_t cap = 3 * fn->value.len + 1;
+        char *out = mw__arena_reserve(&p->arena, cap);
+        if (out && p->arena.cap - p->arena.len >= cap) {
+            unsigned bad = 0;
+            mw_ssize n = mw_2047_decode(fn->value.base, fn->value.len, out, cap, 0, &bad);
+            if (n >= 0) {
+                p->arena.len += (size_t)n + 1;
+                ev->filename = (mw_slice){out, (size_t)n};
+                if (bad & MW_2047_DEFECT_CHARSET) defect(p, MW_MIME_DEFECT_BAD_CHARSET);
+            }
+        }
+    }
+    if (kind == MW_MIME_KIND_LEAF && p->opt.flags) {
+        rc = xform_start(p, cte, is_text, ev->charset);
+        if (rc) return rc;
+    } else {
+        xform_stop(p);
+    }
     ev->media_type = ct.type;
     if (kind == MW_MIME_KIND_MESSAGE) {
         p->pending_child = 1;
@@ -755,6 +887,14 @@ static int step_body(mw_mime_parser *p, mw_mime_event *ev)
         if (emit == 0) return 0;
     }
     ev_frame(p, ev, type, f, p->nframes - 1);
+    if (type == MW_MIME_BODY && p->xform) {
+        size_t took;
+        xform_run(p, d, emit, 0, &took, &ev->data);
+        consume(p, took);
+        p->bol = 0;
+        if (ev->data.len == 0) return took ? AGAIN : 0;
+        return type;
+    }
     ev->data.base = (const char *)d;
     ev->data.len = emit;
     consume(p, emit);
@@ -773,6 +913,15 @@ static int step_unwind(mw_mime_parser *p, mw_mime_event *ev)
             ev->offset = p->unwind_off;
             return MW_MIME_DEFECT;
         }
+        if (f->kind == MW_MIME_KIND_LEAF && p->xform && !p->flushed) {
+            /* End of a transformed body: flush the decoder and converter. */
+            size_t took;
+            p->flushed = 1;
+            ev_frame(p, ev, MW_MIME_BODY, f, p->nframes - 1);
+            xform_run(p, NULL, 0, 1, &took, &ev->data);
+            if (ev->data.len) return MW_MIME_BODY;
+        }
+        if (f->kind == MW_MIME_KIND_LEAF) xform_stop(p);
         if (f->kind == MW_MIME_KIND_MULTIPART) {
             if (is_active(f)) p->nactive--;
             p->bnd_len = f->boff;
@@ -822,7 +971,7 @@ static void parser_reset_state(mw_mime_parser *p)
     p->lf_reported = 0;
     p->pending_child = 0;
     p->dq_head = p->dq_len = 0;
-    p->decoding = 0;
+    xform_stop(p);
 }
 
 MW_API mw_mime_parser *mw_mime_parser_new(const mw_mem *mem, const mw_mime_options *opt)
@@ -866,7 +1015,9 @@ MW_API void mw_mime_parser_free(mw_mime_parser *p)
     mw__free(&m, p->arena.buf);
     mw__free(&m, p->params);
     mw__free(&m, p->raw);
+    xform_stop(p);
     mw__free(&m, p->dbuf);
+    mw__free(&m, p->cbuf);
     mw__free(&m, p);
 }
 

@@ -3,7 +3,8 @@
  * limits and a cut size; the rest is the message. Each input is parsed
  * whole and cut into pieces (and through the zero-copy path), and the
  * runs must agree. Invariants checked (abort on violation):
- *   - raw BODY/PREAMBLE/EPILOGUE bytes never exceed the input length;
+ *   - raw BODY/PREAMBLE/EPILOGUE bytes never exceed the input length
+ *     (4 times it when decoding to UTF-8);
  *   - PART_BEGIN/PART_END balance and depths are consistent;
  *   - MESSAGE_END comes exactly once, last, then MW_ERR_CLOSED;
  *   - the parser never stalls with a full buffer;
@@ -22,6 +23,7 @@ typedef struct digest {
     int run_type;
     int open;     /* entities open */
     int ended;
+    size_t expand; /* body bytes may be this many times the input (1 raw, 4 with UTF-8) */
 } digest;
 
 static uint64_t mix(uint64_t h, const void *p, size_t n)
@@ -43,7 +45,7 @@ static void on_event(digest *d, const mw_mime_event *ev, size_t in_len)
     if (data) {
         if (ev->data.len == 0) abort(); /* no empty chunks */
         d->body += ev->data.len;
-        if ((uint64_t)d->body > in_len) abort();
+        if ((uint64_t)d->body > in_len * d->expand) abort();
         if (d->run_type != ev->type) d->events = mix(d->events, &ev->type, sizeof ev->type);
         d->run_type = ev->type;
         d->events = mix(d->events, ev->data.base, ev->data.len);
@@ -98,10 +100,12 @@ static void drain(mw_mime_parser *p, digest *d, size_t in_len)
     if (rc < 0 && rc != MW_ERR_NOMEM) abort();
 }
 
-static digest run(const uint8_t *in, size_t len, const mw_mime_options *o, size_t cut, int zc)
+static digest run(const uint8_t *in, size_t len, const mw_mime_options *o, size_t cut, int zc,
+                  size_t expand)
 {
     digest d;
     memset(&d, 0, sizeof d);
+    d.expand = expand;
     d.events = d.defects = 0xcbf29ce484222325ull;
     mw_mime_parser *p = mw_mime_parser_new(NULL, o);
     if (!p) abort();
@@ -155,9 +159,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mw_mime_options_set_limit(o, MW_MIME_LIMIT_SEGMENTS, 3);
         mw_mime_options_set_limit(o, MW_MIME_LIMIT_HEADER_FIELDS, 4);
     }
+    size_t expand = 1;
+    if (sel & 0x40) {
+        mw_mime_options_set_flags(o, MW_MIME_DECODE | MW_MIME_UTF8);
+        expand = 4;
+    }
     size_t cut = 1 + ((sel >> 2) & 7);
-    digest whole = run(data, size, o, 0, 0);
-    digest cutd = run(data, size, o, cut, (sel >> 5) & 1);
+    digest whole = run(data, size, o, 0, 0, expand);
+    digest cutd = run(data, size, o, cut, (sel >> 5) & 1, expand);
     if (whole.events != cutd.events || whole.defects != cutd.defects || whole.body != cutd.body)
         abort();
     mw_mime_options_free(o);

@@ -926,6 +926,65 @@ static void test_small_buffer_large_body(void)
     mw_mime_options_free(o);
 }
 
+static void test_decode_and_utf8(void)
+{
+    mw_mime_options *o = mw_mime_options_new(NULL);
+    CHECK_INT(mw_mime_options_set_flags(o, MW_MIME_DECODE), MW_OK);
+    size_t len;
+    char *msg = read_vector("nested.eml", &len);
+    if (msg) {
+        run_cfg cfg = {0};
+        cfg.opt = o;
+        char *s = parse_log(msg, len, &cfg);
+        CHECK(s && strstr(s, "BODY 1.1 [caf\\xc3\\xa9]\n"));
+        /* base64 stays raw until the base64 codec is merged */
+        CHECK(s && strstr(s, "BODY 2.1.1 [AAECAwQF]\n"));
+        free(s);
+        check_vector_splits(msg, len, o, NULL);
+        free(msg);
+    }
+    /* Soft breaks, a bad escape (defect 18), and charset conversion. */
+    const char *qp = "Content-Type: text/plain; charset=ISO-8859-1\r\n"
+                     "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+                     "caf=E9 soft=\r\nbreak =ZZ end\r\n";
+    check_msg(qp, o,
+              "H  Content-Type: text/plain; charset=ISO-8859-1\n"
+              "H  Content-Transfer-Encoding: quoted-printable\n"
+              "BEGIN  d0 #0 k1 text/plain cte3 cs=iso-8859-1 charset=ISO-8859-1\n"
+              "BODY  [caf\\xe9 softbreak =ZZ end\\r\\n]\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT  18 @113\n");
+    CHECK_INT(mw_mime_options_set_flags(o, MW_MIME_DECODE | MW_MIME_UTF8), MW_OK);
+    char *s = parse_simple(qp, o);
+    CHECK(s && strstr(s, "BODY  [caf\\xc3\\xa9 softbreak =ZZ end\\r\\n]\n"));
+    free(s);
+    check_msg(qp, o, NULL);
+    /* 8-bit text converted without decoding; invalid UTF-8 gets U+FFFD. */
+    s = parse_simple("Content-Type: text/plain; charset=windows-1252\r\n\r\n\x80 caf\xe9", o);
+    CHECK(s && strstr(s, "BODY  [\\xe2\\x82\\xac caf\\xc3\\xa9]\n"));
+    free(s);
+    s = parse_simple("Content-Type: text/plain; charset=x-unknown-cs\r\n\r\nabc", o);
+    CHECK(s && strstr(s, "BODY  [abc]\n"));
+    CHECK(s && strstr(s, "DEFECT  16 @"));
+    free(s);
+    /* Non-text parts are never converted. */
+    s = parse_simple("Content-Type: application/x-y; charset=iso-8859-1\r\n\r\n\xe9", o);
+    CHECK(s && strstr(s, "BODY  [\\xe9]\n"));
+    free(s);
+    mw_mime_options_free(o);
+}
+
+static void test_filename_2047(void)
+{
+    char *s = parse_simple("Content-Type: application/pdf; name=\"=?UTF-8?B?Y2Fmw6kucGRm?=\"\r\n\r\n", NULL);
+    CHECK(s && strstr(s, " fn=caf\\xc3\\xa9.pdf "));
+    free(s);
+    s = parse_simple("Content-Disposition: attachment;\r\n filename=\"=?iso-8859-1?Q?r=E9sum=E9?= v2.txt\"\r\n\r\n", NULL);
+    CHECK(s && strstr(s, " fn=r\\xc3\\xa9sum\\xc3\\xa9 v2.txt "));
+    free(s);
+}
+
 int main(void)
 {
     MW_RUN(test_rfc2046_example);
@@ -949,5 +1008,7 @@ int main(void)
     MW_RUN(test_alloc_failures);
     MW_RUN(test_api_misuse);
     MW_RUN(test_small_buffer_large_body);
+    MW_RUN(test_decode_and_utf8);
+    MW_RUN(test_filename_2047);
     return mw_test_finish();
 }
