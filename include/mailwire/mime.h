@@ -45,7 +45,7 @@ typedef enum mw_mime_limit {
 } mw_mime_limit;
 
 /** Parser flags (mw_mime_options_set_flags). */
-#define MW_MIME_DECODE 0x1u /**< BODY data of leaves is decoded by Content-Transfer-Encoding (quoted-printable; base64 once the codec lands) */
+#define MW_MIME_DECODE 0x1u /**< BODY data of leaves is decoded by Content-Transfer-Encoding (quoted-printable, base64) */
 #define MW_MIME_UTF8 0x2u   /**< BODY data of text/... leaves is converted from its charset to UTF-8 (encoded
                                  bodies only together with MW_MIME_DECODE); malformed bytes become U+FFFD */
 

@@ -530,6 +530,11 @@ static int xform_start(mw_mime_parser *p, int cte, int is_text, mw_slice charset
     if ((fl & MW_MIME_DECODE) && cte == MW_MIME_CTE_QP) {
         if (mw_qp_decode_init(&p->codec, 0) != MW_OK) return MW_ERR_INVALID;
         p->decoding = cte;
+    } else if ((fl & MW_MIME_DECODE) && cte == MW_MIME_CTE_BASE64) {
+        /* RFC 2045 §6.8: line breaks and other non-alphabet bytes are ignored. */
+        if (mw_b64_decode_init(&p->codec, MW_B64_MIME | MW_B64_SKIP_GARBAGE) != MW_OK)
+            return MW_ERR_INVALID;
+        p->decoding = cte;
     }
     int encoded = cte == MW_MIME_CTE_QP || cte == MW_MIME_CTE_BASE64;
     if ((fl & MW_MIME_UTF8) && is_text && charset.len && (!encoded || p->decoding) &&
@@ -566,6 +571,7 @@ static int codec_step(mw_mime_parser *p, int finish)
 {
     switch (p->decoding) {
     case MW_MIME_CTE_QP: return mw_qp_decode_step(&p->codec, finish);
+    case MW_MIME_CTE_BASE64: return mw_b64_decode_step(&p->codec, finish);
     default: return MW_ERR_INVALID;
     }
 }
