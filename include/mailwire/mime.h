@@ -241,6 +241,153 @@ MW_API int mw_mime_next(mw_mime_parser *p, mw_mime_event *ev);
  */
 MW_API const char *mw_mime_defect_str(int defect);
 
+/* ------------------------------------------------------------------ */
+/* builder                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A streaming message writer. Structure is built with begin/end calls in
+ * document order; headers are folded at 78 columns (never over 998, RFC 5322
+ * §2.1.1); bodies are encoded on the fly and consumed only as far as the
+ * output queue has room (zlib-style), so a 1 GiB attachment never sits in
+ * memory. Output is drained with mw_mime_builder_out_buf / _out_ack.
+ * The builder has no clock and no randomness: Date, Message-ID and
+ * boundaries come from the caller. Every CR, LF or NUL in a header input is
+ * refused (MW_ERR_INVALID) before a byte is written.
+ *
+ * Typical calls:
+ *   header("From", ...) ... header_text("Subject", ...)
+ *   multipart_begin("mixed", "=_b1", NULL)
+ *     part_begin("text/plain", "utf-8", MW_MIME_CTE_AUTO, NULL, NULL, text, len)
+ *     write(text) ... part_end()
+ *     part_begin("application/pdf", NULL, MW_MIME_CTE_BASE64, "attachment", "r\xc3\xa9sum\xc3\xa9.pdf", NULL, 0)
+ *     write(...)* part_end()
+ *   multipart_end()
+ *   finish()
+ */
+typedef struct mw_mime_builder mw_mime_builder;
+
+/** Builder flags (mw_mime_builder_new). */
+#define MW_MIME_BUILD_SMTPUTF8 0x1u /**< non-ASCII header text is written as raw UTF-8 (RFC 6532), not RFC 2047 */
+#define MW_MIME_BUILD_8BIT 0x2u     /**< MW_MIME_CTE_AUTO may choose 8bit (the transport has 8BITMIME) */
+#define MW_MIME_BUILD_2047_NAME 0x4u /**< non-ASCII filenames also get an RFC 2047 name= on Content-Type (old Outlook) */
+
+/** Ask the builder to choose the transfer encoding from a sample (part_begin). */
+#define MW_MIME_CTE_AUTO (-1)
+
+/**
+ * Create a builder.
+ * @param mem   allocator hooks (NULL = libc), copied.
+ * @param flags MW_MIME_BUILD_* bits.
+ * @param out_max output queue size; body bytes are only taken while fewer
+ *              than out_max bytes are pending (0 = 64 KiB; header and
+ *              structure calls may go up to out_max + 64 KiB).
+ * @return the builder, or NULL (allocation failure or unknown flags).
+ */
+MW_API mw_mime_builder *mw_mime_builder_new(const mw_mem *mem, unsigned flags, size_t out_max);
+
+/** Free a builder (NULL is a no-op). */
+MW_API void mw_mime_builder_free(mw_mime_builder *b);
+
+/**
+ * Add a header field with a structured or already formatted value
+ * (addresses, Date, Message-ID, ...), folded at whitespace. Valid while the
+ * current entity's header block is open (before its body starts).
+ * @param name  field name (printable ASCII, no ':').
+ * @param value the value (len bytes); non-ASCII only with MW_MIME_BUILD_SMTPUTF8.
+ * @return MW_OK; MW_ERR_INVALID (bad name, CR/LF/NUL, NULL); MW_ERR_SYNTAX
+ *         (non-ASCII without SMTPUTF8, or invalid UTF-8); MW_ERR_LINE_TOO_LONG
+ *         (a word that cannot be folded under 998); MW_ERR_STATE; MW_ERR_BUFFER
+ *         (drain the output first; nothing was written); MW_ERR_NOMEM.
+ */
+MW_API int mw_mime_builder_header(mw_mime_builder *b, const char *name, const char *value, size_t len);
+
+/**
+ * Add an unstructured text header (Subject, Comments, ...): UTF-8 text,
+ * written as RFC 2047 encoded words when it is not plain ASCII (raw UTF-8
+ * with MW_MIME_BUILD_SMTPUTF8). Same results as mw_mime_builder_header.
+ */
+MW_API int mw_mime_builder_header_text(mw_mime_builder *b, const char *name, const char *text, size_t len);
+
+/**
+ * Start a leaf part: as the body of the current message when its header
+ * block is open and it has no body yet, or as the next child of the
+ * multipart being written. Writes the delimiter, Content-Type (with charset
+ * and, for a filename, name), Content-Transfer-Encoding and
+ * Content-Disposition (filename in RFC 2231 form when needed). More header
+ * fields may follow with mw_mime_builder_header until the first write.
+ * @param type        "type/subtype".
+ * @param charset     charset parameter or NULL.
+ * @param cte         a mw_mime_cte (7BIT, 8BIT, BINARY, QP, BASE64) or MW_MIME_CTE_AUTO.
+ * @param disposition "inline", "attachment" or NULL.
+ * @param filename    UTF-8 filename or NULL.
+ * @param sample,sample_len data (or its beginning) to choose the encoding from
+ *        for MW_MIME_CTE_AUTO: 7bit for short-lined ASCII, quoted-printable
+ *        for mostly-ASCII text, base64 otherwise (8bit with MW_MIME_BUILD_8BIT).
+ * @return MW_OK, MW_ERR_INVALID, MW_ERR_SYNTAX, MW_ERR_STATE, MW_ERR_LIMIT
+ *         (nesting deeper than 100), MW_ERR_BUFFER, MW_ERR_NOMEM.
+ */
+MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, const char *charset, int cte,
+                                      const char *disposition, const char *filename,
+                                      const void *sample, size_t sample_len);
+
+/**
+ * Write body bytes of the current leaf, encoded by its transfer encoding
+ * (7bit/8bit text: bare CR and LF become CRLF). Consumes only what fits.
+ * @return bytes consumed (0 when the output is full: drain it), MW_ERR_STATE,
+ *         MW_ERR_INVALID, MW_ERR_NOMEM.
+ */
+MW_API mw_ssize mw_mime_builder_write(mw_mime_builder *b, const void *data, size_t len);
+
+/** End the current leaf (flushes its encoder). @return MW_OK, MW_ERR_STATE, MW_ERR_BUFFER, MW_ERR_NOMEM. */
+MW_API int mw_mime_builder_part_end(mw_mime_builder *b);
+
+/**
+ * Start a multipart (as the current message's body or as the next child).
+ * @param subtype  "mixed", "alternative", "related", "report", ...
+ * @param boundary 1-70 characters of RFC 2046 bchars, not ending in a space;
+ *                 it must not occur in the content ("=_" in it keeps it out of
+ *                 quoted-printable and base64 output).
+ * @param params   extra raw parameters ("report-type=delivery-status") or NULL.
+ * @return as mw_mime_builder_part_begin.
+ */
+MW_API int mw_mime_builder_multipart_begin(mw_mime_builder *b, const char *subtype, const char *boundary,
+                                           const char *params);
+
+/** Write the close delimiter of the current multipart. @return MW_OK, MW_ERR_STATE, MW_ERR_BUFFER, MW_ERR_NOMEM. */
+MW_API int mw_mime_builder_multipart_end(mw_mime_builder *b);
+
+/**
+ * Start a message/rfc822 part (or message/global with global != 0) whose
+ * body is a message built with the same calls: headers, then its body.
+ * @return as mw_mime_builder_part_begin.
+ */
+MW_API int mw_mime_builder_message_begin(mw_mime_builder *b, int global);
+
+/** End the message/rfc822 part whose inner message is complete. @return MW_OK, MW_ERR_STATE. */
+MW_API int mw_mime_builder_message_end(mw_mime_builder *b);
+
+/** Check that the message is complete. @return MW_OK or MW_ERR_STATE. */
+MW_API int mw_mime_builder_finish(mw_mime_builder *b);
+
+/**
+ * Pending output.
+ * @param len receives the byte count.
+ * @return the bytes (valid until the next call on b), or NULL when empty.
+ */
+MW_API const unsigned char *mw_mime_builder_out_buf(mw_mime_builder *b, size_t *len);
+
+/** Drop n bytes of output that were sent (clamped to what is pending). */
+MW_API void mw_mime_builder_out_ack(mw_mime_builder *b, size_t n);
+
+/**
+ * Choose a transfer encoding for data the way MW_MIME_CTE_AUTO does.
+ * @param is_text non-zero for text/... content.
+ * @param allow_8bit non-zero when 8bit is acceptable.
+ * @return MW_MIME_CTE_7BIT, MW_MIME_CTE_8BIT, MW_MIME_CTE_QP or MW_MIME_CTE_BASE64.
+ */
+MW_API int mw_mime_choose_cte(const void *data, size_t len, int is_text, int allow_8bit);
+
 #ifdef __cplusplus
 }
 #endif
