@@ -227,27 +227,42 @@ MW_API int mw_dotunstuff_step(mw_codec *c, int finish);
  * words in the same charset are joined before conversion, so a multibyte
  * character split across words decodes correctly. Charsets are converted
  * through iconv; UTF-8 and US-ASCII need no iconv. Text that is not an
- * encoded word is copied unchanged.
+ * encoded word is copied unchanged, except that folds (CRLF or LF before a
+ * space or tab) are removed. Malformed bytes after conversion, and any NUL,
+ * CR or LF a decoded word produces, become U+FFFD (MW_2047_DEFECT_INVALID),
+ * so a word cannot forge a header line.
+ * Lenient by default: words glued to other text, inside quoted strings,
+ * longer than 75 characters, with lowercase hex or with base64 padding
+ * missing are decoded. MW_2047_STRICT decodes only words of at most 75
+ * characters that stand between white space, "(" or ")" and the ends of
+ * the value, with canonical base64 padding; other words are left as text.
  * @param in,len   header value (unfolded or folded; CRLF WSP is treated as WSP).
  * @param out,cap  output; on success NUL-terminated (the NUL is not counted).
  * @param flags    MW_2047_STRICT.
  * @param defects  if not NULL, receives MW_2047_DEFECT_* bits.
  * @return bytes written (without the NUL); MW_ERR_BUFFER when cap is too
- *         small (need at most 3 * len + 1 bytes); MW_ERR_INVALID.
+ *         small (need at most 3 * len + 1 bytes); MW_ERR_NOMEM when iconv
+ *         could not allocate; MW_ERR_INVALID.
  */
 MW_API mw_ssize mw_2047_decode(const char *in, size_t len, char *out, size_t cap, unsigned flags,
                                unsigned *defects);
 
 /**
  * Encode UTF-8 text as encoded words (charset "UTF-8"), choosing B or Q by
- * the shorter result, keeping every word within 75 characters (§2) and
- * never splitting a UTF-8 character between words. Words are separated by
- * CRLF SP so the result can be placed in a folded header; the caller passes
- * the column where the first word starts.
+ * the shorter result (Q on a tie), keeping every word within 75 characters
+ * (§2) and never splitting a UTF-8 character between words. Words are
+ * separated by CRLF SP so the result can be placed in a folded header; the
+ * caller passes the column where the first word starts, and no line
+ * exceeds 76 characters. When not even one character fits on the first
+ * line, the output starts with CRLF SP. CR, LF, TAB and NUL are encoded
+ * like any other byte (never written raw). Empty input gives empty output.
  * @param in,len  UTF-8 text; invalid UTF-8 is MW_ERR_SYNTAX.
  * @param column  column of the first word's start (for the 76-column fold).
  * @param out,cap output (not NUL-terminated).
- * @return bytes written; MW_ERR_BUFFER (see mw_2047_encoded_max), MW_ERR_SYNTAX, MW_ERR_INVALID.
+ * @param flags   MW_2047_PHRASE (Q keeps only letters, digits and !*+-/ as
+ *                themselves, §5(3)), MW_2047_FORCE_B or MW_2047_FORCE_Q.
+ * @return bytes written; MW_ERR_BUFFER (see mw_2047_encoded_max), MW_ERR_SYNTAX,
+ *         MW_ERR_INVALID (unknown flags, both FORCE flags, NULL pointers).
  */
 MW_API mw_ssize mw_2047_encode(const char *in, size_t len, size_t column, char *out, size_t cap,
                                unsigned flags);
@@ -260,9 +275,13 @@ MW_API size_t mw_2047_encoded_max(size_t len);
 /* ------------------------------------------------------------------ */
 
 /**
- * Encode a UTF-8 mailbox name as modified UTF-7.
+ * Encode a UTF-8 mailbox name as modified UTF-7. Printable ASCII stays as
+ * is ("&" becomes "&-"); every run of other characters becomes one
+ * "&...-" shift.
+ * @param in,len  UTF-8 text; invalid UTF-8 or a NUL is MW_ERR_SYNTAX.
+ * @param out,cap output; 5 * len + 1 bytes always suffice.
  * @return bytes written (output NUL-terminated, NUL not counted),
- *         MW_ERR_SYNTAX (invalid UTF-8), MW_ERR_BUFFER, MW_ERR_INVALID.
+ *         MW_ERR_SYNTAX, MW_ERR_BUFFER, MW_ERR_INVALID.
  */
 MW_API mw_ssize mw_mutf7_encode(const char *in, size_t len, char *out, size_t cap);
 
@@ -270,8 +289,15 @@ MW_API mw_ssize mw_mutf7_encode(const char *in, size_t len, char *out, size_t ca
  * Decode a modified UTF-7 mailbox name to UTF-8, rejecting non-canonical
  * forms: "&" not followed by "-" or base64, unterminated shifts, printable
  * ASCII encoded in base64, adjacent encoded runs ("&...-&...-"), non-zero
- * padding bits, bad surrogates, bytes outside 0x20..0x7e.
- * @param error_offset if not NULL, receives the input offset of the error.
+ * padding bits, bad surrogates, bytes outside 0x20..0x7e, and an encoded
+ * U+0000. Whatever it accepts, mw_mutf7_encode turns back into the same bytes.
+ * @param out,cap output; len + len / 8 + 1 bytes always suffice.
+ * @param error_offset if not NULL, receives the input offset of the error
+ *        (len when there is none, or when the input ended too early): the
+ *        bad byte; the "&" opening a shift that follows another shift; the
+ *        first character of a base64 unit that decodes to something not
+ *        allowed; the closing "-" of a shift cut short inside a unit or a
+ *        surrogate pair; the last base64 character when padding bits are set.
  * @return bytes written (output NUL-terminated, NUL not counted),
  *         MW_ERR_SYNTAX, MW_ERR_BUFFER, MW_ERR_INVALID.
  */

@@ -30,12 +30,16 @@ int mw__utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
         need = 1, v = b0 & 0x1Fu;
     } else if (b0 >= 0xE0 && b0 <= 0xEF) {
         need = 2, v = b0 & 0x0Fu;
-        if (b0 == 0xE0) lo = 0xA0;      /* overlong */
-        else if (b0 == 0xED) hi = 0x9F; /* surrogates */
+        if (b0 == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (b0 == 0xED)
+            hi = 0x9F; /* surrogates */
     } else if (b0 >= 0xF0 && b0 <= 0xF4) {
         need = 3, v = b0 & 0x07u;
-        if (b0 == 0xF0) lo = 0x90;      /* overlong */
-        else if (b0 == 0xF4) hi = 0x8F; /* above U+10FFFF */
+        if (b0 == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (b0 == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
     } else {
         return -1;
     }
@@ -162,13 +166,13 @@ static int put_replacement(mw__charset *cs, unsigned char **out, size_t *outlen)
 }
 
 /* Complete the carried UTF-8 prefix with new input. */
-static int utf8_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
-                      unsigned char **out, size_t *outlen, int finish)
+static int utf8_carry(mw__charset *cs, const unsigned char **in, size_t *inlen, unsigned char **out,
+                      size_t *outlen, int finish)
 {
     unsigned char tmp[8];
     size_t nc = cs->ncarry, take = *inlen < 4 ? *inlen : 4;
     memcpy(tmp, cs->carry, nc);
-    memcpy(tmp + nc, *in, take);
+    if (take) memcpy(tmp + nc, *in, take);
     uint32_t cp;
     int r = mw__utf8_next(tmp, nc + take, &cp);
     if (r > 0) {
@@ -180,7 +184,7 @@ static int utf8_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
         return MW_OK;
     }
     if (r == 0 && !finish) { /* still incomplete: all new input joins the carry */
-        memcpy(cs->carry + nc, *in, take);
+        if (take) memcpy(cs->carry + nc, *in, take);
         cs->ncarry = nc + take;
         *in += take, *inlen -= take;
         return MW_OK;
@@ -267,7 +271,7 @@ static int iconv_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
     unsigned char tmp[2 * MW__CS_CARRY_MAX];
     size_t nc = cs->ncarry, take = *inlen < MW__CS_CARRY_MAX ? *inlen : MW__CS_CARRY_MAX;
     memcpy(tmp, cs->carry, nc);
-    memcpy(tmp + nc, *in, take);
+    if (take) memcpy(tmp + nc, *in, take);
     const unsigned char *tp = tmp;
     size_t tl = nc + take;
     int err = iconv_step(cs, &tp, &tl, out, outlen);
@@ -284,7 +288,7 @@ static int iconv_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
     }
     if (err == E2BIG) return MW_ERR_BUFFER;
     if (err == EINVAL && !finish && take == *inlen && nc + take <= MW__CS_CARRY_MAX) {
-        memcpy(cs->carry + nc, *in, take);
+        if (take) memcpy(cs->carry + nc, *in, take);
         cs->ncarry = nc + take;
         *in += take, *inlen -= take;
         return MW_OK;
@@ -340,9 +344,13 @@ int mw__charset_convert(mw__charset *cs, const unsigned char **in, size_t *inlen
                         unsigned char **out, size_t *outlen, int finish)
 {
     switch (cs->kind) {
-    case MW__CS_KIND_UTF8: return convert_utf8(cs, in, inlen, out, outlen, finish);
-    case MW__CS_KIND_ASCII: return convert_ascii(cs, in, inlen, out, outlen);
-    case MW__CS_KIND_ICONV: return convert_iconv(cs, in, inlen, out, outlen, finish);
-    default: return MW_ERR_INVALID;
+    case MW__CS_KIND_UTF8:
+        return convert_utf8(cs, in, inlen, out, outlen, finish);
+    case MW__CS_KIND_ASCII:
+        return convert_ascii(cs, in, inlen, out, outlen);
+    case MW__CS_KIND_ICONV:
+        return convert_iconv(cs, in, inlen, out, outlen, finish);
+    default:
+        return MW_ERR_INVALID;
     }
 }

@@ -20,7 +20,10 @@ static int mb64_value(unsigned char c)
     return 0;
 }
 
-static int is_direct(uint32_t cp) { return cp >= 0x20 && cp <= 0x7e; }
+static int is_direct(uint32_t cp)
+{
+    return cp >= 0x20 && cp <= 0x7e;
+}
 
 typedef struct sink {
     char *out;
@@ -83,7 +86,8 @@ mw_ssize mw_mutf7_encode(const char *in, size_t len, char *out, size_t cap)
             continue;
         }
         size_t j = i; /* one shift holds every non-direct character in a row */
-        while (j < len && !is_direct(p[j])) j++;
+        while (j < len && !is_direct(p[j]))
+            j++;
         rc = put_shifted(&s, p + i, j - i);
         i = j;
     }
@@ -153,7 +157,7 @@ static int decode_shift(const unsigned char *in, size_t len, size_t start, sink 
     }
     if (j >= len) return *err = len, MW_ERR_SYNTAX; /* no closing "-" */
     if (in[j] != '-') return *err = j, MW_ERR_SYNTAX;
-    if (high || bits >= 6) return *err = j, MW_ERR_SYNTAX; /* unit or pair cut short */
+    if (high || bits >= 6) return *err = j, MW_ERR_SYNTAX;            /* unit or pair cut short */
     if (acc & ((1u << bits) - 1)) return *err = j - 1, MW_ERR_SYNTAX; /* padding bits set */
     *end = j;
     return MW_OK;

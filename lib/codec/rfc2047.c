@@ -11,16 +11,16 @@
 /* decoding                                                              */
 /* ==================================================================== */
 
-#define WORD_MAX 75   /* RFC 2047 §2: an encoded word is at most 75 characters */
-#define CS_SLOTS 4    /* distinct charsets kept open during one decode call */
-#define CHUNK 256     /* payload bytes decoded before each conversion step */
+#define WORD_MAX 75 /* RFC 2047 §2: an encoded word is at most 75 characters */
+#define CS_SLOTS 4  /* distinct charsets kept open during one decode call */
+#define CHUNK 256   /* payload bytes decoded before each conversion step */
 
 /* One "=?charset[*lang]?enc?text?=" found in the input (RFC 2047 §2, RFC 2231 §5). */
 typedef struct ew {
-    size_t len;               /* whole word */
-    const char *cs;           /* charset, without the language suffix */
+    size_t len;     /* whole word */
+    const char *cs; /* charset, without the language suffix */
     size_t cs_len;
-    char enc;                 /* as written */
+    char enc; /* as written */
     const unsigned char *text;
     size_t text_len;
 } ew;
@@ -29,11 +29,13 @@ typedef struct dec {
     const char *in;
     size_t len;
     unsigned char *out;
-    size_t cap;               /* usable bytes, the final NUL excluded */
-    size_t o;                 /* bytes written */
+    size_t cap; /* usable bytes, the final NUL excluded */
+    size_t o;   /* bytes written */
     unsigned flags;
     unsigned defects;
-    int cur;                  /* slot whose run of words is open, or -1 */
+    int cur;                 /* slot whose run of words is open, or -1 */
+    size_t run_o;            /* output offset where the open run started */
+    size_t run_i, run_end_i; /* input span of the open run's words */
     int nopen;
     unsigned evict;
     mw__charset cs[CS_SLOTS];
@@ -46,7 +48,10 @@ static int is_token_char(unsigned char c)
     return !strchr("()<>@,;:\"/[]?.=", c);
 }
 
-static int is_wsp(unsigned char c) { return c == ' ' || c == '\t'; }
+static int is_wsp(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 /* Parse a word starting at p[0] == '=' and p[1] == '?'; 1 when the shape is
  * right (the payload is checked later). */
@@ -54,13 +59,15 @@ static int parse_word(const char *in, size_t n, ew *w)
 {
     const unsigned char *p = (const unsigned char *)in;
     size_t i = 2, cs_start = 2, cs_end;
-    while (i < n && is_token_char(p[i]) && p[i] != '*') i++;
+    while (i < n && is_token_char(p[i]) && p[i] != '*')
+        i++;
     cs_end = i;
     if (cs_end == cs_start) return 0;
     if (i < n && p[i] == '*') { /* RFC 2231 §5 language suffix, ignored */
         i++;
         size_t lang = i;
-        while (i < n && is_token_char(p[i]) && p[i] != '*') i++;
+        while (i < n && is_token_char(p[i]) && p[i] != '*')
+            i++;
         if (i == lang) return 0;
     }
     if (i + 2 >= n || p[i] != '?' || p[i + 2] != '?') return 0;
@@ -68,7 +75,8 @@ static int parse_word(const char *in, size_t n, ew *w)
     if (!is_token_char((unsigned char)enc)) return 0;
     i += 3;
     size_t text = i;
-    while (i < n && p[i] > 0x20 && p[i] < 0x7f && p[i] != '?') i++;
+    while (i < n && p[i] > 0x20 && p[i] < 0x7f && p[i] != '?')
+        i++;
     if (i + 1 >= n || p[i] != '?' || p[i + 1] != '=') return 0;
     w->len = i + 2;
     w->cs = in + cs_start;
@@ -97,16 +105,14 @@ static int placement_ok(const dec *d, size_t at, size_t wlen)
 }
 
 static const signed char b64_value[256] = {
-    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,
-    ['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
-    ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
-    ['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
-    ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
-    ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
-    ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
-    ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
-    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63,
-    ['/'] = 64,
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
 }; /* value + 1; 0 = not in the alphabet */
 
 static int hex_value(unsigned char c)
@@ -125,7 +131,8 @@ static size_t b_payload_chars(const ew *w, unsigned flags)
 {
     const unsigned char *t = w->text;
     size_t n = w->text_len, pads = 0;
-    while (pads < n && t[n - 1 - pads] == '=') pads++;
+    while (pads < n && t[n - 1 - pads] == '=')
+        pads++;
     size_t m = n - pads;
     for (size_t i = 0; i < m; i++)
         if (!b64_value[t[i]]) return (size_t)-1;
@@ -143,8 +150,7 @@ static int q_payload_ok(const ew *w)
     const unsigned char *t = w->text;
     for (size_t i = 0; i < w->text_len; i++) {
         if (t[i] != '=') continue;
-        if (i + 2 >= w->text_len || hex_value(t[i + 1]) < 0 || hex_value(t[i + 2]) < 0)
-            return 0;
+        if (i + 2 >= w->text_len || hex_value(t[i + 1]) < 0 || hex_value(t[i + 2]) < 0) return 0;
         i += 2;
     }
     return 1;
@@ -152,16 +158,33 @@ static int q_payload_ok(const ew *w)
 
 /* ---- output ---- */
 
+static int emit_text(dec *d, size_t from, size_t to);
+
+#define RUN_DROPPED 1 /* run_feed: the run was given up and copied as text */
+
 /* Convert bytes of the open run into the output; NUL, CR and LF that come
- * out of a decoded word are replaced so they cannot forge header lines. */
+ * out of a decoded word are replaced so they cannot forge header lines.
+ * A run may produce at most 3 bytes per input byte of its words (which
+ * keeps the documented 3 * len + 1 bound): real charsets stay far below,
+ * but a few (TSCII) turn one byte into several characters. Such a run is
+ * taken back and its words kept as written, like an unsupported charset. */
 static int run_feed(dec *d, const unsigned char *p, size_t n, int finish)
 {
     unsigned char *start = d->out + d->o, *op = start;
-    size_t room = d->cap - d->o;
+    size_t made = d->o - d->run_o, allowed = 3 * (d->run_end_i - d->run_i);
+    size_t limit = made < allowed ? allowed - made : 0;
+    size_t room = d->cap - d->o < limit ? d->cap - d->o : limit;
     int rc = mw__charset_convert(&d->cs[d->cur], &p, &n, &op, &room, finish);
-    if (rc) return rc;
-    size_t count;
-    mw_ssize r = mw__utf8_replace_controls(start, (size_t)(op - start), d->cap - d->o, &count);
+    size_t count = 0, made_now = (size_t)(op - start);
+    mw_ssize r = rc ? rc : mw__utf8_replace_controls(start, made_now, room + made_now, &count);
+    if (r == MW_ERR_BUFFER && limit <= d->cap - d->o) {
+        mw__charset_reset(&d->cs[d->cur]);
+        d->cur = -1;
+        d->o = d->run_o;
+        d->defects |= MW_2047_DEFECT_CHARSET;
+        rc = emit_text(d, d->run_i, d->run_end_i);
+        return rc ? rc : RUN_DROPPED;
+    }
     if (r < 0) return (int)r;
     if (count) d->defects |= MW_2047_DEFECT_INVALID;
     d->o += (size_t)r;
@@ -197,12 +220,15 @@ static int emit_text(dec *d, size_t from, size_t to)
 static size_t skip_fws(const char *in, size_t len, size_t i)
 {
     while (i < len) {
-        if (is_wsp((unsigned char)in[i])) i++;
-        else if (in[i] == '\r' && i + 2 < len && in[i + 1] == '\n' && is_wsp((unsigned char)in[i + 2]))
+        if (is_wsp((unsigned char)in[i]))
+            i++;
+        else if (in[i] == '\r' && i + 2 < len && in[i + 1] == '\n' &&
+                 is_wsp((unsigned char)in[i + 2]))
             i += 3;
         else if (in[i] == '\n' && i + 1 < len && is_wsp((unsigned char)in[i + 1]))
             i += 2;
-        else break;
+        else
+            break;
     }
     return i;
 }
@@ -303,15 +329,23 @@ static int word_check(dec *d, const ew *w, size_t *bchars, int *slot)
     return rc;
 }
 
+static size_t start_of(const dec *d, const ew *w)
+{
+    return (size_t)(w->cs - d->in) - 2; /* the word starts with "=?" before its charset */
+}
+
 /* Decode one word; after_word says an encoded word came just before it
  * (only white space between), so the run of that charset continues. */
 static int decode_word(dec *d, const ew *w, size_t bchars, int slot, int after_word)
 {
     if (!after_word || slot != d->cur) {
         int rc = run_end(d);
-        if (rc) return rc;
+        if (rc < 0) return rc;
+        d->run_o = d->o;
+        d->run_i = start_of(d, w);
     }
     d->cur = slot;
+    d->run_end_i = start_of(d, w) + w->len;
     return (w->enc == 'B' || w->enc == 'b') ? decode_b(d, w, bchars) : decode_q(d, w);
 }
 
@@ -345,8 +379,8 @@ static int decode_all(dec *d)
             if (c == 0) {
                 /* white space between two encoded words is dropped (§6.2) */
                 rc = decode_word(d, &w, bchars, slot, after_word);
-                if (rc) return rc;
-                after_word = 1;
+                if (rc < 0) return rc;
+                after_word = rc != RUN_DROPPED;
                 ws_from = ws_to = 0;
                 i += w.len;
                 continue;
@@ -356,14 +390,14 @@ static int decode_all(dec *d)
         } else {
             j = next_candidate(in, len, i + 1);
         }
-        if ((rc = run_end(d)) != MW_OK || (rc = emit_text(d, ws_from, ws_to)) != MW_OK ||
+        if ((rc = run_end(d)) < 0 || (rc = emit_text(d, ws_from, ws_to)) != MW_OK ||
             (rc = emit_text(d, i, j)) != MW_OK)
             return rc;
         after_word = 0;
         ws_from = ws_to = 0;
         i = j;
     }
-    if ((rc = run_end(d)) != MW_OK) return rc;
+    if ((rc = run_end(d)) < 0) return rc;
     return emit_text(d, ws_from, ws_to);
 }
 
@@ -399,12 +433,12 @@ mw_ssize mw_2047_decode(const char *in, size_t len, char *out, size_t cap, unsig
 /* encoding                                                              */
 /* ==================================================================== */
 
-#define LINE_MAX_COLS 76   /* RFC 2047 §2: lines with encoded words at most 76 */
-#define WORD_OVERHEAD 12   /* "=?UTF-8?Q?" + "?=" */
+#define LINE_MAX_COLS 76 /* RFC 2047 §2: lines with encoded words at most 76 */
+#define WORD_OVERHEAD 12 /* "=?UTF-8?Q?" + "?=" */
 
 typedef struct enc {
     char *out;
-    int count_only;        /* measure only, write nothing */
+    int count_only; /* measure only, write nothing */
     size_t cap, o;
     int overflow;
 } enc;
@@ -434,7 +468,8 @@ static int q_plain(unsigned char c, unsigned flags)
 static size_t q_cost(const unsigned char *p, size_t n, unsigned flags)
 {
     size_t cost = 0;
-    for (size_t i = 0; i < n; i++) cost += (p[i] == ' ' || q_plain(p[i], flags)) ? 1 : 3;
+    for (size_t i = 0; i < n; i++)
+        cost += (p[i] == ' ' || q_plain(p[i], flags)) ? 1 : 3;
     return cost;
 }
 
@@ -469,7 +504,10 @@ static void put_b(enc *e, const unsigned char *p, size_t n)
     }
 }
 
-static size_t b_cost(size_t n) { return (n + 2) / 3 * 4; }
+static size_t b_cost(size_t n)
+{
+    return (n + 2) / 3 * 4;
+}
 
 static size_t char_len(const unsigned char *p)
 {
@@ -518,8 +556,10 @@ static void encode_words(enc *e, const unsigned char *p, size_t n, size_t column
         }
         put(e, b ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
         size_t before = e->o;
-        if (b) put_b(e, p + i, take);
-        else put_q(e, p + i, take, flags);
+        if (b)
+            put_b(e, p + i, take);
+        else
+            put_q(e, p + i, take, flags);
         put(e, "?=", 2);
         col += WORD_OVERHEAD + (e->o - before - 2);
         i += take;

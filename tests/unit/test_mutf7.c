@@ -48,7 +48,7 @@ static void test_vectors(void)
     BOTH("", "");
     BOTH("INBOX", "INBOX");
     BOTH(" -~", " -~");
-    BOTH("\xF0\x9F\x98\x80", "&2D3eAA-");              /* U+1F600, a surrogate pair */
+    BOTH("\xF0\x9F\x98\x80", "&2D3eAA-"); /* U+1F600, a surrogate pair */
     BOTH("\xC3\xA9\xF0\x9F\x98\x80", "&AOnYPd4A-");
     BOTH("\xC3\xA9&\xC3\xA9", "&AOk-&-&AOk-");
     BOTH("\xC3\xA9-", "&AOk--");
@@ -74,26 +74,28 @@ static void test_encode_errors(void)
 
 static void test_decode_rejects(void)
 {
-    BAD("a\x7f" "b", 1);
+    BAD("a\x7f"
+        "b",
+        1);
     BAD("a\tb", 1);
     BAD("\xC3\xA9", 0);
-    BAD("&", 1);             /* "&" at the end */
-    BAD("ab&*", 3);          /* "&" followed by neither "-" nor base64 */
-    BAD("&AOk", 4);          /* unterminated shift */
-    BAD("&AOk.", 4);         /* shift ended by something else than "-" */
-    BAD("&AGE-", 1);         /* "a" must be written as itself */
-    BAD("&ACY-", 1);         /* so must "&" */
-    BAD("&AOkAYQ-", 3);      /* ... even after a non-ASCII unit */
-    BAD("&AOk-&AOk-", 5);    /* two shifts in a row */
+    BAD("&", 1);          /* "&" at the end */
+    BAD("ab&*", 3);       /* "&" followed by neither "-" nor base64 */
+    BAD("&AOk", 4);       /* unterminated shift */
+    BAD("&AOk.", 4);      /* shift ended by something else than "-" */
+    BAD("&AGE-", 1);      /* "a" must be written as itself */
+    BAD("&ACY-", 1);      /* so must "&" */
+    BAD("&AOkAYQ-", 3);   /* ... even after a non-ASCII unit */
+    BAD("&AOk-&AOk-", 5); /* two shifts in a row */
     BAD("x&AOk-&AOk-", 6);
-    BAD("&AOl-", 3);         /* padding bits not zero */
-    BAD("&AO-", 3);          /* a unit cut short */
-    BAD("&AOkA-", 5);        /* leftover 8 bits */
-    BAD("&2D0-", 4);         /* high surrogate with no low one */
-    BAD("&2D0A6Q-", 3);      /* high surrogate followed by a BMP unit */
-    BAD("&3AA-", 1);         /* lone low surrogate */
-    BAD("&AOncAA-", 3);      /* é, then a lone low surrogate */
-    BAD("&AAA-", 1);         /* NUL */
+    BAD("&AOl-", 3);    /* padding bits not zero */
+    BAD("&AO-", 3);     /* a unit cut short */
+    BAD("&AOkA-", 5);   /* leftover 8 bits */
+    BAD("&2D0-", 4);    /* high surrogate with no low one */
+    BAD("&2D0A6Q-", 3); /* high surrogate followed by a BMP unit */
+    BAD("&3AA-", 1);    /* lone low surrogate */
+    BAD("&AOncAA-", 3); /* é, then a lone low surrogate */
+    BAD("&AAA-", 1);    /* NUL */
     BAD("&-&", 3);
     char out[8];
     size_t off;
@@ -135,11 +137,21 @@ static void test_random_round_trip(void)
         for (size_t k = 0; k < n; k++) {
             uint32_t cp;
             switch (mw_test_rand(&seed) % 6) {
-            case 0: cp = 1 + (uint32_t)(mw_test_rand(&seed) % 0x7f); break;
-            case 1: cp = (unsigned char)"&-A,+"[mw_test_rand(&seed) % 5]; break;
-            case 2: cp = 0x80 + (uint32_t)(mw_test_rand(&seed) % 0x780); break;
-            case 3: cp = 0x800 + (uint32_t)(mw_test_rand(&seed) % 0xF800); break;
-            default: cp = 0x10000 + (uint32_t)(mw_test_rand(&seed) % 0x100000); break;
+            case 0:
+                cp = 1 + (uint32_t)(mw_test_rand(&seed) % 0x7f);
+                break;
+            case 1:
+                cp = (unsigned char)"&-A,+"[mw_test_rand(&seed) % 5];
+                break;
+            case 2:
+                cp = 0x80 + (uint32_t)(mw_test_rand(&seed) % 0x780);
+                break;
+            case 3:
+                cp = 0x800 + (uint32_t)(mw_test_rand(&seed) % 0xF800);
+                break;
+            default:
+                cp = 0x10000 + (uint32_t)(mw_test_rand(&seed) % 0x100000);
+                break;
             }
             if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
             len += put_cp(text + len, cp);
@@ -170,7 +182,8 @@ static void test_random_decode_is_canonical(void)
     int bad = 0;
     for (int iter = 0; iter < 200000 && bad < 5; iter++) {
         size_t len = (size_t)(mw_test_rand(&seed) % sizeof in);
-        for (size_t i = 0; i < len; i++) in[i] = alphabet[mw_test_rand(&seed) % (sizeof alphabet - 1)];
+        for (size_t i = 0; i < len; i++)
+            in[i] = alphabet[mw_test_rand(&seed) % (sizeof alphabet - 1)];
         size_t off;
         mw_ssize d = mw_mutf7_decode(in, len, out, sizeof out, &off);
         if (d < 0) {

@@ -62,8 +62,10 @@ static void test_rfc_section8_headers(void)
         0, "If you can read this you understand the example.", 0);
     DEC("Nathaniel Borenstein <nsb@thumper.bellcore.com>\r\n"
         "    (=?iso-8859-8?b?7eXs+SDv4SDp7Oj08A==?=)",
-        0, "Nathaniel Borenstein <nsb@thumper.bellcore.com>    ("
-           "\xD7\x9D\xD7\x95\xD7\x9C\xD7\xA9 \xD7\x9F\xD7\x91 \xD7\x99\xD7\x9C\xD7\x98\xD7\xA4\xD7\xA0)",
+        0,
+        "Nathaniel Borenstein <nsb@thumper.bellcore.com>    ("
+        "\xD7\x9D\xD7\x95\xD7\x9C\xD7\xA9 \xD7\x9F\xD7\x91 "
+        "\xD7\x99\xD7\x9C\xD7\x98\xD7\xA4\xD7\xA0)",
         0);
     /* RFC 2231 §5: a language suffix on the charset is accepted and ignored. */
     DEC("=?US-ASCII*EN?Q?Keith_Moore?=", 0, "Keith Moore", 0);
@@ -78,8 +80,8 @@ static void test_charsets(void)
     if (have_charset("SHIFT_JIS")) {
         DEC("=?Shift_JIS?B?k/qWe4zq?=", 0, "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 0);
         /* 本 (0x96 0x7B) cut between two words by a naive encoder */
-        DEC("=?Shift_JIS?B?k/qW?= =?shift_jis?B?e4zq?=", 0,
-            "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 0);
+        DEC("=?Shift_JIS?B?k/qW?= =?shift_jis?B?e4zq?=", 0, "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
+            0);
     }
     if (have_charset("ISO-2022-JP"))
         DEC("=?ISO-2022-JP?B?GyRCRnxLXDhsJUYlOSVIGyhC?=", 0,
@@ -99,14 +101,15 @@ static void test_split_multibyte(void)
     /* a charset change ends the run too */
     DEC("=?UTF-8?Q?=E6=97?= =?ISO-8859-1?Q?=E9?=", 0, "\xEF\xBF\xBD\xC3\xA9",
         MW_2047_DEFECT_INVALID);
+    /* UTF-16 code units cut between words */
+    if (have_charset("UTF-16BE")) DEC("=?UTF-16BE?B?AGEA?= =?UTF-16BE?B?Yg==?=", 0, "ab", 0);
     /* going back to an earlier charset reuses its converter, state reset */
     DEC("=?ISO-8859-1?Q?=E9?= =?UTF-8?Q?=C3=A9?= =?ISO-8859-1?Q?=E9?=", 0,
         "\xC3\xA9\xC3\xA9\xC3\xA9", 0);
     /* more distinct charsets than converter slots */
     DEC("=?ISO-8859-1?Q?=E9?= =?ISO-8859-15?Q?=A4?= =?windows-1252?Q?=80?= "
         "=?ISO-8859-2?Q?=E9?= =?ISO-8859-7?Q?=E1?= =?ISO-8859-1?Q?=E9?= =?UTF-8?Q?=C3?=",
-        0,
-        "\xC3\xA9\xE2\x82\xAC\xE2\x82\xAC\xC3\xA9\xCE\xB1\xC3\xA9\xEF\xBF\xBD",
+        0, "\xC3\xA9\xE2\x82\xAC\xE2\x82\xAC\xC3\xA9\xCE\xB1\xC3\xA9\xEF\xBF\xBD",
         MW_2047_DEFECT_INVALID);
 }
 
@@ -142,13 +145,20 @@ static void test_lenient_and_strict(void)
     DEC("=?UTF-8?B?YWJ=?=", MW_2047_STRICT, "=?UTF-8?B?YWJ=?=", MW_2047_DEFECT_ENCODING);
     DEC("=?UTF-8?B?YWI=?=", MW_2047_STRICT, "ab", 0);
     /* longer than 75 characters */
-    const char *longw = "=?UTF-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=";
+    const char *longw =
+        "=?UTF-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=";
     CHECK_INT(strlen(longw), 76);
     DEC(longw, 0, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0);
     DEC(longw + 1, 0, longw + 1, 0);
-    DEC("=?UTF-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=", MW_2047_STRICT,
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0);
+    DEC("=?UTF-8?Q?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?=",
+        MW_2047_STRICT, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0);
     DEC(longw, MW_2047_STRICT, longw, 0);
+    /* empty payloads are words too */
+    DEC("a =?UTF-8?Q?\?= b", MW_2047_STRICT, "a  b", 0);
+    DEC("=?UTF-8?B?\?==?UTF-8?Q?x?=", 0, "x", 0);
+    /* strict: only white space, "(" or ")" may touch a word */
+    DEC("(=?UTF-8?Q?a?=) <=?UTF-8?Q?b?=>", MW_2047_STRICT, "(a) <=?UTF-8?Q?b?=>", 0);
+    DEC("x\r\n =?UTF-8?Q?a?=\r\n", MW_2047_STRICT, "x a\r\n", 0);
     /* lowercase hex */
     DEC("=?UTF-8?Q?=c3=a9?=", 0, "\xC3\xA9", 0);
 }
@@ -164,18 +174,38 @@ static void test_defects(void)
     DEC("=?UTF-8?B?Y!==?=", 0, "=?UTF-8?B?Y!==?=", MW_2047_DEFECT_ENCODING);
     DEC("=?UTF-8?B?YW=I?=", 0, "=?UTF-8?B?YW=I?=", MW_2047_DEFECT_ENCODING);
     DEC("=?UTF-8?B?YQ===?=", 0, "=?UTF-8?B?YQ===?=", MW_2047_DEFECT_ENCODING);
-    DEC("=?UTF-8?Q?a?= =?BOGUS?Q?b?= =?UTF-8?Q?=ZZ?=", 0, "a =?BOGUS?Q?b?= =?UTF-8?Q?=ZZ?=",
-        MW_2047_DEFECT_CHARSET | MW_2047_DEFECT_ENCODING);
+    DEC("=?UTF-8?Q?a?= =?BOGUS?Q?b?= =?UTF-8?Q?=ZZ?=", 0,
+        "a =?BOGUS?Q?b?= =?UTF-8?Q?=ZZ?=", MW_2047_DEFECT_CHARSET | MW_2047_DEFECT_ENCODING);
     /* malformed UTF-8 inside a word */
-    DEC("=?UTF-8?Q?a=FFb=C0=AF?=", 0, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD",
+    DEC("=?UTF-8?Q?a=FFb=C0=AF?=", 0,
+        "a\xEF\xBF\xBD"
+        "b\xEF\xBF\xBD\xEF\xBF\xBD",
         MW_2047_DEFECT_INVALID);
     DEC("=?UTF-8?Q?=E6=97x?=", 0, "\xEF\xBF\xBDx", MW_2047_DEFECT_INVALID);
     /* control characters a decoded word must not smuggle into a header */
     DEC("=?UTF-8?Q?a=0D=0AX-Evil:_1?=", 0, "a\xEF\xBF\xBD\xEF\xBF\xBDX-Evil: 1",
         MW_2047_DEFECT_INVALID);
-    DEC("=?ISO-8859-1?B?YQBi?=", 0, "a\xEF\xBF\xBD" "b", MW_2047_DEFECT_INVALID);
+    DEC("=?ISO-8859-1?B?YQBi?=", 0,
+        "a\xEF\xBF\xBD"
+        "b",
+        MW_2047_DEFECT_INVALID);
     if (have_charset("UTF-16BE"))
-        DEC("=?UTF-16BE?B?AGEACgBi?=", 0, "a\xEF\xBF\xBD" "b", MW_2047_DEFECT_INVALID);
+        DEC("=?UTF-16BE?B?AGEACgBi?=", 0,
+            "a\xEF\xBF\xBD"
+            "b",
+            MW_2047_DEFECT_INVALID);
+    /* a charset that turns one byte into several characters (TSCII 0x8C is
+     * 12 bytes of UTF-8) could break the 3 * len + 1 bound: the run is kept
+     * as written instead */
+    if (have_charset("TSCII")) {
+        DEC("=?TSCII?Q?=8C?=", 0, "\xE0\xAE\x95\xE0\xAF\x8D\xE0\xAE\xB7\xE0\xAF\x8D", 0);
+        DEC("x =?TSCII?B?jIyMjIyMjIyMjIyM?= =?TSCII?B?jA==?= y", 0,
+            "x =?TSCII?B?jIyMjIyMjIyMjIyM?= \xE0\xAE\x95\xE0\xAF\x8D\xE0\xAE\xB7\xE0\xAF\x8D y",
+            MW_2047_DEFECT_CHARSET);
+        const char *in = "=?TSCII?B?jIyMjIyMjIyMjIyM?=";
+        char out[3 * 28 + 1];
+        CHECK_INT(mw_2047_decode(in, strlen(in), out, sizeof out, 0, NULL), (mw_ssize)strlen(in));
+    }
     /* tabs survive */
     DEC("=?UTF-8?Q?a=09b?=", 0, "a\tb", 0);
 }
@@ -201,6 +231,73 @@ static void test_decode_errors(void)
     CHECK_INT(mw_2047_decode(in, strlen(in), out, 4, 0, &d), 3);
 }
 
+/* Random header values made of words (several charsets and encodings,
+ * some broken), text, white space and folds: 3 * len + 1 always suffices,
+ * one byte less than the result needs is MW_ERR_BUFFER, and no NUL, CR or
+ * LF appears that the input did not have outside words. */
+static void test_decode_random_values(void)
+{
+    static const char *pieces[] = {"=?UTF-8?Q?=E6=97?=",
+                                   "=?UTF-8?Q?=A5?=",
+                                   "=?utf-8?b?5pel?=",
+                                   "=?ISO-8859-1?Q?=E9_?=",
+                                   "=?Shift_JIS?B?k/qW?=",
+                                   "=?SHIFT_JIS?B?e4zq?=",
+                                   "=?UTF-16BE?B?AGEA?=",
+                                   "=?UTF-16BE?B?Yg==?=",
+                                   "=?X-NONE?Q?a?=",
+                                   "=?UTF-8?Q?=ZZ?=",
+                                   "=?UTF-8?Q?=0D=0A=00?=",
+                                   "=?TSCII?B?jIyM?=",
+                                   "=?ISO-2022-JP?B?GyRCRnxLXDhsJUYlOSVIGyhC?=",
+                                   "=?US-ASCII*en?Q?x?=",
+                                   " ",
+                                   "\t",
+                                   "\r\n ",
+                                   "\r\n",
+                                   "text",
+                                   "(",
+                                   ")",
+                                   "=?",
+                                   "?=",
+                                   "\xFF",
+                                   "=?UTF-8?B?YWI?=",
+                                   "=?UTF-7?Q?+AGE-?="};
+    const size_t npieces = sizeof pieces / sizeof pieces[0];
+    static char in[1024], out[3 * 1024 + 1];
+    uint64_t seed = 822;
+    int bad = 0;
+    for (int iter = 0; iter < 3000 && bad < 5; iter++) {
+        size_t len = 0, k = 1 + (size_t)(mw_test_rand(&seed) % 24);
+        for (size_t j = 0; j < k; j++) {
+            const char *p = pieces[mw_test_rand(&seed) % npieces];
+            memcpy(in + len, p, strlen(p));
+            len += strlen(p);
+        }
+        unsigned flags = (unsigned)(iter & 1), d;
+        mw_ssize n = mw_2047_decode(in, len, out, 3 * len + 1, flags, &d);
+        if (n < 0 || (size_t)n > 3 * len || out[n] != '\0') {
+            mw_test_fail(__FILE__, __LINE__, "iter %d: %d", iter, (int)n);
+            mw_test_dump("  in", in, len);
+            bad++;
+            continue;
+        }
+        size_t cin = 0, cout = 0;
+        for (size_t i = 0; i < len; i++)
+            cin += in[i] == '\r' || in[i] == '\n' || in[i] == 0;
+        for (mw_ssize i = 0; i < n; i++)
+            cout += out[i] == '\r' || out[i] == '\n' || out[i] == 0;
+        if (cout > cin) bad++;
+        char again[3 * 1024 + 1];
+        unsigned d2;
+        if (mw_2047_decode(in, len, again, (size_t)n, flags, &d2) != MW_ERR_BUFFER) bad++;
+        if (mw_2047_decode(in, len, again, (size_t)n + 1, flags, &d2) != n || d2 != d ||
+            memcmp(again, out, (size_t)n))
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+}
+
 /* ---- encoding ---- */
 
 static void enc_is(const char *file, int line, const char *in, size_t column, unsigned flags,
@@ -223,7 +320,8 @@ static void enc_is(const char *file, int line, const char *in, size_t column, un
 static void test_encode_vectors(void)
 {
     ENC("Keld J\xC3\xB8rn Simonsen", 4, 0, "=?UTF-8?Q?Keld_J=C3=B8rn_Simonsen?=");
-    ENC("Keld J\xC3\xB8rn Simonsen", 4, MW_2047_FORCE_B, "=?UTF-8?B?S2VsZCBKw7hybiBTaW1vbnNlbg==?=");
+    ENC("Keld J\xC3\xB8rn Simonsen", 4, MW_2047_FORCE_B,
+        "=?UTF-8?B?S2VsZCBKw7hybiBTaW1vbnNlbg==?=");
     ENC("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 9, 0, "=?UTF-8?B?5pel5pys6Kqe?=");
     ENC("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 9, MW_2047_FORCE_Q,
         "=?UTF-8?Q?=E6=97=A5=E6=9C=AC=E8=AA=9E?=");
@@ -266,18 +364,38 @@ static size_t random_utf8(uint64_t *seed, char *buf, size_t max_chars)
     for (size_t k = 0; k < n; k++) {
         uint32_t cp;
         switch (mw_test_rand(seed) % 5) {
-        case 0: cp = 0x20 + (uint32_t)(mw_test_rand(seed) % 0x5F); break;
-        case 1: cp = 0x20 + (uint32_t)(mw_test_rand(seed) % 0x5F); break;
-        case 2: cp = 0x80 + (uint32_t)(mw_test_rand(seed) % 0x780); break;
-        case 3: cp = 0x800 + (uint32_t)(mw_test_rand(seed) % 0xF800); break;
-        default: cp = 0x10000 + (uint32_t)(mw_test_rand(seed) % 0x100000); break;
+        case 0:
+            cp = 0x20 + (uint32_t)(mw_test_rand(seed) % 0x5F);
+            break;
+        case 1:
+            cp = 0x20 + (uint32_t)(mw_test_rand(seed) % 0x5F);
+            break;
+        case 2:
+            cp = 0x80 + (uint32_t)(mw_test_rand(seed) % 0x780);
+            break;
+        case 3:
+            cp = 0x800 + (uint32_t)(mw_test_rand(seed) % 0xF800);
+            break;
+        default:
+            cp = 0x10000 + (uint32_t)(mw_test_rand(seed) % 0x100000);
+            break;
         }
         if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xE000;
         unsigned char *p = (unsigned char *)buf + o;
-        if (cp < 0x80) p[0] = (unsigned char)cp, o += 1;
-        else if (cp < 0x800) p[0] = (unsigned char)(0xC0 | cp >> 6), p[1] = (unsigned char)(0x80 | (cp & 63)), o += 2;
-        else if (cp < 0x10000) p[0] = (unsigned char)(0xE0 | cp >> 12), p[1] = (unsigned char)(0x80 | ((cp >> 6) & 63)), p[2] = (unsigned char)(0x80 | (cp & 63)), o += 3;
-        else p[0] = (unsigned char)(0xF0 | cp >> 18), p[1] = (unsigned char)(0x80 | ((cp >> 12) & 63)), p[2] = (unsigned char)(0x80 | ((cp >> 6) & 63)), p[3] = (unsigned char)(0x80 | (cp & 63)), o += 4;
+        if (cp < 0x80)
+            p[0] = (unsigned char)cp, o += 1;
+        else if (cp < 0x800)
+            p[0] = (unsigned char)(0xC0 | cp >> 6), p[1] = (unsigned char)(0x80 | (cp & 63)),
+            o += 2;
+        else if (cp < 0x10000)
+            p[0] = (unsigned char)(0xE0 | cp >> 12),
+            p[1] = (unsigned char)(0x80 | ((cp >> 6) & 63)),
+            p[2] = (unsigned char)(0x80 | (cp & 63)), o += 3;
+        else
+            p[0] = (unsigned char)(0xF0 | cp >> 18),
+            p[1] = (unsigned char)(0x80 | ((cp >> 12) & 63)),
+            p[2] = (unsigned char)(0x80 | ((cp >> 6) & 63)),
+            p[3] = (unsigned char)(0x80 | (cp & 63)), o += 4;
     }
     return o;
 }
@@ -348,12 +466,34 @@ static void test_encode_round_trip(void)
     }
 }
 
+/* Every output size below the result is MW_ERR_BUFFER, the exact size works. */
+static void test_encode_every_cap(void)
+{
+    const char *in = "Gr\xC3\xBC\xC3\x9F"
+                     "e aus K\xC3\xB6ln, \xE6\x97\xA5\xE6\x9C\xAC "
+                     "\xF0\x9F\x98\x80 and a rather long tail of plain words to fold";
+    char out[512], ref[512];
+    for (unsigned flags = 0; flags <= MW_2047_FORCE_Q; flags += 2) {
+        if ((flags & MW_2047_FORCE_B) && (flags & MW_2047_FORCE_Q)) continue;
+        mw_ssize n = mw_2047_encode(in, strlen(in), 30, ref, sizeof ref, flags);
+        CHECK(n > 76);
+        for (size_t cap = 0; n > 0 && cap < (size_t)n; cap++)
+            if (mw_2047_encode(in, strlen(in), 30, out, cap, flags) != MW_ERR_BUFFER) {
+                mw_test_fail(__FILE__, __LINE__, "cap %zu flags %u", cap, flags);
+                break;
+            }
+        CHECK_INT(mw_2047_encode(in, strlen(in), 30, out, (size_t)n, flags), n);
+        CHECK_MEM(out, (size_t)n, ref, (size_t)n);
+    }
+}
+
 /* Worst cases for the bound: every byte escaped, one-byte words at the
  * largest column. */
 static void test_encoded_max_worst(void)
 {
     static char text[4000], enc[20000];
-    static const char *units[] = {"\x01", "\xC3\xA9", "\xE6\x97\xA5", "\xF0\x9F\x98\x80", "=\x01", "a"};
+    static const char *units[] = {"\x01",  "\xC3\xA9", "\xE6\x97\xA5", "\xF0\x9F\x98\x80",
+                                  "=\x01", "a"};
     for (size_t u = 0; u < 6; u++) {
         for (size_t reps = 1; reps < 900; reps += 37) {
             size_t len = 0, ul = strlen(units[u]);
@@ -377,8 +517,16 @@ static void test_charset_split(void)
         const char *in;
         const char *want;
     } cases[] = {
-        {"UTF-8", "a\xE6\x97\xA5\xF0\x9F\x98\x80\xFF" "b\xE6\x97", "a\xE6\x97\xA5\xF0\x9F\x98\x80\xEF\xBF\xBD" "b\xEF\xBF\xBD"},
-        {"SHIFT_JIS", "\x93\xFA\x96\x7B\x8C\xEA" "a\x96", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E" "a\xEF\xBF\xBD"},
+        {"UTF-8",
+         "a\xE6\x97\xA5\xF0\x9F\x98\x80\xFF"
+         "b\xE6\x97",
+         "a\xE6\x97\xA5\xF0\x9F\x98\x80\xEF\xBF\xBD"
+         "b\xEF\xBF\xBD"},
+        {"SHIFT_JIS",
+         "\x93\xFA\x96\x7B\x8C\xEA"
+         "a\x96",
+         "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"
+         "a\xEF\xBF\xBD"},
         {"ISO-2022-JP", "\x1b$BF|K\\8l\x1b(Bx", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9Ex"},
         {"ISO-8859-1", "\xE9t\xE9", "\xC3\xA9t\xC3\xA9"},
     };
@@ -414,9 +562,9 @@ static void test_charset_small_output(void)
 {
     const char *names[] = {"UTF-8", "ISO-8859-1", "US-ASCII"};
     const char *in = "\xC3\xA9\xE6\x97\xA5z\xFF";
-    const char *want[] = {"\xC3\xA9\xE6\x97\xA5z\xEF\xBF\xBD",
-                          "\xC3\x83\xC2\xA9\xC3\xA6\xC2\x97\xC2\xA5z\xC3\xBF",
-                          "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDz\xEF\xBF\xBD"};
+    const char *want[] = {
+        "\xC3\xA9\xE6\x97\xA5z\xEF\xBF\xBD", "\xC3\x83\xC2\xA9\xC3\xA6\xC2\x97\xC2\xA5z\xC3\xBF",
+        "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDz\xEF\xBF\xBD"};
     for (size_t k = 0; k < 3; k++) {
         for (size_t step = 4; step <= 9; step++) {
             mw__charset cs;
@@ -449,10 +597,12 @@ int main(void)
     MW_RUN(test_lenient_and_strict);
     MW_RUN(test_defects);
     MW_RUN(test_decode_errors);
+    MW_RUN(test_decode_random_values);
     MW_RUN(test_encode_vectors);
     MW_RUN(test_encode_errors);
     MW_RUN(test_encode_round_trip);
     MW_RUN(test_encoded_max_worst);
+    MW_RUN(test_encode_every_cap);
     MW_RUN(test_charset_split);
     MW_RUN(test_charset_small_output);
     return mw_test_finish();
