@@ -333,7 +333,8 @@ MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, cons
 
 /**
  * Write body bytes of the current leaf, encoded by its transfer encoding
- * (7bit/8bit text: bare CR and LF become CRLF). Consumes only what fits.
+ * (7bit/8bit: bare CR and LF become CRLF; binary: copied). Consumes only
+ * what fits.
  * @return bytes consumed (0 when the output is full: drain it), MW_ERR_STATE,
  *         MW_ERR_INVALID, MW_ERR_NOMEM.
  */

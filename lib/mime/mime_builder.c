@@ -247,9 +247,12 @@ MW_API int mw_mime_choose_cte(const void *data, size_t len, int is_text, int all
 {
     const unsigned char *d = data;
     size_t high = 0, ctl = 0, col = 0, maxcol = 0;
-    int nul = 0;
+    int nul = 0, bare = 0;
+    if (!d) len = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = d[i];
+        if ((c == '\n' && (i == 0 || d[i - 1] != '\r')) || (c == '\r' && (i + 1 == len || d[i + 1] != '\n')))
+            bare = 1;
         if (c == '\n') {
             if (col > maxcol) maxcol = col;
             col = 0;
@@ -261,8 +264,9 @@ MW_API int mw_mime_choose_cte(const void *data, size_t len, int is_text, int all
         else if (c < 0x20 && c != '\t' && c != '\r') ctl++;
     }
     if (col > maxcol) maxcol = col;
-    if (!d && len) return MW_MIME_CTE_BASE64;
-    if (nul || (!is_text && (high || ctl))) return MW_MIME_CTE_BASE64;
+    /* Non-text data must come back byte for byte: 7bit/8bit would turn a
+     * bare CR or LF into CRLF. */
+    if (nul || (!is_text && (high || ctl || bare))) return MW_MIME_CTE_BASE64;
     if (!high && !ctl && maxcol <= LINE_MAX_LEN) return MW_MIME_CTE_7BIT;
     if (allow_8bit && !ctl && maxcol <= LINE_MAX_LEN) return MW_MIME_CTE_8BIT;
     /* Quoted-printable costs 3 bytes per escaped byte, base64 4/3 for all:
@@ -542,8 +546,8 @@ MW_API int mw_mime_builder_finish(mw_mime_builder *b)
 
 /* ---- bodies ----------------------------------------------------------- */
 
-/* 7bit/8bit text: copy, turning bare CR and bare LF into CRLF so the
- * output never holds a lone line-end byte (DESIGN.md rule 2). */
+/* 7bit/8bit: copy, turning bare CR and bare LF into CRLF so the output
+ * never holds a lone line-end byte (RFC 2045 §2.7, DESIGN.md rule 2). */
 static size_t copy_text(mw_mime_builder *b, const unsigned char *in, size_t n, unsigned char *out,
                         size_t cap, size_t *produced)
 {
@@ -604,7 +608,7 @@ static mw_ssize encode(mw_mime_builder *b, const unsigned char *in, size_t n, in
             used = n - taken - b->codec.avail_in;
             produced = got - b->codec.avail_out;
             done = rc == MW_CODEC_DONE;
-        } else if (f->cte == MW_MIME_CTE_BINARY || !f->text) {
+        } else if (f->cte == MW_MIME_CTE_BINARY) {
             used = n - taken < got ? n - taken : got;
             if (used) memcpy(o, in + taken, used);
             produced = used;

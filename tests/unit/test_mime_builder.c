@@ -314,6 +314,8 @@ static void test_choose_cte(void)
     CHECK_INT(mw_mime_choose_cte("a\0b", 3, 1, 1), MW_MIME_CTE_BASE64);
     CHECK_INT(mw_mime_choose_cte("\x89PNG\r\n\x1a\n", 8, 0, 1), MW_MIME_CTE_BASE64);
     CHECK_INT(mw_mime_choose_cte("ascii", 5, 0, 0), MW_MIME_CTE_7BIT);
+    CHECK_INT(mw_mime_choose_cte("line\n", 5, 0, 0), MW_MIME_CTE_BASE64); /* bare LF in data */
+    CHECK_INT(mw_mime_choose_cte("line\n", 5, 1, 0), MW_MIME_CTE_7BIT);   /* text: becomes CRLF */
     char longline[1200];
     memset(longline, 'a', sizeof longline);
     CHECK_INT(mw_mime_choose_cte(longline, sizeof longline, 1, 1), MW_MIME_CTE_QP);
