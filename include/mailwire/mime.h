@@ -111,7 +111,7 @@ typedef enum mw_mime_cte {
 typedef enum mw_mime_defect {
     MW_MIME_DEFECT_MISSING_CLOSE_BOUNDARY = 1, /**< a multipart ended without "--boundary--" */
     MW_MIME_DEFECT_MISSING_BOUNDARY = 2,   /**< multipart without a usable boundary: treated as a leaf */
-    MW_MIME_DEFECT_BOUNDARY_IN_ENCODED = 3, /**< a delimiter line ended a base64/quoted-printable body mid-way */
+    MW_MIME_DEFECT_BOUNDARY_IN_ENCODED = 3, /**< a "--" line matching no boundary inside a base64 body (once per part) */
     MW_MIME_DEFECT_BAD_CTE = 4,            /**< unknown Content-Transfer-Encoding, or an encoding on a multipart */
     MW_MIME_DEFECT_8BIT_HEADER = 5,        /**< bytes >= 0x80 in a header field (once per entity) */
     MW_MIME_DEFECT_BARE_LF = 6,            /**< a header or delimiter line ended with LF alone (once per message) */

@@ -580,6 +580,34 @@ static void test_missing_close(void)
               "DEFECT 1 1 @111\n");
 }
 
+static void test_forward_cut_short(void)
+{
+    /* The forwarded message's multipart never closes: the outer delimiter
+     * ends it (one defect, for 2.1), then the message part, then part 2. */
+    check_msg("Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+              "Content-Type: message/rfc822\r\n\r\n"
+              "Content-Type: multipart/alternative; boundary=i\r\n\r\n--i\r\n\r\nx\r\n"
+              "--o\r\n\r\ny\r\n--o--\r\n",
+              NULL,
+              "H  Content-Type: multipart/mixed; boundary=o\n"
+              "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=o boundary=o\n"
+              "H 1 Content-Type: message/rfc822\n"
+              "BEGIN 1 d1 #1 k3 message/rfc822 cte0\n"
+              "H 1.1 Content-Type: multipart/alternative; boundary=i\n"
+              "BEGIN 1.1 d2 #2 k2 multipart/alternative cte0 bd=i boundary=i\n"
+              "BEGIN 1.1.1 d3 #3 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY 1.1.1 [x]\n"
+              "END 1.1.1\n"
+              "END 1.1\n"
+              "END 1\n"
+              "BEGIN 2 d1 #4 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY 2 [y]\n"
+              "END 2\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT 1.1 1 @143\n");
+}
+
 static void test_missing_boundary(void)
 {
     check_msg("Content-Type: multipart/mixed\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n", NULL,
@@ -1032,6 +1060,7 @@ int main(void)
     MW_RUN(test_digest_defaults);
     MW_RUN(test_lf_only);
     MW_RUN(test_missing_close);
+    MW_RUN(test_forward_cut_short);
     MW_RUN(test_missing_boundary);
     MW_RUN(test_boundary_in_base64);
     MW_RUN(test_bad_cte);
