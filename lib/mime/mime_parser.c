@@ -85,6 +85,8 @@ struct mw_mime_parser {
     uint64_t unwind_off; /* where the delimiter (or the end) that started it is */
 
     /* header block of the entity on top */
+    size_t hs_pos, hs_scan; /* resume point of an incomplete field (line start, LF search) */
+    int hs_bare, hs_long;
     size_t hbytes, hfields;
     unsigned hflags;
     char *hstore;
@@ -250,6 +252,10 @@ static void consume(mw_mime_parser *p, size_t n)
 {
     mw__inbuf_consume(&p->in, n);
     p->base_off += n;
+    /* An incomplete header field is never partly consumed: any consume
+     * ends the resume state of step_headers. */
+    p->hs_pos = p->hs_scan = 0;
+    p->hs_bare = p->hs_long = 0;
 }
 
 static void bare_lf(mw_mime_parser *p, uint64_t off)
@@ -425,13 +431,19 @@ static int step_headers(mw_mime_parser *p, mw_mime_event *ev)
     }
     /* Find the end of the field: its last line end not followed by WSP. */
     size_t budget = p->opt.header_bytes - p->hbytes;
-    size_t pos = 0, end = 0;
-    int bare = 0, longline = 0;
+    /* Resume where the last call stopped, so a field arriving byte by byte
+     * is not rescanned from its start each time. */
+    size_t pos = p->hs_pos, from = p->hs_scan, end = 0;
+    int bare = p->hs_bare, longline = p->hs_long;
     for (;;) {
-        const unsigned char *lf = memchr(d + pos, '\n', len - pos);
+        const unsigned char *lf = from < len ? memchr(d + from, '\n', len - from) : NULL;
         if (!lf) {
             if (!p->eof) {
                 if (len > budget) goto too_large;
+                p->hs_pos = pos;
+                p->hs_scan = len;
+                p->hs_bare = bare;
+                p->hs_long = longline;
                 return 0;
             }
             if (len - pos > p->opt.line) longline = 1;
@@ -442,9 +454,15 @@ static int step_headers(mw_mime_parser *p, mw_mime_event *ev)
         if (e == 0 || d[e - 1] != '\r') bare = 1;
         if (e - pos > p->opt.line + 1) longline = 1;
         if (e + 1 > budget) goto too_large;
-        if (e + 1 == len && !p->eof) return 0; /* is the next line a continuation? */
+        if (e + 1 == len && !p->eof) { /* is the next line a continuation? */
+            p->hs_pos = pos;
+            p->hs_scan = e;
+            p->hs_bare = bare;
+            p->hs_long = longline;
+            return 0;
+        }
         if (e + 1 < len && (d[e + 1] == ' ' || d[e + 1] == '\t')) {
-            pos = e + 1;
+            pos = from = e + 1;
             continue;
         }
         end = e + 1;
@@ -977,6 +995,8 @@ static void parser_reset_state(mw_mime_parser *p)
     p->lf_reported = 0;
     p->pending_child = 0;
     p->dq_head = p->dq_len = 0;
+    p->hs_pos = p->hs_scan = 0;
+    p->hs_bare = p->hs_long = 0;
     xform_stop(p);
 }
 
