@@ -298,7 +298,8 @@ MW_API void mw_mime_builder_free(mw_mime_builder *b);
  * @return MW_OK; MW_ERR_INVALID (bad name, CR/LF/NUL, NULL); MW_ERR_SYNTAX
  *         (non-ASCII without SMTPUTF8, or invalid UTF-8); MW_ERR_LINE_TOO_LONG
  *         (a word that cannot be folded under 998); MW_ERR_STATE; MW_ERR_BUFFER
- *         (drain the output first; nothing was written); MW_ERR_NOMEM.
+ *         (drain the output first; nothing was written); MW_ERR_LIMIT (the
+ *         field is larger than the output queue could ever hold); MW_ERR_NOMEM.
  */
 MW_API int mw_mime_builder_header(mw_mime_builder *b, const char *name, const char *value, size_t len);
 

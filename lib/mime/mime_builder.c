@@ -76,10 +76,13 @@ static int valid_utf8(const char *s, size_t n)
 
 static bframe *btop(mw_mime_builder *b) { return b->depth ? &b->st[b->depth - 1] : NULL; }
 
-/* Room check for a structure call: everything or nothing. */
+/* Room check for a structure call: everything or nothing. Output that
+ * could never fit, even in an empty queue, is a limit, not "drain first". */
 static int need(mw_mime_builder *b, size_t n)
 {
-    if (mw__outq_len(&b->q) + n > b->soft + HARD_EXTRA) return MW_ERR_BUFFER;
+    size_t cap = b->soft + HARD_EXTRA;
+    if (n > cap) return MW_ERR_LIMIT;
+    if (mw__outq_len(&b->q) + n > cap) return MW_ERR_BUFFER;
     return MW_OK;
 }
 
@@ -407,7 +410,7 @@ MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, cons
     if (cte == MW_MIME_CTE_AUTO)
         cte = mw_mime_choose_cte(sample, sample_len, is_text, (b->flags & MW_MIME_BUILD_8BIT) != 0);
     size_t est = 256 + strlen(type) + (charset ? strlen(charset) : 0) +
-                 (filename ? 3 * strlen(filename) * 3 + 64 : 0);
+                 (disposition ? strlen(disposition) : 0) + (filename ? 9 * strlen(filename) + 64 : 0);
     int rc = need(b, est);
     if (rc) return rc;
     bframe *f;

@@ -222,6 +222,16 @@ static void test_folding(void)
     char big[1200];
     memset(big, 'x', sizeof big);
     CHECK_INT(mw_mime_builder_header(b, "X-Big", big, sizeof big), MW_ERR_LINE_TOO_LONG);
+    {
+        /* Larger than the queue could ever hold: a limit, not "drain first". */
+        mw_mime_builder *small = mw_mime_builder_new(NULL, 0, 1024);
+        size_t hn = 200000;
+        char *huge = malloc(hn);
+        for (size_t i = 0; i < hn; i++) huge[i] = i % 10 == 9 ? ' ' : 'w';
+        CHECK_INT(mw_mime_builder_header(small, "X-Huge", huge, hn), MW_ERR_LIMIT);
+        free(huge);
+        mw_mime_builder_free(small);
+    }
     char longtext[400];
     for (size_t i = 0; i < sizeof longtext; i++) longtext[i] = (char)(i % 7 == 6 ? ' ' : 'a' + (char)(i % 26));
     memcpy(longtext, "\xc3\xa9", 2);
