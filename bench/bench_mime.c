@@ -32,7 +32,8 @@ static void gen_put(gbuf *b, const char *s, size_t n)
 {
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n) cap *= 2;
+        while (cap < b->len + n)
+            cap *= 2;
         b->p = realloc(b->p, cap);
         if (!b->p) {
             fprintf(stderr, "bench: out of memory\n");
@@ -44,7 +45,10 @@ static void gen_put(gbuf *b, const char *s, size_t n)
     b->len += n;
 }
 
-static void gen_str(gbuf *b, const char *s) { gen_put(b, s, strlen(s)); }
+static void gen_str(gbuf *b, const char *s)
+{
+    gen_put(b, s, strlen(s));
+}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -55,9 +59,10 @@ static uint64_t rnd(void)
     return rng * 0x2545f4914f6cdd1dull;
 }
 
-static const char *words[] = {"the", "mail", "server", "message", "parser", "boundary", "quick",
-                              "brown", "fox", "jumps", "over", "lazy", "dog", "caf\xc3\xa9",
-                              "meeting", "tomorrow", "attached", "report", "please", "review"};
+static const char *words[] = {"the",      "mail",     "server", "message",     "parser",
+                              "boundary", "quick",    "brown",  "fox",         "jumps",
+                              "over",     "lazy",     "dog",    "caf\xc3\xa9", "meeting",
+                              "tomorrow", "attached", "report", "please",      "review"};
 
 static void gen_text(gbuf *b, size_t n)
 {
@@ -132,26 +137,28 @@ static void gen_b64(gbuf *b, size_t nbytes)
 static void gen_headers(gbuf *b, int n)
 {
     char tmp[160];
-    snprintf(tmp, sizeof tmp,
-             "From: Sender %d <sender%d@example.org>\r\nTo: rcpt@example.net\r\n"
-             "Subject: Message number %d about the report\r\nDate: Thu, 26 Nov 2026 23:00:00 +0000\r\n",
-             n, n, n);
+    snprintf(
+        tmp, sizeof tmp,
+        "From: Sender %d <sender%d@example.org>\r\nTo: rcpt@example.net\r\n"
+        "Subject: Message number %d about the report\r\nDate: Thu, 26 Nov 2026 23:00:00 +0000\r\n",
+        n, n, n);
     gen_str(b, tmp);
     snprintf(tmp, sizeof tmp, "Message-ID: <%d.%llu@example.org>\r\nMIME-Version: 1.0\r\n", n,
              (unsigned long long)(rnd() % 1000000));
     gen_str(b, tmp);
     gen_str(b, "Received: from relay.example.org (relay.example.org [192.0.2.1])\r\n"
-             "\tby mx.example.net with ESMTPS id 4F3D2C1B0A\r\n\tfor <rcpt@example.net>; Thu, 26 Nov 2026 23:00:00 +0000\r\n");
+               "\tby mx.example.net with ESMTPS id 4F3D2C1B0A\r\n\tfor <rcpt@example.net>; Thu, 26 "
+               "Nov 2026 23:00:00 +0000\r\n");
 }
 
 static void gen_alternative(gbuf *b, size_t n)
 {
     gen_str(b, "Content-Type: multipart/alternative; boundary=\"=_alt_7f3a\"\r\n\r\n"
-             "--=_alt_7f3a\r\nContent-Type: text/plain; charset=utf-8\r\n"
-             "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+               "--=_alt_7f3a\r\nContent-Type: text/plain; charset=utf-8\r\n"
+               "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
     gen_qp(b, n);
     gen_str(b, "--=_alt_7f3a\r\nContent-Type: text/html; charset=utf-8\r\n"
-             "Content-Transfer-Encoding: quoted-printable\r\n\r\n<html><body><p>\r\n");
+               "Content-Transfer-Encoding: quoted-printable\r\n\r\n<html><body><p>\r\n");
     gen_qp(b, n + n / 2);
     gen_str(b, "</p></body></html>\r\n--=_alt_7f3a--\r\n");
 }
@@ -159,11 +166,11 @@ static void gen_alternative(gbuf *b, size_t n)
 static void gen_mixed(gbuf *b, size_t text, size_t attach)
 {
     gen_str(b, "Content-Type: multipart/mixed; boundary=\"=_mix_91c0\"\r\n\r\n"
-             "This is a multi-part message in MIME format.\r\n--=_mix_91c0\r\n");
+               "This is a multi-part message in MIME format.\r\n--=_mix_91c0\r\n");
     gen_alternative(b, text);
     gen_str(b, "--=_mix_91c0\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\n"
-             "Content-Transfer-Encoding: base64\r\n"
-             "Content-Disposition: attachment; filename=\"report.pdf\"\r\n\r\n");
+               "Content-Transfer-Encoding: base64\r\n"
+               "Content-Disposition: attachment; filename=\"report.pdf\"\r\n\r\n");
     gen_b64(b, attach);
     gen_str(b, "--=_mix_91c0--\r\n");
 }
@@ -176,15 +183,21 @@ static void gen_message(gbuf *b, int n, size_t attach)
     if (attach) kind = 2;
     switch (kind) {
     case 0:
-        gen_str(b, "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+        gen_str(
+            b,
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
         gen_text(b, text);
         break;
-    case 1: gen_alternative(b, text); break;
-    case 2: gen_mixed(b, text, attach ? attach : 8000 + rnd() % 30000); break;
+    case 1:
+        gen_alternative(b, text);
+        break;
+    case 2:
+        gen_mixed(b, text, attach ? attach : 8000 + rnd() % 30000);
+        break;
     default:
         gen_str(b, "Content-Type: multipart/mixed; boundary=\"=_fwd_1\"\r\n\r\n--=_fwd_1\r\n"
-                 "Content-Type: text/plain; charset=utf-8\r\n\r\nSee the forwarded message.\r\n"
-                 "--=_fwd_1\r\nContent-Type: message/rfc822\r\n\r\n");
+                   "Content-Type: text/plain; charset=utf-8\r\n\r\nSee the forwarded message.\r\n"
+                   "--=_fwd_1\r\nContent-Type: message/rfc822\r\n\r\n");
         gen_headers(b, n + 1);
         gen_mixed(b, text / 2, 4000 + rnd() % 12000);
         gen_str(b, "--=_fwd_1--\r\n");
@@ -193,8 +206,8 @@ static void gen_message(gbuf *b, int n, size_t attach)
 }
 
 typedef struct corpus {
-    gbuf all;      /* messages back to back */
-    size_t *off;   /* message i is all.p[off[i] .. off[i+1]) */
+    gbuf all;    /* messages back to back */
+    size_t *off; /* message i is all.p[off[i] .. off[i+1]) */
     size_t n;
 } corpus;
 
@@ -344,8 +357,9 @@ static void stream_big(size_t total)
     mw_mime_parser *p = mw_mime_parser_new(NULL, NULL);
     gbuf b = {0};
     gen_headers(&b, 1);
-    gen_str(&b, "Content-Type: multipart/mixed; boundary=\"=_big\"\r\n\r\n--=_big\r\n"
-              "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    gen_str(&b,
+            "Content-Type: multipart/mixed; boundary=\"=_big\"\r\n\r\n--=_big\r\n"
+            "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n");
     gbuf chunk = {0};
     gen_b64(&chunk, 48 * 1024); /* 64 KiB of base64 lines, reused */
     uint64_t body = 0, fed = 0;
@@ -358,9 +372,12 @@ static void stream_big(size_t total)
     while (phase < 3) {
         if (pos == srclen) {
             pos = 0;
-            if (phase == 0) src = chunk.p, srclen = chunk.len, phase = 1;
-            else if (phase == 1 && fed >= total) src = "--=_big--\r\n", srclen = 11, phase = 2;
-            else if (phase == 2) phase = 3;
+            if (phase == 0)
+                src = chunk.p, srclen = chunk.len, phase = 1;
+            else if (phase == 1 && fed >= total)
+                src = "--=_big--\r\n", srclen = 11, phase = 2;
+            else if (phase == 2)
+                phase = 3;
             continue;
         }
         mw_ssize t = mw_mime_feed(p, src + pos, srclen - pos);
@@ -392,7 +409,8 @@ static void build_pipeline(size_t total)
     mw_mime_parser *p = mw_mime_parser_new(NULL, o);
     mw_mime_options_free(o);
     unsigned char *chunk = malloc(65536);
-    for (size_t i = 0; i < 65536; i++) chunk[i] = (unsigned char)rnd();
+    for (size_t i = 0; i < 65536; i++)
+        chunk[i] = (unsigned char)rnd();
     uint64_t decoded = 0, wire = 0;
     mw_mime_event ev;
     int rc;
@@ -411,8 +429,8 @@ static void build_pipeline(size_t total)
     double t0 = bench_now();
     mw_mime_builder_header(b, "From", "a@example.org", 13);
     mw_mime_builder_multipart_begin(b, "mixed", "=_big", NULL);
-    mw_mime_builder_part_begin(b, "application/octet-stream", NULL, MW_MIME_CTE_BASE64, "attachment",
-                               "big.bin", NULL, 0);
+    mw_mime_builder_part_begin(b, "application/octet-stream", NULL, MW_MIME_CTE_BASE64,
+                               "attachment", "big.bin", NULL, 0);
     for (size_t done = 0; done < total;) {
         size_t off = 0;
         while (off < 65536) {
@@ -422,7 +440,8 @@ static void build_pipeline(size_t total)
         }
         done += 65536;
     }
-    while (mw_mime_builder_part_end(b) == MW_ERR_BUFFER) PUMP();
+    while (mw_mime_builder_part_end(b) == MW_ERR_BUFFER)
+        PUMP();
     mw_mime_builder_multipart_end(b);
     PUMP();
     mw_mime_eof(p);

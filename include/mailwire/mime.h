@@ -34,20 +34,24 @@ typedef struct mw_mime_options mw_mime_options;
 
 /** Limits settable with mw_mime_options_set_limit (default in brackets). */
 typedef enum mw_mime_limit {
-    MW_MIME_LIMIT_BUFFER = 1,        /**< input buffer bytes [256 KiB]; raised to fit HEADER_BYTES + 2 * LINE */
+    /** input buffer bytes [256 KiB]; raised to fit HEADER_BYTES + 2 * LINE */
+    MW_MIME_LIMIT_BUFFER = 1,
     MW_MIME_LIMIT_DEPTH = 2,         /**< nesting depth of multiparts and messages [100] */
     MW_MIME_LIMIT_PARTS = 3,         /**< entities per message, root included [10000] */
     MW_MIME_LIMIT_HEADER_BYTES = 4,  /**< header block bytes per entity [65536] */
     MW_MIME_LIMIT_HEADER_FIELDS = 5, /**< header fields per entity [1000] */
     MW_MIME_LIMIT_PARAMS = 6,        /**< parameters per Content-Type / Content-Disposition [64] */
     MW_MIME_LIMIT_SEGMENTS = 7,      /**< RFC 2231 continuation segments per parameter [128] */
-    MW_MIME_LIMIT_LINE = 8           /**< longest line examined as a boundary delimiter; longer header lines are a defect [998] */
+    /** longest line examined as a boundary delimiter; longer header lines are a defect [998] */
+    MW_MIME_LIMIT_LINE = 8
 } mw_mime_limit;
 
 /** Parser flags (mw_mime_options_set_flags). */
-#define MW_MIME_DECODE 0x1u /**< BODY data of leaves is decoded by Content-Transfer-Encoding (quoted-printable, base64) */
-#define MW_MIME_UTF8 0x2u   /**< BODY data of text/... leaves is converted from its charset to UTF-8 (encoded
-                                 bodies only together with MW_MIME_DECODE); malformed bytes become U+FFFD */
+/** BODY data of leaves is decoded by Content-Transfer-Encoding (quoted-printable, base64) */
+#define MW_MIME_DECODE 0x1u
+/** BODY data of text/... leaves is converted from its charset to UTF-8 (encoded bodies only
+ *  together with MW_MIME_DECODE); malformed bytes become U+FFFD */
+#define MW_MIME_UTF8 0x2u
 
 /**
  * Create an options object holding the defaults.
@@ -110,29 +114,44 @@ typedef enum mw_mime_cte {
 /** Defect codes (mw_mime_event.defect). */
 typedef enum mw_mime_defect {
     MW_MIME_DEFECT_MISSING_CLOSE_BOUNDARY = 1, /**< a multipart ended without "--boundary--" */
-    MW_MIME_DEFECT_MISSING_BOUNDARY = 2,   /**< multipart without a usable boundary: treated as a leaf */
-    MW_MIME_DEFECT_BOUNDARY_IN_ENCODED = 3, /**< a "--" line matching no boundary inside a base64 body (once per part) */
-    MW_MIME_DEFECT_BAD_CTE = 4,            /**< unknown Content-Transfer-Encoding, or an encoding on a multipart */
-    MW_MIME_DEFECT_8BIT_HEADER = 5,        /**< bytes >= 0x80 in a header field (once per entity) */
-    MW_MIME_DEFECT_BARE_LF = 6,            /**< a header or delimiter line ended with LF alone (once per message) */
-    MW_MIME_DEFECT_LONG_HEADER_LINE = 7,   /**< a header line over LIMIT_LINE bytes (once per entity) */
-    MW_MIME_DEFECT_TOO_MANY_PARTS = 8,     /**< LIMIT_PARTS reached: the rest is body of the current entity */
-    MW_MIME_DEFECT_TOO_DEEP = 9,           /**< LIMIT_DEPTH reached: the entity is treated as a leaf */
-    MW_MIME_DEFECT_TOO_MANY_PARAMS = 10,   /**< LIMIT_PARAMS or LIMIT_SEGMENTS reached: the rest are ignored */
-    MW_MIME_DEFECT_HEADER_TOO_LARGE = 11,  /**< LIMIT_HEADER_BYTES / FIELDS reached: the rest is body */
-    MW_MIME_DEFECT_UNTERMINATED_HEADERS = 12, /**< the header block ended at EOF or at a delimiter, no blank line */
-    MW_MIME_DEFECT_BAD_HEADER_LINE = 13,   /**< a line that is not a header field: it starts the body */
-    MW_MIME_DEFECT_BAD_CONTENT_TYPE = 14,  /**< unparsable Content-Type: the default type is used */
-    MW_MIME_DEFECT_BAD_PARAM = 15,         /**< malformed parameter, RFC 2231 gap, bad %XX */
-    MW_MIME_DEFECT_BAD_CHARSET = 16,       /**< a charset that could not be converted: bytes kept as they are */
-    MW_MIME_DEFECT_DUPLICATE_FIELD = 17,   /**< a second Content-Type/-Disposition/-Transfer-Encoding: ignored */
-    MW_MIME_DEFECT_BAD_ENCODING = 18       /**< base64/quoted-printable body data with errors (decode mode) */
+    /** multipart without a usable boundary: treated as a leaf */
+    MW_MIME_DEFECT_MISSING_BOUNDARY = 2,
+    /** a "--" line matching no boundary inside a base64 body (once per part) */
+    MW_MIME_DEFECT_BOUNDARY_IN_ENCODED = 3,
+    /** unknown Content-Transfer-Encoding, or an encoding on a multipart */
+    MW_MIME_DEFECT_BAD_CTE = 4,
+    MW_MIME_DEFECT_8BIT_HEADER = 5, /**< bytes >= 0x80 in a header field (once per entity) */
+    /** a header or delimiter line ended with LF alone (once per message) */
+    MW_MIME_DEFECT_BARE_LF = 6,
+    /** a header line over LIMIT_LINE bytes (once per entity) */
+    MW_MIME_DEFECT_LONG_HEADER_LINE = 7,
+    /** LIMIT_PARTS reached: the rest is body of the current entity */
+    MW_MIME_DEFECT_TOO_MANY_PARTS = 8,
+    /** LIMIT_DEPTH reached: the entity is treated as a leaf */
+    MW_MIME_DEFECT_TOO_DEEP = 9,
+    /** LIMIT_PARAMS or LIMIT_SEGMENTS reached: the rest are ignored */
+    MW_MIME_DEFECT_TOO_MANY_PARAMS = 10,
+    /** LIMIT_HEADER_BYTES / FIELDS reached: the rest is body */
+    MW_MIME_DEFECT_HEADER_TOO_LARGE = 11,
+    /** the header block ended at EOF or at a delimiter, no blank line */
+    MW_MIME_DEFECT_UNTERMINATED_HEADERS = 12,
+    /** a line that is not a header field: it starts the body */
+    MW_MIME_DEFECT_BAD_HEADER_LINE = 13,
+    MW_MIME_DEFECT_BAD_CONTENT_TYPE = 14, /**< unparsable Content-Type: the default type is used */
+    MW_MIME_DEFECT_BAD_PARAM = 15,        /**< malformed parameter, RFC 2231 gap, bad %XX */
+    /** a charset that could not be converted: bytes kept as they are */
+    MW_MIME_DEFECT_BAD_CHARSET = 16,
+    /** a second Content-Type/-Disposition/-Transfer-Encoding: ignored */
+    MW_MIME_DEFECT_DUPLICATE_FIELD = 17,
+    /** base64/quoted-printable body data with errors (decode mode) */
+    MW_MIME_DEFECT_BAD_ENCODING = 18
 } mw_mime_defect;
 
 /** One Content-Type or Content-Disposition parameter. */
 typedef struct mw_mime_param {
-    mw_slice name;     /**< lowercase, without RFC 2231 "*n*" decoration */
-    mw_slice value;    /**< continuations joined, quotes and %XX removed, converted to UTF-8 when a charset was given */
+    mw_slice name; /**< lowercase, without RFC 2231 "*n*" decoration */
+    /** continuations joined, quotes and %XX removed, converted to UTF-8 when a charset was given */
+    mw_slice value;
     mw_slice charset;  /**< RFC 2231 charset as written (empty when none) */
     mw_slice language; /**< RFC 2231 language (empty when none) */
 } mw_mime_param;
@@ -144,34 +163,40 @@ typedef struct mw_mime_param {
  * ever appended to this struct.
  */
 typedef struct mw_mime_event {
-    int type;          /**< mw_mime_event_type */
-    unsigned depth;    /**< nesting depth of the entity: 0 for the root message */
-    uint32_t part;     /**< entity number in input order: 0 for the root */
-    mw_slice path;     /**< "" for the root, "1", "2.1", ...: child numbers from the root (the
-                            message inside message/rfc822 is child 1) */
-    uint64_t offset;   /**< input offset where the event's bytes start (DEFECT: where it was seen) */
+    int type;       /**< mw_mime_event_type */
+    unsigned depth; /**< nesting depth of the entity: 0 for the root message */
+    uint32_t part;  /**< entity number in input order: 0 for the root */
+    mw_slice path;  /**< "" for the root, "1", "2.1", ...: child numbers from the root (the
+                         message inside message/rfc822 is child 1) */
+    /** input offset where the event's bytes start (DEFECT: where it was seen) */
+    uint64_t offset;
     /* HEADER */
-    mw_slice name;     /**< field name as written */
-    mw_slice value;    /**< raw value: leading whitespace skipped, folding CRLFs kept, final CRLF removed */
+    mw_slice name; /**< field name as written */
+    /** raw value: leading whitespace skipped, folding CRLFs kept, final CRLF removed */
+    mw_slice value;
     mw_slice unfolded; /**< value with the folding line ends removed (RFC 5322 §2.2.3) */
     /* PART_BEGIN */
-    int kind;          /**< mw_mime_kind */
-    mw_slice media_type; /**< lowercase media type ("text"; the default when absent or unparsable) */
-    mw_slice subtype;    /**< lowercase subtype ("plain") */
+    int kind; /**< mw_mime_kind */
+    /** lowercase media type ("text"; the default when absent or unparsable) */
+    mw_slice media_type;
+    mw_slice subtype;            /**< lowercase subtype ("plain") */
     const mw_mime_param *params; /**< Content-Type parameters */
     size_t nparams;
     mw_slice boundary; /**< multipart boundary (empty otherwise) */
-    mw_slice charset;  /**< lowercase charset parameter; "us-ascii" for text without one; empty otherwise */
+    /** lowercase charset parameter; "us-ascii" for text without one; empty otherwise */
+    mw_slice charset;
     int cte;           /**< mw_mime_cte */
     mw_slice cte_name; /**< lowercase Content-Transfer-Encoding as written (empty when absent) */
-    mw_slice disposition; /**< lowercase disposition type ("inline", "attachment"; empty when absent) */
+    /** lowercase disposition type ("inline", "attachment"; empty when absent) */
+    mw_slice disposition;
     const mw_mime_param *disp_params; /**< Content-Disposition parameters */
     size_t ndisp_params;
-    mw_slice filename; /**< UTF-8: Content-Disposition filename, else Content-Type name (empty when none) */
+    /** UTF-8: Content-Disposition filename, else Content-Type name (empty when none) */
+    mw_slice filename;
     /* BODY, PREAMBLE, EPILOGUE */
-    mw_slice data;     /**< the chunk: raw bytes, or decoded ones with MW_MIME_DECODE */
+    mw_slice data; /**< the chunk: raw bytes, or decoded ones with MW_MIME_DECODE */
     /* DEFECT */
-    int defect;        /**< mw_mime_defect */
+    int defect; /**< mw_mime_defect */
 } mw_mime_event;
 
 /* ------------------------------------------------------------------ */
@@ -260,17 +285,18 @@ MW_API const char *mw_mime_defect_str(int defect);
  *   multipart_begin("mixed", "=_b1", NULL)
  *     part_begin("text/plain", "utf-8", MW_MIME_CTE_AUTO, NULL, NULL, text, len)
  *     write(text) ... part_end()
- *     part_begin("application/pdf", NULL, MW_MIME_CTE_BASE64, "attachment", "r\xc3\xa9sum\xc3\xa9.pdf", NULL, 0)
- *     write(...)* part_end()
- *   multipart_end()
- *   finish()
+ *     part_begin("application/pdf", NULL, MW_MIME_CTE_BASE64, "attachment",
+ * "r\xc3\xa9sum\xc3\xa9.pdf", NULL, 0) write(...)* part_end() multipart_end() finish()
  */
 typedef struct mw_mime_builder mw_mime_builder;
 
 /** Builder flags (mw_mime_builder_new). */
-#define MW_MIME_BUILD_SMTPUTF8 0x1u /**< non-ASCII header text is written as raw UTF-8 (RFC 6532), not RFC 2047 */
-#define MW_MIME_BUILD_8BIT 0x2u     /**< MW_MIME_CTE_AUTO may choose 8bit (the transport has 8BITMIME) */
-#define MW_MIME_BUILD_2047_NAME 0x4u /**< non-ASCII filenames also get an RFC 2047 name= on Content-Type (old Outlook) */
+/** non-ASCII header text is written as raw UTF-8 (RFC 6532), not RFC 2047 */
+#define MW_MIME_BUILD_SMTPUTF8 0x1u
+/** MW_MIME_CTE_AUTO may choose 8bit (the transport has 8BITMIME) */
+#define MW_MIME_BUILD_8BIT 0x2u
+/** non-ASCII filenames also get an RFC 2047 name= on Content-Type (old Outlook) */
+#define MW_MIME_BUILD_2047_NAME 0x4u
 
 /** Ask the builder to choose the transfer encoding from a sample (part_begin). */
 #define MW_MIME_CTE_AUTO (-1)
@@ -301,14 +327,16 @@ MW_API void mw_mime_builder_free(mw_mime_builder *b);
  *         (drain the output first; nothing was written); MW_ERR_LIMIT (the
  *         field is larger than the output queue could ever hold); MW_ERR_NOMEM.
  */
-MW_API int mw_mime_builder_header(mw_mime_builder *b, const char *name, const char *value, size_t len);
+MW_API int mw_mime_builder_header(mw_mime_builder *b, const char *name, const char *value,
+                                  size_t len);
 
 /**
  * Add an unstructured text header (Subject, Comments, ...): UTF-8 text,
  * written as RFC 2047 encoded words when it is not plain ASCII (raw UTF-8
  * with MW_MIME_BUILD_SMTPUTF8). Same results as mw_mime_builder_header.
  */
-MW_API int mw_mime_builder_header_text(mw_mime_builder *b, const char *name, const char *text, size_t len);
+MW_API int mw_mime_builder_header_text(mw_mime_builder *b, const char *name, const char *text,
+                                       size_t len);
 
 /**
  * Start a leaf part: as the body of the current message when its header
@@ -328,8 +356,8 @@ MW_API int mw_mime_builder_header_text(mw_mime_builder *b, const char *name, con
  * @return MW_OK, MW_ERR_INVALID, MW_ERR_SYNTAX, MW_ERR_STATE, MW_ERR_LIMIT
  *         (nesting deeper than 100), MW_ERR_BUFFER, MW_ERR_NOMEM.
  */
-MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, const char *charset, int cte,
-                                      const char *disposition, const char *filename,
+MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, const char *charset,
+                                      int cte, const char *disposition, const char *filename,
                                       const void *sample, size_t sample_len);
 
 /**
@@ -341,7 +369,8 @@ MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, cons
  */
 MW_API mw_ssize mw_mime_builder_write(mw_mime_builder *b, const void *data, size_t len);
 
-/** End the current leaf (flushes its encoder). @return MW_OK, MW_ERR_STATE, MW_ERR_BUFFER, MW_ERR_NOMEM. */
+/** End the current leaf (flushes its encoder). @return MW_OK, MW_ERR_STATE, MW_ERR_BUFFER,
+ * MW_ERR_NOMEM. */
 MW_API int mw_mime_builder_part_end(mw_mime_builder *b);
 
 /**
@@ -353,10 +382,11 @@ MW_API int mw_mime_builder_part_end(mw_mime_builder *b);
  * @param params   extra raw parameters ("report-type=delivery-status") or NULL.
  * @return as mw_mime_builder_part_begin.
  */
-MW_API int mw_mime_builder_multipart_begin(mw_mime_builder *b, const char *subtype, const char *boundary,
-                                           const char *params);
+MW_API int mw_mime_builder_multipart_begin(mw_mime_builder *b, const char *subtype,
+                                           const char *boundary, const char *params);
 
-/** Write the close delimiter of the current multipart. @return MW_OK, MW_ERR_STATE, MW_ERR_BUFFER, MW_ERR_NOMEM. */
+/** Write the close delimiter of the current multipart. @return MW_OK, MW_ERR_STATE, MW_ERR_BUFFER,
+ * MW_ERR_NOMEM. */
 MW_API int mw_mime_builder_multipart_end(mw_mime_builder *b);
 
 /**

@@ -74,7 +74,10 @@ static int valid_utf8(const char *s, size_t n)
     return mw__utf8_valid_len((const unsigned char *)s, n) == n;
 }
 
-static bframe *btop(mw_mime_builder *b) { return b->depth ? &b->st[b->depth - 1] : NULL; }
+static bframe *btop(mw_mime_builder *b)
+{
+    return b->depth ? &b->st[b->depth - 1] : NULL;
+}
 
 /* Room check for a structure call: everything or nothing. Output that
  * could never fit, even in an empty queue, is a limit, not "drain first". */
@@ -92,7 +95,10 @@ static int put(mw_mime_builder *b, const void *s, size_t n)
     return rc == MW_ERR_LIMIT ? MW_ERR_BUFFER : rc;
 }
 
-static int puts_(mw_mime_builder *b, const char *s) { return put(b, s, strlen(s)); }
+static int puts_(mw_mime_builder *b, const char *s)
+{
+    return put(b, s, strlen(s));
+}
 
 /* ---- header folding ------------------------------------------------- */
 
@@ -100,7 +106,8 @@ static int puts_(mw_mime_builder *b, const char *s) { return put(b, s, strlen(s)
  * 78 columns where a fold point exists and never exceed 998. The value has
  * no CR/LF (checked by the caller) unless pre_folded (RFC 2047 output, whose
  * CRLF SP separators are kept). */
-static int write_field(mw_mime_builder *b, const char *name, const char *v, size_t n, int pre_folded)
+static int write_field(mw_mime_builder *b, const char *name, const char *v, size_t n,
+                       int pre_folded)
 {
     size_t nl = strlen(name);
     if (nl + 2 > LINE_MAX_LEN) return MW_ERR_LINE_TOO_LONG;
@@ -120,9 +127,11 @@ static int write_field(mw_mime_builder *b, const char *name, const char *v, size
             }
             /* next unit: whitespace run + word */
             size_t ws = i;
-            while (ws < n && (v[ws] == ' ' || v[ws] == '\t')) ws++;
+            while (ws < n && (v[ws] == ' ' || v[ws] == '\t'))
+                ws++;
             size_t we = ws;
-            while (we < n && v[we] != ' ' && v[we] != '\t' && v[we] != '\r') we++;
+            while (we < n && v[we] != ' ' && v[we] != '\t' && v[we] != '\r')
+                we++;
             size_t unit = we - i;
             if (ws > i && col + unit > FOLD_AT && col > 1) {
                 /* fold before the whitespace (RFC 5322 §2.2.3) */
@@ -144,7 +153,8 @@ static int headers_allowed(mw_mime_builder *b)
     return f && f->hdr_open && !b->done;
 }
 
-MW_API int mw_mime_builder_header(mw_mime_builder *b, const char *name, const char *value, size_t len)
+MW_API int mw_mime_builder_header(mw_mime_builder *b, const char *name, const char *value,
+                                  size_t len)
 {
     if (!b || !valid_name(name) || (!value && len)) return MW_ERR_INVALID;
     if (has_crlfnul(value, len)) return MW_ERR_INVALID;
@@ -155,7 +165,8 @@ MW_API int mw_mime_builder_header(mw_mime_builder *b, const char *name, const ch
     return write_field(b, name, value, len, 0);
 }
 
-MW_API int mw_mime_builder_header_text(mw_mime_builder *b, const char *name, const char *text, size_t len)
+MW_API int mw_mime_builder_header_text(mw_mime_builder *b, const char *name, const char *text,
+                                       size_t len)
 {
     if (!b || !valid_name(name) || (!text && len)) return MW_ERR_INVALID;
     if (has_crlfnul(text, len)) return MW_ERR_INVALID;
@@ -186,7 +197,10 @@ static int attr_char(unsigned char c)
     return c && strchr("!#$&+-.^_`|~", c) != NULL;
 }
 
-static int needs_quote_escape(unsigned char c) { return c == '"' || c == '\\'; }
+static int needs_quote_escape(unsigned char c)
+{
+    return c == '"' || c == '\\';
+}
 
 /* ";" CRLF SP name="value" */
 static int put_param_quoted(mw_mime_builder *b, const char *name, const char *v, size_t n)
@@ -206,7 +220,8 @@ static int put_param_2231(mw_mime_builder *b, const char *name, const char *v, s
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t total = 0;
-    for (size_t i = 0; i < n; i++) total += attr_char((unsigned char)v[i]) ? 1 : 3;
+    for (size_t i = 0; i < n; i++)
+        total += attr_char((unsigned char)v[i]) ? 1 : 3;
     int multi = total > 50;
     size_t i = 0;
     int rc;
@@ -254,7 +269,8 @@ MW_API int mw_mime_choose_cte(const void *data, size_t len, int is_text, int all
     if (!d) len = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = d[i];
-        if ((c == '\n' && (i == 0 || d[i - 1] != '\r')) || (c == '\r' && (i + 1 == len || d[i + 1] != '\n')))
+        if ((c == '\n' && (i == 0 || d[i - 1] != '\r')) ||
+            (c == '\r' && (i + 1 == len || d[i + 1] != '\n')))
             bare = 1;
         if (c == '\n') {
             if (col > maxcol) maxcol = col;
@@ -262,9 +278,12 @@ MW_API int mw_mime_choose_cte(const void *data, size_t len, int is_text, int all
             continue;
         }
         col++;
-        if (c >= 0x80) high++;
-        else if (c == 0) nul = 1;
-        else if (c < 0x20 && c != '\t' && c != '\r') ctl++;
+        if (c >= 0x80)
+            high++;
+        else if (c == 0)
+            nul = 1;
+        else if (c < 0x20 && c != '\t' && c != '\r')
+            ctl++;
     }
     if (col > maxcol) maxcol = col;
     /* Non-text data must come back byte for byte: 7bit/8bit would turn a
@@ -349,8 +368,8 @@ static int place_entity(mw_mime_builder *b, bframe **out)
     if (rc) return rc;
     /* RFC 2046 §5.1.1: the CRLF before "--" belongs to the delimiter; the
      * first one follows the blank line that ends the headers. */
-    if ((rc = puts_(b, f->children ? "\r\n--" : "--")) || (rc = put(b, b->bnd + f->boff, f->blen)) ||
-        (rc = put(b, "\r\n", 2)))
+    if ((rc = puts_(b, f->children ? "\r\n--" : "--")) ||
+        (rc = put(b, b->bnd + f->boff, f->blen)) || (rc = put(b, "\r\n", 2)))
         return rc;
     f->children++;
     bframe *c = &b->st[b->depth++];
@@ -385,16 +404,21 @@ static int valid_token(const char *t)
 static const char *cte_name(int cte)
 {
     switch (cte) {
-    case MW_MIME_CTE_8BIT: return "8bit";
-    case MW_MIME_CTE_BINARY: return "binary";
-    case MW_MIME_CTE_QP: return "quoted-printable";
-    case MW_MIME_CTE_BASE64: return "base64";
-    default: return "7bit";
+    case MW_MIME_CTE_8BIT:
+        return "8bit";
+    case MW_MIME_CTE_BINARY:
+        return "binary";
+    case MW_MIME_CTE_QP:
+        return "quoted-printable";
+    case MW_MIME_CTE_BASE64:
+        return "base64";
+    default:
+        return "7bit";
     }
 }
 
-MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, const char *charset, int cte,
-                                      const char *disposition, const char *filename,
+MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, const char *charset,
+                                      int cte, const char *disposition, const char *filename,
                                       const void *sample, size_t sample_len)
 {
     if (!b || !valid_type(type) || (charset && !valid_token(charset)) ||
@@ -410,7 +434,8 @@ MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, cons
     if (cte == MW_MIME_CTE_AUTO)
         cte = mw_mime_choose_cte(sample, sample_len, is_text, (b->flags & MW_MIME_BUILD_8BIT) != 0);
     size_t est = 256 + strlen(type) + (charset ? strlen(charset) : 0) +
-                 (disposition ? strlen(disposition) : 0) + (filename ? 9 * strlen(filename) + 64 : 0);
+                 (disposition ? strlen(disposition) : 0) +
+                 (filename ? 9 * strlen(filename) + 64 : 0);
     int rc = need(b, est);
     if (rc) return rc;
     bframe *f;
@@ -418,7 +443,8 @@ MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, cons
     if (f->msg_root && (rc = puts_(b, "MIME-Version: 1.0\r\n"))) return rc;
     if ((rc = puts_(b, "Content-Type: ")) || (rc = puts_(b, type))) return rc;
     if (charset && ((rc = puts_(b, "; charset=")) || (rc = puts_(b, charset)))) return rc;
-    if (filename && !all_ascii(filename, strlen(filename)) && (b->flags & MW_MIME_BUILD_2047_NAME)) {
+    if (filename && !all_ascii(filename, strlen(filename)) &&
+        (b->flags & MW_MIME_BUILD_2047_NAME)) {
         /* Old Outlook reads only name=, in RFC 2047 form (RFC 2047 §5 forbids
          * it; RFC 2231 readers ignore it in favour of filename*). */
         size_t n = strlen(filename), cap = mw_2047_encoded_max(n);
@@ -427,7 +453,8 @@ MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, cons
         /* Words keep the encoder's CRLF SP folds: inside the quoted string
          * they unfold to spaces, which RFC 2047 §6.2 drops between words. */
         mw_ssize w = mw_2047_encode(filename, n, 7, tmp, cap, MW_2047_FORCE_B);
-        if (w < 0) rc = (int)w;
+        if (w < 0)
+            rc = (int)w;
         else if (!(rc = puts_(b, ";\r\n name=\"")) && !(rc = put(b, tmp, (size_t)w)))
             rc = put(b, "\"", 1);
         mw__free(&b->mem, tmp);
@@ -449,13 +476,15 @@ MW_API int mw_mime_builder_part_begin(mw_mime_builder *b, const char *type, cons
     f->cte = (unsigned char)cte;
     f->text = (unsigned char)is_text;
     b->prev_cr = 0;
-    if (cte == MW_MIME_CTE_BASE64) rc = mw_b64_encode_init(&b->codec, MW_B64_WRAP);
-    else if (cte == MW_MIME_CTE_QP) rc = mw_qp_encode_init(&b->codec, is_text ? MW_QP_LF_EOL : MW_QP_BINARY);
+    if (cte == MW_MIME_CTE_BASE64)
+        rc = mw_b64_encode_init(&b->codec, MW_B64_WRAP);
+    else if (cte == MW_MIME_CTE_QP)
+        rc = mw_qp_encode_init(&b->codec, is_text ? MW_QP_LF_EOL : MW_QP_BINARY);
     return rc;
 }
 
-MW_API int mw_mime_builder_multipart_begin(mw_mime_builder *b, const char *subtype, const char *boundary,
-                                           const char *params)
+MW_API int mw_mime_builder_multipart_begin(mw_mime_builder *b, const char *subtype,
+                                           const char *boundary, const char *params)
 {
     if (!b || !valid_token(subtype) || !boundary) return MW_ERR_INVALID;
     size_t bl = strlen(boundary);
@@ -469,7 +498,8 @@ MW_API int mw_mime_builder_multipart_begin(mw_mime_builder *b, const char *subty
     if (rc) return rc;
     if (b->bnd_len + bl > b->bnd_cap) {
         size_t cap = b->bnd_cap ? b->bnd_cap * 2 : 256;
-        while (cap < b->bnd_len + bl) cap *= 2;
+        while (cap < b->bnd_len + bl)
+            cap *= 2;
         char *nb = mw__realloc(&b->mem, b->bnd, cap);
         if (!nb) return MW_ERR_NOMEM;
         b->bnd = nb;
@@ -480,7 +510,8 @@ MW_API int mw_mime_builder_multipart_begin(mw_mime_builder *b, const char *subty
     if (f->msg_root && (rc = puts_(b, "MIME-Version: 1.0\r\n"))) return rc;
     if ((rc = puts_(b, "Content-Type: multipart/")) || (rc = puts_(b, subtype))) return rc;
     if (params && ((rc = puts_(b, ";\r\n ")) || (rc = puts_(b, params)))) return rc;
-    if ((rc = puts_(b, ";\r\n boundary=\"")) || (rc = put(b, boundary, bl)) || (rc = puts_(b, "\"\r\n")))
+    if ((rc = puts_(b, ";\r\n boundary=\"")) || (rc = put(b, boundary, bl)) ||
+        (rc = puts_(b, "\"\r\n")))
         return rc;
     memcpy(b->bnd + b->bnd_len, boundary, bl);
     f->boff = b->bnd_len;
@@ -505,8 +536,8 @@ MW_API int mw_mime_builder_multipart_end(mw_mime_builder *b)
     int rc = need(b, f->blen + 16);
     if (rc) return rc;
     if ((rc = close_headers(b))) return rc;
-    if ((rc = puts_(b, f->children ? "\r\n--" : "--")) || (rc = put(b, b->bnd + f->boff, f->blen)) ||
-        (rc = puts_(b, "--\r\n")))
+    if ((rc = puts_(b, f->children ? "\r\n--" : "--")) ||
+        (rc = put(b, b->bnd + f->boff, f->blen)) || (rc = puts_(b, "--\r\n")))
         return rc;
     pop(b);
     return MW_OK;
@@ -521,7 +552,8 @@ MW_API int mw_mime_builder_message_begin(mw_mime_builder *b, int global)
     bframe *f;
     if ((rc = place_entity(b, &f))) return rc;
     if (f->msg_root && (rc = puts_(b, "MIME-Version: 1.0\r\n"))) return rc;
-    if ((rc = puts_(b, global ? "Content-Type: message/global\r\n" : "Content-Type: message/rfc822\r\n")))
+    if ((rc = puts_(b, global ? "Content-Type: message/global\r\n"
+                              : "Content-Type: message/rfc822\r\n")))
         return rc;
     f->kind = E_MESSAGE;
     if ((rc = close_headers(b))) return rc;

@@ -39,8 +39,8 @@ typedef struct mw__mime_ctype {
 
 /* Limits and scratch for mw__mime_parse_ctype. */
 typedef struct mw__mime_pctx {
-    mw__arena *arena;        /* output strings */
-    mw_mime_param *params;   /* output array of max_params entries */
+    mw__arena *arena;      /* output strings */
+    mw_mime_param *params; /* output array of max_params entries */
     size_t max_params;
     size_t max_segments;
     struct mw__raw_param *raw; /* scratch of max_params + max_segments entries */
@@ -49,9 +49,9 @@ typedef struct mw__mime_pctx {
 
 /* Raw parameter before RFC 2231 joining. */
 typedef struct mw__raw_param {
-    mw_slice name;     /* without the "*n*" suffix */
-    mw_slice value;    /* unquoted bytes may still hold backslash escapes when quoted */
-    long section;      /* -1 when absent */
+    mw_slice name;  /* without the "*n*" suffix */
+    mw_slice value; /* unquoted bytes may still hold backslash escapes when quoted */
+    long section;   /* -1 when absent */
     unsigned char extended, quoted, used;
 } mw__raw_param;
 

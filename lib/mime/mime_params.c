@@ -19,7 +19,8 @@ char *mw__arena_reserve(mw__arena *a, size_t n)
     if (n > a->max || a->len > a->max - n) return NULL;
     if (a->len + n > a->cap) {
         size_t cap = a->cap ? a->cap : 256;
-        while (cap < a->len + n) cap *= 2;
+        while (cap < a->len + n)
+            cap *= 2;
         if (cap > a->max) cap = a->max;
         char *nb = mw__realloc(a->mem, a->buf, cap);
         if (!nb) return NULL;
@@ -42,7 +43,10 @@ char *mw__arena_push(mw__arena *a, const void *data, size_t len)
 
 /* ---- character classes --------------------------------------------- */
 
-static int is_wsp(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static int is_wsp(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 /* RFC 2045 §5.1 token: any CHAR except SPACE, CTLs and tspecials. */
 static int is_token(unsigned char c)
@@ -51,7 +55,10 @@ static int is_token(unsigned char c)
     return strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
-static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+static unsigned char lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
 
 int mw__mime_ieq(const char *s, size_t len, const char *low)
 {
@@ -83,8 +90,10 @@ static size_t skip_cfws(const char *s, size_t i, size_t len)
             size_t depth = 0;
             for (; i < len; i++) {
                 c = (unsigned char)s[i];
-                if (c == '\\') i++;
-                else if (c == '(') depth++;
+                if (c == '\\')
+                    i++;
+                else if (c == '(')
+                    depth++;
                 else if (c == ')' && --depth == 0) {
                     i++;
                     break;
@@ -99,7 +108,8 @@ static size_t skip_cfws(const char *s, size_t i, size_t len)
 
 static size_t scan_token(const char *s, size_t i, size_t len)
 {
-    while (i < len && is_token((unsigned char)s[i])) i++;
+    while (i < len && is_token((unsigned char)s[i]))
+        i++;
     return i;
 }
 
@@ -108,7 +118,8 @@ static mw_slice push_lower(mw__arena *a, const char *s, size_t len)
     mw_slice out = {NULL, 0};
     char *p = mw__arena_push(a, s, len);
     if (!p) return out;
-    for (size_t i = 0; i < len; i++) p[i] = (char)lower((unsigned char)p[i]);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (char)lower((unsigned char)p[i]);
     out.base = p;
     out.len = len;
     return out;
@@ -161,10 +172,12 @@ static void split_param_name(mw__raw_param *r)
         n--;
     }
     size_t d = n;
-    while (d > 0 && s[d - 1] >= '0' && s[d - 1] <= '9') d--;
+    while (d > 0 && s[d - 1] >= '0' && s[d - 1] <= '9')
+        d--;
     if (d < n && d > 1 && s[d - 1] == '*' && n - d <= 6) {
         long v = 0;
-        for (size_t i = d; i < n; i++) v = v * 10 + (s[i] - '0');
+        for (size_t i = d; i < n; i++)
+            v = v * 10 + (s[i] - '0');
         r->section = v;
         n = d - 1;
     }
@@ -182,20 +195,24 @@ static size_t read_param(const char *s, size_t i, size_t len, mw__raw_param *r, 
     r->name.len = i - ns;
     i = skip_cfws(s, i, len);
     if (r->name.len == 0 || i >= len || s[i] != '=') {
-        if (r->name.len || (i < len && s[i] != ';')) *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
+        if (r->name.len || (i < len && s[i] != ';'))
+            *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
         r->name.len = 0;
         return i;
     }
     i = skip_cfws(s, i + 1, len);
     if (i < len && s[i] == '"') {
         size_t vs = ++i;
-        while (i < len && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+        while (i < len && s[i] != '"')
+            i += s[i] == '\\' ? 2 : 1;
         if (i > len) i = len;
         r->value.base = s + vs;
         r->value.len = i - vs;
         r->quoted = 1;
-        if (i < len) i++;
-        else *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
+        if (i < len)
+            i++;
+        else
+            *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
         return i;
     }
     size_t vs = i;
@@ -205,9 +222,11 @@ static size_t read_param(const char *s, size_t i, size_t len, mw__raw_param *r, 
     if (j < len && s[j] != ';') {
         /* Unquoted value with spaces or specials ("name=my file.pdf"):
          * take everything up to the next ';', as mature readers do. */
-        while (j < len && s[j] != ';') j++;
+        while (j < len && s[j] != ';')
+            j++;
         ve = j;
-        while (ve > vs && is_wsp((unsigned char)s[ve - 1])) ve--;
+        while (ve > vs && is_wsp((unsigned char)s[ve - 1]))
+            ve--;
         i = j;
         if (ve == vs) *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
     }
@@ -272,9 +291,12 @@ static int join_param(mw__mime_pctx *ctx, size_t nraw, size_t first, mw_mime_par
     for (size_t i = first; i < nraw; i++) {
         if (!mw__mime_ieq_slices(raw[i].name, name)) continue;
         raw[i].used = 1;
-        if (raw[i].section >= 0) sectioned = 1;
-        else if (raw[i].extended && !ext) ext = &raw[i];
-        else if (!raw[i].extended && !plain) plain = &raw[i];
+        if (raw[i].section >= 0)
+            sectioned = 1;
+        else if (raw[i].extended && !ext)
+            ext = &raw[i];
+        else if (!raw[i].extended && !plain)
+            plain = &raw[i];
     }
     memset(out, 0, sizeof *out);
     out->name = push_lower(ctx->arena, name.base, name.len);
@@ -378,7 +400,8 @@ int mw__mime_parse_ctype(mw__mime_pctx *ctx, const char *s, size_t len, int has_
         if (s[i] != ';') {
             /* Junk before the next ';' (or a missing ';'): skip it. */
             defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
-            while (i < len && s[i] != ';') i++;
+            while (i < len && s[i] != ';')
+                i++;
             continue;
         }
         mw__raw_param r;

@@ -74,8 +74,8 @@ struct mw_mime_parser {
     size_t bnd_len, bnd_cap;
     size_t nactive; /* multipart frames whose boundary is active */
     uint32_t parts;
-    int bol;          /* the unconsumed body starts at a line start */
-    int exhausted;    /* parts limit hit: boundary detection is off */
+    int bol;       /* the unconsumed body starts at a line start */
+    int exhausted; /* parts limit hit: boundary detection is off */
     int lf_reported;
     int pending_child; /* a message/rfc822 was announced: push its child next */
 
@@ -158,17 +158,30 @@ MW_API int mw_mime_options_set_limit(mw_mime_options *o, int which, size_t value
         if (value < 4096) return MW_ERR_INVALID;
         o->buffer = value;
         break;
-    case MW_MIME_LIMIT_DEPTH: o->depth = value; break;
-    case MW_MIME_LIMIT_PARTS: o->parts = value; break;
-    case MW_MIME_LIMIT_HEADER_BYTES: o->header_bytes = value; break;
-    case MW_MIME_LIMIT_HEADER_FIELDS: o->header_fields = value; break;
-    case MW_MIME_LIMIT_PARAMS: o->params = value; break;
-    case MW_MIME_LIMIT_SEGMENTS: o->segments = value; break;
+    case MW_MIME_LIMIT_DEPTH:
+        o->depth = value;
+        break;
+    case MW_MIME_LIMIT_PARTS:
+        o->parts = value;
+        break;
+    case MW_MIME_LIMIT_HEADER_BYTES:
+        o->header_bytes = value;
+        break;
+    case MW_MIME_LIMIT_HEADER_FIELDS:
+        o->header_fields = value;
+        break;
+    case MW_MIME_LIMIT_PARAMS:
+        o->params = value;
+        break;
+    case MW_MIME_LIMIT_SEGMENTS:
+        o->segments = value;
+        break;
     case MW_MIME_LIMIT_LINE:
         if (value < 78) return MW_ERR_INVALID;
         o->line = value;
         break;
-    default: return MW_ERR_INVALID;
+    default:
+        return MW_ERR_INVALID;
     }
     return MW_OK;
 }
@@ -183,25 +196,44 @@ MW_API int mw_mime_options_set_flags(mw_mime_options *o, unsigned flags)
 MW_API const char *mw_mime_defect_str(int d)
 {
     switch (d) {
-    case MW_MIME_DEFECT_MISSING_CLOSE_BOUNDARY: return "multipart without a close delimiter";
-    case MW_MIME_DEFECT_MISSING_BOUNDARY: return "multipart without a usable boundary";
-    case MW_MIME_DEFECT_BOUNDARY_IN_ENCODED: return "boundary-like line inside an encoded body";
-    case MW_MIME_DEFECT_BAD_CTE: return "bad Content-Transfer-Encoding";
-    case MW_MIME_DEFECT_8BIT_HEADER: return "8-bit bytes in a header field";
-    case MW_MIME_DEFECT_BARE_LF: return "line ended with LF alone";
-    case MW_MIME_DEFECT_LONG_HEADER_LINE: return "header line too long";
-    case MW_MIME_DEFECT_TOO_MANY_PARTS: return "too many parts";
-    case MW_MIME_DEFECT_TOO_DEEP: return "nesting too deep";
-    case MW_MIME_DEFECT_TOO_MANY_PARAMS: return "too many parameters or segments";
-    case MW_MIME_DEFECT_HEADER_TOO_LARGE: return "header block too large";
-    case MW_MIME_DEFECT_UNTERMINATED_HEADERS: return "header block not ended by a blank line";
-    case MW_MIME_DEFECT_BAD_HEADER_LINE: return "line is not a header field";
-    case MW_MIME_DEFECT_BAD_CONTENT_TYPE: return "unparsable Content-Type";
-    case MW_MIME_DEFECT_BAD_PARAM: return "malformed parameter";
-    case MW_MIME_DEFECT_BAD_CHARSET: return "unconvertible charset";
-    case MW_MIME_DEFECT_DUPLICATE_FIELD: return "duplicate MIME header field";
-    case MW_MIME_DEFECT_BAD_ENCODING: return "errors in encoded body data";
-    default: return "unknown defect";
+    case MW_MIME_DEFECT_MISSING_CLOSE_BOUNDARY:
+        return "multipart without a close delimiter";
+    case MW_MIME_DEFECT_MISSING_BOUNDARY:
+        return "multipart without a usable boundary";
+    case MW_MIME_DEFECT_BOUNDARY_IN_ENCODED:
+        return "boundary-like line inside an encoded body";
+    case MW_MIME_DEFECT_BAD_CTE:
+        return "bad Content-Transfer-Encoding";
+    case MW_MIME_DEFECT_8BIT_HEADER:
+        return "8-bit bytes in a header field";
+    case MW_MIME_DEFECT_BARE_LF:
+        return "line ended with LF alone";
+    case MW_MIME_DEFECT_LONG_HEADER_LINE:
+        return "header line too long";
+    case MW_MIME_DEFECT_TOO_MANY_PARTS:
+        return "too many parts";
+    case MW_MIME_DEFECT_TOO_DEEP:
+        return "nesting too deep";
+    case MW_MIME_DEFECT_TOO_MANY_PARAMS:
+        return "too many parameters or segments";
+    case MW_MIME_DEFECT_HEADER_TOO_LARGE:
+        return "header block too large";
+    case MW_MIME_DEFECT_UNTERMINATED_HEADERS:
+        return "header block not ended by a blank line";
+    case MW_MIME_DEFECT_BAD_HEADER_LINE:
+        return "line is not a header field";
+    case MW_MIME_DEFECT_BAD_CONTENT_TYPE:
+        return "unparsable Content-Type";
+    case MW_MIME_DEFECT_BAD_PARAM:
+        return "malformed parameter";
+    case MW_MIME_DEFECT_BAD_CHARSET:
+        return "unconvertible charset";
+    case MW_MIME_DEFECT_DUPLICATE_FIELD:
+        return "duplicate MIME header field";
+    case MW_MIME_DEFECT_BAD_ENCODING:
+        return "errors in encoded body data";
+    default:
+        return "unknown defect";
     }
 }
 
@@ -211,7 +243,8 @@ static int grow(const mw_mem *m, void **buf, size_t *cap, size_t need, size_t el
 {
     if (need <= *cap) return MW_OK;
     size_t n = *cap ? *cap : 16;
-    while (n < need) n *= 2;
+    while (n < need)
+        n *= 2;
     void *nb = mw__realloc(m, *buf, n * elem);
     if (!nb) return MW_ERR_NOMEM;
     *buf = nb;
@@ -219,7 +252,10 @@ static int grow(const mw_mem *m, void **buf, size_t *cap, size_t need, size_t el
     return MW_OK;
 }
 
-static frame *top(mw_mime_parser *p) { return &p->frames[p->nframes - 1]; }
+static frame *top(mw_mime_parser *p)
+{
+    return &p->frames[p->nframes - 1];
+}
 
 static int is_active(const frame *f)
 {
@@ -234,7 +270,10 @@ static void defect_at(mw_mime_parser *p, int code, uint64_t off)
     p->dq_len++;
 }
 
-static void defect(mw_mime_parser *p, int code) { defect_at(p, code, p->base_off); }
+static void defect(mw_mime_parser *p, int code)
+{
+    defect_at(p, code, p->base_off);
+}
 
 static void ev_frame(const mw_mime_parser *p, mw_mime_event *ev, int type, const frame *f,
                      size_t depth)
@@ -276,14 +315,16 @@ static int push_frame(mw_mime_parser *p, uint32_t childno)
     size_t nd = 0;
     if (p->nframes > 0) {
         plen = top(p)->path_len;
-        for (uint32_t v = childno; nd == 0 || v; v /= 10) digits[nd++] = (char)('0' + v % 10);
+        for (uint32_t v = childno; nd == 0 || v; v /= 10)
+            digits[nd++] = (char)('0' + v % 10);
     }
     size_t need = plen + 1 + nd + 1;
     rc = grow(&p->mem, (void **)&p->path, &p->path_cap, need, 1);
     if (rc) return rc;
     size_t at = plen;
     if (plen) p->path[at++] = '.';
-    while (nd) p->path[at++] = digits[--nd];
+    while (nd)
+        p->path[at++] = digits[--nd];
     frame *f = &p->frames[p->nframes++];
     memset(f, 0, sizeof *f);
     f->part = p->parts++;
@@ -332,7 +373,8 @@ static int match_delim(mw_mime_parser *p, const unsigned char *s, size_t avail, 
         size_t j = 2 + f->blen;
         int close = content - j >= 2 && s[j] == '-' && s[j + 1] == '-';
         if (close) j += 2;
-        while (j < content && (s[j] == ' ' || s[j] == '\t')) j++;
+        while (j < content && (s[j] == ' ' || s[j] == '\t'))
+            j++;
         if (j != content) continue;
         m->level = i;
         m->linelen = linelen;
@@ -476,7 +518,8 @@ static int step_headers(mw_mime_parser *p, mw_mime_event *ev)
     if (lf0) first_line = (size_t)(lf0 - d);
     const unsigned char *colon = memchr(d, ':', first_line);
     size_t nlen = colon ? (size_t)(colon - d) : 0;
-    while (nlen && (d[nlen - 1] == ' ' || d[nlen - 1] == '\t')) nlen--; /* obs-ftext WSP */
+    while (nlen && (d[nlen - 1] == ' ' || d[nlen - 1] == '\t'))
+        nlen--; /* obs-ftext WSP */
     if (!colon || !valid_field_name(d, nlen)) {
         defect(p, MW_MIME_DEFECT_BAD_HEADER_LINE);
         return finish_headers(p, ev);
@@ -495,7 +538,8 @@ static int step_headers(mw_mime_parser *p, mw_mime_event *ev)
             }
     }
     size_t vs = (size_t)(colon - d) + 1;
-    while (vs < end && (d[vs] == ' ' || d[vs] == '\t')) vs++;
+    while (vs < end && (d[vs] == ' ' || d[vs] == '\t'))
+        vs++;
     size_t ve = end;
     if (ve > vs && d[ve - 1] == '\n') ve--;
     if (ve > vs && d[ve - 1] == '\r') ve--;
@@ -528,7 +572,6 @@ too_large:
     return finish_headers(p, ev);
 }
 
-
 /* ---- body transformation (MW_MIME_DECODE, MW_MIME_UTF8) ------------ */
 
 static void xform_stop(mw_mime_parser *p)
@@ -560,8 +603,10 @@ static int xform_start(mw_mime_parser *p, int cte, int is_text, mw_slice charset
         !mw__mime_ieq(charset.base, charset.len, "us-ascii")) {
         int rc = mw__charset_open(&p->cs, charset.base, charset.len);
         if (rc == MW_ERR_NOMEM) return rc;
-        if (rc == MW_OK) p->converting = 1;
-        else defect(p, MW_MIME_DEFECT_BAD_CHARSET);
+        if (rc == MW_OK)
+            p->converting = 1;
+        else
+            defect(p, MW_MIME_DEFECT_BAD_CHARSET);
     }
     if (!p->decoding && !p->converting) return MW_OK;
     if (!p->dbuf) p->dbuf = mw__malloc(&p->mem, DECODE_CHUNK);
@@ -588,17 +633,20 @@ static void codec_warnings(mw_mime_parser *p)
 static int codec_step(mw_mime_parser *p, int finish)
 {
     switch (p->decoding) {
-    case MW_MIME_CTE_QP: return mw_qp_decode_step(&p->codec, finish);
-    case MW_MIME_CTE_BASE64: return mw_b64_decode_step(&p->codec, finish);
-    default: return MW_ERR_INVALID;
+    case MW_MIME_CTE_QP:
+        return mw_qp_decode_step(&p->codec, finish);
+    case MW_MIME_CTE_BASE64:
+        return mw_b64_decode_step(&p->codec, finish);
+    default:
+        return MW_ERR_INVALID;
     }
 }
 
 /* Run raw bytes d[0..n) (n may be 0 with finish) through the decoder and
  * the converter. *took receives the raw bytes consumed; the result is in
  * *out (a parser buffer). */
-static void xform_run(mw_mime_parser *p, const unsigned char *d, size_t n, int finish,
-                      size_t *took, mw_slice *out)
+static void xform_run(mw_mime_parser *p, const unsigned char *d, size_t n, int finish, size_t *took,
+                      mw_slice *out)
 {
     const unsigned char *src = d;
     size_t srclen = n < DECODE_CHUNK ? n : DECODE_CHUNK;
@@ -639,15 +687,20 @@ static const mw_mime_param *find_param(const mw_mime_param *ps, size_t n, const 
     return NULL;
 }
 
-static mw_slice lit(const char *s) { return (mw_slice){s, strlen(s)}; }
+static mw_slice lit(const char *s)
+{
+    return (mw_slice){s, strlen(s)};
+}
 
 static int parse_cte(mw_mime_parser *p, mw_slice *name)
 {
     const char *s = p->hstore + p->foff[F_CTE];
     size_t n = p->flen[F_CTE], i = 0;
-    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
     size_t e = i;
-    while (e < n && s[e] != ' ' && s[e] != '\t' && s[e] != ';' && s[e] != '(') e++;
+    while (e < n && s[e] != ' ' && s[e] != '\t' && s[e] != ';' && s[e] != '(')
+        e++;
     char *out = mw__arena_push(&p->arena, s + i, e - i);
     if (!out) return MW_ERR_NOMEM;
     for (size_t k = 0; k < e - i; k++)
@@ -682,8 +735,8 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
     size_t ctel = (p->hflags & HF_HAVE_CTE) ? p->flen[F_CTE] : 0;
     p->arena.len = 0;
     if (!mw__arena_reserve(&p->arena, (ctl + cdl) * 11 + ctel + 512)) return MW_ERR_NOMEM;
-    mw__mime_pctx ctx = {&p->arena, p->params, p->opt.params, p->opt.segments, p->raw,
-                         p->opt.params + p->opt.segments};
+    mw__mime_pctx ctx = {&p->arena,       p->params, p->opt.params,
+                         p->opt.segments, p->raw,    p->opt.params + p->opt.segments};
     mw__mime_ctype ct, cd;
     memset(&ct, 0, sizeof ct);
     memset(&cd, 0, sizeof cd);
@@ -1008,8 +1061,10 @@ MW_API mw_mime_parser *mw_mime_parser_new(const mw_mem *mem, const mw_mime_optio
     if (!p) return NULL;
     memset(p, 0, sizeof *p);
     p->mem = m;
-    if (opt) p->opt = *opt;
-    else options_defaults(&p->opt);
+    if (opt)
+        p->opt = *opt;
+    else
+        options_defaults(&p->opt);
     size_t minbuf = p->opt.header_bytes + 2 * p->opt.line + 64;
     mw__inbuf_init(&p->in, &p->mem, p->opt.buffer > minbuf ? p->opt.buffer : minbuf);
     p->arena.mem = &p->mem;
@@ -1116,16 +1171,23 @@ MW_API int mw_mime_next(mw_mime_parser *p, mw_mime_event *ev)
         }
         int rc;
         switch (p->state) {
-        case S_HEADERS: rc = step_headers(p, ev); break;
-        case S_BODY: rc = step_body(p, ev); break;
-        case S_UNWIND: rc = step_unwind(p, ev); break;
+        case S_HEADERS:
+            rc = step_headers(p, ev);
+            break;
+        case S_BODY:
+            rc = step_body(p, ev);
+            break;
+        case S_UNWIND:
+            rc = step_unwind(p, ev);
+            break;
         case S_END: {
             static const frame root;
             ev_frame(p, ev, MW_MIME_MESSAGE_END, &root, 0);
             p->state = S_CLOSED;
             return MW_MIME_MESSAGE_END;
         }
-        default: return MW_ERR_CLOSED;
+        default:
+            return MW_ERR_CLOSED;
         }
         if (rc == AGAIN) continue;
         if (rc < 0) return p->sticky = rc;

@@ -22,7 +22,7 @@
 typedef struct digest {
     uint64_t events, defects, body;
     int run_type;
-    int open;     /* entities open */
+    int open; /* entities open */
     int ended;
     size_t expand; /* body bytes may be this many times the input (1 raw, 4 with UTF-8) */
 } digest;
@@ -30,7 +30,8 @@ typedef struct digest {
 static uint64_t mix(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
     return h;
 }
 
@@ -45,7 +46,8 @@ static void on_event(digest *d, const mw_mime_event *ev, size_t in_len)
         d->defects += mix(h, &ev->offset, sizeof ev->offset);
         return;
     }
-    int data = ev->type == MW_MIME_BODY || ev->type == MW_MIME_PREAMBLE || ev->type == MW_MIME_EPILOGUE;
+    int data =
+        ev->type == MW_MIME_BODY || ev->type == MW_MIME_PREAMBLE || ev->type == MW_MIME_EPILOGUE;
     if (data) {
         if (ev->data.len == 0) abort(); /* no empty chunks */
         d->body += ev->data.len;
@@ -85,7 +87,8 @@ static void on_event(digest *d, const mw_mime_event *ev, size_t in_len)
         if (d->open != 0) abort();
         d->ended = 1;
         break;
-    default: abort();
+    default:
+        abort();
     }
 }
 
@@ -153,7 +156,8 @@ static void out_put(outbuf *o, const void *d, size_t n)
     if (!n) return;
     if (o->len + n > o->cap) {
         size_t cap = o->cap ? o->cap * 2 : 4096;
-        while (cap < o->len + n) cap *= 2;
+        while (cap < o->len + n)
+            cap *= 2;
         o->p = realloc(o->p, cap);
         if (!o->p) abort();
         o->cap = cap;
@@ -210,8 +214,10 @@ static void builder_round_trip(const uint8_t *data, size_t size)
         if (t == 0) out_drain(b, &o);
         off += (size_t)t;
     }
-    while ((rc = mw_mime_builder_part_end(b)) == MW_ERR_BUFFER) out_drain(b, &o);
-    if (rc != MW_OK || mw_mime_builder_multipart_end(b) != MW_OK || mw_mime_builder_finish(b) != MW_OK)
+    while ((rc = mw_mime_builder_part_end(b)) == MW_ERR_BUFFER)
+        out_drain(b, &o);
+    if (rc != MW_OK || mw_mime_builder_multipart_end(b) != MW_OK ||
+        mw_mime_builder_finish(b) != MW_OK)
         abort();
     out_drain(b, &o);
     mw_mime_builder_free(b);

@@ -33,7 +33,8 @@ static void lb_put(logbuf *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
+        while (cap < b->len + n + 1)
+            cap *= 2;
         char *ns = realloc(b->s, cap);
         if (!ns) {
             b->failed_alloc = 1;
@@ -47,20 +48,27 @@ static void lb_put(logbuf *b, const char *s, size_t n)
     b->s[b->len] = '\0';
 }
 
-static void lb_str(logbuf *b, const char *s) { lb_put(b, s, strlen(s)); }
+static void lb_str(logbuf *b, const char *s)
+{
+    lb_put(b, s, strlen(s));
+}
 
 static void lb_slice(logbuf *b, mw_slice sl)
 {
     for (size_t i = 0; i < sl.len; i++) {
         unsigned char c = (unsigned char)sl.base[i];
         char tmp[8];
-        if (c == '\r') lb_str(b, "\\r");
-        else if (c == '\n') lb_str(b, "\\n");
-        else if (c == '\\') lb_str(b, "\\\\");
+        if (c == '\r')
+            lb_str(b, "\\r");
+        else if (c == '\n')
+            lb_str(b, "\\n");
+        else if (c == '\\')
+            lb_str(b, "\\\\");
         else if (c < 32 || c >= 127) {
             snprintf(tmp, sizeof tmp, "\\x%02x", c);
             lb_str(b, tmp);
-        } else lb_put(b, (const char *)&c, 1);
+        } else
+            lb_put(b, (const char *)&c, 1);
     }
 }
 
@@ -83,9 +91,12 @@ static void close_run(logbuf *b)
 static const char *type_tag(int t)
 {
     switch (t) {
-    case MW_MIME_BODY: return "BODY";
-    case MW_MIME_PREAMBLE: return "PRE";
-    default: return "EPI";
+    case MW_MIME_BODY:
+        return "BODY";
+    case MW_MIME_PREAMBLE:
+        return "PRE";
+    default:
+        return "EPI";
     }
 }
 
@@ -109,7 +120,8 @@ static void log_event(logbuf *b, const mw_mime_event *ev)
         /* Defects are listed after the events: where they fall between
          * body chunks depends on how the input was cut, their offsets
          * do not. */
-        lb_fmt(b->defects, "DEFECT %s %d @%llu\n", path, ev->defect, (unsigned long long)ev->offset);
+        lb_fmt(b->defects, "DEFECT %s %d @%llu\n", path, ev->defect,
+               (unsigned long long)ev->offset);
         return;
     }
     close_run(b);
@@ -164,10 +176,17 @@ static void log_event(logbuf *b, const mw_mime_event *ev)
         }
         lb_str(b, "\n");
         break;
-    case MW_MIME_PART_END: lb_fmt(b, "END %s\n", path); break;
-    case MW_MIME_MESSAGE_END: lb_str(b, "MEND\n"); break;
-    case MW_MIME_DEFECT: break;
-    default: lb_fmt(b, "?? %d\n", ev->type); break;
+    case MW_MIME_PART_END:
+        lb_fmt(b, "END %s\n", path);
+        break;
+    case MW_MIME_MESSAGE_END:
+        lb_str(b, "MEND\n");
+        break;
+    case MW_MIME_DEFECT:
+        break;
+    default:
+        lb_fmt(b, "?? %d\n", ev->type);
+        break;
     }
 }
 
@@ -176,8 +195,8 @@ static void log_event(logbuf *b, const mw_mime_event *ev)
 #define CHUNK_RANDOM ((size_t)-1)
 
 typedef struct run_cfg {
-    size_t chunk;    /* 0: whole input at once; CHUNK_RANDOM: random cuts */
-    int zero_copy;   /* use recv_buf/recv_ack */
+    size_t chunk;  /* 0: whole input at once; CHUNK_RANDOM: random cuts */
+    int zero_copy; /* use recv_buf/recv_ack */
     uint64_t seed;
     const mw_mime_options *opt;
     const mw_mem *mem;
@@ -219,8 +238,10 @@ static char *parse_log(const void *msg, size_t len, run_cfg *cfg)
     uint64_t rs = cfg->seed;
     while (off < len && rc == 0) {
         size_t n = len - off;
-        if (cfg->chunk == CHUNK_RANDOM) n = 1 + (size_t)(mw_test_rand(&rs) % 40);
-        else if (cfg->chunk) n = cfg->chunk;
+        if (cfg->chunk == CHUNK_RANDOM)
+            n = 1 + (size_t)(mw_test_rand(&rs) % 40);
+        else if (cfg->chunk)
+            n = cfg->chunk;
         if (n > len - off) n = len - off;
         mw_ssize took;
         if (cfg->zero_copy) {
@@ -297,13 +318,13 @@ static char *read_vector(const char *name, size_t *len)
     return buf;
 }
 
-#define CHECK_LOG(got, want)                                                                   \
-    do {                                                                                       \
-        const char *g_ = (got) ? (got) : "(null)";                                             \
-        if (strcmp(g_, (want)) != 0) {                                                         \
-            mw_test_fail(__FILE__, __LINE__, "log differs");                                   \
-            fprintf(stderr, "--- got:\n%s--- expected:\n%s---\n", g_, (want));                 \
-        }                                                                                      \
+#define CHECK_LOG(got, want)                                                                       \
+    do {                                                                                           \
+        const char *g_ = (got) ? (got) : "(null)";                                                 \
+        if (strcmp(g_, (want)) != 0) {                                                             \
+            mw_test_fail(__FILE__, __LINE__, "log differs");                                       \
+            fprintf(stderr, "--- got:\n%s--- expected:\n%s---\n", g_, (want));                     \
+        }                                                                                          \
     } while (0)
 
 /* Parse a vector whole, compare with want, then check every split. */
@@ -327,7 +348,8 @@ static void check_vector_splits(const char *msg, size_t len, const mw_mime_optio
             char *s = parse_log(msg, len, &c);
             CHECK_INT(c.rc, 0);
             if (!s || !whole || strcmp(s, whole) != 0) {
-                mw_test_fail(__FILE__, __LINE__, "split-invariance: chunk %zu zc %d differs", chunk, zc);
+                mw_test_fail(__FILE__, __LINE__, "split-invariance: chunk %zu zc %d differs", chunk,
+                             zc);
                 if (s && whole) fprintf(stderr, "--- chunked:\n%s--- whole:\n%s", s, whole);
             }
             CHECK_INT(c.body_bytes, body);
@@ -434,7 +456,8 @@ static void test_rfc2231(void)
         "title*1*=%2A%2A%2Afun%2A%2A%2A%20; title*2=\"isn't it!\"\n"
         "H  Content-Disposition: attachment; filename*=iso-8859-1'fr'r%E9sum%E9.txt; size=42\n"
         "BEGIN  d0 #0 k1 application/x-stuff cte0 disp=attachment fn=r\\xc3\\xa9sum\\xc3\\xa9.txt "
-        "title=This is even more ***fun*** isn't it! ;filename=r\\xc3\\xa9sum\\xc3\\xa9.txt{iso-8859-1'fr} "
+        "title=This is even more ***fun*** isn't it! "
+        ";filename=r\\xc3\\xa9sum\\xc3\\xa9.txt{iso-8859-1'fr} "
         ";size=42\n"
         "BODY  [body\\r\\n]\n"
         "END \n"
@@ -445,14 +468,16 @@ static void test_rfc2231(void)
 static void test_rfc2231_params(void)
 {
     /* RFC 2231 §3 (continuations) and §4 (charset and language). */
-    char *s = parse_simple("Content-Type: message/external-body; access-type=URL;\r\n"
-                           " URL*0=\"ftp://\";\r\n URL*1=\"cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\"\r\n"
-                           "\r\n",
-                           NULL);
+    char *s = parse_simple(
+        "Content-Type: message/external-body; access-type=URL;\r\n"
+        " URL*0=\"ftp://\";\r\n URL*1=\"cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\"\r\n"
+        "\r\n",
+        NULL);
     CHECK(s && strstr(s, " url=ftp://cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\n"));
     CHECK(s && strstr(s, " access-type=URL "));
     free(s);
-    s = parse_simple("Content-Type: application/x-stuff;\r\n title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A\r\n\r\n",
+    s = parse_simple("Content-Type: application/x-stuff;\r\n "
+                     "title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A\r\n\r\n",
                      NULL);
     CHECK(s && strstr(s, " title=This is ***fun***\n"));
     free(s);
@@ -462,21 +487,23 @@ static void test_rfc2231_params(void)
     CHECK(s && strstr(s, "DEFECT  15 @"));
     free(s);
     /* The RFC 2231 form wins over a plain fallback (Outlook writes both). */
-    s = parse_simple("Content-Disposition: attachment; filename=\"fallback.txt\";\r\n filename*=UTF-8''real%20name.txt\r\n\r\n",
+    s = parse_simple("Content-Disposition: attachment; filename=\"fallback.txt\";\r\n "
+                     "filename*=UTF-8''real%20name.txt\r\n\r\n",
                      NULL);
     CHECK(s && strstr(s, " fn=real name.txt "));
     free(s);
     /* Unquoted value with spaces (broken mailers), comments, odd case. */
-    s = parse_simple("Content-Type: Text/PLAIN (comment) ; CharSet=ISO-8859-1 (latin) ; name=my file.txt\r\n\r\n",
+    s = parse_simple("Content-Type: Text/PLAIN (comment) ; CharSet=ISO-8859-1 (latin) ; name=my "
+                     "file.txt\r\n\r\n",
                      NULL);
-    CHECK(s && strstr(s, "k1 text/plain cte0 cs=iso-8859-1 fn=my file.txt charset=ISO-8859-1 name=my file.txt\n"));
+    CHECK(s && strstr(s, "k1 text/plain cte0 cs=iso-8859-1 fn=my file.txt charset=ISO-8859-1 "
+                         "name=my file.txt\n"));
     free(s);
 }
 
 static void test_simple_leaf(void)
 {
-    check_msg("Subject: hi\r\nX-Folded: a\r\n\tb\r\n  c\r\n\r\nline1\r\nline2\r\n",
-              NULL,
+    check_msg("Subject: hi\r\nX-Folded: a\r\n\tb\r\n  c\r\n\r\nline1\r\nline2\r\n", NULL,
               "H  Subject: hi\n"
               "H  X-Folded: a\\x09b  c\n"
               "BEGIN  d0 #0 k1 text/plain cte0 cs=us-ascii\n"
@@ -549,8 +576,7 @@ static void test_lf_only(void)
 
 static void test_missing_close(void)
 {
-    check_msg("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nbody\r\n",
-              NULL,
+    check_msg("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nbody\r\n", NULL,
               "H  Content-Type: multipart/mixed; boundary=b\n"
               "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=b boundary=b\n"
               "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
@@ -645,7 +671,9 @@ static void test_bad_cte(void)
               "MEND\n"
               "DEFECT  4 @38\n");
     /* Encoding on a multipart: ignored, reported. */
-    char *s = parse_simple("Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\n--b--\r\n", NULL);
+    char *s = parse_simple("Content-Type: multipart/mixed; "
+                           "boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\n--b--\r\n",
+                           NULL);
     CHECK(s && strstr(s, "k2 multipart/mixed cte4"));
     CHECK(s && strstr(s, "DEFECT  4 @"));
     free(s);
@@ -677,7 +705,8 @@ static void test_unterminated_headers(void)
               "MEND\n"
               "DEFECT  12 @19\n");
     /* A part whose headers are cut by the next delimiter. */
-    check_msg("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nSubject: x\r\n--b--\r\n", NULL,
+    check_msg("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nSubject: x\r\n--b--\r\n",
+              NULL,
               "H  Content-Type: multipart/mixed; boundary=b\n"
               "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=b boundary=b\n"
               "H 1 Subject: x\n"
@@ -705,7 +734,9 @@ static void test_limits(void)
     CHECK(o != NULL);
     CHECK_INT(mw_mime_options_set_limit(o, MW_MIME_LIMIT_PARTS, 3), MW_OK);
     /* Root + 2 parts fit; the third delimiter turns the rest into body. */
-    check_msg("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n1\r\n--b\r\n\r\n2\r\n--b\r\n\r\n3\r\n--b--\r\n", o,
+    check_msg("Content-Type: multipart/mixed; "
+              "boundary=b\r\n\r\n--b\r\n\r\n1\r\n--b\r\n\r\n2\r\n--b\r\n\r\n3\r\n--b--\r\n",
+              o,
               "H  Content-Type: multipart/mixed; boundary=b\n"
               "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=b boundary=b\n"
               "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
@@ -722,7 +753,8 @@ static void test_limits(void)
     o = mw_mime_options_new(NULL);
     CHECK_INT(mw_mime_options_set_limit(o, MW_MIME_LIMIT_DEPTH, 1), MW_OK);
     check_msg("Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
-              "Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n\r\nx\r\n--i--\r\n--o--\r\n", o,
+              "Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n\r\nx\r\n--i--\r\n--o--\r\n",
+              o,
               "H  Content-Type: multipart/mixed; boundary=o\n"
               "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=o boundary=o\n"
               "H 1 Content-Type: multipart/mixed; boundary=i\n"
@@ -785,7 +817,8 @@ static void test_boundary_edge_cases(void)
     /* Prefix boundaries, transport padding, a close delimiter at EOF
      * without CRLF, a boundary-like line that is not one. */
     check_msg("Content-Type: multipart/mixed; boundary=ab\r\n\r\n"
-              "--ab \t\r\n\r\n--abc\r\n--ab-x\r\n--ab--", NULL,
+              "--ab \t\r\n\r\n--abc\r\n--ab-x\r\n--ab--",
+              NULL,
               "H  Content-Type: multipart/mixed; boundary=ab\n"
               "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=ab boundary=ab\n"
               "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
@@ -794,28 +827,35 @@ static void test_boundary_edge_cases(void)
               "END \n"
               "MEND\n");
     /* Empty preamble, empty part, empty epilogue followed by data. */
-    check_msg("Content-Type: multipart/mixed; boundary=\"b b\"\r\n\r\n--b b\r\n\r\n\r\n--b b--\r\nafter", NULL,
-              "H  Content-Type: multipart/mixed; boundary=\"b b\"\n"
-              "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=b b boundary=b b\n"
-              "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
-              "END 1\n"
-              "EPI  [after]\n"
-              "END \n"
-              "MEND\n");
+    check_msg(
+        "Content-Type: multipart/mixed; boundary=\"b b\"\r\n\r\n--b b\r\n\r\n\r\n--b b--\r\nafter",
+        NULL,
+        "H  Content-Type: multipart/mixed; boundary=\"b b\"\n"
+        "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=b b boundary=b b\n"
+        "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
+        "END 1\n"
+        "EPI  [after]\n"
+        "END \n"
+        "MEND\n");
 }
 
 static void test_message_global(void)
 {
-    char *s = parse_simple("Content-Type: message/global\r\n\r\nSubject: caf\xc3\xa9\r\n\r\nbody", NULL);
+    char *s =
+        parse_simple("Content-Type: message/global\r\n\r\nSubject: caf\xc3\xa9\r\n\r\nbody", NULL);
     CHECK(s && strstr(s, "BEGIN  d0 #0 k3 message/global"));
     CHECK(s && strstr(s, "H 1 Subject: caf\\xc3\\xa9\n"));
     free(s);
     /* Encoded message/global is legal (RFC 6532 §3.5) and stays a leaf. */
-    s = parse_simple("Content-Type: message/global\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA0KDQp4", NULL);
+    s = parse_simple("Content-Type: message/global\r\nContent-Transfer-Encoding: "
+                     "base64\r\n\r\nU3ViamVjdDogeA0KDQp4",
+                     NULL);
     CHECK(s && strstr(s, "k1 message/global cte4"));
     CHECK(s && !strstr(s, "DEFECT"));
     free(s);
-    s = parse_simple("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA0KDQp4", NULL);
+    s = parse_simple("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: "
+                     "base64\r\n\r\nU3ViamVjdDogeA0KDQp4",
+                     NULL);
     CHECK(s && strstr(s, "k1 message/rfc822 cte4"));
     CHECK(s && strstr(s, "DEFECT  4 @"));
     free(s);
@@ -825,9 +865,19 @@ static void test_random_messages_split(void)
 {
     /* Generated messages from a small alphabet rich in '-', CR, LF and
      * boundary text: all splits must agree. */
-    static const char *atoms[] = {"--b", "--b--", "--c", "\r\n", "\n", "\r", "-", "x",
+    static const char *atoms[] = {"--b",
+                                  "--b--",
+                                  "--c",
+                                  "\r\n",
+                                  "\n",
+                                  "\r",
+                                  "-",
+                                  "x",
                                   "Content-Type: multipart/mixed; boundary=c\r\n",
-                                  "Content-Type: message/rfc822\r\n", "A: b\r\n", " ", "\r\n\r\n"};
+                                  "Content-Type: message/rfc822\r\n",
+                                  "A: b\r\n",
+                                  " ",
+                                  "\r\n\r\n"};
     uint64_t rs = 42;
     for (int iter = 0; iter < 200; iter++) {
         char msg[2048];
@@ -915,7 +965,8 @@ static void test_api_misuse(void)
     mw_mime_eof(p);
     int rc;
     int n = 0;
-    while ((rc = mw_mime_next(p, &ev)) > 0) n++;
+    while ((rc = mw_mime_next(p, &ev)) > 0)
+        n++;
     CHECK_INT(rc, MW_ERR_CLOSED);
     CHECK_INT(n, 5);
     CHECK_INT(mw_mime_parser_reset(p), MW_OK);
@@ -940,7 +991,8 @@ static void test_small_buffer_large_body(void)
     size_t len = strlen(head) + body + strlen(tail);
     char *msg = malloc(len);
     memcpy(msg, head, strlen(head));
-    for (size_t i = 0; i < body; i++) msg[strlen(head) + i] = (i % 61 == 60) ? '\n' : (char)('-' + (i % 3));
+    for (size_t i = 0; i < body; i++)
+        msg[strlen(head) + i] = (i % 61 == 60) ? '\n' : (char)('-' + (i % 3));
     memcpy(msg + strlen(head) + body, tail, strlen(tail));
     run_cfg cfg = {0};
     cfg.opt = o;
@@ -1030,22 +1082,27 @@ static void test_decode_base64(void)
               "END 3\n"
               "END \n"
               "MEND\n"
-              "DEFECT 1 18 @91\n"   /* the space: the codec reports skipped bytes */
-              "DEFECT 2 18 @158\n"  /* the '*' */
+              "DEFECT 1 18 @91\n"    /* the space: the codec reports skipped bytes */
+              "DEFECT 2 18 @158\n"   /* the '*' */
               "DEFECT 3 18 @210\n"); /* missing padding at the end */
     mw_mime_options_free(o);
 }
 
 static void test_filename_2047(void)
 {
-    char *s = parse_simple("Content-Type: application/pdf; name=\"=?UTF-8?B?Y2Fmw6kucGRm?=\"\r\n\r\n", NULL);
+    char *s = parse_simple(
+        "Content-Type: application/pdf; name=\"=?UTF-8?B?Y2Fmw6kucGRm?=\"\r\n\r\n", NULL);
     CHECK(s && strstr(s, " fn=caf\\xc3\\xa9.pdf "));
     free(s);
-    s = parse_simple("Content-Disposition: attachment;\r\n filename=\"=?iso-8859-1?Q?r=E9sum=E9?= v2.txt\"\r\n\r\n", NULL);
+    s = parse_simple("Content-Disposition: attachment;\r\n filename=\"=?iso-8859-1?Q?r=E9sum=E9?= "
+                     "v2.txt\"\r\n\r\n",
+                     NULL);
     CHECK(s && strstr(s, " fn=r\\xc3\\xa9sum\\xc3\\xa9 v2.txt "));
     free(s);
     /* Folded between words inside the quotes (what the builder writes). */
-    s = parse_simple("Content-Type: application/octet-stream;\r\n name=\"=?UTF-8?B?Y2Fm?=\r\n =?UTF-8?B?w6kucGRm?=\"\r\n\r\n", NULL);
+    s = parse_simple("Content-Type: application/octet-stream;\r\n name=\"=?UTF-8?B?Y2Fm?=\r\n "
+                     "=?UTF-8?B?w6kucGRm?=\"\r\n\r\n",
+                     NULL);
     CHECK(s && strstr(s, " fn=caf\\xc3\\xa9.pdf "));
     free(s);
 }

@@ -24,7 +24,8 @@ static void ob_put(obuf *o, const void *d, size_t n)
     if (n == 0) return;
     if (o->len + n > o->cap) {
         size_t cap = o->cap ? o->cap : 1024;
-        while (cap < o->len + n) cap *= 2;
+        while (cap < o->len + n)
+            cap *= 2;
         o->p = realloc(o->p, cap);
         o->cap = cap;
     }
@@ -138,7 +139,8 @@ static void parse_back(const obuf *o, readback *r)
         while ((rc = mw_mime_next(p, &ev)) > 0) {
             if (rc == MW_MIME_HEADER && mw_test_ieq(ev.name, "subject")) {
                 char dec[512];
-                mw_ssize n = mw_2047_decode(ev.unfolded.base, ev.unfolded.len, dec, sizeof dec, 0, NULL);
+                mw_ssize n =
+                    mw_2047_decode(ev.unfolded.base, ev.unfolded.len, dec, sizeof dec, 0, NULL);
                 if (n >= 0) copy_slice(subject, sizeof subject, (mw_slice){dec, (size_t)n});
             } else if (rc == MW_MIME_PART_BEGIN && r->n < 32) {
                 rpart *q = &r->parts[r->n++];
@@ -169,7 +171,8 @@ static void parse_back(const obuf *o, readback *r)
 
 static void free_readback(readback *r)
 {
-    for (int i = 0; i < r->n; i++) free(r->parts[i].body.p);
+    for (int i = 0; i < r->n; i++)
+        free(r->parts[i].body.p);
 }
 
 /* ---- tests ---------------------------------------------------------- */
@@ -182,8 +185,8 @@ static void test_simple_text(void)
     CHECK_INT(mw_mime_builder_header(b, "Date", "Thu, 26 Nov 2026 23:00:00 +0000", 31), MW_OK);
     CHECK_INT(mw_mime_builder_header(b, "Message-ID", "<1@example.org>", 15), MW_OK);
     CHECK_INT(mw_mime_builder_header_text(b, "Subject", "Caf\xc3\xa9 at ten", 12), MW_OK);
-    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain", "utf-8", MW_MIME_CTE_AUTO, NULL, NULL, text,
-                                         strlen(text)),
+    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain", "utf-8", MW_MIME_CTE_AUTO, NULL, NULL,
+                                         text, strlen(text)),
               MW_OK);
     obuf o = {0};
     CHECK_INT(write_all(b, &o, text, strlen(text), 0), MW_OK);
@@ -216,7 +219,8 @@ static void test_folding(void)
     mw_mime_builder *b = mw_mime_builder_new(NULL, 0, 0);
     char v[600];
     size_t n = 0;
-    for (int i = 0; i < 80; i++) n += (size_t)snprintf(v + n, sizeof v - n, "word%d ", i);
+    for (int i = 0; i < 80; i++)
+        n += (size_t)snprintf(v + n, sizeof v - n, "word%d ", i);
     n--; /* no trailing space */
     CHECK_INT(mw_mime_builder_header(b, "X-Long", v, n), MW_OK);
     char big[1200];
@@ -227,16 +231,20 @@ static void test_folding(void)
         mw_mime_builder *small = mw_mime_builder_new(NULL, 0, 1024);
         size_t hn = 200000;
         char *huge = malloc(hn);
-        for (size_t i = 0; i < hn; i++) huge[i] = i % 10 == 9 ? ' ' : 'w';
+        for (size_t i = 0; i < hn; i++)
+            huge[i] = i % 10 == 9 ? ' ' : 'w';
         CHECK_INT(mw_mime_builder_header(small, "X-Huge", huge, hn), MW_ERR_LIMIT);
         free(huge);
         mw_mime_builder_free(small);
     }
     char longtext[400];
-    for (size_t i = 0; i < sizeof longtext; i++) longtext[i] = (char)(i % 7 == 6 ? ' ' : 'a' + (char)(i % 26));
+    for (size_t i = 0; i < sizeof longtext; i++)
+        longtext[i] = (char)(i % 7 == 6 ? ' ' : 'a' + (char)(i % 26));
     memcpy(longtext, "\xc3\xa9", 2);
     CHECK_INT(mw_mime_builder_header_text(b, "Subject", longtext, sizeof longtext), MW_OK);
-    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0), MW_OK);
+    CHECK_INT(
+        mw_mime_builder_part_begin(b, "text/plain", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0),
+        MW_OK);
     CHECK_INT(mw_mime_builder_part_end(b), MW_OK);
     obuf o = {0};
     drain(b, &o, 7);
@@ -268,14 +276,18 @@ static void test_injection_refused(void)
     CHECK_INT(mw_mime_builder_header(b, "Bad Name", "x", 1), MW_ERR_INVALID);
     CHECK_INT(mw_mime_builder_header(b, "X", "caf\xc3\xa9", 5), MW_ERR_SYNTAX);
     CHECK_INT(mw_mime_builder_header_text(b, "X", "\xff\xfe", 2), MW_ERR_SYNTAX);
-    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain", NULL, MW_MIME_CTE_7BIT, "attachment", "a\r\nb.txt", NULL, 0),
+    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain", NULL, MW_MIME_CTE_7BIT, "attachment",
+                                         "a\r\nb.txt", NULL, 0),
               MW_ERR_INVALID);
-    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain\r\nX: y", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0),
+    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain\r\nX: y", NULL, MW_MIME_CTE_7BIT, NULL,
+                                         NULL, NULL, 0),
               MW_ERR_INVALID);
-    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain", "utf-8\r\n", MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0),
+    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain", "utf-8\r\n", MW_MIME_CTE_7BIT, NULL, NULL,
+                                         NULL, 0),
               MW_ERR_INVALID);
     CHECK_INT(mw_mime_builder_multipart_begin(b, "mixed", "bad\nboundary", NULL), MW_ERR_INVALID);
-    CHECK_INT(mw_mime_builder_multipart_begin(b, "mixed", "ends with space ", NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_mime_builder_multipart_begin(b, "mixed", "ends with space ", NULL),
+              MW_ERR_INVALID);
     CHECK_INT(mw_mime_builder_multipart_begin(b, "mixed", "ok", "x=1\r\n"), MW_ERR_INVALID);
     size_t len = 99;
     CHECK(mw_mime_builder_out_buf(b, &len) == NULL);
@@ -284,9 +296,14 @@ static void test_injection_refused(void)
     /* SMTPUTF8: raw UTF-8 allowed in headers. */
     b = mw_mime_builder_new(NULL, MW_MIME_BUILD_SMTPUTF8, 0);
     CHECK_INT(mw_mime_builder_header(b, "To", "J\xc3\xb6rg <j\xc3\xb6rg@example.de>", 24), MW_OK);
-    CHECK_INT(mw_mime_builder_header_text(b, "Subject", "Gr\xc3\xbc\xc3\x9f" "e", 7), MW_OK);
+    CHECK_INT(mw_mime_builder_header_text(b, "Subject",
+                                          "Gr\xc3\xbc\xc3\x9f"
+                                          "e",
+                                          7),
+              MW_OK);
     const unsigned char *p = mw_mime_builder_out_buf(b, &len);
-    const char *want = "To: J\xc3\xb6rg <j\xc3\xb6rg@example.de>\r\nSubject: Gr\xc3\xbc\xc3\x9f" "e\r\n";
+    const char *want = "To: J\xc3\xb6rg <j\xc3\xb6rg@example.de>\r\nSubject: Gr\xc3\xbc\xc3\x9f"
+                       "e\r\n";
     CHECK_MEM(p, len, want, strlen(want));
     mw_mime_builder_free(b);
     CHECK(mw_mime_builder_new(NULL, 0x100, 0) == NULL);
@@ -302,14 +319,18 @@ static void test_state_errors(void)
     CHECK_INT(mw_mime_builder_finish(b), MW_ERR_STATE);
     CHECK_INT(mw_mime_builder_multipart_begin(b, "mixed", "=_b", NULL), MW_OK);
     CHECK_INT(mw_mime_builder_write(b, "x", 1), MW_ERR_STATE);
-    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0), MW_OK);
+    CHECK_INT(
+        mw_mime_builder_part_begin(b, "text/plain", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0),
+        MW_OK);
     CHECK_INT(mw_mime_builder_write(b, "x", 1), 1);
     CHECK_INT(mw_mime_builder_header(b, "X-Late", "y", 1), MW_ERR_STATE); /* body started */
     CHECK_INT(mw_mime_builder_multipart_end(b), MW_ERR_STATE);
     CHECK_INT(mw_mime_builder_part_end(b), MW_OK);
     CHECK_INT(mw_mime_builder_multipart_end(b), MW_OK);
     CHECK_INT(mw_mime_builder_finish(b), MW_OK);
-    CHECK_INT(mw_mime_builder_part_begin(b, "text/plain", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0), MW_ERR_STATE);
+    CHECK_INT(
+        mw_mime_builder_part_begin(b, "text/plain", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0),
+        MW_ERR_STATE);
     CHECK_INT(mw_mime_builder_header(b, "X", "y", 1), MW_ERR_STATE);
     mw_mime_builder_free(b);
 }
@@ -320,7 +341,8 @@ static void test_choose_cte(void)
     const char *accent = "caf\xc3\xa9 ordinary text with one accent\r\n";
     CHECK_INT(mw_mime_choose_cte(accent, strlen(accent), 1, 0), MW_MIME_CTE_QP);
     CHECK_INT(mw_mime_choose_cte(accent, strlen(accent), 1, 1), MW_MIME_CTE_8BIT);
-    CHECK_INT(mw_mime_choose_cte("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", 12, 1, 0), MW_MIME_CTE_BASE64);
+    CHECK_INT(mw_mime_choose_cte("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", 12, 1, 0),
+              MW_MIME_CTE_BASE64);
     CHECK_INT(mw_mime_choose_cte("a\0b", 3, 1, 1), MW_MIME_CTE_BASE64);
     CHECK_INT(mw_mime_choose_cte("\x89PNG\r\n\x1a\n", 8, 0, 1), MW_MIME_CTE_BASE64);
     CHECK_INT(mw_mime_choose_cte("ascii", 5, 0, 0), MW_MIME_CTE_7BIT);
@@ -334,8 +356,9 @@ static void test_choose_cte(void)
 
 static void fill_random(unsigned char *d, size_t n, uint64_t *rs, int textish)
 {
-    static const char *frags[] = {"caf\xc3\xa9 ", "hello ", "\r\n", "--=_not ", "=3D ", ". ", "From x\r\n",
-                                  "tab\there ", "\xe2\x82\xac "};
+    static const char *frags[] = {"caf\xc3\xa9 ", "hello ",     "\r\n",
+                                  "--=_not ",     "=3D ",       ". ",
+                                  "From x\r\n",   "tab\there ", "\xe2\x82\xac "};
     size_t i = 0;
     while (i < n) {
         if (textish) {
@@ -357,7 +380,8 @@ static void fill_random(unsigned char *d, size_t n, uint64_t *rs, int textish)
 
 /* Build a message with every kind of structure, then read it back. */
 static void build_complex(const mw_mem *mem, obuf *o, size_t out_max, size_t piece, size_t step,
-                          const unsigned char *att, size_t attlen, const char *txt, size_t txtlen, int *rc_out)
+                          const unsigned char *att, size_t attlen, const char *txt, size_t txtlen,
+                          int *rc_out)
 {
     int rc = MW_OK;
     mw_mime_builder *b = mw_mime_builder_new(mem, MW_MIME_BUILD_2047_NAME, out_max);
@@ -381,16 +405,18 @@ static void build_complex(const mw_mem *mem, obuf *o, size_t out_max, size_t pie
     TRY(mw_mime_builder_header_text(b, "Subject", "R\xc3\xa9sum\xc3\xa9 and forward", 20));
     TRY(mw_mime_builder_multipart_begin(b, "mixed", "=_outer_1", NULL));
     TRY(mw_mime_builder_multipart_begin(b, "alternative", "=_alt_2", NULL));
-    TRY(mw_mime_builder_part_begin(b, "text/plain", "utf-8", MW_MIME_CTE_AUTO, NULL, NULL, txt, txtlen));
+    TRY(mw_mime_builder_part_begin(b, "text/plain", "utf-8", MW_MIME_CTE_AUTO, NULL, NULL, txt,
+                                   txtlen));
     TRY(write_all(b, o, txt, txtlen, piece));
     TRY(mw_mime_builder_part_end(b));
     TRY(mw_mime_builder_part_begin(b, "text/html", "utf-8", MW_MIME_CTE_QP, NULL, NULL, NULL, 0));
     TRY(write_all(b, o, "<p>hi</p>\r\n", 11, piece));
     TRY(mw_mime_builder_part_end(b));
     TRY(mw_mime_builder_multipart_end(b));
-    TRY(mw_mime_builder_part_begin(b, "application/octet-stream", NULL, MW_MIME_CTE_BASE64, "attachment",
-                                   "r\xc3\xa9sum\xc3\xa9 \xe2\x82\xac with a rather long name that needs continuations.bin",
-                                   NULL, 0));
+    TRY(mw_mime_builder_part_begin(
+        b, "application/octet-stream", NULL, MW_MIME_CTE_BASE64, "attachment",
+        "r\xc3\xa9sum\xc3\xa9 \xe2\x82\xac with a rather long name that needs continuations.bin",
+        NULL, 0));
     TRY(mw_mime_builder_header(b, "Content-ID", "<att1@example.org>", 18));
     TRY(write_all(b, o, att, attlen, piece));
     TRY(mw_mime_builder_part_end(b));
@@ -401,7 +427,8 @@ static void build_complex(const mw_mem *mem, obuf *o, size_t out_max, size_t pie
     TRY(mw_mime_builder_part_begin(b, "text/plain", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0));
     TRY(write_all(b, o, "Delivery failed.\n", 17, piece)); /* bare LF becomes CRLF */
     TRY(mw_mime_builder_part_end(b));
-    TRY(mw_mime_builder_part_begin(b, "message/delivery-status", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0));
+    TRY(mw_mime_builder_part_begin(b, "message/delivery-status", NULL, MW_MIME_CTE_7BIT, NULL, NULL,
+                                   NULL, 0));
     TRY(write_all(b, o, DSN_FIELDS, strlen(DSN_FIELDS), piece));
     TRY(mw_mime_builder_part_end(b));
     TRY(mw_mime_builder_multipart_end(b));
@@ -415,7 +442,8 @@ out:
     *rc_out = rc;
 }
 
-static void check_complex(const obuf *o, const unsigned char *att, size_t attlen, const char *txt, size_t txtlen)
+static void check_complex(const obuf *o, const unsigned char *att, size_t attlen, const char *txt,
+                          size_t txtlen)
 {
     check_lines(o);
     readback r;
@@ -428,13 +456,14 @@ static void check_complex(const obuf *o, const unsigned char *att, size_t attlen
     }
     CHECK(strcmp(r.parts[0].type, "multipart/mixed") == 0);
     CHECK(strcmp(r.parts[0].subject, "R\xc3\xa9sum\xc3\xa9 and forward") == 0);
-    CHECK(strcmp(r.parts[1].path, "1") == 0 && strcmp(r.parts[1].type, "multipart/alternative") == 0);
+    CHECK(strcmp(r.parts[1].path, "1") == 0 &&
+          strcmp(r.parts[1].type, "multipart/alternative") == 0);
     CHECK(strcmp(r.parts[2].path, "1.1") == 0);
     CHECK_MEM(r.parts[2].body.p, r.parts[2].body.len, txt, txtlen);
     CHECK_MEM(r.parts[3].body.p, r.parts[3].body.len, "<p>hi</p>\r\n", 11);
     CHECK(strcmp(r.parts[4].path, "2") == 0);
-    CHECK(strcmp(r.parts[4].filename,
-                 "r\xc3\xa9sum\xc3\xa9 \xe2\x82\xac with a rather long name that needs continuations.bin") == 0);
+    CHECK(strcmp(r.parts[4].filename, "r\xc3\xa9sum\xc3\xa9 \xe2\x82\xac with a rather long name "
+                                      "that needs continuations.bin") == 0);
     CHECK_INT(r.parts[4].cte, MW_MIME_CTE_BASE64);
     CHECK_MEM(r.parts[4].body.p, r.parts[4].body.len, att, attlen);
     CHECK(strcmp(r.parts[5].path, "3") == 0 && r.parts[5].kind == MW_MIME_KIND_MESSAGE);
@@ -462,7 +491,8 @@ static void test_round_trip_complex(void)
     for (size_t k = 0; k < sizeof cfgs / sizeof *cfgs; k++) {
         obuf o = {0};
         int rc;
-        build_complex(NULL, &o, cfgs[k].out_max, cfgs[k].piece, cfgs[k].step, att, attlen, txt, sizeof txt, &rc);
+        build_complex(NULL, &o, cfgs[k].out_max, cfgs[k].piece, cfgs[k].step, att, attlen, txt,
+                      sizeof txt, &rc);
         CHECK_INT(rc, MW_OK);
         check_complex(&o, att, attlen, txt, sizeof txt);
         /* the output queue never held more than out_max + the structure margin */
@@ -484,11 +514,12 @@ static void test_round_trip_random(void)
         mw_mime_builder *b = mw_mime_builder_new(NULL, 0, 256 + (size_t)(mw_test_rand(&rs) % 2000));
         obuf o = {0};
         CHECK_INT(mw_mime_builder_multipart_begin(b, "mixed", "=_rt", NULL), MW_OK);
-        int rc = mw_mime_builder_part_begin(b, textish ? "text/plain" : "application/x-y", "utf-8", cte, NULL,
-                                            NULL, d, len);
+        int rc = mw_mime_builder_part_begin(b, textish ? "text/plain" : "application/x-y", "utf-8",
+                                            cte, NULL, NULL, d, len);
         CHECK_INT(rc, MW_OK);
         CHECK_INT(write_all(b, &o, d, len, 1 + (size_t)(mw_test_rand(&rs) % 700)), MW_OK);
-        while (mw_mime_builder_part_end(b) == MW_ERR_BUFFER) drain(b, &o, 0);
+        while (mw_mime_builder_part_end(b) == MW_ERR_BUFFER)
+            drain(b, &o, 0);
         CHECK_INT(mw_mime_builder_multipart_end(b), MW_OK);
         drain(b, &o, 1 + (size_t)(mw_test_rand(&rs) % 100));
         mw_mime_builder_free(b);
@@ -510,7 +541,8 @@ static int alloc_build(const mw_mem *mem, void *arg)
 {
     (void)arg;
     unsigned char att[300];
-    for (size_t i = 0; i < sizeof att; i++) att[i] = (unsigned char)i;
+    for (size_t i = 0; i < sizeof att; i++)
+        att[i] = (unsigned char)i;
     obuf o = {0};
     int rc;
     build_complex(mem, &o, 512, 50, 0, att, sizeof att, "text\r\n", 6, &rc);
