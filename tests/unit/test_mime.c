@@ -15,6 +15,7 @@
 #include <mailwire/mime.h>
 
 #include <stdarg.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -1107,6 +1108,53 @@ static void test_filename_2047(void)
     free(s);
 }
 
+/* Every tests/vectors/mime/X.eml with an X.expect (the event log of a raw
+ * parse) is replayed whole, at chunk sizes 1-8, random cuts and zero-copy.
+ * MW_MIME_WRITE_EXPECT=1 writes missing .expect files (review them!). */
+static void test_vector_files(void)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/mime", MW_TEST_VECTORS_DIR);
+    DIR *dp = opendir(dir);
+    CHECK(dp != NULL);
+    if (!dp) return;
+    int checked = 0;
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL) {
+        size_t nl = strlen(de->d_name);
+        if (nl < 5 || strcmp(de->d_name + nl - 4, ".eml") != 0) continue;
+        char expname[300];
+        snprintf(expname, sizeof expname, "%.*s.expect", (int)(nl - 4), de->d_name);
+        size_t len, elen;
+        char *msg = read_vector(de->d_name, &len);
+        char path[900];
+        snprintf(path, sizeof path, "%s/%s", dir, expname);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            if (getenv("MW_MIME_WRITE_EXPECT") && msg) {
+                run_cfg cfg = {0};
+                char *log = parse_log(msg, len, &cfg);
+                FILE *o = fopen(path, "wb");
+                if (o && log) fputs(log, o);
+                if (o) fclose(o);
+                free(log);
+            }
+            free(msg);
+            continue;
+        }
+        fclose(f);
+        char *want = read_vector(expname, &elen);
+        if (msg && want) {
+            check_vector_splits(msg, len, NULL, want);
+            checked++;
+        }
+        free(msg);
+        free(want);
+    }
+    closedir(dp);
+    CHECK(checked >= 3);
+}
+
 int main(void)
 {
     MW_RUN(test_rfc2046_example);
@@ -1134,5 +1182,6 @@ int main(void)
     MW_RUN(test_decode_and_utf8);
     MW_RUN(test_decode_base64);
     MW_RUN(test_filename_2047);
+    MW_RUN(test_vector_files);
     return mw_test_finish();
 }
