@@ -208,6 +208,20 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return need;
 }
 
+/* Text for a terminal, always valid UTF-8: control bytes other than TAB as
+ * \xHH, bytes that are not UTF-8 (raw Latin-1 in a header, say) as U+FFFD. */
+static void put_text(FILE *f, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned char ch = (unsigned char)s[i];
+        size_t n = utf8_len((const unsigned char *)s + i, len - i);
+        if (n == 0) fputs("\xef\xbf\xbd", f), n = 1;
+        else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) fprintf(f, "\\x%02x", ch);
+        else fwrite(s + i, 1, n, f);
+        i += n;
+    }
+}
+
 /* A JSON string; invalid UTF-8 bytes become U+FFFD. */
 static void put_json(FILE *f, const char *s, size_t len)
 {
@@ -228,15 +242,6 @@ static void put_json(FILE *f, const char *s, size_t len)
     fputc('"', f);
 }
 
-/* Text for a terminal: control bytes other than TAB as \xHH. */
-static void put_text(FILE *f, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) fprintf(f, "\\x%02x", ch);
-        else fputc(ch, f);
-    }
-}
 
 static const char *cte_str(int cte)
 {

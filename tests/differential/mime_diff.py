@@ -1,0 +1,441 @@
+#!/usr/bin/env python3
+"""Differential test: mw-mime against Python's email package.
+
+    python3 mime_diff.py MW_MIME_BINARY [--count N] [--seed S] [--keep DIR] [-v]
+
+Generates a reproducible corpus of MIME messages (fixed seed, standard
+library only) into a temporary directory, then compares, per message,
+what `mw-mime show --json`, `mw-mime extract --all` and `mw-mime headers`
+report with what email.message_from_bytes(..., policy=email.policy.default)
+and walk() give: part tree shape, content types, charsets, filenames,
+decoded bodies (byte-exact) and the decoded Subject.
+
+Every difference is classified as (message kind, field). A difference whose
+class is listed in known-differences.md (a "## kind / field" heading next to
+this file) is explained; any other difference fails the test. Prints a
+summary and ends with "N passed, N failed".
+"""
+import base64
+import binascii
+import email
+import email.policy
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CRLF = b"\r\n"
+
+# ---------------------------------------------------------------- generator
+
+WORDS = ["mail", "wire", "parser", "boundary", "report", "quarterly", "meeting",
+         "invoice", "budget", "hello", "world", "lorem", "ipsum", "dolor", "sit"]
+# Non-ASCII text each charset can encode.
+NON_ASCII = {
+    "utf-8": ["café", "Grüße", "naïve", "日本語", "ε-δ", "€100", "emoji 🙂"],
+    "iso-8859-1": ["café", "Grüße", "naïve", "señor", "½ price"],
+    "windows-1252": ["café", "“quoted”", "€100", "Grüße", "em—dash"],
+    "shift_jis": ["日本語", "メール", "テスト", "こんにちは"],
+}
+CHARSETS = list(NON_ASCII)
+FILENAMES = ["report.pdf", "data.csv", "photo one.jpg", "résumé.pdf", "Grüße an alle.txt",
+             "日本語のファイル名.doc", "a" * 90 + ".bin", "notes (final).txt", "x.tar.gz"]
+
+
+class Gen:
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+        self.nb = 0
+
+    def boundary(self):
+        self.nb += 1
+        return "b%d_%s" % (self.nb, "".join(self.r.choice("abcdefXYZ0123456789=_.")
+                                             for _ in range(self.r.randint(4, 24))))
+
+    def text(self, charset, lines=None):
+        out = []
+        for _ in range(lines or self.r.randint(1, 8)):
+            ws = [self.r.choice(WORDS) for _ in range(self.r.randint(1, 12))]
+            if self.r.random() < 0.4:
+                ws.insert(self.r.randint(0, len(ws)), self.r.choice(NON_ASCII[charset]))
+            out.append(" ".join(ws))
+        return "\n".join(out) + ("\n" if self.r.random() < 0.7 else "")
+
+    def encode_body(self, data, cte, text):
+        """data: bytes with LF line ends for text; returns the wire body (CRLF)."""
+        if cte == "base64":
+            if text:
+                data = data.replace(b"\n", CRLF)
+            enc = base64.b64encode(data)
+            return CRLF.join(enc[i:i + 76] for i in range(0, len(enc), 76))
+        if cte == "quoted-printable":
+            if text:
+                lines = data.split(b"\n")
+                return CRLF.join(binascii.b2a_qp(ln).replace(b"=\n", b"=\r\n") for ln in lines)
+            return binascii.b2a_qp(data, istext=False).replace(b"=\n", b"=\r\n")
+        return data.replace(b"\n", CRLF)
+
+    def filename_params(self, name, param):
+        """Content-Disposition/-Type parameter text for a file name."""
+        style = self.r.choice(["plain", "2231", "2231cont", "2047", "2231latin1"])
+        try:
+            name.encode("ascii")
+            ascii_name = True
+        except UnicodeEncodeError:
+            ascii_name = False
+        if style == "plain" and ascii_name:
+            return '%s="%s"' % (param, name), "plain"
+        if style == "2047":
+            enc = base64.b64encode(name.encode("utf-8")).decode()
+            return '%s="=?utf-8?B?%s?="' % (param, enc), "2047"
+        if style == "2231latin1":
+            try:
+                raw = name.encode("iso-8859-1")
+                pct = "".join(chr(b) if b < 128 and (chr(b).isalnum() or chr(b) in ".-_") else "%%%02X" % b
+                              for b in raw)
+                return "%s*=iso-8859-1'fr'%s" % (param, pct), "2231"
+            except UnicodeEncodeError:
+                pass
+        raw = name.encode("utf-8")
+        pct = "".join(chr(b) if b < 128 and (chr(b).isalnum() or chr(b) in ".-_") else "%%%02X" % b
+                      for b in raw)
+        if style == "2231cont" or len(pct) > 60:
+            chunks = [pct[i:i + 30] for i in range(0, len(pct), 30)]
+            # never split a %XX escape across segments
+            fixed, carry = [], ""
+            for c in chunks:
+                c = carry + c
+                cut = c.rfind("%", max(0, len(c) - 2))
+                if cut != -1 and cut > len(c) - 3:
+                    carry, c = c[cut:], c[:cut]
+                else:
+                    carry = ""
+                fixed.append(c)
+            if carry:
+                fixed.append(carry)
+            segs = ["%s*%d*=%s%s" % (param, i, "utf-8''" if i == 0 else "", c)
+                    for i, c in enumerate(fixed) if c]
+            return ";\r\n ".join(segs), "2231cont"
+        return "%s*=utf-8''%s" % (param, pct), "2231"
+
+    def subject(self):
+        s = self.r.choice(["plain", "2047b", "2047q", "mixed", "long", "latin1"])
+        text = " ".join(self.r.choice(WORDS) for _ in range(self.r.randint(1, 6)))
+        if s == "plain":
+            return text.encode()
+        if s == "long":
+            return " ".join(self.r.choice(WORDS) for _ in range(30)).encode().replace(
+                b" grape", b"\r\n grape")
+        cs = self.r.choice(["utf-8", "iso-8859-1", "windows-1252"]) if s != "latin1" else "iso-8859-1"
+        word = self.r.choice(NON_ASCII[cs])
+        raw = word.encode(cs)
+        if s == "2047q" or s == "latin1":
+            q = "".join(chr(b) if (chr(b).isalnum() and b < 128) else
+                        ("_" if b == 32 else "=%02X" % b) for b in raw)
+            ew = "=?%s?Q?%s?=" % (cs, q)
+        else:
+            ew = "=?%s?B?%s?=" % (cs, base64.b64encode(raw).decode())
+        if s == "mixed":
+            return ("Re: %s %s end" % (ew, text)).encode()
+        return ew.encode()
+
+    def leaf(self, kind):
+        r = self.r
+        if kind == "text":
+            sub = r.choice(["plain", "plain", "html"])
+            cs = r.choice(CHARSETS)
+            txt = self.text(cs)
+            if sub == "html":
+                txt = "<p>" + txt.replace("\n", "</p>\n<p>") + "</p>\n"
+            data = txt.encode(cs)
+            ascii_only = all(b < 128 for b in data)
+            cte = r.choice(["7bit", "quoted-printable", "base64", "8bit"] if ascii_only
+                           else ["quoted-printable", "base64", "8bit"])
+            hdrs = [b"Content-Type: text/%s; charset=%s" % (sub.encode(), cs.encode())]
+            if cte != "7bit" or r.random() < 0.5:
+                hdrs.append(b"Content-Transfer-Encoding: " + cte.encode())
+            return hdrs, self.encode_body(data, cte, True)
+        # an attachment
+        name = r.choice(FILENAMES)
+        data = bytes(r.getrandbits(8) for _ in range(r.randint(0, 3000)))
+        typ = r.choice(["application/octet-stream", "application/pdf", "image/png"])
+        fn, _ = self.filename_params(name, "filename")
+        hdrs = [b"Content-Type: " + typ.encode()]
+        if r.random() < 0.3:
+            nm, _ = self.filename_params(name, "name")
+            hdrs[0] += b";\r\n " + nm.encode()
+        hdrs.append(b"Content-Transfer-Encoding: base64")
+        hdrs.append(b"Content-Disposition: " + r.choice([b"attachment", b"inline"]) +
+                    b";\r\n " + fn.encode())
+        return hdrs, self.encode_body(data, "base64", False)
+
+    def entity(self, depth, maxdepth):
+        """Return (header lines, body bytes) of a random entity."""
+        r = self.r
+        choice = r.random()
+        if depth >= maxdepth or choice < 0.45:
+            return self.leaf("text" if r.random() < 0.6 else "attach")
+        if choice < 0.55 and depth + 1 < maxdepth:
+            return self.forward(depth, maxdepth)
+        sub = r.choice(["mixed", "alternative", "related", "mixed"])
+        b = self.boundary()
+        children = [self.entity(depth + 1, maxdepth) for _ in range(r.randint(1, 4))]
+        return [b"Content-Type: multipart/%s; boundary=\"%s\"" % (sub.encode(), b.encode())], \
+            self.multipart_body(b, children)
+
+    def multipart_body(self, b, children, close=True):
+        bb = b.encode()
+        out = b""
+        if self.r.random() < 0.3:
+            out += b"This is a multi-part message in MIME format." + CRLF
+        for h, body in children:
+            out += b"--" + bb + CRLF + CRLF.join(h) + CRLF + CRLF + body + CRLF
+        if close:
+            out += b"--" + bb + b"--" + CRLF
+            if self.r.random() < 0.2:
+                out += b"epilogue text" + CRLF
+        return out
+
+    def forward(self, depth, maxdepth):
+        inner_h, inner_b = self.entity(depth + 2, maxdepth)
+        hdrs = [b"From: someone@example.org", b"Subject: " + self.subject()] + inner_h
+        return [b"Content-Type: message/rfc822"], CRLF.join(hdrs) + CRLF + CRLF + inner_b
+
+    def top(self, hdrs, body):
+        base = [b"From: Ann <ann@example.org>", b"To: bob@example.net",
+                b"Subject: " + self.subject(), b"Date: Thu, 26 Nov 2026 10:00:00 +0000",
+                b"MIME-Version: 1.0"]
+        return CRLF.join(base + hdrs) + CRLF + CRLF + body
+
+    def message(self, kind):
+        r = self.r
+        if kind == "simple":
+            return self.top(*self.leaf("text"))
+        if kind == "alternative":
+            b = self.boundary()
+            return self.top([b"Content-Type: multipart/alternative; boundary=\"%s\"" % b.encode()],
+                            self.multipart_body(b, [self.leaf("text"), self.leaf("text")]))
+        if kind == "related":
+            b = self.boundary()
+            html = ([b"Content-Type: text/html; charset=utf-8"], b"<img src=\"cid:x\">")
+            img_h, img_b = self.leaf("attach")
+            img_h.append(b"Content-ID: <x>")
+            return self.top([b"Content-Type: multipart/related; boundary=\"%s\"" % b.encode()],
+                            self.multipart_body(b, [html, (img_h, img_b)]))
+        if kind == "mixed":
+            b = self.boundary()
+            kids = [self.leaf("text")] + [self.leaf("attach") for _ in range(r.randint(1, 4))]
+            return self.top([b"Content-Type: multipart/mixed; boundary=\"%s\"" % b.encode()],
+                            self.multipart_body(b, kids))
+        if kind == "nested":
+            b = self.boundary()
+            kids = [self.entity(1, r.randint(3, 6)) for _ in range(r.randint(1, 4))]
+            return self.top([b"Content-Type: multipart/mixed; boundary=\"%s\"" % b.encode()],
+                            self.multipart_body(b, kids))
+        if kind == "forward":
+            b = self.boundary()
+            kids = [self.leaf("text"), self.forward(1, 4)]
+            return self.top([b"Content-Type: multipart/mixed; boundary=\"%s\"" % b.encode()],
+                            self.multipart_body(b, kids))
+        if kind == "missing-close-boundary":
+            b = self.boundary()
+            kids = [self.leaf("text"), self.leaf("attach")]
+            return self.top([b"Content-Type: multipart/mixed; boundary=\"%s\"" % b.encode()],
+                            self.multipart_body(b, kids, close=False))
+        if kind == "missing-boundary-param":
+            return self.top([b"Content-Type: multipart/mixed"],
+                            b"--x" + CRLF + CRLF + b"text" + CRLF + b"--x--" + CRLF)
+        if kind == "bad-cte":
+            h, body = self.leaf("text")
+            h = [x for x in h if not x.startswith(b"Content-Transfer-Encoding")]
+            h.append(b"Content-Transfer-Encoding: " + r.choice([b"x-bogus", b"uuencode", b"7-bit"]))
+            return self.top(h, body)
+        if kind == "lf-only":
+            return self.message(r.choice(["simple", "mixed", "nested", "alternative"])).replace(
+                CRLF, b"\n")
+        if kind == "8bit-headers":
+            cs = r.choice(["utf-8", "iso-8859-1"])
+            msg = self.message(r.choice(["simple", "mixed"]))
+            return re.sub(b"^Subject: [^\r]*", b"Subject: " + r.choice(NON_ASCII[cs]).encode(cs)
+                          + b" raw", msg, count=1, flags=re.M)
+        if kind == "truncated-base64":
+            h, body = self.leaf("attach")
+            cut = r.randint(1, 3)
+            return self.top(h, body.rstrip(b"\r\n=")[:-cut] if len(body.rstrip(b"\r\n=")) > cut
+                            else b"QQ")
+        if kind == "unquoted-boundary":
+            # '=' is a tspecial (RFC 2045 §5.1): this boundary should be quoted
+            b = "ab=cd_" + self.boundary()
+            return self.top([b"Content-Type: multipart/alternative; boundary=" + b.encode()],
+                            self.multipart_body(b, [self.leaf("text"), self.leaf("text")]))
+        raise ValueError(kind)
+
+
+KINDS = ["simple", "alternative", "related", "mixed", "nested", "forward",
+         "missing-close-boundary", "missing-boundary-param", "bad-cte", "lf-only",
+         "8bit-headers", "truncated-base64", "unquoted-boundary"]
+
+
+def corpus(seed, count):
+    g = Gen(seed)
+    for i in range(count):
+        kind = KINDS[i % len(KINDS)]
+        yield "%04d-%s.eml" % (i, kind), kind, g.message(kind)
+
+# ---------------------------------------------------------------- the two views
+
+
+def py_view(data):
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    parts = []
+
+    def visit(m, path):
+        ctype = m.get_content_type()
+        if m.is_multipart():
+            kind = "message" if m.get_content_maintype() == "message" else "multipart"
+        else:
+            kind = "leaf"
+        cs = m.get_content_charset() if m.get_content_maintype() == "text" else None
+        if m.get_content_maintype() == "text" and kind == "leaf" and cs is None:
+            cs = "us-ascii"
+        fn = m.get_filename()
+        rec = {"path": path, "kind": kind, "type": ctype, "charset": cs, "filename": fn,
+               "body": m.get_payload(decode=True) if kind == "leaf" else None}
+        parts.append(rec)
+        if kind != "leaf":
+            for i, sub in enumerate(m.get_payload()):
+                visit(sub, (path + "." if path else "") + str(i + 1))
+
+    visit(msg, "")
+    subj = msg["subject"]
+    return parts, (None if subj is None else str(subj).encode("utf-8", "surrogateescape"))
+
+
+def mw_view(binary, path, outdir):
+    show = subprocess.run([binary, "show", "--json", path], capture_output=True)
+    if show.returncode != 0:
+        raise RuntimeError("show failed: %s" % show.stderr.decode(errors="replace"))
+    parts = json.loads(show.stdout)
+    os.makedirs(outdir)
+    ex = subprocess.run([binary, "extract", "--all", path, outdir], capture_output=True)
+    if ex.returncode != 0:
+        raise RuntimeError("extract failed: %s" % ex.stderr.decode(errors="replace"))
+    files = {}
+    for line in ex.stdout.decode("utf-8", "surrogateescape").splitlines():
+        p, name, _ = line.split("\t")
+        files["" if p == "0" else p] = os.path.join(outdir, name.replace("\\x2d", "-"))
+    for rec in parts:
+        rec["body"] = None
+        if rec["kind"] == "leaf":
+            with open(files[rec["path"]], "rb") as f:
+                rec["body"] = f.read()
+    hd = subprocess.run([binary, "headers", path], capture_output=True)
+    subj = None
+    for line in hd.stdout.split(b"\n"):
+        if line.lower().startswith(b"subject: "):
+            subj = line[9:]
+            break
+    return parts, subj
+
+
+def compare(kind, py, mw):
+    """Yield (field, detail) differences."""
+    ppy, spy = py
+    pmw, smw = mw
+    shape_py = [(p["path"], p["kind"]) for p in ppy]
+    shape_mw = [(p["path"], p["kind"]) for p in pmw]
+    if shape_py != shape_mw:
+        yield "shape", "python %s / mailwire %s" % (shape_py, shape_mw)
+    mw_by_path = {p["path"]: p for p in pmw}
+    for p in ppy:
+        m = mw_by_path.get(p["path"])
+        if m is None:
+            continue
+        where = p["path"] or "0"
+        if p["type"] != m["type"]:
+            yield "type", "%s: python %s / mailwire %s" % (where, p["type"], m["type"])
+        if p["kind"] == "leaf" and m["kind"] == "leaf" and p["charset"] != m["charset"]:
+            yield "charset", "%s: python %r / mailwire %r" % (where, p["charset"], m["charset"])
+        if (p["filename"] or None) != (m["filename"] or None):
+            yield "filename", "%s: python %r / mailwire %r" % (where, p["filename"], m["filename"])
+        if p["body"] is not None and m["body"] is not None and p["body"] != m["body"]:
+            yield "body", "%s: python %d bytes / mailwire %d bytes" % (
+                where, len(p["body"]), len(m["body"]))
+    if (spy or b"") != (smw or b""):
+        yield "subject", "python %r / mailwire %r" % (spy, smw)
+
+
+def known_classes():
+    known = set()
+    with open(os.path.join(HERE, "known-differences.md"), encoding="utf-8") as f:
+        for line in f:
+            mt = re.match(r"^## (\S+) / (\S+)\s*$", line)
+            if mt:
+                known.add((mt.group(1), mt.group(2)))
+    return known
+
+
+def main():
+    args = sys.argv[1:]
+    if not args:
+        print(__doc__)
+        return 2
+    binary = args[0]
+    count, seed, keep, verbose = 360, 20261126, None, False
+    i = 1
+    while i < len(args):
+        if args[i] == "--count":
+            count = int(args[i + 1]); i += 1
+        elif args[i] == "--seed":
+            seed = int(args[i + 1]); i += 1
+        elif args[i] == "--keep":
+            keep = args[i + 1]; i += 1
+        elif args[i] == "-v":
+            verbose = True
+        i += 1
+    known = known_classes()
+    work = keep or tempfile.mkdtemp(prefix="mw-mime-diff-")
+    os.makedirs(work, exist_ok=True)
+    msgs = parts = 0
+    by_class, unexplained, errors = {}, [], []
+    for name, kind, data in corpus(seed, count):
+        path = os.path.join(work, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            py = py_view(data)
+            mw = mw_view(binary, path, path + ".d")
+        except Exception as e:  # a crash or a failing run is a failure
+            errors.append("%s: %s" % (name, e))
+            continue
+        msgs += 1
+        parts += len(py[0])
+        for field, detail in compare(kind, py, mw):
+            by_class[(kind, field)] = by_class.get((kind, field), 0) + 1
+            if (kind, field) not in known:
+                unexplained.append("%s: %s: %s" % (name, field, detail))
+            elif verbose:
+                print("explained %s: %s: %s" % (name, field, detail))
+    if not keep:
+        subprocess.run(["rm", "-rf", work])
+    print("messages compared: %d (corpus of %d, seed %d)" % (msgs, count, seed))
+    print("parts compared: %d" % parts)
+    total = sum(by_class.values())
+    print("differences: %d (%d explained in known-differences.md, %d unexplained)"
+          % (total, total - len(unexplained), len(unexplained)))
+    for (k, fld), n in sorted(by_class.items()):
+        print("  %-28s %-9s %4d %s" % (k, fld, n, "explained" if (k, fld) in known else "UNEXPLAINED"))
+    for line in errors + unexplained[:50]:
+        print("FAIL: " + line)
+    bad_msgs = len({u.split(":")[0] for u in unexplained}) + len(errors)
+    failed = len(errors) + len(unexplained)
+    print("%d passed, %d failed" % (count - bad_msgs, bad_msgs))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
