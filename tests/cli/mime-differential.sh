@@ -21,4 +21,4 @@ if [ ! -x "$bin" ]; then
     echo "0 passed, 1 failed"
     exit 1
 fi
-exec "$py" "$here/../differential/mime_diff.py" "$bin" --count "${MW_DIFF_COUNT:-360}"
+exec "$py" "$here/../differential/mime_diff.py" "$bin" --count "${MW_DIFF_COUNT:-460}"

@@ -272,12 +272,81 @@ class Gen:
             b = "ab=cd_" + self.boundary()
             return self.top([b"Content-Type: multipart/alternative; boundary=" + b.encode()],
                             self.multipart_body(b, [self.leaf("text"), self.leaf("text")]))
+        if kind == "digest":
+            b = self.boundary()
+            kids = []
+            for _ in range(r.randint(1, 4)):
+                ih, ib = self.leaf("text")
+                # no Content-Type: the default inside a digest is message/rfc822 (RFC 2046 §5.1.5)
+                kids.append(([], CRLF.join([b"From: x@example.org", b"Subject: " + self.subject()]
+                                           + ih) + CRLF + CRLF + ib))
+            return self.top([b"Content-Type: multipart/digest; boundary=\"%s\"" % b.encode()],
+                            self.multipart_body(b, kids))
+        if kind == "qp-edge":
+            body = r.choice([b"soft=\r\nbreak", b"trailing space   \r\nnext\t\r\n",
+                             b"lower =c3=a9 hex", b"bad =ZZ escape", b"ends with =",
+                             b"soft break then space=  \r\nx", b"=3D=3d equals",
+                             b"line\r\n.\r\n=2E dot"])
+            return self.top([b"Content-Type: text/plain; charset=utf-8",
+                             b"Content-Transfer-Encoding: quoted-printable"], body + CRLF)
+        if kind in ("boundary-prefix", "ambiguous-boundary"):
+            outer = "ab"
+            inner = "ab" + r.choice(["c", "-x", "_inner", "--"] if kind == "ambiguous-boundary"
+                                    else ["c", "-x", "_inner"])
+            kids = [([b"Content-Type: multipart/mixed; boundary=\"%s\"" % inner.encode()],
+                     self.multipart_body(inner, [self.leaf("text"), self.leaf("attach")])),
+                    self.leaf("text")]
+            return self.top([b"Content-Type: multipart/mixed; boundary=\"%s\"" % outer.encode()],
+                            self.multipart_body(outer, kids))
+        if kind == "padding-delimiter":
+            b = self.boundary()
+            body = self.multipart_body(b, [self.leaf("text"), self.leaf("attach")])
+            pad = r.choice([b" ", b"\t", b"  \t "])
+            body = body.replace(b"--" + b.encode() + CRLF, b"--" + b.encode() + pad + CRLF)
+            return self.top([b"Content-Type: multipart/mixed; boundary=\"%s\"" % b.encode()], body)
+        if kind == "outlook-2047-name":
+            name = r.choice(FILENAMES[3:6])
+            ew = "=?utf-8?B?%s?=" % base64.b64encode(name.encode()).decode()
+            data = bytes(r.getrandbits(8) for _ in range(r.randint(1, 500)))
+            return self.top([b"Content-Type: application/octet-stream;\r\n name=\"%s\"" % ew.encode(),
+                             b"Content-Transfer-Encoding: base64"],
+                            self.encode_body(data, "base64", False))
+        if kind == "subject-split":
+            cs = r.choice(["utf-8", "shift_jis"])
+            raw = r.choice(NON_ASCII["utf-8" if cs == "utf-8" else "shift_jis"]).encode(cs) * 2
+            cut = r.randint(1, len(raw) - 1)
+            words = ["=?%s?B?%s?=" % (cs, base64.b64encode(x).decode()) for x in (raw[:cut], raw[cut:])]
+            subj = (words[0] + r.choice([" ", "\r\n ", "  "]) + words[1]).encode()
+            return re.sub(b"^Subject: [^\r]*(\r\n[ \t][^\r]*)*", lambda _m: b"Subject: " + subj,
+                          self.message("simple"), count=1, flags=re.M)
+        if kind == "bad-content-type":
+            h, body = self.leaf("text")
+            h[0] = r.choice([b"Content-Type: text", b"Content-Type: ;charset=utf-8",
+                             b"Content-Type: /plain", b"Content-Type: text/"])
+            return self.top(h, body)
+        if kind == "case-and-comments":
+            b = self.boundary()
+            kids = [([b"Content-Type: TEXT/Plain (comment); CHARSET=\"UTF-8\"",
+                      b"Content-Transfer-Encoding: Quoted-Printable"], b"caf=C3=A9"),
+                    ([b"Content-Type: Application/Octet-Stream",
+                      b"Content-Transfer-Encoding: BASE64",
+                      b"Content-Disposition: ATTACHMENT; FILENAME=\"Up.TXT\""], b"VVA=")]
+            return self.top([b"Content-Type: Multipart/Mixed; Boundary=\"%s\"" % b.encode()],
+                            self.multipart_body(b, kids))
+        if kind == "base64-garbage":
+            h, body = self.leaf("attach")
+            lines = body.split(CRLF)
+            for i in range(0, len(lines), max(1, len(lines) // 3)):
+                lines[i] = lines[i][:10] + r.choice([b" ", b"\t", b"!", b"*", b"#"]) + lines[i][10:]
+            return self.top(h, CRLF.join(lines))
         raise ValueError(kind)
 
 
 KINDS = ["simple", "alternative", "related", "mixed", "nested", "forward",
          "missing-close-boundary", "missing-boundary-param", "bad-cte", "lf-only",
-         "8bit-headers", "truncated-base64", "unquoted-boundary"]
+         "8bit-headers", "truncated-base64", "unquoted-boundary", "digest", "qp-edge",
+         "boundary-prefix", "padding-delimiter", "outlook-2047-name", "subject-split",
+         "bad-content-type", "case-and-comments", "base64-garbage", "ambiguous-boundary"]
 
 
 def corpus(seed, count):
@@ -385,7 +454,7 @@ def main():
         print(__doc__)
         return 2
     binary = args[0]
-    count, seed, keep, verbose = 360, 20261126, None, False
+    count, seed, keep, verbose = 460, 20261126, None, False
     i = 1
     while i < len(args):
         if args[i] == "--count":
