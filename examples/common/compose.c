@@ -148,7 +148,7 @@ int mwc_open_seekable(const char *path)
     if (fd != 0) close(fd);
     if (lseek(out, 0, SEEK_SET) < 0) goto bad;
     return out;
-bad: {
+bad : {
     int e = errno;
     if (fd != 0) close(fd);
     close(out);
@@ -193,7 +193,8 @@ static int append_addresses(ctx *c, const char *field, const char *value, unsign
                                     a->domain.base, a->domain.len, fflags, *out + *len, cap + 1);
         if (n < 0) {
             mw_addr_list_free(&list);
-            return fail(c, MWC_BAD_INPUT, "%s: cannot write address: %s", field, mw_strerror((int)n));
+            return fail(c, MWC_BAD_INPUT, "%s: cannot write address: %s", field,
+                        mw_strerror((int)n));
         }
         *len += (size_t)n;
     }
@@ -252,8 +253,8 @@ static int write_headers(ctx *c, const mwc_message *m)
         snprintf(id, sizeof id, bare ? "<%s>" : "%s", m->message_id);
         mw_msgid_iter it;
         mw_msgid one;
-        if (mw_msgid_iter_init(&it, id, strlen(id)) != MW_OK || mw_msgid_iter_next(&it, &one) != 1 ||
-            mw_msgid_iter_next(&it, &one) != 0)
+        if (mw_msgid_iter_init(&it, id, strlen(id)) != MW_OK ||
+            mw_msgid_iter_next(&it, &one) != 1 || mw_msgid_iter_next(&it, &one) != 0)
             return fail(c, MWC_BAD_INPUT, "Message-ID: not a msg-id: %s", m->message_id);
     } else if (mwc_msgid_new(m->from, id, sizeof id)) {
         return fail(c, MWC_IO, "Message-ID: no random bytes: %s", strerror(errno));
@@ -286,14 +287,18 @@ static int choose_text_cte(ctx *c, int fd, const char *path, int allow_8bit, int
                     nl = c->block + i;
                     break;
                 }
-            if (nl) use = (size_t)(nl - c->block);
-            else if (have < BLOCK) continue;
+            if (nl)
+                use = (size_t)(nl - c->block);
+            else if (have < BLOCK)
+                continue;
         }
         int k = mw_mime_choose_cte(c->block, use, 1, allow_8bit);
         if (k > best) best = k;
         for (size_t i = 0; i < use; i++) {
-            if (c->block[i] == '\n') line = 0;
-            else if (++line > LINE_MAX_RFC && best < MW_MIME_CTE_QP) best = MW_MIME_CTE_QP;
+            if (c->block[i] == '\n')
+                line = 0;
+            else if (++line > LINE_MAX_RFC && best < MW_MIME_CTE_QP)
+                best = MW_MIME_CTE_QP;
         }
         memmove(c->block, c->block + use, have - use);
         have -= use;
@@ -361,12 +366,12 @@ out:
 static const char *guess_type(const char *name)
 {
     static const char *const table[][2] = {
-        {"txt", "text/plain"},       {"html", "text/html"},          {"htm", "text/html"},
-        {"csv", "text/csv"},         {"pdf", "application/pdf"},     {"zip", "application/zip"},
-        {"gz", "application/gzip"},  {"json", "application/json"},   {"xml", "application/xml"},
-        {"png", "image/png"},        {"jpg", "image/jpeg"},          {"jpeg", "image/jpeg"},
-        {"gif", "image/gif"},        {"svg", "image/svg+xml"},       {"ics", "text/calendar"},
-        {"mp3", "audio/mpeg"},       {"mp4", "video/mp4"},           {"doc", "application/msword"},
+        {"txt", "text/plain"},      {"html", "text/html"},        {"htm", "text/html"},
+        {"csv", "text/csv"},        {"pdf", "application/pdf"},   {"zip", "application/zip"},
+        {"gz", "application/gzip"}, {"json", "application/json"}, {"xml", "application/xml"},
+        {"png", "image/png"},       {"jpg", "image/jpeg"},        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},       {"svg", "image/svg+xml"},     {"ics", "text/calendar"},
+        {"mp3", "audio/mpeg"},      {"mp4", "video/mp4"},         {"doc", "application/msword"},
     };
     const char *dot = strrchr(name, '.');
     if (dot && dot != name)
@@ -455,8 +460,10 @@ int mwc_compose(const mwc_message *m, mwc_sink sink, void *sink_ctx, char *err, 
     c.b = mw_mime_builder_new(NULL, m->builder_flags, 0);
     c.block = malloc(BLOCK);
     int rc;
-    if (!c.b || !c.block) rc = fail(&c, MWC_IO, "out of memory");
-    else if ((rc = write_headers(&c, m)) == MWC_OK) rc = compose_body(&c, m);
+    if (!c.b || !c.block)
+        rc = fail(&c, MWC_IO, "out of memory");
+    else if ((rc = write_headers(&c, m)) == MWC_OK)
+        rc = compose_body(&c, m);
     free(c.block);
     mw_mime_builder_free(c.b);
     return rc;

@@ -31,20 +31,20 @@ typedef struct mwc_attachment {
 
 /* What to compose. Strings are UTF-8 and NUL-terminated; NULL means absent. */
 typedef struct mwc_message {
-    const char *from;             /* address list (one or more mailboxes) */
-    const char *const *to;        /* address lists, joined */
+    const char *from;      /* address list (one or more mailboxes) */
+    const char *const *to; /* address lists, joined */
     size_t nto;
     const char *const *cc;
     size_t ncc;
-    const char *subject;          /* unstructured text: RFC 2047 when not ASCII */
-    const char *date;             /* RFC 5322 date-time; NULL: now, local zone */
-    const char *message_id;       /* with or without <>; NULL: generated */
-    const char *text_path;        /* text/plain body file, "-" for stdin */
-    const char *html_path;        /* text/html body file (alternative to the text) */
+    const char *subject;    /* unstructured text: RFC 2047 when not ASCII */
+    const char *date;       /* RFC 5322 date-time; NULL: now, local zone */
+    const char *message_id; /* with or without <>; NULL: generated */
+    const char *text_path;  /* text/plain body file, "-" for stdin */
+    const char *html_path;  /* text/html body file (alternative to the text) */
     const mwc_attachment *attach;
     size_t nattach;
-    const char *boundary;         /* boundary prefix (tests); NULL: random */
-    unsigned builder_flags;       /* MW_MIME_BUILD_* (SMTPUTF8, 8BIT for 8BITMIME) */
+    const char *boundary;   /* boundary prefix (tests); NULL: random */
+    unsigned builder_flags; /* MW_MIME_BUILD_* (SMTPUTF8, 8BIT for 8BITMIME) */
 } mwc_message;
 
 /* Output sink: write all len bytes; return 0, or -1 with errno set. */

@@ -177,12 +177,18 @@ static void put_field(FILE *f, const char *s, size_t len)
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch == '\\') fputs("\\\\", f);
-        else if (ch == '\t') fputs("\\t", f);
-        else if (ch == '\n') fputs("\\n", f);
-        else if (ch == '\r') fputs("\\r", f);
-        else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\x%02x", ch);
-        else fputc(ch, f);
+        if (ch == '\\')
+            fputs("\\\\", f);
+        else if (ch == '\t')
+            fputs("\\t", f);
+        else if (ch == '\n')
+            fputs("\\n", f);
+        else if (ch == '\r')
+            fputs("\\r", f);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(f, "\\x%02x", ch);
+        else
+            fputc(ch, f);
     }
 }
 
@@ -193,10 +199,14 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     size_t need;
     uint32_t cp;
     if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) need = 2, cp = c & 0x1fu;
-    else if (c >= 0xe0 && c <= 0xef) need = 3, cp = c & 0x0fu;
-    else if (c >= 0xf0 && c <= 0xf4) need = 4, cp = c & 0x07u;
-    else return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 2, cp = c & 0x1fu;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 3, cp = c & 0x0fu;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 4, cp = c & 0x07u;
+    else
+        return 0;
     if (n < need) return 0;
     for (size_t i = 1; i < need; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;
@@ -215,9 +225,12 @@ static void put_text(FILE *f, const char *s, size_t len)
     for (size_t i = 0; i < len;) {
         unsigned char ch = (unsigned char)s[i];
         size_t n = utf8_len((const unsigned char *)s + i, len - i);
-        if (n == 0) fputs("\xef\xbf\xbd", f), n = 1;
-        else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) fprintf(f, "\\x%02x", ch);
-        else fwrite(s + i, 1, n, f);
+        if (n == 0)
+            fputs("\xef\xbf\xbd", f), n = 1;
+        else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            fprintf(f, "\\x%02x", ch);
+        else
+            fwrite(s + i, 1, n, f);
         i += n;
     }
 }
@@ -234,24 +247,32 @@ static void put_json(FILE *f, const char *s, size_t len)
             i++;
             continue;
         }
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\u%04x", ch);
-        else fwrite(s + i, 1, n, f);
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fwrite(s + i, 1, n, f);
         i += n;
     }
     fputc('"', f);
 }
 
-
 static const char *cte_str(int cte)
 {
     switch (cte) {
-    case MW_MIME_CTE_7BIT: return "7bit";
-    case MW_MIME_CTE_8BIT: return "8bit";
-    case MW_MIME_CTE_BINARY: return "binary";
-    case MW_MIME_CTE_QP: return "quoted-printable";
-    case MW_MIME_CTE_BASE64: return "base64";
-    default: return NULL;
+    case MW_MIME_CTE_7BIT:
+        return "7bit";
+    case MW_MIME_CTE_8BIT:
+        return "8bit";
+    case MW_MIME_CTE_BINARY:
+        return "binary";
+    case MW_MIME_CTE_QP:
+        return "quoted-printable";
+    case MW_MIME_CTE_BASE64:
+        return "base64";
+    default:
+        return NULL;
     }
 }
 
@@ -279,7 +300,7 @@ typedef struct part_rec {
     char *path, *type, *charset, *cte, *disposition, *filename;
     int kind;
     uint64_t size;
-    uint32_t defects; /* bit n: defect code n (codes are 1..31) */
+    uint32_t defects;                 /* bit n: defect code n (codes are 1..31) */
     unsigned long long extra_defects; /* codes beyond 31, counted */
 } part_rec;
 
@@ -317,8 +338,10 @@ static int show_event(void *vctx, const mw_mime_event *ev)
     part_rec *r = rec_at(s, ev->part);
     if (!r) goto oom;
     if (ev->type == MW_MIME_DEFECT) {
-        if (ev->defect > 0 && ev->defect < 32) r->defects |= 1u << ev->defect;
-        else r->extra_defects++;
+        if (ev->defect > 0 && ev->defect < 32)
+            r->defects |= 1u << ev->defect;
+        else
+            r->extra_defects++;
     } else if (ev->type == MW_MIME_BODY) {
         r->size += ev->data.len;
     } else if (ev->type == MW_MIME_PART_BEGIN) {
@@ -351,8 +374,11 @@ static void print_defects(FILE *f, const part_rec *r, int json)
     for (int d = 1; d < 32; d++) {
         if (!(r->defects & (1u << d))) continue;
         const char *text = mw_mime_defect_str(d);
-        if (json) fprintf(f, "%s{\"code\":%d,\"text\":", first ? "" : ",", d), put_json(f, text, strlen(text)), fputc('}', f);
-        else fprintf(f, "%s%s", first ? "" : ",", text);
+        if (json)
+            fprintf(f, "%s{\"code\":%d,\"text\":", first ? "" : ",", d),
+                put_json(f, text, strlen(text)), fputc('}', f);
+        else
+            fprintf(f, "%s%s", first ? "" : ",", text);
         first = 0;
     }
     if (r->extra_defects && !json) fprintf(f, "%sunknown defect", first ? "" : ","), first = 0;
@@ -373,8 +399,10 @@ static void print_rec_text(FILE *f, const part_rec *r)
     put_field(f, r->disposition, strlen(r->disposition));
     fputc('\t', f);
     put_field(f, r->filename, strlen(r->filename));
-    if (r->kind == MW_MIME_KIND_LEAF) fprintf(f, "\t%llu\t", (unsigned long long)r->size);
-    else fputs("\t-\t", f);
+    if (r->kind == MW_MIME_KIND_LEAF)
+        fprintf(f, "\t%llu\t", (unsigned long long)r->size);
+    else
+        fputs("\t-\t", f);
     print_defects(f, r, 0);
     fputc('\n', f);
 }
@@ -389,11 +417,15 @@ static void print_rec_json(FILE *f, const part_rec *r, int first)
     const char *vals[4] = {r->charset, r->cte, r->disposition, r->filename};
     for (int i = 0; i < 4; i++) {
         fprintf(f, ",\"%s\":", names[i]);
-        if (vals[i][0]) put_json(f, vals[i], strlen(vals[i]));
-        else fputs("null", f);
+        if (vals[i][0])
+            put_json(f, vals[i], strlen(vals[i]));
+        else
+            fputs("null", f);
     }
-    if (r->kind == MW_MIME_KIND_LEAF) fprintf(f, ",\"size\":%llu", (unsigned long long)r->size);
-    else fputs(",\"size\":null", f);
+    if (r->kind == MW_MIME_KIND_LEAF)
+        fprintf(f, ",\"size\":%llu", (unsigned long long)r->size);
+    else
+        fputs(",\"size\":null", f);
     fputs(",\"defects\":[", f);
     print_defects(f, r, 1);
     fputs("]}", f);
@@ -404,10 +436,14 @@ static int cmd_show(int argc, char **argv)
     int json = 0;
     const char *path = NULL;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) json = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) return usage_error(argv[i], ": unknown option");
-        else if (!path) path = argv[i];
-        else return usage_error("show", ": too many arguments");
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return usage_error(argv[i], ": unknown option");
+        else if (!path)
+            path = argv[i];
+        else
+            return usage_error("show", ": too many arguments");
     }
     if (!path) return usage_error("show", ": FILE missing");
     int fd = open_input(path);
@@ -420,8 +456,10 @@ static int cmd_show(int argc, char **argv)
         if (json) fputs("[", stdout);
         for (size_t i = 0; i < s.nrecs; i++) {
             if (!s.recs[i].seen) continue;
-            if (json) print_rec_json(stdout, &s.recs[i], first);
-            else print_rec_text(stdout, &s.recs[i]);
+            if (json)
+                print_rec_json(stdout, &s.recs[i], first);
+            else
+                print_rec_text(stdout, &s.recs[i]);
             first = 0;
         }
         if (json) fputs("\n]\n", stdout);
@@ -442,10 +480,10 @@ typedef struct extract_ctx {
     const char *dir;
     int dirfd;
     int all;
-    int fd;          /* the file being written, -1 when none */
-    uint32_t part;   /* its part number */
+    int fd;        /* the file being written, -1 when none */
+    uint32_t part; /* its part number */
     char name[NAME_MAX_BYTES + 32];
-    char path[256];  /* its part path (cut) */
+    char path[256]; /* its part path (cut) */
     uint64_t size;
     unsigned files;
 } extract_ctx;
@@ -488,12 +526,12 @@ static int create_unique(extract_ctx *x, const char *base)
     const char *dot = strrchr(base, '.');
     size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     for (unsigned n = 0; n < 100000; n++) {
-        if (n == 0) snprintf(x->name, sizeof x->name, "%s", base);
+        if (n == 0)
+            snprintf(x->name, sizeof x->name, "%s", base);
         else
-            snprintf(x->name, sizeof x->name, "%.*s-%u%s", (int)stem, base, n,
-                     base + stem);
-        int fd = openat(x->dirfd, x->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                        0644);
+            snprintf(x->name, sizeof x->name, "%.*s-%u%s", (int)stem, base, n, base + stem);
+        int fd =
+            openat(x->dirfd, x->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd >= 0 || errno != EEXIST) return fd;
     }
     errno = EEXIST;
@@ -556,11 +594,16 @@ static int cmd_extract(int argc, char **argv)
     x.fd = -1;
     const char *path = NULL;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--all")) x.all = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) return usage_error(argv[i], ": unknown option");
-        else if (!path) path = argv[i];
-        else if (!x.dir) x.dir = argv[i];
-        else return usage_error("extract", ": too many arguments");
+        if (!strcmp(argv[i], "--all"))
+            x.all = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return usage_error(argv[i], ": unknown option");
+        else if (!path)
+            path = argv[i];
+        else if (!x.dir)
+            x.dir = argv[i];
+        else
+            return usage_error("extract", ": too many arguments");
     }
     if (!path || !x.dir) return usage_error("extract", ": FILE and DIR needed");
     x.dirfd = open(x.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -589,7 +632,8 @@ typedef struct cat_ctx {
 
 static int is_type(const mw_mime_event *ev, const char *type, const char *sub)
 {
-    return ev->media_type.len == strlen(type) && !memcmp(ev->media_type.base, type, ev->media_type.len) &&
+    return ev->media_type.len == strlen(type) &&
+           !memcmp(ev->media_type.base, type, ev->media_type.len) &&
            ev->subtype.len == strlen(sub) && !memcmp(ev->subtype.base, sub, ev->subtype.len);
 }
 
@@ -618,7 +662,8 @@ static int cat_print(void *vctx, const mw_mime_event *ev)
     }
     if (ev->type != MW_MIME_BODY) return 0;
     const char *p = ev->data.base, *end = p + ev->data.len;
-    if (c->crlf) return write_all(1, p, ev->data.len) ? (io_error("write error", "stdout"), EXIT_IO + 1) : 0;
+    if (c->crlf)
+        return write_all(1, p, ev->data.len) ? (io_error("write error", "stdout"), EXIT_IO + 1) : 0;
     /* CRLF -> LF, with a CR at the end of a chunk held for the next one */
     if (c->pending_cr && p < end && *p != '\n' && write_all(1, "\r", 1)) goto bad;
     c->pending_cr = 0;
@@ -645,11 +690,16 @@ static int cmd_cat(int argc, char **argv)
     cat_ctx c = {0, -1, -1, 0, 0, 0};
     const char *path = NULL;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--html")) c.want_html = 1;
-        else if (!strcmp(argv[i], "--crlf")) c.crlf = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) return usage_error(argv[i], ": unknown option");
-        else if (!path) path = argv[i];
-        else return usage_error("cat", ": too many arguments");
+        if (!strcmp(argv[i], "--html"))
+            c.want_html = 1;
+        else if (!strcmp(argv[i], "--crlf"))
+            c.crlf = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return usage_error(argv[i], ": unknown option");
+        else if (!path)
+            path = argv[i];
+        else
+            return usage_error("cat", ": too many arguments");
     }
     if (!path) return usage_error("cat", ": FILE missing");
     /* Two passes (find the part, then print it): stdin is spooled to a
@@ -678,8 +728,8 @@ static int cmd_cat(int argc, char **argv)
 
 static int is_address_field(mw_slice name)
 {
-    static const char *const fields[] = {"From",     "To",        "Cc",        "Bcc",
-                                         "Reply-To", "Sender",    "Resent-From", "Resent-To",
+    static const char *const fields[] = {"From",      "To",           "Cc",          "Bcc",
+                                         "Reply-To",  "Sender",       "Resent-From", "Resent-To",
                                          "Resent-Cc", "Resent-Sender"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (mw_hdr_name_eq(name, fields[i])) return 1;
@@ -691,9 +741,12 @@ static void put_quoted(FILE *f, mw_slice s)
     fputc('"', f);
     for (size_t i = 0; i < s.len; i++) {
         unsigned char ch = (unsigned char)s.base[i];
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\x%02x", ch);
-        else fputc(ch, f);
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(f, "\\x%02x", ch);
+        else
+            fputc(ch, f);
     }
     fputc('"', f);
 }
@@ -739,8 +792,10 @@ static int headers_event(void *vctx, const mw_mime_event *ev)
     mw_ssize n = mw_2047_decode(ev->unfolded.base, ev->unfolded.len, out, cap, 0, NULL);
     put_text(stdout, ev->name.base, ev->name.len);
     fputs(": ", stdout);
-    if (n >= 0) put_text(stdout, out, (size_t)n);
-    else put_text(stdout, ev->unfolded.base, ev->unfolded.len); /* iconv trouble: raw */
+    if (n >= 0)
+        put_text(stdout, out, (size_t)n);
+    else
+        put_text(stdout, ev->unfolded.base, ev->unfolded.len); /* iconv trouble: raw */
     fputc('\n', stdout);
     free(out);
     if (is_address_field(ev->name)) print_addresses(ev);
@@ -776,17 +831,24 @@ static int cmd_build(int argc, char **argv)
         const char *o = argv[i];
         if (i + 1 >= argc) return usage_error(o, o[0] == '-' ? ": value missing" : ": unexpected");
         const char *v = argv[++i];
-        if (!strcmp(o, "--from")) m.from = v;
+        if (!strcmp(o, "--from"))
+            m.from = v;
         else if (!strcmp(o, "--to") || !strcmp(o, "--cc")) {
             size_t *n = o[2] == 't' ? &nto : &ncc;
             if (*n == MAX_LIST) return usage_error(o, ": given too many times");
             (o[2] == 't' ? to : cc)[(*n)++] = v;
-        } else if (!strcmp(o, "--subject")) m.subject = v;
-        else if (!strcmp(o, "--text")) m.text_path = v;
-        else if (!strcmp(o, "--html")) m.html_path = v;
-        else if (!strcmp(o, "--date")) m.date = v;
-        else if (!strcmp(o, "--message-id")) m.message_id = v;
-        else if (!strcmp(o, "--boundary")) m.boundary = v;
+        } else if (!strcmp(o, "--subject"))
+            m.subject = v;
+        else if (!strcmp(o, "--text"))
+            m.text_path = v;
+        else if (!strcmp(o, "--html"))
+            m.html_path = v;
+        else if (!strcmp(o, "--date"))
+            m.date = v;
+        else if (!strcmp(o, "--message-id"))
+            m.message_id = v;
+        else if (!strcmp(o, "--boundary"))
+            m.boundary = v;
         else if (!strcmp(o, "--attach")) {
             if (natt == MAX_LIST) return usage_error(o, ": given too many times");
             /* FILE:type when what follows the last ':' looks like a media type */
@@ -810,8 +872,8 @@ static int cmd_build(int argc, char **argv)
         rc = usage_error("build", ": --from, --to and --subject are required");
         goto out;
     }
-    int stdin_users = (m.text_path && !strcmp(m.text_path, "-")) +
-                      (m.html_path && !strcmp(m.html_path, "-"));
+    int stdin_users =
+        (m.text_path && !strcmp(m.text_path, "-")) + (m.html_path && !strcmp(m.html_path, "-"));
     for (size_t i = 0; i < natt; i++)
         stdin_users += !strcmp(att[i].path, "-");
     if (stdin_users > 1) {
