@@ -412,13 +412,13 @@ def mw_view(binary, path, outdir):
 
 
 def compare(kind, py, mw):
-    """Yield (field, detail) differences."""
+    """Yield (field, detail, python_part, mailwire_part) differences."""
     ppy, spy = py
     pmw, smw = mw
     shape_py = [(p["path"], p["kind"]) for p in ppy]
     shape_mw = [(p["path"], p["kind"]) for p in pmw]
     if shape_py != shape_mw:
-        yield "shape", "python %s / mailwire %s" % (shape_py, shape_mw)
+        yield "shape", "python %s / mailwire %s" % (shape_py, shape_mw), shape_py, shape_mw
     mw_by_path = {p["path"]: p for p in pmw}
     for p in ppy:
         m = mw_by_path.get(p["path"])
@@ -426,16 +426,53 @@ def compare(kind, py, mw):
             continue
         where = p["path"] or "0"
         if p["type"] != m["type"]:
-            yield "type", "%s: python %s / mailwire %s" % (where, p["type"], m["type"])
+            yield "type", "%s: python %s / mailwire %s" % (where, p["type"], m["type"]), p, m
         if p["kind"] == "leaf" and m["kind"] == "leaf" and p["charset"] != m["charset"]:
-            yield "charset", "%s: python %r / mailwire %r" % (where, p["charset"], m["charset"])
+            yield "charset", "%s: python %r / mailwire %r" % (where, p["charset"], m["charset"]), p, m
         if (p["filename"] or None) != (m["filename"] or None):
-            yield "filename", "%s: python %r / mailwire %r" % (where, p["filename"], m["filename"])
+            yield "filename", "%s: python %r / mailwire %r" % (where, p["filename"], m["filename"]), p, m
         if p["body"] is not None and m["body"] is not None and p["body"] != m["body"]:
             yield "body", "%s: python %d bytes / mailwire %d bytes" % (
-                where, len(p["body"]), len(m["body"]))
+                where, len(p["body"]), len(m["body"])), p, m
     if (spy or b"") != (smw or b""):
-        yield "subject", "python %r / mailwire %r" % (spy, smw)
+        yield "subject", "python %r / mailwire %r" % (spy, smw), spy, smw
+
+
+# ---------------------------------------------------------------- explained classes
+# An explained difference still has to show mailwire doing exactly what
+# known-differences.md says; otherwise it counts as unexplained.
+
+def _body_of(data):
+    return data.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in data else data.split(b"\n\n", 1)[1]
+
+
+def _subject_words(data):
+    m = re.search(rb"^Subject: (.*?)\r\n(?![ \t])", data, re.M | re.S)
+    return re.findall(rb"=\?([^?]+)\?[Bb]\?([^?]*)\?=", m.group(1))
+
+
+def check_explained(kind, field, data, pv, mv):
+    if (kind, field) == ("truncated-base64", "body"):
+        clean = b"".join(_body_of(data).split())
+        return pv["body"] == clean and mv["body"] == base64.b64decode(clean[:len(clean) // 4 * 4])
+    if (kind, field) == ("unquoted-boundary", "shape"):
+        return pv == [("", "leaf")] and mv == [("", "multipart"), ("1", "leaf"), ("2", "leaf")]
+    if (kind, field) == ("case-and-comments", "type"):
+        return re.sub(r"\s*\(.*\)", "", pv["type"]) == mv["type"]
+    if (kind, field) == ("bad-content-type", "type"):
+        return mv["type"] == "text/plain"
+    if (kind, field) == ("bad-content-type", "charset"):
+        return mv["charset"] == "us-ascii" and pv["type"] != "text/plain"
+    if (kind, field) == ("qp-edge", "body"):
+        lines = _body_of(data).split(b"\r\n")
+        return mv["body"] == binascii.a2b_qp(b"\r\n".join(ln.rstrip(b" \t") for ln in lines))
+    if (kind, field) == ("subject-split", "subject"):
+        words = _subject_words(data)
+        joined = b"".join(base64.b64decode(w) for _, w in words)
+        return mv == joined.decode(words[0][0].decode()).encode("utf-8")
+    if (kind, field) == ("ambiguous-boundary", "shape"):
+        return [pth for pth, _ in mv][:4] == ["", "1", "1.1", "1.2"] and mv[1][1] == "multipart"
+    return False
 
 
 def known_classes():
@@ -483,10 +520,13 @@ def main():
             continue
         msgs += 1
         parts += len(py[0])
-        for field, detail in compare(kind, py, mw):
+        for field, detail, pv, mv in compare(kind, py, mw):
             by_class[(kind, field)] = by_class.get((kind, field), 0) + 1
             if (kind, field) not in known:
                 unexplained.append("%s: %s: %s" % (name, field, detail))
+            elif not check_explained(kind, field, data, pv, mv):
+                unexplained.append("%s: %s: %s (listed, but not the documented behaviour)"
+                                   % (name, field, detail))
             elif verbose:
                 print("explained %s: %s: %s" % (name, field, detail))
     if not keep:
@@ -494,7 +534,7 @@ def main():
     print("messages compared: %d (corpus of %d, seed %d)" % (msgs, count, seed))
     print("parts compared: %d" % parts)
     total = sum(by_class.values())
-    print("differences: %d (%d explained in known-differences.md, %d unexplained)"
+    print("differences: %d (%d explained in known-differences.md and checked, %d unexplained)"
           % (total, total - len(unexplained), len(unexplained)))
     for (k, fld), n in sorted(by_class.items()):
         print("  %-28s %-9s %4d %s" % (k, fld, n, "explained" if (k, fld) in known else "UNEXPLAINED"))
