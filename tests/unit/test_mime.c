@@ -1099,7 +1099,8 @@ static void test_decode_vectors(void)
         run_cfg cfg = {0};
         cfg.opt = o;
         char *s = parse_log(msg, len, &cfg);
-        CHECK(s && strstr(s, "BODY 1 [Hallo Team,\\n\\nanbei der Bericht.\\n\\nJ\\xc3\\xb6rg\\n]\n"));
+        CHECK(s &&
+              strstr(s, "BODY 1 [Hallo Team,\\n\\nanbei der Bericht.\\n\\nJ\\xc3\\xb6rg\\n]\n"));
         CHECK(s && strstr(s, "BODY 2 [PK\\x03\\x04\\x14\\x00\\x06\\x00\\x08\\x00\\x00\\x00!]\n"));
         free(s);
         check_vector_splits(msg, len, o, NULL);
