@@ -87,6 +87,11 @@ struct mw_mime_parser {
     /* header block of the entity on top */
     size_t hs_pos, hs_scan; /* resume point of an incomplete field (line start, LF search) */
     int hs_bare, hs_long;
+    /* a candidate delimiter line waiting for its line end: its input
+     * offset and how many of its bytes hold no LF (input only grows) */
+    uint64_t cand_off;
+    size_t cand_scanned;
+    int cand_valid;
     size_t hbytes, hfields;
     unsigned hflags;
     char *hstore;
@@ -345,8 +350,9 @@ static int push_frame(mw_mime_parser *p, uint32_t childno)
 static int match_delim(mw_mime_parser *p, const unsigned char *s, size_t avail, uint64_t off,
                        delim_match *m)
 {
-    size_t lim = p->opt.line + 2;
-    const unsigned char *lf = memchr(s, '\n', avail < lim ? avail : lim);
+    size_t lim = p->opt.line + 2, upto = avail < lim ? avail : lim;
+    size_t skip = p->cand_valid && p->cand_off == off && p->cand_scanned <= upto ? p->cand_scanned : 0;
+    const unsigned char *lf = memchr(s + skip, '\n', upto - skip);
     size_t content, linelen;
     if (lf) {
         linelen = (size_t)(lf - s) + 1;
@@ -362,7 +368,12 @@ static int match_delim(mw_mime_parser *p, const unsigned char *s, size_t avail, 
             const frame *f = &p->frames[i];
             if (!is_active(f)) continue;
             size_t n = avail - 2 < f->blen ? avail - 2 : f->blen;
-            if (memcmp(s + 2, p->bnd + f->boff, n) == 0) return M_MORE;
+            if (memcmp(s + 2, p->bnd + f->boff, n) == 0) {
+                p->cand_valid = 1; /* resume the LF search here next time */
+                p->cand_off = off;
+                p->cand_scanned = avail;
+                return M_MORE;
+            }
         }
         return M_NO;
     }
@@ -1050,6 +1061,7 @@ static void parser_reset_state(mw_mime_parser *p)
     p->dq_head = p->dq_len = 0;
     p->hs_pos = p->hs_scan = 0;
     p->hs_bare = p->hs_long = 0;
+    p->cand_valid = 0;
     xform_stop(p);
 }
 
