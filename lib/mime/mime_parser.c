@@ -351,7 +351,8 @@ static int match_delim(mw_mime_parser *p, const unsigned char *s, size_t avail, 
                        delim_match *m)
 {
     size_t lim = p->opt.line + 2, upto = avail < lim ? avail : lim;
-    size_t skip = p->cand_valid && p->cand_off == off && p->cand_scanned <= upto ? p->cand_scanned : 0;
+    size_t skip =
+        p->cand_valid && p->cand_off == off && p->cand_scanned <= upto ? p->cand_scanned : 0;
     const unsigned char *lf = memchr(s + skip, '\n', upto - skip);
     size_t content, linelen;
     if (lf) {
@@ -670,7 +671,10 @@ static void xform_run(mw_mime_parser *p, const unsigned char *d, size_t n, int f
         if (codec_step(p, finish) < 0) { /* lenient decoders do not fail; be safe */
             p->codec.warnings |= MW_CODEC_WARN_BAD_CHAR;
         }
-        codec_warnings(p);
+        /* Reported at the end of the part: a later warning can point
+         * earlier (trailing bits at the last data byte), so the first
+         * offset is only known once the decoder has seen everything. */
+        if (finish) codec_warnings(p);
         *took = n - p->codec.avail_in;
         src = p->dbuf;
         srclen = DECODE_CHUNK - p->codec.avail_out;
@@ -843,7 +847,7 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
     const mw_mime_param *fn = find_param(cd.params, cd.nparams, "filename");
     if (!fn) fn = find_param(ct.params, ct.nparams, "name");
     if (fn) ev->filename = fn->value;
-    if (fn && has_encoded_word(fn->value)) {
+    if (fn && !fn->rfc2231 && has_encoded_word(fn->value)) {
         /* Outlook writes RFC 2047 words inside quoted filenames (against
          * RFC 2047 §5); every mature reader decodes them. */
         size_t cap = 3 * fn->value.len + 1;
@@ -1008,6 +1012,7 @@ static int step_unwind(mw_mime_parser *p, mw_mime_event *ev)
             ev_frame(p, ev, MW_MIME_BODY, f, p->nframes - 1);
             xform_run(p, NULL, 0, 1, &took, &ev->data);
             if (ev->data.len) return MW_MIME_BODY;
+            if (p->dq_len) return AGAIN; /* the part's defects before its PART_END */
         }
         if (f->kind == MW_MIME_KIND_LEAF) xform_stop(p);
         if (f->kind == MW_MIME_KIND_MULTIPART) {

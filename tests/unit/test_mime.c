@@ -1130,6 +1130,12 @@ static void test_filename_2047(void)
                      NULL);
     CHECK(s && strstr(s, " fn=r\\xc3\\xa9sum\\xc3\\xa9 v2.txt "));
     free(s);
+    /* RFC 2231 values are never RFC 2047-decoded. */
+    s = parse_simple(
+        "Content-Disposition: attachment; filename*=UTF-8''%3D%3Futf-8%3FQ%3Fx%3F%3D\r\n\r\n",
+        NULL);
+    CHECK(s && strstr(s, " fn==?utf-8?Q?x?= "));
+    free(s);
     /* Folded between words inside the quotes (what the builder writes). */
     s = parse_simple("Content-Type: application/octet-stream;\r\n name=\"=?UTF-8?B?Y2Fm?=\r\n "
                      "=?UTF-8?B?w6kucGRm?=\"\r\n\r\n",
