@@ -154,6 +154,7 @@ typedef struct mw_mime_param {
     mw_slice value;
     mw_slice charset;  /**< RFC 2231 charset as written (empty when none) */
     mw_slice language; /**< RFC 2231 language (empty when none) */
+    int rfc2231;       /**< 1 when the value came in RFC 2231 form (name* or name*0...) */
 } mw_mime_param;
 
 /**
@@ -191,7 +192,8 @@ typedef struct mw_mime_event {
     mw_slice disposition;
     const mw_mime_param *disp_params; /**< Content-Disposition parameters */
     size_t ndisp_params;
-    /** UTF-8: Content-Disposition filename, else Content-Type name (empty when none) */
+    /** UTF-8: Content-Disposition filename, else Content-Type name (empty when none);
+     *  RFC 2047 words in a plain (not RFC 2231) value are decoded */
     mw_slice filename;
     /* BODY, PREAMBLE, EPILOGUE */
     mw_slice data; /**< the chunk: raw bytes, or decoded ones with MW_MIME_DECODE */

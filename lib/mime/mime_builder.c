@@ -254,8 +254,9 @@ static int put_filename(mw_mime_builder *b, const char *pname, const char *fn)
 {
     size_t n = strlen(fn);
     int simple = n <= 60 && all_ascii(fn, n);
+    /* A plain value holding "=?" would be read as RFC 2047 words. */
     for (size_t i = 0; simple && i < n; i++)
-        if (fn[i] == '\t') simple = 0;
+        if (fn[i] == '\t' || (fn[i] == '=' && i + 1 < n && fn[i + 1] == '?')) simple = 0;
     return simple ? put_param_quoted(b, pname, fn, n) : put_param_2231(b, pname, fn, n);
 }
 

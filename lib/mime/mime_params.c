@@ -352,6 +352,7 @@ static int join_param(mw__mime_pctx *ctx, size_t nraw, size_t first, mw_mime_par
         }
         append_segment(a, src, v, n, src->extended, defects);
     }
+    out->rfc2231 = sectioned || ext != NULL;
     out->value.base = a->buf + vstart;
     out->value.len = a->len - vstart;
     if (out->charset.len) {

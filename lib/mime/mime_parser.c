@@ -87,6 +87,11 @@ struct mw_mime_parser {
     /* header block of the entity on top */
     size_t hs_pos, hs_scan; /* resume point of an incomplete field (line start, LF search) */
     int hs_bare, hs_long;
+    /* a candidate delimiter line waiting for its line end: its input
+     * offset and how many of its bytes hold no LF (input only grows) */
+    uint64_t cand_off;
+    size_t cand_scanned;
+    int cand_valid;
     size_t hbytes, hfields;
     unsigned hflags;
     char *hstore;
@@ -345,8 +350,10 @@ static int push_frame(mw_mime_parser *p, uint32_t childno)
 static int match_delim(mw_mime_parser *p, const unsigned char *s, size_t avail, uint64_t off,
                        delim_match *m)
 {
-    size_t lim = p->opt.line + 2;
-    const unsigned char *lf = memchr(s, '\n', avail < lim ? avail : lim);
+    size_t lim = p->opt.line + 2, upto = avail < lim ? avail : lim;
+    size_t skip =
+        p->cand_valid && p->cand_off == off && p->cand_scanned <= upto ? p->cand_scanned : 0;
+    const unsigned char *lf = memchr(s + skip, '\n', upto - skip);
     size_t content, linelen;
     if (lf) {
         linelen = (size_t)(lf - s) + 1;
@@ -362,7 +369,12 @@ static int match_delim(mw_mime_parser *p, const unsigned char *s, size_t avail, 
             const frame *f = &p->frames[i];
             if (!is_active(f)) continue;
             size_t n = avail - 2 < f->blen ? avail - 2 : f->blen;
-            if (memcmp(s + 2, p->bnd + f->boff, n) == 0) return M_MORE;
+            if (memcmp(s + 2, p->bnd + f->boff, n) == 0) {
+                p->cand_valid = 1; /* resume the LF search here next time */
+                p->cand_off = off;
+                p->cand_scanned = avail;
+                return M_MORE;
+            }
         }
         return M_NO;
     }
@@ -659,7 +671,10 @@ static void xform_run(mw_mime_parser *p, const unsigned char *d, size_t n, int f
         if (codec_step(p, finish) < 0) { /* lenient decoders do not fail; be safe */
             p->codec.warnings |= MW_CODEC_WARN_BAD_CHAR;
         }
-        codec_warnings(p);
+        /* Reported at the end of the part: a later warning can point
+         * earlier (trailing bits at the last data byte), so the first
+         * offset is only known once the decoder has seen everything. */
+        if (finish) codec_warnings(p);
         *took = n - p->codec.avail_in;
         src = p->dbuf;
         srclen = DECODE_CHUNK - p->codec.avail_out;
@@ -832,7 +847,7 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
     const mw_mime_param *fn = find_param(cd.params, cd.nparams, "filename");
     if (!fn) fn = find_param(ct.params, ct.nparams, "name");
     if (fn) ev->filename = fn->value;
-    if (fn && has_encoded_word(fn->value)) {
+    if (fn && !fn->rfc2231 && has_encoded_word(fn->value)) {
         /* Outlook writes RFC 2047 words inside quoted filenames (against
          * RFC 2047 §5); every mature reader decodes them. */
         size_t cap = 3 * fn->value.len + 1;
@@ -997,6 +1012,7 @@ static int step_unwind(mw_mime_parser *p, mw_mime_event *ev)
             ev_frame(p, ev, MW_MIME_BODY, f, p->nframes - 1);
             xform_run(p, NULL, 0, 1, &took, &ev->data);
             if (ev->data.len) return MW_MIME_BODY;
+            if (p->dq_len) return AGAIN; /* the part's defects before its PART_END */
         }
         if (f->kind == MW_MIME_KIND_LEAF) xform_stop(p);
         if (f->kind == MW_MIME_KIND_MULTIPART) {
@@ -1050,6 +1066,7 @@ static void parser_reset_state(mw_mime_parser *p)
     p->dq_head = p->dq_len = 0;
     p->hs_pos = p->hs_scan = 0;
     p->hs_bare = p->hs_long = 0;
+    p->cand_valid = 0;
     xform_stop(p);
 }
 

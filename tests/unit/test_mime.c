@@ -1089,6 +1089,36 @@ static void test_decode_base64(void)
     mw_mime_options_free(o);
 }
 
+static void test_decode_vectors(void)
+{
+    mw_mime_options *o = mw_mime_options_new(NULL);
+    mw_mime_options_set_flags(o, MW_MIME_DECODE | MW_MIME_UTF8);
+    size_t len;
+    char *msg = read_vector("outlook-attachment.eml", &len);
+    if (msg) {
+        run_cfg cfg = {0};
+        cfg.opt = o;
+        char *s = parse_log(msg, len, &cfg);
+        CHECK(s &&
+              strstr(s, "BODY 1 [Hallo Team,\\n\\nanbei der Bericht.\\n\\nJ\\xc3\\xb6rg\\n]\n"));
+        CHECK(s && strstr(s, "BODY 2 [PK\\x03\\x04\\x14\\x00\\x06\\x00\\x08\\x00\\x00\\x00!]\n"));
+        free(s);
+        check_vector_splits(msg, len, o, NULL);
+        free(msg);
+    }
+    msg = read_vector("related-inline.eml", &len);
+    if (msg) {
+        run_cfg cfg = {0};
+        cfg.opt = o;
+        char *s = parse_log(msg, len, &cfg);
+        CHECK(s && strstr(s, "BODY 2.1 [<html><body>See <img src=\"cid:img1\"></body></html>]\n"));
+        free(s);
+        check_vector_splits(msg, len, o, NULL);
+        free(msg);
+    }
+    mw_mime_options_free(o);
+}
+
 static void test_filename_2047(void)
 {
     char *s = parse_simple(
@@ -1099,6 +1129,12 @@ static void test_filename_2047(void)
                      "v2.txt\"\r\n\r\n",
                      NULL);
     CHECK(s && strstr(s, " fn=r\\xc3\\xa9sum\\xc3\\xa9 v2.txt "));
+    free(s);
+    /* RFC 2231 values are never RFC 2047-decoded. */
+    s = parse_simple(
+        "Content-Disposition: attachment; filename*=UTF-8''%3D%3Futf-8%3FQ%3Fx%3F%3D\r\n\r\n",
+        NULL);
+    CHECK(s && strstr(s, " fn==?utf-8?Q?x?= "));
     free(s);
     /* Folded between words inside the quotes (what the builder writes). */
     s = parse_simple("Content-Type: application/octet-stream;\r\n name=\"=?UTF-8?B?Y2Fm?=\r\n "
@@ -1183,5 +1219,6 @@ int main(void)
     MW_RUN(test_decode_base64);
     MW_RUN(test_filename_2047);
     MW_RUN(test_vector_files);
+    MW_RUN(test_decode_vectors);
     return mw_test_finish();
 }

@@ -537,6 +537,54 @@ static void test_round_trip_random(void)
     }
 }
 
+static void test_forward_raw_and_related(void)
+{
+    /* A stored message (LF line ends) forwarded as a leaf, and an HTML part
+     * with an inline image in multipart/related. */
+    const char *stored = "From: c@example.org\nSubject: old\n\nold body\n";
+    mw_mime_builder *b = mw_mime_builder_new(NULL, 0, 0);
+    obuf o = {0};
+    CHECK_INT(mw_mime_builder_header(b, "Subject", "Fwd: old", 8), MW_OK);
+    CHECK_INT(mw_mime_builder_multipart_begin(b, "mixed", "=_f", NULL), MW_OK);
+    CHECK_INT(mw_mime_builder_multipart_begin(b, "related", "=_r", "type=\"text/html\""), MW_OK);
+    CHECK_INT(mw_mime_builder_part_begin(b, "text/html", "us-ascii", MW_MIME_CTE_AUTO, NULL, NULL,
+                                         "<img src=\"cid:i1\">", 19),
+              MW_OK);
+    CHECK_INT(write_all(b, &o, "<img src=\"cid:i1\">", 19, 0), MW_OK);
+    CHECK_INT(mw_mime_builder_part_end(b), MW_OK);
+    CHECK_INT(mw_mime_builder_part_begin(b, "image/png", NULL, MW_MIME_CTE_BASE64, "inline",
+                                         "i.png", NULL, 0),
+              MW_OK);
+    CHECK_INT(mw_mime_builder_header(b, "Content-ID", "<i1>", 4), MW_OK);
+    CHECK_INT(write_all(b, &o, "\x89PNG", 4, 0), MW_OK);
+    CHECK_INT(mw_mime_builder_part_end(b), MW_OK);
+    CHECK_INT(mw_mime_builder_multipart_end(b), MW_OK);
+    CHECK_INT(mw_mime_builder_part_begin(b, "message/rfc822", NULL, MW_MIME_CTE_7BIT, "inline",
+                                         NULL, NULL, 0),
+              MW_OK);
+    CHECK_INT(write_all(b, &o, stored, strlen(stored), 5), MW_OK);
+    CHECK_INT(mw_mime_builder_part_end(b), MW_OK);
+    CHECK_INT(mw_mime_builder_multipart_end(b), MW_OK);
+    CHECK_INT(mw_mime_builder_finish(b), MW_OK);
+    drain(b, &o, 0);
+    mw_mime_builder_free(b);
+    check_lines(&o);
+    readback r;
+    parse_back(&o, &r);
+    CHECK_INT(r.defects, 0);
+    CHECK_INT(r.n, 6);
+    if (r.n == 6) {
+        CHECK(strcmp(r.parts[1].type, "multipart/related") == 0);
+        CHECK_MEM(r.parts[3].body.p, r.parts[3].body.len, "\x89PNG", 4);
+        CHECK(strcmp(r.parts[3].filename, "i.png") == 0);
+        CHECK(strcmp(r.parts[4].path, "2") == 0 && r.parts[4].kind == MW_MIME_KIND_MESSAGE);
+        CHECK(strcmp(r.parts[5].path, "2.1") == 0 && strcmp(r.parts[5].subject, "old") == 0);
+        CHECK_STR(r.parts[5].body.p, r.parts[5].body.len, "old body\r\n");
+    }
+    free_readback(&r);
+    free(o.p);
+}
+
 static int alloc_build(const mw_mem *mem, void *arg)
 {
     (void)arg;
@@ -565,6 +613,7 @@ int main(void)
     MW_RUN(test_choose_cte);
     MW_RUN(test_round_trip_complex);
     MW_RUN(test_round_trip_random);
+    MW_RUN(test_forward_raw_and_related);
     MW_RUN(test_alloc_failures);
     return mw_test_finish();
 }
