@@ -500,10 +500,14 @@ static void safe_name(const char *in, size_t len, char *out, size_t cap)
         if (n == 0 && (ch == '.' || ch == ' ')) continue;
         out[n++] = (char)ch;
     }
-    if (n >= NAME_MAX_BYTES) /* cut: do not leave half a UTF-8 sequence */
-        while (n && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
-            n--;
-    if (n && ((unsigned char)out[n - 1] & 0xc0) == 0xc0) n--;
+    if (n >= NAME_MAX_BYTES) { /* cut: do not leave half a UTF-8 sequence */
+        size_t start = n;
+        while (start > 0 && n - start < 4 && ((unsigned char)out[start - 1] & 0xc0) == 0x80)
+            start--;
+        if (start > 0 && ((unsigned char)out[start - 1] & 0xc0) == 0xc0) start--;
+        if (start < n && utf8_len((const unsigned char *)out + start, n - start) != n - start)
+            n = start;
+    }
     while (n && out[n - 1] == ' ')
         n--;
     out[n] = '\0';

@@ -89,6 +89,12 @@ ln -s "$tmp/victim" "$tmp/y/passwd"
 run extract-symlink 0 '' '' -- extract "$vec/sample.eml" "$tmp/y"
 if [ ! -e "$tmp/victim" ] && [ "$(cat "$tmp/y/passwd-1")" = "second" ]; then ok
 else bad "extract: followed a symlink"; fi
+# names made only of dots or slashes, hidden names, padding, a 304-byte UTF-8
+# name (cut to 200 bytes on a character boundary), a Windows path
+mkdir "$tmp/names"
+run extract-names 0 "$vec/names.extract" '' -- extract "$vec/names.eml" "$tmp/names"
+if [ "$(ls -A "$tmp/names" | wc -l)" -eq 6 ] && [ "$(ls "$tmp/names" | LC_ALL=C awk '{ if (length($0) > m) m = length($0) } END { print m }')" -eq 200 ]; then ok
+else bad "extract: names"; ls -A "$tmp/names"; fi
 mkdir "$tmp/all"
 run extract-all 0 "$vec/sample.extract-all" '' -- extract --all "$vec/sample.eml" "$tmp/all"
 printf '\223quoted\224 \200 5' > "$tmp/w1252"
