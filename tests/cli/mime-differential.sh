@@ -3,6 +3,8 @@
 # tests/differential/mime_diff.py on a generated corpus (fixed seed, made in
 # a temporary directory at test time). Differences must be listed in
 # tests/differential/known-differences.md. Ends with "N passed, N failed".
+# The committed vectors of tests/vectors/mime and tests/vectors/mime-cli are
+# compared too.
 # Usage: sh mime-differential.sh BUILD_DIR
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,4 +23,5 @@ if [ ! -x "$bin" ]; then
     echo "0 passed, 1 failed"
     exit 1
 fi
-exec "$py" "$here/../differential/mime_diff.py" "$bin" --count "${MW_DIFF_COUNT:-460}"
+exec "$py" "$here/../differential/mime_diff.py" "$bin" --count "${MW_DIFF_COUNT:-460}" \
+    --vectors "$here/../vectors/mime" --vectors "$here/../vectors/mime-cli"
