@@ -101,6 +101,34 @@ printf '\223quoted\224 \200 5' > "$tmp/w1252"
 if cmp -s "$tmp/w1252" "$tmp/all/part-6.1.txt"; then ok
 else bad "extract --all: forwarded 8bit body not byte-exact"; fi
 
+# ---- odd input: the fuzz seeds of the MIME parser through every reader ----
+# (exit 0, or 1 for "no text part"; never a crash, never a file outside DIR)
+corpus=$(cd "$(dirname "$0")/../fuzz/corpus/mime" 2>/dev/null && pwd)
+if [ -n "$corpus" ]; then
+    n=0 odd=0
+    rm -rf "$tmp/fz" && mkdir "$tmp/fz"
+    before=$(ls -A "$tmp" | wc -l)
+    for f in "$corpus"/* "$vec"/*.eml; do
+        [ -f "$f" ] || continue
+        n=$((n + 1))
+        rm -rf "$tmp/fz" && mkdir "$tmp/fz"
+        for cmd in show "show --json" headers cat "extract --all"; do
+            dir=
+            case $cmd in extract*) dir=$tmp/fz ;; esac
+            # shellcheck disable=SC2086
+            "$bin" $cmd "$f" $dir > /dev/null 2> "$tmp/err"
+            rc=$?
+            if [ "$rc" -ne 0 ] && { [ "$rc" -ne 1 ] || [ "$cmd" != cat ]; }; then
+                odd=$((odd + 1)); echo "  $cmd $f: exit $rc"; cat "$tmp/err"
+            fi
+        done
+        if [ "$(ls -A "$tmp" | wc -l)" -ne "$before" ]; then
+            odd=$((odd + 1)); echo "  extract $f: wrote outside DIR"; ls -A "$tmp"
+        fi
+    done
+    if [ "$odd" -eq 0 ] && [ "$n" -gt 10 ]; then ok; else bad "odd input: $odd failures over $n files"; fi
+fi
+
 # ---- exit codes ----
 run no-file 3 '' 'No such file' -- show "$tmp/missing.eml"
 run no-dir 3 '' 'cannot open directory' -- extract "$vec/sample.eml" "$tmp/missing"
