@@ -192,6 +192,20 @@ else bad "build -> show: RFC 2231 file name"; cat "$tmp/out"; fi
 "$bin" cat "$tmp/utf8.eml" > "$tmp/out"
 if cmp -s "$tmp/out" "$tmp/gruss.txt"; then ok; else bad "build -> cat: text from stdin"; fi
 
+# ---- text bodies: encoding chosen over the whole file, text back exactly ----
+awk 'BEGIN { s = "start "; for (i = 0; i < 2000; i++) s = s "x"; print s " end"; print "second" }' > "$tmp/t-long.txt"
+printf 'a\000b\nline\n' > "$tmp/t-nul.txt"
+# 6 MB, a non-ASCII character on every line: several 64 KiB blocks
+awk 'BEGIN { for (i = 0; i < 200000; i++) printf "line %d caf\303\251 with some text\n", i }' > "$tmp/t-big.txt"
+for t in long:quoted-printable nul:base64 big:quoted-printable; do
+    name=${t%%:*} want_cte=${t#*:}
+    "$bin" build --from a@example.org --to b@example.org --subject s --text "$tmp/t-$name.txt" > "$tmp/t.eml"
+    if grep -q "^Content-Transfer-Encoding: $want_cte" "$tmp/t.eml" &&
+       awk 'length($0) > 999 { bad = 1 } END { exit bad }' "$tmp/t.eml" &&
+       "$bin" cat "$tmp/t.eml" | cmp -s - "$tmp/t-$name.txt"; then ok
+    else bad "build/cat text $name: encoding or round trip"; grep '^Content-Transfer' "$tmp/t.eml"; fi
+done
+
 # ---- a multi-megabyte attachment, streamed both ways, byte-exact ----
 head -c 6000000 /dev/urandom > "$tmp/big.bin"
 if "$bin" build --from a@example.org --to b@example.org --subject big --text "$tmp/text.txt" \
