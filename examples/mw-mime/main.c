@@ -669,7 +669,8 @@ static int cat_print(void *vctx, const mw_mime_event *ev)
     if (c->crlf)
         return write_all(1, p, ev->data.len) ? (io_error("write error", "stdout"), EXIT_IO + 1) : 0;
     /* CRLF -> LF, with a CR at the end of a chunk held for the next one */
-    if (c->pending_cr && p < end && *p != '\n' && write_all(1, "\r", 1)) goto bad;
+    if (p == end) return 0;
+    if (c->pending_cr && *p != '\n' && write_all(1, "\r", 1)) goto bad;
     c->pending_cr = 0;
     while (p < end) {
         const char *cr = memchr(p, '\r', (size_t)(end - p));
