@@ -9,5 +9,7 @@
 #include <mailwire/common.h>
 #include <mailwire/version.h>
 #include <mailwire/codec.h>
+#include <mailwire/rfc5322.h>
+#include <mailwire/sasl.h>
 
 #endif

@@ -65,19 +65,51 @@ static const uint32_t dec_tab[2][4][256] = {
 /* Scalar kernels                                                      */
 /* ------------------------------------------------------------------ */
 
+static inline uint64_t get_be64(const unsigned char *in)
+{
+    uint64_t w;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&w, in, 8);
+    w = __builtin_bswap64(w);
+#else
+    w = 0;
+    for (int b = 0; b < 8; b++) w = w << 8 | in[b];
+#endif
+    return w;
+}
+
+static inline uint16_t pair_at(const unsigned char (*pairs)[2], uint64_t v)
+{
+    uint16_t p;
+    memcpy(&p, pairs[v & 0xFFF], 2);
+    return p;
+}
+
 size_t mw__b64_enc_scalar(const unsigned char *in, size_t n, unsigned char *out, int url)
 {
     const unsigned char(*pairs)[2] = enc_pairs[url != 0];
     size_t end = n / 3 * 3, i = 0;
-    for (; i + 6 <= end; i += 6, out += 8) {
-        uint32_t g0 = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        uint32_t g1 = (uint32_t)in[i + 3] << 16 | (uint32_t)in[i + 4] << 8 | in[i + 5];
-        memcpy(out, pairs[g0 >> 12], 2);
-        memcpy(out + 2, pairs[g0 & 0xFFF], 2);
-        memcpy(out + 4, pairs[g1 >> 12], 2);
-        memcpy(out + 6, pairs[g1 & 0xFFF], 2);
+    /* Two groups per round from one 8-byte big-endian load (6 bytes used,
+     * so 2 more must be readable), four pair lookups, one 8-byte store.
+     * Assembling the store in a register needs a known byte order. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 14 <= n && i + 12 <= end; i += 12, out += 16) {
+        uint64_t w0 = get_be64(in + i), w1 = get_be64(in + i + 6);
+        uint64_t o0 = (uint64_t)pair_at(pairs, w0 >> 52) | (uint64_t)pair_at(pairs, w0 >> 40) << 16 |
+                      (uint64_t)pair_at(pairs, w0 >> 28) << 32 | (uint64_t)pair_at(pairs, w0 >> 16) << 48;
+        uint64_t o1 = (uint64_t)pair_at(pairs, w1 >> 52) | (uint64_t)pair_at(pairs, w1 >> 40) << 16 |
+                      (uint64_t)pair_at(pairs, w1 >> 28) << 32 | (uint64_t)pair_at(pairs, w1 >> 16) << 48;
+        memcpy(out, &o0, 8);
+        memcpy(out + 8, &o1, 8);
     }
-    if (i < end) {
+    for (; i + 8 <= n && i + 6 <= end; i += 6, out += 8) {
+        uint64_t w = get_be64(in + i);
+        uint64_t o = (uint64_t)pair_at(pairs, w >> 52) | (uint64_t)pair_at(pairs, w >> 40) << 16 |
+                     (uint64_t)pair_at(pairs, w >> 28) << 32 | (uint64_t)pair_at(pairs, w >> 16) << 48;
+        memcpy(out, &o, 8);
+    }
+#endif
+    for (; i < end; i += 3, out += 4) {
         uint32_t g = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
         memcpy(out, pairs[g >> 12], 2);
         memcpy(out + 2, pairs[g & 0xFFF], 2);
@@ -85,12 +117,43 @@ size_t mw__b64_enc_scalar(const unsigned char *in, size_t n, unsigned char *out,
     return end;
 }
 
+static inline void put_be64(unsigned char *out, uint64_t w)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+    memcpy(out, &w, 8);
+#else
+    for (int b = 0; b < 8; b++) out[b] = (unsigned char)(w >> (56 - 8 * b));
+#endif
+}
+
+static inline void put_be32(unsigned char *out, uint32_t w)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap32(w);
+    memcpy(out, &w, 4);
+#else
+    for (int b = 0; b < 4; b++) out[b] = (unsigned char)(w >> (24 - 8 * b));
+#endif
+}
+
+#define QUAD(t, p) ((t)[0][(p)[0]] | (t)[1][(p)[1]] | (t)[2][(p)[2]] | (t)[3][(p)[3]])
+
 size_t mw__b64_dec_scalar(const unsigned char *in, size_t n, unsigned char *out, int url)
 {
     const uint32_t(*t)[256] = dec_tab[url != 0];
     size_t i = 0;
+    /* Four quads per round: their 12 bytes go out as one 8-byte and one
+     * 4-byte word, nothing written past them. */
+    for (; i + 16 <= n; i += 16, out += 12) {
+        uint32_t x0 = QUAD(t, in + i), x1 = QUAD(t, in + i + 4);
+        uint32_t x2 = QUAD(t, in + i + 8), x3 = QUAD(t, in + i + 12);
+        if ((x0 | x1 | x2 | x3) >> 24) break;
+        put_be64(out, (uint64_t)x0 << 40 | (uint64_t)x1 << 16 | x2 >> 8);
+        put_be32(out + 8, x2 << 24 | x3);
+    }
     for (; i + 4 <= n; i += 4, out += 3) {
-        uint32_t x = t[0][in[i]] | t[1][in[i + 1]] | t[2][in[i + 2]] | t[3][in[i + 3]];
+        uint32_t x = QUAD(t, in + i);
         if (x >> 24) break;
         out[0] = (unsigned char)(x >> 16);
         out[1] = (unsigned char)(x >> 8);
@@ -108,16 +171,17 @@ static void enc_lines_scalar(const unsigned char *in, size_t nlines, unsigned ch
     }
 }
 
+/* Lines are decoded in place: when a line turns out to hold a bad byte,
+ * the quads before it were written exactly as the careful path will write
+ * them again, so nothing beyond the final output is ever touched. */
 static size_t dec_lines_scalar(const unsigned char *in, size_t n, unsigned char *out, size_t room,
                                size_t len, int url)
 {
     size_t used = 0, line_out = len / 4 * 3;
-    unsigned char tmp[96 / 4 * 3];
     if (len < 16 || len > 96 || len % 4) return 0;
     while (n - used >= len + 2 && room >= line_out && in[used + len] == '\r' &&
            in[used + len + 1] == '\n') {
-        if (mw__b64_dec_scalar(in + used, len, tmp, url) != len) break;
-        memcpy(out, tmp, line_out);
+        if (mw__b64_dec_scalar(in + used, len, out, url) != len) break;
         out += line_out;
         room -= line_out;
         used += len + 2;
@@ -134,7 +198,9 @@ static const mw__b64_kernel kernels[MW__B64_LEVELS] = {
 #if defined(MW_HAVE_X86_SIMD)
     {mw__b64_enc_ssse3, mw__b64_enc_lines_ssse3, mw__b64_dec_ssse3, mw__b64_dec_lines_ssse3},
     {mw__b64_enc_avx2, mw__b64_enc_lines_avx2, mw__b64_dec_avx2, mw__b64_dec_lines_avx2},
+    {mw__b64_enc_avx512, mw__b64_enc_lines_avx512, mw__b64_dec_avx512, mw__b64_dec_lines_avx512},
 #else
+    {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
     {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
     {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
 #endif
@@ -148,6 +214,8 @@ int mw__b64_level_supported(int level)
      * (including the OS check that AVX state is saved): cheap and race-free. */
     if (level == MW__B64_SSSE3) return __builtin_cpu_supports("ssse3") ? 1 : 0;
     if (level == MW__B64_AVX2) return __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (level == MW__B64_AVX512)
+        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") ? 1 : 0;
 #endif
     return 0;
 }
@@ -468,7 +536,7 @@ static void dec_bulk(mw_codec *c, mw__b64_state *st, cursor *k, int url, int mim
                 room = (size_t)(k->out_end - k->out);
             }
         }
-        size_t lim = min_size(nin, room / 3 * 4);
+        size_t lim = room / 3 > nin / 4 ? nin : room / 3 * 4; /* no overflow for huge room */
         size_t n = kern->dec(k->in, lim, k->out, url);
         n += mw__b64_dec_scalar(k->in + n, lim - n, k->out + n / 4 * 3, url);
         k->in += n;

@@ -48,11 +48,27 @@ static inline __m256i enc_block(const unsigned char *in, __m256i offsets)
     return enc_chars(_mm256_or_si256(ac, bd), offsets);
 }
 
+/* Outputs this large cannot stay in cache anyway: write them with
+ * streaming stores, which skip reading the destination lines first (the
+ * same choice memcpy makes for large copies). */
+#define STREAM_MIN ((size_t)4 << 20)
+
 size_t mw__b64_enc_avx2(const unsigned char *in, size_t n, unsigned char *out, int url)
 {
     size_t end = n / 3 * 3, i = 0;
     if (end < 24) return 0;
     __m256i offsets = enc_offsets(url);
+    if (end >= STREAM_MIN && ((uintptr_t)out & 3) == 0) {
+        /* Groups of 4 characters until out + i / 3 * 4 is 32-byte aligned. */
+        i = (((32 - ((uintptr_t)out & 31)) & 31) / 4) * 3;
+        mw__b64_enc_scalar(in, i, out, url);
+        for (; i + 48 <= end; i += 48) {
+            __m256i a = enc_block(in + i, offsets), b = enc_block(in + i + 24, offsets);
+            _mm256_stream_si256((__m256i *)(void *)(out + i / 3 * 4), a);
+            _mm256_stream_si256((__m256i *)(void *)(out + i / 3 * 4 + 32), b);
+        }
+        _mm_sfence();
+    }
     for (; i + 48 <= end; i += 48) {
         STOREU(out + i / 3 * 4, enc_block(in + i, offsets));
         STOREU(out + i / 3 * 4 + 32, enc_block(in + i + 24, offsets));
@@ -127,34 +143,73 @@ static inline void store24(unsigned char *out, __m256i v)
     _mm_storel_epi64((__m128i *)(void *)(out + 16), _mm256_extracti128_si256(v, 1));
 }
 
+/* Streaming decode of 64-character rounds into 16-byte aligned output
+ * (48 bytes = three aligned stores). Returns the characters consumed. */
+static size_t dec_stream(const unsigned char *in, size_t n4, unsigned char *out, const dec_tables *t)
+{
+    size_t i = 0;
+    __m256i bad0, bad1;
+    for (; i + 64 <= n4; i += 64) {
+        __m256i v0 = dec_block(LOADU(in + i), t, &bad0);
+        __m256i v1 = dec_block(LOADU(in + i + 32), t, &bad1);
+        if (!_mm256_testz_si256(_mm256_or_si256(bad0, bad1), _mm256_or_si256(bad0, bad1))) break;
+        __m128i lo1 = _mm256_castsi256_si128(v1);
+        __m128i *o = (__m128i *)(void *)(out + i / 4 * 3);
+        _mm_stream_si128(o, _mm256_castsi256_si128(v0));
+        _mm_stream_si128(o + 1, _mm_unpacklo_epi64(_mm256_extracti128_si256(v0, 1), lo1));
+        _mm_stream_si128(o + 2, _mm_alignr_epi8(_mm256_extracti128_si256(v1, 1), lo1, 8));
+    }
+    _mm_sfence();
+    return i;
+}
+
 size_t mw__b64_dec_avx2(const unsigned char *in, size_t n, unsigned char *out, int url)
 {
     size_t n4 = n & ~(size_t)3, i = 0;
     if (n4 < 32) return 0;
     dec_tables t;
     dec_tables_init(&t, url);
-    __m256i bad0, bad1, v0, v1;
-    /* Two blocks per round; full 32-byte stores while 8 spare output bytes
-     * follow (the next block overwrites them), exact ones near the end. */
-    for (; i + 76 <= n4; i += 64) {
-        v0 = dec_block(LOADU(in + i), &t, &bad0);
-        v1 = dec_block(LOADU(in + i + 32), &t, &bad1);
-        if (!_mm256_testz_si256(_mm256_or_si256(bad0, bad1), _mm256_or_si256(bad0, bad1))) break;
-        STOREU(out + i / 4 * 3, v0);
-        STOREU(out + i / 4 * 3 + 24, v1);
+    if (n4 >= STREAM_MIN) {
+        /* Quads until the output is 16-byte aligned (11 * 3 = 1 mod 16). */
+        size_t quads = ((16 - ((uintptr_t)out & 15)) & 15) * 11 % 16;
+        i = mw__b64_dec_scalar(in, quads * 4, out, url);
+        if (i < quads * 4) return i;
+        i += dec_stream(in + i, n4 - i, out + i / 4 * 3, &t);
     }
-    for (; i + 32 <= n4; i += 32) {
-        v0 = dec_block(LOADU(in + i), &t, &bad0);
-        if (!_mm256_testz_si256(bad0, bad0)) return i;
-        store24(out + i / 4 * 3, v0);
+    if (i + 32 > n4) return i;
+    __m256i bad, v, next;
+    v = dec_block(LOADU(in + i), &t, &bad);
+    if (!_mm256_testz_si256(bad, bad)) return i;
+    /* Block i is stored with a full 32-byte store (8 junk bytes) only once
+     * block i + 32 is known good: its store covers the junk. */
+    for (; i + 64 <= n4; i += 32) {
+        next = dec_block(LOADU(in + i + 32), &t, &bad);
+        if (!_mm256_testz_si256(bad, bad)) {
+            store24(out + i / 4 * 3, v);
+            return i + 32;
+        }
+        STOREU(out + i / 4 * 3, v);
+        v = next;
     }
+    store24(out + i / 4 * 3, v);
+    i += 32;
     if (i < n4) {
         size_t p = n4 - 32; /* overlap the end */
-        v0 = dec_block(LOADU(in + p), &t, &bad0);
-        if (!_mm256_testz_si256(bad0, bad0)) return i;
-        store24(out + p / 4 * 3, v0);
+        v = dec_block(LOADU(in + p), &t, &bad);
+        if (!_mm256_testz_si256(bad, bad)) return i;
+        store24(out + p / 4 * 3, v);
     }
     return n4;
+}
+
+/* Store a decoded block at out: all 32 bytes when the 8 junk bytes land
+ * where a later block of the same line writes (junk_ok), else exactly 24. */
+static inline void store_block(unsigned char *out, __m256i v, int junk_ok)
+{
+    if (junk_ok)
+        STOREU(out, v);
+    else
+        store24(out, v);
 }
 
 size_t mw__b64_dec_lines_avx2(const unsigned char *in, size_t n, unsigned char *out, size_t room,
@@ -165,19 +220,34 @@ size_t mw__b64_dec_lines_avx2(const unsigned char *in, size_t n, unsigned char *
     if (len > 96 || len % 4) return 0;
     dec_tables t;
     dec_tables_init(&t, url);
-    unsigned char tmp[96 / 4 * 3 + 32];
+    /* Up to three blocks per line, the last one ending at the line's end;
+     * all are checked before any byte of the line is stored. */
+    size_t last = len - 32, mid = len > 64 ? 32 : last;
+    int blocks = len == 32 ? 1 : len <= 64 ? 2 : 3;
+    int full0 = line_out >= 32, full1 = line_out >= 56;
     while (n - used >= len + 2 && room >= line_out && in[used + len] == '\r' &&
            in[used + len + 1] == '\n') {
         const unsigned char *p = in + used;
-        __m256i bad, any = _mm256_setzero_si256();
-        /* Decode into tmp, so a line with a bad byte writes nothing. */
-        for (size_t b = 0; b < len; b += 32) {
-            size_t s = len - b < 32 ? len - 32 : b;
-            STOREU(tmp + s / 4 * 3, dec_block(LOADU(p + s), &t, &bad));
-            any = _mm256_or_si256(any, bad);
+        __m256i b0, b1, b2, v0, v1, v2;
+        v0 = dec_block(LOADU(p), &t, &b0);
+        if (blocks == 1) {
+            if (!_mm256_testz_si256(b0, b0)) break;
+            store24(out, v0);
+        } else if (blocks == 2) {
+            v1 = dec_block(LOADU(p + last), &t, &b1);
+            b0 = _mm256_or_si256(b0, b1);
+            if (!_mm256_testz_si256(b0, b0)) break;
+            store_block(out, v0, full0);
+            store24(out + last / 4 * 3, v1);
+        } else {
+            v1 = dec_block(LOADU(p + mid), &t, &b1);
+            v2 = dec_block(LOADU(p + last), &t, &b2);
+            b0 = _mm256_or_si256(b0, _mm256_or_si256(b1, b2));
+            if (!_mm256_testz_si256(b0, b0)) break;
+            store_block(out, v0, full0);
+            store_block(out + mid / 4 * 3, v1, full1);
+            store24(out + last / 4 * 3, v2);
         }
-        if (!_mm256_testz_si256(any, any)) break;
-        memcpy(out, tmp, line_out);
         out += line_out;
         room -= line_out;
         used += len + 2;

@@ -49,6 +49,129 @@ static const unsigned char qp_hex_value[256] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
+/* Encoder tables. qp_enc_word: what a byte becomes when encoded alone
+ * (itself, or "=XX"); qp_width_text / qp_width_bin: its width in text and
+ * binary mode, QP_W_LOOK for the bytes text mode must look at more closely
+ * (space, tab, CR, LF). In binary mode only the end of the data makes white space
+ * trailing, and the fast path never sees the end. */
+static const unsigned char qp_enc_word[256][4] = {
+    {'=', '0', '0', 0}, {'=', '0', '1', 0}, {'=', '0', '2', 0}, {'=', '0', '3', 0},
+    {'=', '0', '4', 0}, {'=', '0', '5', 0}, {'=', '0', '6', 0}, {'=', '0', '7', 0},
+    {'=', '0', '8', 0}, {'\t', 0, 0, 0}, {'=', '0', 'A', 0}, {'=', '0', 'B', 0},
+    {'=', '0', 'C', 0}, {'=', '0', 'D', 0}, {'=', '0', 'E', 0}, {'=', '0', 'F', 0},
+    {'=', '1', '0', 0}, {'=', '1', '1', 0}, {'=', '1', '2', 0}, {'=', '1', '3', 0},
+    {'=', '1', '4', 0}, {'=', '1', '5', 0}, {'=', '1', '6', 0}, {'=', '1', '7', 0},
+    {'=', '1', '8', 0}, {'=', '1', '9', 0}, {'=', '1', 'A', 0}, {'=', '1', 'B', 0},
+    {'=', '1', 'C', 0}, {'=', '1', 'D', 0}, {'=', '1', 'E', 0}, {'=', '1', 'F', 0},
+    {' ', 0, 0, 0}, {'!', 0, 0, 0}, {'"', 0, 0, 0}, {'#', 0, 0, 0},
+    {'$', 0, 0, 0}, {'%', 0, 0, 0}, {'&', 0, 0, 0}, {'\'', 0, 0, 0},
+    {'(', 0, 0, 0}, {')', 0, 0, 0}, {'*', 0, 0, 0}, {'+', 0, 0, 0},
+    {',', 0, 0, 0}, {'-', 0, 0, 0}, {'.', 0, 0, 0}, {'/', 0, 0, 0},
+    {'0', 0, 0, 0}, {'1', 0, 0, 0}, {'2', 0, 0, 0}, {'3', 0, 0, 0},
+    {'4', 0, 0, 0}, {'5', 0, 0, 0}, {'6', 0, 0, 0}, {'7', 0, 0, 0},
+    {'8', 0, 0, 0}, {'9', 0, 0, 0}, {':', 0, 0, 0}, {';', 0, 0, 0},
+    {'<', 0, 0, 0}, {'=', '3', 'D', 0}, {'>', 0, 0, 0}, {'?', 0, 0, 0},
+    {'@', 0, 0, 0}, {'A', 0, 0, 0}, {'B', 0, 0, 0}, {'C', 0, 0, 0},
+    {'D', 0, 0, 0}, {'E', 0, 0, 0}, {'F', 0, 0, 0}, {'G', 0, 0, 0},
+    {'H', 0, 0, 0}, {'I', 0, 0, 0}, {'J', 0, 0, 0}, {'K', 0, 0, 0},
+    {'L', 0, 0, 0}, {'M', 0, 0, 0}, {'N', 0, 0, 0}, {'O', 0, 0, 0},
+    {'P', 0, 0, 0}, {'Q', 0, 0, 0}, {'R', 0, 0, 0}, {'S', 0, 0, 0},
+    {'T', 0, 0, 0}, {'U', 0, 0, 0}, {'V', 0, 0, 0}, {'W', 0, 0, 0},
+    {'X', 0, 0, 0}, {'Y', 0, 0, 0}, {'Z', 0, 0, 0}, {'[', 0, 0, 0},
+    {'\\', 0, 0, 0}, {']', 0, 0, 0}, {'^', 0, 0, 0}, {'_', 0, 0, 0},
+    {'`', 0, 0, 0}, {'a', 0, 0, 0}, {'b', 0, 0, 0}, {'c', 0, 0, 0},
+    {'d', 0, 0, 0}, {'e', 0, 0, 0}, {'f', 0, 0, 0}, {'g', 0, 0, 0},
+    {'h', 0, 0, 0}, {'i', 0, 0, 0}, {'j', 0, 0, 0}, {'k', 0, 0, 0},
+    {'l', 0, 0, 0}, {'m', 0, 0, 0}, {'n', 0, 0, 0}, {'o', 0, 0, 0},
+    {'p', 0, 0, 0}, {'q', 0, 0, 0}, {'r', 0, 0, 0}, {'s', 0, 0, 0},
+    {'t', 0, 0, 0}, {'u', 0, 0, 0}, {'v', 0, 0, 0}, {'w', 0, 0, 0},
+    {'x', 0, 0, 0}, {'y', 0, 0, 0}, {'z', 0, 0, 0}, {'{', 0, 0, 0},
+    {'|', 0, 0, 0}, {'}', 0, 0, 0}, {'~', 0, 0, 0}, {'=', '7', 'F', 0},
+    {'=', '8', '0', 0}, {'=', '8', '1', 0}, {'=', '8', '2', 0}, {'=', '8', '3', 0},
+    {'=', '8', '4', 0}, {'=', '8', '5', 0}, {'=', '8', '6', 0}, {'=', '8', '7', 0},
+    {'=', '8', '8', 0}, {'=', '8', '9', 0}, {'=', '8', 'A', 0}, {'=', '8', 'B', 0},
+    {'=', '8', 'C', 0}, {'=', '8', 'D', 0}, {'=', '8', 'E', 0}, {'=', '8', 'F', 0},
+    {'=', '9', '0', 0}, {'=', '9', '1', 0}, {'=', '9', '2', 0}, {'=', '9', '3', 0},
+    {'=', '9', '4', 0}, {'=', '9', '5', 0}, {'=', '9', '6', 0}, {'=', '9', '7', 0},
+    {'=', '9', '8', 0}, {'=', '9', '9', 0}, {'=', '9', 'A', 0}, {'=', '9', 'B', 0},
+    {'=', '9', 'C', 0}, {'=', '9', 'D', 0}, {'=', '9', 'E', 0}, {'=', '9', 'F', 0},
+    {'=', 'A', '0', 0}, {'=', 'A', '1', 0}, {'=', 'A', '2', 0}, {'=', 'A', '3', 0},
+    {'=', 'A', '4', 0}, {'=', 'A', '5', 0}, {'=', 'A', '6', 0}, {'=', 'A', '7', 0},
+    {'=', 'A', '8', 0}, {'=', 'A', '9', 0}, {'=', 'A', 'A', 0}, {'=', 'A', 'B', 0},
+    {'=', 'A', 'C', 0}, {'=', 'A', 'D', 0}, {'=', 'A', 'E', 0}, {'=', 'A', 'F', 0},
+    {'=', 'B', '0', 0}, {'=', 'B', '1', 0}, {'=', 'B', '2', 0}, {'=', 'B', '3', 0},
+    {'=', 'B', '4', 0}, {'=', 'B', '5', 0}, {'=', 'B', '6', 0}, {'=', 'B', '7', 0},
+    {'=', 'B', '8', 0}, {'=', 'B', '9', 0}, {'=', 'B', 'A', 0}, {'=', 'B', 'B', 0},
+    {'=', 'B', 'C', 0}, {'=', 'B', 'D', 0}, {'=', 'B', 'E', 0}, {'=', 'B', 'F', 0},
+    {'=', 'C', '0', 0}, {'=', 'C', '1', 0}, {'=', 'C', '2', 0}, {'=', 'C', '3', 0},
+    {'=', 'C', '4', 0}, {'=', 'C', '5', 0}, {'=', 'C', '6', 0}, {'=', 'C', '7', 0},
+    {'=', 'C', '8', 0}, {'=', 'C', '9', 0}, {'=', 'C', 'A', 0}, {'=', 'C', 'B', 0},
+    {'=', 'C', 'C', 0}, {'=', 'C', 'D', 0}, {'=', 'C', 'E', 0}, {'=', 'C', 'F', 0},
+    {'=', 'D', '0', 0}, {'=', 'D', '1', 0}, {'=', 'D', '2', 0}, {'=', 'D', '3', 0},
+    {'=', 'D', '4', 0}, {'=', 'D', '5', 0}, {'=', 'D', '6', 0}, {'=', 'D', '7', 0},
+    {'=', 'D', '8', 0}, {'=', 'D', '9', 0}, {'=', 'D', 'A', 0}, {'=', 'D', 'B', 0},
+    {'=', 'D', 'C', 0}, {'=', 'D', 'D', 0}, {'=', 'D', 'E', 0}, {'=', 'D', 'F', 0},
+    {'=', 'E', '0', 0}, {'=', 'E', '1', 0}, {'=', 'E', '2', 0}, {'=', 'E', '3', 0},
+    {'=', 'E', '4', 0}, {'=', 'E', '5', 0}, {'=', 'E', '6', 0}, {'=', 'E', '7', 0},
+    {'=', 'E', '8', 0}, {'=', 'E', '9', 0}, {'=', 'E', 'A', 0}, {'=', 'E', 'B', 0},
+    {'=', 'E', 'C', 0}, {'=', 'E', 'D', 0}, {'=', 'E', 'E', 0}, {'=', 'E', 'F', 0},
+    {'=', 'F', '0', 0}, {'=', 'F', '1', 0}, {'=', 'F', '2', 0}, {'=', 'F', '3', 0},
+    {'=', 'F', '4', 0}, {'=', 'F', '5', 0}, {'=', 'F', '6', 0}, {'=', 'F', '7', 0},
+    {'=', 'F', '8', 0}, {'=', 'F', '9', 0}, {'=', 'F', 'A', 0}, {'=', 'F', 'B', 0},
+    {'=', 'F', 'C', 0}, {'=', 'F', 'D', 0}, {'=', 'F', 'E', 0}, {'=', 'F', 'F', 0},
+};
+
+#define QP_W_LOOK 64u
+
+static const unsigned char qp_width_text[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 64, 64, 3, 3, 64, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    64, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+};
+
+static const unsigned char qp_width_bin[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+};
+
+/* Index of the lowest set bit of a non-zero mask. */
+static unsigned qp_ctz(unsigned m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctz(m);
+#else
+    unsigned i = 0;
+    while (!(m & 1u)) {
+        m >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+
+/* Index of the highest set bit of a non-zero mask. */
+static unsigned qp_high_bit(unsigned m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u - (unsigned)__builtin_clz(m);
+#else
+    unsigned i = 0;
+    while (m >>= 1) i++;
+    return i;
+#endif
+}
+
 static int qp_is_ws(unsigned b) { return b == ' ' || b == '\t'; }
 
 /* Printable ASCII that may stand for itself (rule 2): '!'..'~' except '='. */
@@ -61,6 +184,7 @@ static int qp_stepper_ok(const mw_codec *c)
 
 static void qp_consume(mw_codec *c, size_t n)
 {
+    if (!n) return; /* next_in may be NULL: no arithmetic on it */
     c->next_in += n;
     c->avail_in -= n;
     c->total_in += n;
@@ -68,6 +192,7 @@ static void qp_consume(mw_codec *c, size_t n)
 
 static void qp_produced(mw_codec *c, size_t n)
 {
+    if (!n) return;
     c->next_out += n;
     c->avail_out -= n;
     c->total_out += n;
@@ -79,7 +204,7 @@ static void qp_put(mw_codec *c, unsigned char *pend, uint8_t *pend_pos, uint8_t 
                    const void *s, size_t n)
 {
     size_t k = n < c->avail_out ? n : c->avail_out;
-    memcpy(c->next_out, s, k);
+    if (k) memcpy(c->next_out, s, k); /* next_out may be NULL when there is no room */
     qp_produced(c, k);
     if (k < n) {
         memcpy(pend, (const unsigned char *)s + k, n - k);
@@ -93,7 +218,7 @@ static int qp_drain(mw_codec *c, const unsigned char *pend, uint8_t *pend_pos, u
 {
     size_t left = (size_t)(*pend_len - *pend_pos);
     size_t k = left < c->avail_out ? left : c->avail_out;
-    memcpy(c->next_out, pend + *pend_pos, k);
+    if (k) memcpy(c->next_out, pend + *pend_pos, k);
     qp_produced(c, k);
     *pend_pos = (uint8_t)(*pend_pos + k);
     if (*pend_pos < *pend_len) return 0;
@@ -110,31 +235,54 @@ static int qp_drain(mw_codec *c, const unsigned char *pend, uint8_t *pend_pos, u
 /* Why the encoder core stopped. */
 enum { QP_ENC_END, QP_ENC_OUT, QP_ENC_NEED };
 
-/* Leading bytes of p[0, n) that can be copied as they are: '!'..'~' except
- * '=', plus space and tab (the caller handles trailing white space). */
-static size_t qp_enc_scan(const unsigned char *p, size_t n)
+/* Copy 16 bytes from p to o (the caller has room for them) and return a
+ * bit mask of those that cannot stand for themselves: all but '!'..'~'
+ * without '=', space and tab (the caller handles trailing white space). */
+static unsigned qp_enc_mask(const unsigned char *p, unsigned char *o)
 {
-    size_t i = 0;
 #if MW_QP_HAVE_SSE2
-    if (n >= 16) {
-        const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
-        const __m128i eq = _mm_set1_epi8('='), tab = _mm_set1_epi8('\t');
-        for (;;) {
-            size_t at = i + 16 <= n ? i : n - 16; /* the last block overlaps */
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
-            /* signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too */
-            __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, low),
-                                       _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, eq)));
-            bad = _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), bad);
-            unsigned m = (unsigned)_mm_movemask_epi8(bad) >> (i - at);
-            if (m) return i + (unsigned)__builtin_ctz(m);
-            i = at + 16;
-            if (i >= n) return n;
-        }
-    }
+    const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+    const __m128i eq = _mm_set1_epi8('='), tab = _mm_set1_epi8('\t');
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)o, v);
+    /* signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too */
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, low),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, eq)));
+    bad = _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), bad);
+    return (unsigned)_mm_movemask_epi8(bad);
+#else
+    unsigned m = 0;
+    memcpy(o, p, 16);
+    for (unsigned i = 0; i < 16; i++)
+        m |= (unsigned)!(qp_is_literal(p[i]) || qp_is_ws(p[i])) << i;
+    return m;
 #endif
-    while (i < n && (qp_is_literal(p[i]) || qp_is_ws(p[i]))) i++;
-    return i;
+}
+
+/* Like qp_enc_mask for text mode, but clean CRLFs inside the block are not
+ * marked; their CRs are returned in *crs. */
+static unsigned qp_enc_mask_text(const unsigned char *p, unsigned char *o, unsigned *crs)
+{
+#if MW_QP_HAVE_SSE2
+    const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+    const __m128i eq = _mm_set1_epi8('='), tab = _mm_set1_epi8('\t'), sp = _mm_set1_epi8(' ');
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)o, v);
+    __m128i is_tab = _mm_cmpeq_epi8(v, tab);
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, low),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, eq)));
+    bad = _mm_andnot_si128(is_tab, bad);
+    unsigned ws = (unsigned)_mm_movemask_epi8(_mm_or_si128(is_tab, _mm_cmpeq_epi8(v, sp)));
+    unsigned crm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr));
+    unsigned lfm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
+    unsigned clean = mw__qp_clean_crs(crm, lfm, ws);
+    *crs = clean;
+    return (unsigned)_mm_movemask_epi8(bad) & ~(clean | clean << 1);
+#else
+    *crs = 0;
+    return qp_enc_mask(p, o);
+#endif
 }
 
 static void qp_enc_put(mw_codec *c, mw__qp_enc_state *st, const void *s, size_t n)
@@ -231,9 +379,46 @@ static int qp_enc_token(mw_codec *c, mw__qp_enc_state *st, const unsigned char *
     return 1;
 }
 
-/* Fast path: whole runs and common tokens while at least 8 input bytes (for
- * lookahead) and 82 output bytes (one run plus one token) are available.
- * Stops at anything it does not decide exactly as qp_enc_token would. */
+/* Four tokens a step from the tables while four escapes still fit on the
+ * line; stops before a text-mode special (space, CR, LF) and before four
+ * plain bytes (a run for the block loop: *run is set). Kept apart so that its few
+ * variables stay in registers. */
+static unsigned char *qp_enc_quads(const unsigned char **pp, const unsigned char *stop,
+                                   unsigned char *o, unsigned *colp, const unsigned char *widths,
+                                   int *run)
+{
+    const unsigned char *p = *pp;
+    if (*colp + 12 > MW_QP_LINE - 1) return o;
+    unsigned char *o0 = o, *olim = o + (MW_QP_LINE - 13 - *colp); /* the column, kept in o */
+    while (p + 4 <= stop && o <= olim) {
+        unsigned b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
+        unsigned w0 = widths[b0], w1 = widths[b1], w2 = widths[b2], w3 = widths[b3];
+        unsigned all = w0 | w1 | w2 | w3; /* widths are 1, 3 or QP_W_LOOK */
+        if (all == 1) {
+            *run = 1;
+            break;
+        }
+        if (all & QP_W_LOOK) break;
+        memcpy(o, qp_enc_word[b0], 4);
+        o += w0;
+        memcpy(o, qp_enc_word[b1], 4);
+        o += w1;
+        memcpy(o, qp_enc_word[b2], 4);
+        o += w2;
+        memcpy(o, qp_enc_word[b3], 4);
+        o += w3;
+        p += 4;
+    }
+    *pp = p;
+    *colp += (unsigned)(o - o0);
+    return o;
+}
+
+/* Fast path: runs of plain bytes 16 at a time and every common token,
+ * while at least 24 input bytes (a block plus lookahead) and 100 bytes of
+ * output space (a line) are left. The output must not overlap the input (blocks are
+ * stored before they are classified). Stops at anything it does not decide
+ * exactly as qp_enc_token would: a protected line start, the buffer ends. */
 static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const unsigned char *p,
                                         const unsigned char *e)
 {
@@ -243,21 +428,87 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
     int protect = (flags & (MW_QP_DOT | MW_QP_FROM)) != 0;
     unsigned col = st->col;
     unsigned char *o = c->next_out, *oe = o + c->avail_out;
-    while (e - p >= 8 && oe - o >= 82) {
-        if (col == 0 && protect && (*p == '.' || *p == 'F')) break;
-        size_t room = col < MW_QP_LINE - 1 ? MW_QP_LINE - 1 - col : 0;
-        size_t lim = (size_t)(e - p) - 2 < room ? (size_t)(e - p) - 2 : room;
-        size_t run = qp_enc_scan(p, lim);
-        if (run) {
-            unsigned next = p[run];
-            if (qp_is_ws(p[run - 1]) && text && (next == '\r' || (lf_eol && next == '\n'))) run--;
-            memcpy(o, p, run);
-            o += run;
-            p += run;
-            col += (unsigned)run;
-            if (run) continue;
-        }
+    const unsigned char *widths = text ? qp_width_text : qp_width_bin;
+    int crlf_in_blocks = text && !protect;
+    while (e - p >= 24 && oe - o >= 100) {
         unsigned b = *p;
+        if (col == 0 && protect && (b == '.' || b == 'F')) break;
+        int plain = qp_width_bin[b] == 1; /* stands for itself (white space: maybe) */
+        if (plain && col < MW_QP_LINE - 1 && (qp_width_bin[p[1]] == 1 || col > MW_QP_LINE - 4)) {
+            /* a run: 16 bytes at a time; whole blocks advance by a constant
+             * so the next load does not wait for this one's result. In
+             * text mode a block may hold clean CRLFs (not with DOT/FROM:
+             * those look at every line start). */
+            const unsigned char *start = p;
+            size_t k;
+            for (;;) {
+                unsigned crs = 0;
+                unsigned m = crlf_in_blocks ? qp_enc_mask_text(p, o, &crs) : qp_enc_mask(p, o);
+                if (!m && e - p >= 40) {
+                    if (!crs && col + 16 <= MW_QP_LINE - 1) {
+                        p += 16;
+                        o += 16;
+                        col += 16;
+                        continue;
+                    }
+                    /* the line before the first CR may reach column 76 */
+                    if (crs && col + qp_ctz(crs) <= MW_QP_LINE) {
+                        p += 16;
+                        o += 16;
+                        col = 14u - qp_high_bit(crs);
+                        continue;
+                    }
+                }
+                k = qp_ctz(m | crs | 0x10000u);
+                size_t room = col < MW_QP_LINE - 1 ? MW_QP_LINE - 1 - col : 0;
+                if (k > room) k = room;
+                break;
+            }
+            p += k;
+            o += k;
+            col += (unsigned)k;
+            /* the last white space before a line end is not plain (rule 3) */
+            if (text && p > start && qp_is_ws(p[-1]) && (*p == '\r' || (lf_eol && *p == '\n'))) {
+                p--;
+                o--;
+                col--;
+            }
+            if (p != start) continue;
+            b = *p; /* white space before a line end */
+        } else {
+            /* mixed or binary data: tokens from a table, without branches
+             * on the byte's class, soft breaks included */
+            const unsigned char *stop = e - 24;
+            int to_token = 0;
+            for (;;) {
+                int run = 0;
+                o = qp_enc_quads(&p, stop, o, &col, widths, &run);
+                if (run) break; /* the block loop takes it from the top */
+                if (p > stop || oe - o < 100) break; /* the outer loop ends too */
+                b = *p;
+                unsigned w = widths[b];
+                if (w & QP_W_LOOK) { /* space, CR or LF in text mode */
+                    to_token = 1;
+                    break;
+                }
+                if (col + w > MW_QP_LINE - 1) {
+                    if (text && col + w == MW_QP_LINE) { /* the 76th column, maybe */
+                        to_token = 1;
+                        break;
+                    }
+                    memcpy(o, "=\r\n", 3);
+                    o += 3;
+                    col = 0;
+                    if (protect) break; /* line starts are checked at the top */
+                    continue;
+                }
+                memcpy(o, qp_enc_word[b], 4);
+                o += w;
+                col += w;
+                p++;
+            }
+            if (!to_token) continue;
+        }
         if (text && b == '\r' && p[1] == '\n') {
             o[0] = '\r';
             o[1] = '\n';
@@ -274,23 +525,14 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
             col = 0;
             continue;
         }
-        if (qp_is_ws(b)) break;
-        unsigned width = qp_is_literal(b) ? 1u : 3u;
-        if (col + width > MW_QP_LINE) {
+        /* the same test serves rule 3 and the 76th column */
+        int hard_next = text && ((p[1] == '\r' && p[2] == '\n') || (lf_eol && p[1] == '\n'));
+        unsigned width = qp_is_ws(b) ? (hard_next ? 3u : 1u) : qp_is_literal(b) ? 1u : 3u;
+        if (col + width > MW_QP_LINE - 1 && (col + width > MW_QP_LINE || !hard_next)) {
             memcpy(o, "=\r\n", 3);
             o += 3;
             col = 0;
             continue;
-        }
-        if (col + width == MW_QP_LINE) {
-            const unsigned char *q = p + 1;
-            int hard = text && ((q[0] == '\r' && q[1] == '\n') || (lf_eol && q[0] == '\n'));
-            if (!hard) {
-                memcpy(o, "=\r\n", 3);
-                o += 3;
-                col = 0;
-                continue;
-            }
         }
         if (width == 3) qp_enc_escape(o, b);
         else o[0] = (unsigned char)b;
@@ -314,7 +556,7 @@ static int qp_enc_core(mw_codec *c, mw__qp_enc_state *st, const unsigned char *i
             why = QP_ENC_OUT;
             break;
         }
-        if (e - p >= 8 && c->avail_out >= 82) {
+        if (e - p >= 24 && c->avail_out >= 100) {
             p = qp_enc_fast(c, st, p, e);
             if (p == e) break;
             if (c->avail_out == 0) continue;
@@ -351,7 +593,7 @@ int mw_qp_encode_step(mw_codec *c, int finish)
             /* Bytes kept for lookahead: top them up and retry. */
             size_t take = sizeof st->hold - st->hold_len;
             if (take > c->avail_in) take = c->avail_in;
-            memcpy(st->hold + st->hold_len, c->next_in, take);
+            if (take) memcpy(st->hold + st->hold_len, c->next_in, take); /* next_in may be NULL */
             st->hold_len = (uint8_t)(st->hold_len + take);
             qp_consume(c, take);
             int why = qp_enc_core(c, st, st->hold, st->hold_len, finish && !c->avail_in, &used);
@@ -649,7 +891,7 @@ static size_t qp_dec_scan(const unsigned char *p, size_t n)
             __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, eq),
                                        _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
             unsigned m = (unsigned)_mm_movemask_epi8(hit) >> (i - at);
-            if (m) return i + (unsigned)__builtin_ctz(m);
+            if (m) return i + qp_ctz(m);
             i = at + 16;
             if (i >= n) return n;
         }
@@ -717,6 +959,147 @@ static void qp_dec_fast(mw_codec *c, int strict)
     qp_produced(c, made);
 }
 
+/* Copy 16 bytes from p to o and return a bit mask of the '=', CR and LF
+ * among them, leaving out clean CRLFs inside the block (a hard break with
+ * no white space before it decodes to itself). */
+static unsigned qp_dec_mask(const unsigned char *p, unsigned char *o)
+{
+#if MW_QP_HAVE_SSE2
+    const __m128i eq = _mm_set1_epi8('='), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)o, v);
+    const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
+    unsigned eqm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, eq));
+    unsigned crm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr));
+    unsigned lfm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
+    unsigned ws = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab)));
+    unsigned clean = mw__qp_clean_crs(crm, lfm, ws); /* copied as they are */
+    return (eqm | crm | lfm) & ~(clean | clean << 1);
+#else
+    unsigned m = 0;
+    memcpy(o, p, 16);
+    for (unsigned i = 0; i < 16; i++)
+        m |= (unsigned)(p[i] == '=' || p[i] == '\r' || p[i] == '\n') << i;
+    return m;
+#endif
+}
+
+/* Escape-dense data (binary, or runs of UTF-8): one token per step without
+ * branching on whether it is an escape or a literal. Returns at anything
+ * else (CR, LF, a soft break, a malformed escape), after four literals in a
+ * row (back to the block loop), or 16 bytes before e. valid_max is a power
+ * of two, so (hi | lo) < valid_max tests both digits. */
+static const unsigned char *qp_dec_mixed(const unsigned char *p, const unsigned char *e,
+                                         unsigned char **out, const unsigned char **run,
+                                         unsigned valid_max)
+{
+    if (e - p < 16) return p;
+    unsigned char *o = *out;
+    const unsigned char *base = p;
+    size_t i = 0, n = (size_t)(e - p) - 16, r = (size_t)(*run - p), streak = 0;
+    while (i <= n && streak < 4) {
+        unsigned b = p[i], hi = qp_hex_value[p[i + 1]], lo = qp_hex_value[p[i + 2]];
+        unsigned is_eq = b == '=';
+        if ((is_eq & ((hi | lo) >= valid_max)) | (b == '\r') | (b == '\n')) break;
+        /* selects by mask, so the compiler does not branch on random data */
+        unsigned m = 0u - is_eq;
+        size_t mz = (size_t)0 - is_eq;
+        *o++ = (unsigned char)((((hi & 15u) << 4 | (lo & 15u)) & m) | (b & ~m));
+        i += 1 + 2 * (size_t)is_eq;
+        r = (i & mz) | (r & ~mz);
+        streak = (streak + 1) & ~mz;
+    }
+    *out = o;
+    *run = base + r;
+    return base + i;
+}
+
+/* The fast path when output and input do not overlap: blocks of 16 are
+ * stored first and classified after, so a run costs no call. Same stops
+ * as qp_dec_fast. */
+static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
+{
+    const unsigned char *p = c->next_in;
+    size_t n = c->avail_in < c->avail_out ? c->avail_in : c->avail_out;
+    const unsigned char *e = p + n, *run = p; /* run: where the current literal run began */
+    unsigned char *o = c->next_out;
+    int at_end = 1;
+#if MW__QP_SSSE3
+    int ssse3 = __builtin_cpu_supports("ssse3");
+#endif
+    while (e - p >= 16) { /* the output is never ahead of the input, so o has room too */
+        unsigned m = qp_dec_mask(p, o);
+        if (!m) { /* a constant step: the next load need not wait for this one */
+            p += 16;
+            o += 16;
+            continue;
+        }
+#if MW__QP_SSSE3
+        if (ssse3) { /* escapes without a branch each */
+            size_t made, run_off, used = mw__qp_dec_block_ssse3(p, o, valid_max == 16u, &made, &run_off);
+            if (used) {
+                if (run_off) run = p + run_off;
+                p += used;
+                o += made;
+                continue;
+            }
+        }
+#endif
+        size_t k = (size_t)qp_ctz(m);
+        p += k;
+        o += k;
+        if (*p == '=') {
+            if (e - p < 3) break;
+            unsigned hi = qp_hex_value[p[1]], lo = qp_hex_value[p[2]];
+            if (hi < valid_max && lo < valid_max) {
+                *o++ = (unsigned char)(((hi & 15u) << 4) | (lo & 15u));
+                p += 3;
+                run = p;
+                p = qp_dec_mixed(p, e, &o, &run, valid_max);
+                continue;
+            }
+            if (p[1] == '\r' && p[2] == '\n') { /* soft line break */
+                p += 3;
+                run = p;
+                continue;
+            }
+            if (p[1] == '\n') { /* soft line break ended by a bare LF */
+                qp_defect(c, c->total_in + (uint64_t)(p + 1 - c->next_in), MW_CODEC_WARN_BARE_EOL);
+                p += 2;
+                run = p;
+                continue;
+            }
+            at_end = 0;
+            break;
+        }
+        /* CR or LF: white space before it is for the byte-level machine */
+        if (p > run && qp_is_ws(p[-1])) break;
+        if (*p == '\n') { /* bare LF: a line end, kept as LF (Unix-style files) */
+            qp_defect(c, c->total_in + (uint64_t)(p - c->next_in), MW_CODEC_WARN_BARE_EOL);
+            *o++ = '\n';
+            p++;
+            run = p;
+            continue;
+        }
+        at_end = 0;
+        if (e - p < 2 || p[1] != '\n') break; /* bare CR */
+        o[0] = '\r';
+        o[1] = '\n';
+        o += 2;
+        p += 2;
+        run = p;
+        at_end = 1;
+    }
+    if (at_end) /* what follows is unknown: white space may be trailing */
+        while (p > run && qp_is_ws(p[-1])) {
+            p--;
+            o--;
+        }
+    qp_consume(c, (size_t)(p - c->next_in));
+    qp_produced(c, (size_t)(o - c->next_out));
+}
+
 int mw_qp_decode_init(mw_codec *c, unsigned flags)
 {
     if (!c) return MW_ERR_INVALID;
@@ -734,8 +1117,14 @@ int mw_qp_decode_step(mw_codec *c, int finish)
     for (;;) {
         if (!qp_dec_drain(c, st)) return MW_CODEC_MORE;
         if (st->mode == QP_D_DONE) return MW_CODEC_DONE;
-        if (st->mode == QP_D_NORMAL && !st->ws_len && c->avail_in >= 16 && c->avail_out >= 16)
-            qp_dec_fast(c, (c->flags & MW_QP_STRICT) != 0);
+        if (st->mode == QP_D_NORMAL && !st->ws_len && c->avail_in >= 16 && c->avail_out >= 16) {
+            int strict = (c->flags & MW_QP_STRICT) != 0;
+            uintptr_t o = (uintptr_t)c->next_out, i = (uintptr_t)c->next_in;
+            if (o + c->avail_out <= i || o >= i + c->avail_in)
+                qp_dec_fast_apart(c, strict ? 16u : 0x20u);
+            else
+                qp_dec_fast(c, strict);
+        }
         int rc;
         if (!c->avail_in) {
             if (!finish) return MW_CODEC_MORE;

@@ -62,7 +62,7 @@ int mw__outq_append(mw__outq *q, const void *data, size_t len);
 int mw__outq_puts(mw__outq *q, const char *s);
 /** Append printf-formatted text. Same results, plus MW_ERR_INVALID on a format error. */
 int mw__outq_printf(mw__outq *q, const char *fmt, ...) MW_PRINTF(2, 3);
-int mw__outq_vprintf(mw__outq *q, const char *fmt, va_list ap);
+int mw__outq_vprintf(mw__outq *q, const char *fmt, va_list ap) MW_PRINTF(2, 0);
 /**
  * Make room for at least want contiguous bytes and return where to write
  * them; *got receives the space available (>= want). Commit with

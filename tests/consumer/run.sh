@@ -25,4 +25,46 @@ flags=$(PKG_CONFIG_PATH="$pcdir" pkg-config --define-variable=prefix="$prefix" -
 "$cc" -std=c99 -Wall -Werror -o "$work/consumer_pc" "$here/consumer.c" $flags
 libdir=$(PKG_CONFIG_PATH="$pcdir" pkg-config --define-variable=prefix="$prefix" --variable=libdir mailwire)
 LD_LIBRARY_PATH="$libdir" "$work/consumer_pc"
-echo "3 passed, 0 failed"
+passed=3
+
+# 2b. The README's "taste of the API" must compile and work as printed.
+readme=$here/../../README.md
+awk '/^```c$/{on=1; next} /^```$/{if(on){exit}} on' "$readme" > "$work/readme_taste.c"
+[ -s "$work/readme_taste.c" ] || { echo "no C example found in README.md"; exit 1; }
+# shellcheck disable=SC2086
+"$cc" -std=c99 -Wall -Werror -o "$work/readme_taste" "$work/readme_taste.c" $flags
+printf 'TWFp\r\nbHdp\ncmU=\r\n' > "$work/readme_in.txt"
+got=$(LD_LIBRARY_PATH="$libdir" "$work/readme_taste" < "$work/readme_in.txt")
+[ "$got" = "Mailwire" ] || { echo "README example printed '$got', expected 'Mailwire'"; exit 1; }
+passed=$((passed + 1))
+
+# 3. The OpenSSL adapter, when this build has it: mailwire::mailwire_openssl
+#    (and its static twin) through find_package, then pkg-config
+#    mailwire-openssl. The CMake project is written here so the plain
+#    consumer project above stays free of OpenSSL.
+if [ -n "$(find "$prefix" -name mailwire-openssl.pc)" ]; then
+    src=$work/openssl-src
+    mkdir -p "$src"
+    cp "$here/consumer_openssl.c" "$src/"
+    cat >"$src/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.20)
+project(mailwire_consumer_openssl C)
+find_package(mailwire 0.1 REQUIRED)
+add_executable(consumer_openssl consumer_openssl.c)
+target_link_libraries(consumer_openssl PRIVATE mailwire::mailwire_openssl)
+add_executable(consumer_openssl_static consumer_openssl.c)
+target_link_libraries(consumer_openssl_static PRIVATE mailwire::mailwire_openssl_static)
+CMAKE
+    cmake -S "$src" -B "$work/openssl-build" -DCMAKE_PREFIX_PATH="$prefix" \
+          -DCMAKE_C_COMPILER="$cc" >"$work/openssl-cmake.log" 2>&1 || { cat "$work/openssl-cmake.log"; exit 1; }
+    cmake --build "$work/openssl-build" >>"$work/openssl-cmake.log" 2>&1 || { cat "$work/openssl-cmake.log"; exit 1; }
+    "$work/openssl-build/consumer_openssl"
+    "$work/openssl-build/consumer_openssl_static"
+    flags=$(PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
+            pkg-config --define-variable=prefix="$prefix" --cflags --libs mailwire-openssl)
+    # shellcheck disable=SC2086
+    "$cc" -std=c99 -Wall -Werror -o "$work/consumer_openssl_pc" "$here/consumer_openssl.c" $flags
+    LD_LIBRARY_PATH="$libdir" "$work/consumer_openssl_pc"
+    passed=$((passed + 3))
+fi
+echo "$passed passed, 0 failed"

@@ -16,7 +16,11 @@
 #include <string.h>
 
 /* Record a failed check; the current test is marked failed, execution goes on. */
-void mw_test_fail(const char *file, int line, const char *fmt, ...);
+void mw_test_fail(const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 /* Run one test function and count it as passed or failed. */
 void mw_test_run(const char *name, void (*fn)(void));
 /* Print "N passed, N failed" and return the process exit status. */
