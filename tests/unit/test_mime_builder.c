@@ -585,6 +585,40 @@ static void test_forward_raw_and_related(void)
     free(o.p);
 }
 
+static void test_output_bounded(void)
+{
+    /* 1 MiB through a 4 KiB queue: write never lets more than out_max
+     * bytes pile up, whatever the encoding. */
+    size_t total = 1u << 20;
+    unsigned char *d = malloc(65536);
+    uint64_t rs = 5;
+    fill_random(d, 65536, &rs, 0);
+    int ctes[] = {MW_MIME_CTE_BASE64, MW_MIME_CTE_QP, MW_MIME_CTE_BINARY};
+    for (int k = 0; k < 3; k++) {
+        mw_mime_builder *b = mw_mime_builder_new(NULL, 0, 4096);
+        CHECK_INT(
+            mw_mime_builder_part_begin(b, "application/x-y", NULL, ctes[k], NULL, NULL, NULL, 0),
+            MW_OK);
+        size_t fed = 0, maxpending = 0, wire = 0;
+        while (fed < total) {
+            mw_ssize t = mw_mime_builder_write(b, d + fed % 65536, 65536 - fed % 65536);
+            CHECK(t >= 0);
+            size_t n;
+            mw_mime_builder_out_buf(b, &n);
+            if (n > maxpending) maxpending = n;
+            if (t <= 0) {
+                wire += n;
+                mw_mime_builder_out_ack(b, n);
+            }
+            fed += t > 0 ? (size_t)t : 0;
+        }
+        CHECK(maxpending <= 4096 + 512); /* + the header block written before the body */
+        CHECK(wire >= total);
+        mw_mime_builder_free(b);
+    }
+    free(d);
+}
+
 static int alloc_build(const mw_mem *mem, void *arg)
 {
     (void)arg;
@@ -614,6 +648,7 @@ int main(void)
     MW_RUN(test_round_trip_complex);
     MW_RUN(test_round_trip_random);
     MW_RUN(test_forward_raw_and_related);
+    MW_RUN(test_output_bounded);
     MW_RUN(test_alloc_failures);
     return mw_test_finish();
 }
