@@ -13,5 +13,6 @@
 #include <mailwire/sasl.h>
 #include <mailwire/smtp.h>
 #include <mailwire/pop3.h>
+#include <mailwire/mime.h>
 
 #endif
