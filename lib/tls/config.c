@@ -16,45 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- allocator --------------------------------------------------------- */
-
-static void *libc_malloc(size_t n, void *ud)
-{
-    (void)ud;
-    return malloc(n);
-}
-
-static void libc_free(void *p, void *ud)
-{
-    (void)ud;
-    free(p);
-}
-
-static void *libc_calloc(size_t count, size_t size, void *ud)
-{
-    (void)ud;
-    return calloc(count, size);
-}
-
-static void *libc_realloc(void *p, size_t n, void *ud)
-{
-    (void)ud;
-    return realloc(p, n);
-}
-
-void mw__tls_mem_resolve(mw_mem *out, const mw_mem *in)
-{
-    mw_mem m = {NULL, libc_malloc, libc_free, libc_calloc, libc_realloc};
-    if (in) {
-        m.user_data = in->user_data;
-        if (in->malloc) m.malloc = in->malloc;
-        if (in->free) m.free = in->free;
-        if (in->calloc) m.calloc = in->calloc;
-        if (in->realloc) m.realloc = in->realloc;
-    }
-    *out = m;
-}
-
 /* ---- error texts --------------------------------------------------------- */
 
 void mw__tls_error_text(char *dst, size_t cap, const char *what, const char *fallback,
@@ -169,7 +130,7 @@ int mw_tls_config_new(const mw_mem *mem, int role, mw_tls_config **out)
     *out = NULL;
     if (role != MW_TLS_CLIENT && role != MW_TLS_SERVER) return MW_ERR_INVALID;
     mw_mem m;
-    mw__tls_mem_resolve(&m, mem);
+    mw__mem_resolve(&m, mem);
     mw_tls_config *cfg = m.calloc(1, sizeof *cfg, m.user_data);
     if (!cfg) return MW_ERR_NOMEM;
     cfg->mem = m;

@@ -184,7 +184,7 @@ int mw_tls_new(const mw_mem *mem, const mw_tls_config *cfg, mw_tls_session **out
     *out = NULL;
     if (!cfg) return MW_ERR_INVALID;
     mw_mem m;
-    mw__tls_mem_resolve(&m, mem);
+    mw__mem_resolve(&m, mem);
     mw_tls_session *s = m.calloc(1, sizeof *s, m.user_data);
     if (!s) return MW_ERR_NOMEM;
     s->mem = m;

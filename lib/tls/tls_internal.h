@@ -10,6 +10,8 @@
 
 #include <mailwire/openssl.h>
 
+#include "common/common_internal.h"
+
 #include <openssl/ssl.h>
 
 #include <stddef.h>
@@ -18,10 +20,6 @@
 #define MW__TLS_ERR_MAX 256
 /* TLS records carry at most 2^14 octets of plaintext (RFC 8446 §5.1). */
 #define MW__TLS_RECORD_MAX 16384u
-
-/** Allocator hooks with libc defaults (a private copy of the core's rule:
- *  the core's helpers are not exported from libmailwire). */
-void mw__tls_mem_resolve(mw_mem *out, const mw_mem *in);
 
 /** A byte buffer holding [head, tail) of data; grows up to a ceiling. */
 typedef struct mw__tls_buf {

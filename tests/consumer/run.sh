@@ -27,6 +27,17 @@ libdir=$(PKG_CONFIG_PATH="$pcdir" pkg-config --define-variable=prefix="$prefix" 
 LD_LIBRARY_PATH="$libdir" "$work/consumer_pc"
 passed=3
 
+# 2b. The README's "taste of the API" must compile and work as printed.
+readme=$here/../../README.md
+awk '/^```c$/{on=1; next} /^```$/{if(on){exit}} on' "$readme" > "$work/readme_taste.c"
+[ -s "$work/readme_taste.c" ] || { echo "no C example found in README.md"; exit 1; }
+# shellcheck disable=SC2086
+"$cc" -std=c99 -Wall -Werror -o "$work/readme_taste" "$work/readme_taste.c" $flags
+printf 'TWFp\r\nbHdp\ncmU=\r\n' > "$work/readme_in.txt"
+got=$(LD_LIBRARY_PATH="$libdir" "$work/readme_taste" < "$work/readme_in.txt")
+[ "$got" = "Mailwire" ] || { echo "README example printed '$got', expected 'Mailwire'"; exit 1; }
+passed=$((passed + 1))
+
 # 3. The OpenSSL adapter, when this build has it: mailwire::mailwire_openssl
 #    (and its static twin) through find_package, then pkg-config
 #    mailwire-openssl. The CMake project is written here so the plain
