@@ -721,6 +721,11 @@ static int maybe_421(mw_smtp_client *c, const mw__smtpc_wait *w)
         MW_SMTP_CLIENT_EV_MESSAGE, MW_SMTP_CLIENT_EV_RSET, MW_SMTP_CLIENT_EV_NOOP,
         MW_SMTP_CLIENT_EV_VRFY, MW_SMTP_CLIENT_EV_QUIT};
     if (w->kind == MW__SMTPC_K_AUTH) c->ev.error = MW_ERR_AUTH;
+    if (w->kind == MW__SMTPC_K_RCPT) {
+        c->ev.rcpt_index = w->index - 1;
+        c->ev.rcpt.base = c->store + c->lines[w->index].addr_off;
+        c->ev.rcpt.len = c->lines[w->index].addr_len;
+    }
     c->ndue = 0;
     c->wcount = 0;
     c->txn = c->body_open = 0;

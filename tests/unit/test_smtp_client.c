@@ -382,7 +382,7 @@ static void envelope_param(run *r, mw_smtp_client_rcpt *rc, char *word)
         e->flags |= MW_SMTP_F_MT_PRIORITY;
         e->mt_priority = atoi(val);
     } else if (rc && !strcmp(word, "notify")) {
-        if (!strcmp(val, "NEVER")) rc->notify = MW_SMTP_NOTIFY_NEVER;
+        if (strstr(val, "NEVER")) rc->notify = MW_SMTP_NOTIFY_NEVER;
         if (strchr(val, 'S')) rc->notify |= MW_SMTP_NOTIFY_SUCCESS;
         if (strchr(val, 'F')) rc->notify |= MW_SMTP_NOTIFY_FAILURE;
         if (strchr(val, 'D')) rc->notify |= MW_SMTP_NOTIFY_DELAY;
@@ -436,8 +436,7 @@ static int run_auth(run *r, char *args)
 
 static void do_action(run *r, const char *text)
 {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", text);
+    char *tmp = dupstr(text);
     char *sp = strchr(tmp, ' ');
     char *args = sp ? sp + 1 : tmp + strlen(tmp);
     if (sp) *sp = 0;
@@ -473,7 +472,10 @@ static void do_action(run *r, const char *text)
     } else if (!strcmp(tmp, "noop")) {
         result(r, "noop", mw_smtp_client_noop(r->c));
     } else if (!strcmp(tmp, "vrfy")) {
-        result(r, "vrfy", mw_smtp_client_vrfy(r->c, args));
+        buf b = {0};
+        unescape(&b, args);
+        result(r, "vrfy", mw_smtp_client_vrfy(r->c, b.p ? b.p : ""));
+        free(b.p);
     } else if (!strcmp(tmp, "quit")) {
         result(r, "quit", mw_smtp_client_quit(r->c));
     } else if (!strcmp(tmp, "auth")) {
@@ -491,6 +493,7 @@ static void do_action(run *r, const char *text)
         fprintf(stderr, "unknown action %s\n", text);
         abort();
     }
+    free(tmp);
 }
 
 static void run_actions(run *r)
