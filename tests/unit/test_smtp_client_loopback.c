@@ -33,7 +33,7 @@ static void body_add(body *b, const void *d, size_t n)
         if (!b->p) abort();
         b->cap = cap;
     }
-    memcpy(b->p + b->len, d, n);
+    if (n) memcpy(b->p + b->len, d, n);
     b->len += n;
 }
 
