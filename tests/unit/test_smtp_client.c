@@ -684,8 +684,208 @@ static void test_vectors(void)
     CHECK(count >= 15 || only);
 }
 
+
+/* ---- API checks -------------------------------------------------------- */
+
+static int feed_str(mw_smtp_client *c, const char *s)
+{
+    return (int)mw_smtp_client_feed(c, s, strlen(s));
+}
+
+static int next_type(mw_smtp_client *c)
+{
+    const mw_smtp_client_event *ev;
+    return mw_smtp_client_next(c, &ev);
+}
+
+static void test_options(void)
+{
+    mw_smtp_client_opts *o = mw_smtp_client_opts_new(NULL);
+    CHECK(o != NULL);
+    CHECK_INT(mw_smtp_client_opts_set_hostname(o, ""), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_opts_set_hostname(o, "a b"), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_opts_set_hostname(o, "a\r\nMAIL"), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_opts_set_hostname(o, "[192.0.2.1]"), MW_OK);
+    CHECK_INT(mw_smtp_client_opts_set_flags(o, 0x100u, 1), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_opts_set_starttls(o, 3), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_opts_set_reply_limits(o, 511, 4096), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_opts_set_reply_limits(o, 1024, 512), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_opts_set_reply_limits(o, 1000, 100000), MW_OK);
+    CHECK_INT(mw_smtp_client_opts_set_limits(o, 0, 4096, 512), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_opts_set_limits(o, 5, 4096, 4096), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_opts_set_limits(o, 5, 8192, 4096), MW_OK);
+    mw_smtp_client *c = NULL;
+    CHECK_INT(mw_smtp_client_new(NULL, o, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_new(NULL, o, &c), MW_OK);
+    mw_smtp_client_opts_free(o);
+    CHECK_INT(feed_str(c, "220 x\r\n"), 7);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_GREETING);
+    size_t n;
+    const unsigned char *p = mw_smtp_client_out_buf(c, &n);
+    CHECK_STR((const char *)p, n, "EHLO [192.0.2.1]\r\n");
+    mw_smtp_client_free(c);
+    mw_smtp_client_opts_free(NULL);
+    mw_smtp_client_free(NULL);
+}
+
+static void test_states(void)
+{
+    mw_smtp_client *c;
+    CHECK_INT(mw_smtp_client_new(NULL, NULL, &c), MW_OK);
+    const mw_smtp_client_event *ev;
+    CHECK_INT(mw_smtp_client_next(c, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_next(c, &ev), 0);
+    CHECK(mw_smtp_client_state(c) & MW_WANT_READ);
+    CHECK_INT(mw_smtp_client_timeout(c), MW_SMTP_TIMEOUT_GREETING);
+    CHECK_INT(mw_smtp_client_quit(c), MW_ERR_STATE); /* the greeting is awaited */
+    CHECK_INT(mw_smtp_client_noop(c), MW_ERR_STATE);
+    CHECK_INT(mw_smtp_client_body_write(c, "x", 1), MW_ERR_STATE);
+    CHECK_INT(mw_smtp_client_body_end(c), MW_ERR_STATE);
+    CHECK_INT(mw_smtp_client_recv_ack(c, 1), MW_ERR_STATE);
+    CHECK_INT(mw_smtp_client_tls_started(c), MW_ERR_STATE);
+    CHECK_INT(mw_smtp_client_auth_choose(c, ~0u), MW_ERR_UNSUPPORTED);
+    size_t cap;
+    unsigned char *p = mw_smtp_client_recv_buf(c, &cap);
+    CHECK(p != NULL && cap >= 64);
+    memcpy(p, "220 mx\r\n", 8);
+    CHECK_INT(mw_smtp_client_recv_ack(c, cap + 1), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_recv_ack(c, 8), MW_OK);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_GREETING);
+    CHECK_INT(mw_smtp_client_timeout(c), MW_SMTP_TIMEOUT_MAIL);
+    mw_smtp_client_envelope env;
+    memset(&env, 0, sizeof env);
+    mw_smtp_client_rcpt r = {"b@x.example", 0, NULL, NULL};
+    env.from = "a@x.example";
+    env.rcpts = &r;
+    env.nrcpts = 1;
+    CHECK_INT(mw_smtp_client_send(c, &env), MW_ERR_STATE); /* no EHLO reply yet */
+    CHECK_INT(feed_str(c, "250-mx\r\n250-SIZE 5000\r\n250-PIPELINING\r\n250 STARTTLS\r\n"), 53);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_EHLO); /* then STARTTLS (opportunistic) */
+    uint64_t size = 0;
+    CHECK_INT(mw_smtp_client_extensions(c, &size, NULL), MW_SMTP_EXT_SIZE | MW_SMTP_EXT_PIPELINING | MW_SMTP_EXT_STARTTLS);
+    CHECK_INT(size, 5000);
+    CHECK_INT(feed_str(c, "220 go\r\n"), 8);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_STARTTLS);
+    CHECK(mw_smtp_client_state(c) & MW_TLS_HANDOFF);
+    CHECK_INT(feed_str(c, ""), 0);
+    CHECK_INT(mw_smtp_client_tls_started(c), MW_OK);
+    CHECK_INT(mw_smtp_client_extensions(c, &size, NULL), 0); /* forgotten (RFC 3207 §4.2) */
+    CHECK_INT(feed_str(c, "250-mx\r\n250 PIPELINING\r\n"), 24);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_EHLO);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_READY);
+    CHECK_INT(mw_smtp_client_timeout(c), 0);
+    CHECK_INT(mw_smtp_client_send(c, NULL), MW_ERR_INVALID);
+    env.nrcpts = 0;
+    CHECK_INT(mw_smtp_client_send(c, &env), MW_ERR_INVALID);
+    env.nrcpts = 1;
+    env.flags = 0x8000u;
+    CHECK_INT(mw_smtp_client_send(c, &env), MW_ERR_INVALID);
+    env.flags = 0;
+    CHECK_INT(mw_smtp_client_send(c, &env), MW_OK);
+    CHECK_INT(mw_smtp_client_send(c, &env), MW_ERR_STATE);
+    CHECK_INT(mw_smtp_client_timeout(c), MW_SMTP_TIMEOUT_MAIL);
+    CHECK_INT(feed_str(c, "250 ok\r\n250 ok\r\n354 go\r\n"), 24);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_MAIL);
+    CHECK_INT(mw_smtp_client_timeout(c), MW_SMTP_TIMEOUT_RCPT);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_RCPT);
+    CHECK_INT(mw_smtp_client_timeout(c), MW_SMTP_TIMEOUT_DATA_INIT);
+    CHECK_INT(mw_smtp_client_body_write(c, "x", 1), MW_ERR_STATE); /* before SEND_BODY */
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_DATA);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_SEND_BODY);
+    CHECK_INT(mw_smtp_client_timeout(c), MW_SMTP_TIMEOUT_DATA_BLOCK);
+    CHECK_INT(mw_smtp_client_quit(c), MW_ERR_STATE);
+    CHECK_INT(mw_smtp_client_body_write(c, NULL, 1), MW_ERR_INVALID);
+    CHECK_INT(mw_smtp_client_body_write(c, "x", 1), 1);
+    CHECK_INT(mw_smtp_client_body_end(c), MW_OK);
+    CHECK_INT(mw_smtp_client_body_end(c), MW_ERR_STATE);
+    CHECK_INT(mw_smtp_client_timeout(c), MW_SMTP_TIMEOUT_DATA_TERM);
+    CHECK_INT(feed_str(c, "250 ok\r\n"), 8);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_MESSAGE);
+    CHECK_INT(next_type(c), MW_SMTP_CLIENT_EV_DONE);
+    CHECK_INT(mw_smtp_client_eof(c), MW_OK);
+    CHECK_INT(next_type(c), 0); /* nothing outstanding: a quiet close */
+    CHECK_INT(mw_smtp_client_quit(c), MW_OK);
+    CHECK_INT(next_type(c), MW_ERR_CLOSED); /* QUIT's reply never came */
+    CHECK_INT(next_type(c), MW_ERR_CLOSED);
+    CHECK(mw_smtp_client_state(c) & MW_CLOSED);
+    mw_smtp_client_free(c);
+}
+
+/* The body writer consumes only what fits and never more: a huge write
+ * against a small output queue comes back in pieces, and the bytes on the
+ * wire are the dot-stuffed input whatever the pieces. */
+static void test_body_backpressure(void)
+{
+    mw_smtp_client_opts *o = mw_smtp_client_opts_new(NULL);
+    mw_smtp_client_opts_set_limits(o, 1, 4096, 512);
+    mw_smtp_client_opts_set_starttls(o, MW_SMTP_TLS_NONE);
+    mw_smtp_client *c;
+    CHECK_INT(mw_smtp_client_new(NULL, o, &c), MW_OK);
+    mw_smtp_client_opts_free(o);
+    CHECK(feed_str(c, "220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n") > 0);
+    mw_smtp_client_envelope env;
+    memset(&env, 0, sizeof env);
+    mw_smtp_client_rcpt r = {"b@x.example", 0, NULL, NULL};
+    env.from = "a@x.example";
+    env.rcpts = &r;
+    env.nrcpts = 1;
+    int t;
+    const mw_smtp_client_event *ev;
+    while ((t = mw_smtp_client_next(c, &ev)) > 0)
+        if (t == MW_SMTP_CLIENT_EV_READY) CHECK_INT(mw_smtp_client_send(c, &env), MW_OK);
+    CHECK(t == 0);
+    size_t n;
+    const unsigned char *p = mw_smtp_client_out_buf(c, &n);
+    mw_smtp_client_out_ack(c, n);
+    (void)p;
+    uint64_t rnd = 42;
+    size_t total = 20000;
+    char *in = malloc(total);
+    buf want = {0}, got = {0};
+    int bol = 1;
+    for (size_t i = 0; i < total; i++) {
+        uint64_t k = mw_test_rand(&rnd) % 8;
+        in[i] = k == 0 ? '.' : k == 1 ? '\r' : k == 2 ? '\n' : (char)('a' + k);
+    }
+    for (size_t i = 0; i < total; i++) { /* reference stuffing: "." after CRLF or at the start */
+        if (in[i] == '.' && bol) buf_add(&want, ".", 1);
+        buf_add(&want, in + i, 1);
+        bol = in[i] == '\n' && i > 0 && in[i - 1] == '\r';
+    }
+    if (!(total >= 2 && in[total - 2] == '\r' && in[total - 1] == '\n')) buf_add(&want, "\r\n", 2);
+    buf_add(&want, ".\r\n", 3);
+    size_t off = 0;
+    int zero = 0;
+    while (off < total) {
+        mw_ssize w = mw_smtp_client_body_write(c, in + off, total - off);
+        CHECK(w >= 0);
+        if (w < 0) break;
+        if (w == 0) zero++;
+        off += (size_t)w;
+        p = mw_smtp_client_out_buf(c, &n);
+        if (p) {
+            CHECK(n <= 4096);
+            buf_add(&got, p, n / 2 + 1 < n ? n / 2 + 1 : n); /* partial writes */
+            mw_smtp_client_out_ack(c, n / 2 + 1 < n ? n / 2 + 1 : n);
+        }
+    }
+    CHECK_INT(mw_smtp_client_body_end(c), MW_OK);
+    while ((p = mw_smtp_client_out_buf(c, &n)) != NULL) {
+        buf_add(&got, p, n);
+        mw_smtp_client_out_ack(c, n);
+    }
+    CHECK_MEM(got.p, got.len, want.p, want.len);
+    free(in);
+    free(want.p);
+    free(got.p);
+    mw_smtp_client_free(c);
+}
+
 int main(void)
 {
     MW_RUN(test_vectors);
+    MW_RUN(test_options);
+    MW_RUN(test_states);
+    MW_RUN(test_body_backpressure);
     return mw_test_finish();
 }
