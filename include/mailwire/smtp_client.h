@@ -56,6 +56,7 @@ typedef struct mw_smtp_client_opts mw_smtp_client_opts;
 #define MW_SMTP_CLIENT_PLAINTEXT_AUTH 0x04u  /**< allow PLAIN/LOGIN/XOAUTH2/OAUTHBEARER without TLS */
 #define MW_SMTP_CLIENT_NO_PIPELINING 0x08u   /**< never pipeline, even when offered */
 #define MW_SMTP_CLIENT_NO_CHUNKING 0x10u     /**< use DATA even when CHUNKING is offered (not for BINARYMIME) */
+#define MW_SMTP_CLIENT_RAW_BODY 0x20u        /**< DATA: send a bare CR or LF as it is (default: made CRLF) */
 
 /** STARTTLS policy (mw_smtp_client_opts_set_starttls). */
 #define MW_SMTP_TLS_NONE 0          /**< never send STARTTLS */
@@ -296,7 +297,8 @@ MW_API int mw_smtp_client_send(mw_smtp_client *c, const mw_smtp_client_envelope 
 /**
  * Write message octets (CRLF line ends, headers and body) after
  * MW_SMTP_CLIENT_EV_SEND_BODY. With DATA the engine dot-stuffs
- * (RFC 5321 §4.5.2); with BDAT it sends the octets as they are.
+ * (RFC 5321 §4.5.2) and turns a bare CR or LF into CRLF (unless
+ * MW_SMTP_CLIENT_RAW_BODY); with BDAT it sends the octets as they are.
  * Like zlib, it consumes only what fits in the output queue: drain the
  * output and call again with the rest.
  * @return octets consumed (0: drain first), MW_ERR_STATE (no body

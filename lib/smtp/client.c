@@ -53,7 +53,7 @@ int mw_smtp_client_opts_set_hostname(mw_smtp_client_opts *o, const char *name)
     return MW_OK;
 }
 
-#define CLIENT_FLAGS_ALL 0x1fu
+#define CLIENT_FLAGS_ALL 0x3fu
 
 int mw_smtp_client_opts_set_flags(mw_smtp_client_opts *o, unsigned flags, int on)
 {
@@ -641,6 +641,7 @@ static int on_data(mw_smtp_client *c)
         if (c->accepted) {
             c->body_open = 1;
             mw_dotstuff_init(&c->dot, 0);
+            c->held_cr = 0;
             due(c, MW_SMTP_CLIENT_EV_SEND_BODY);
         } else {
             /* RFC 2920 §3.1: a 354 with no valid recipient gets a lone

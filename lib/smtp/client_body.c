@@ -251,8 +251,51 @@ int mw_smtp_client_send(mw_smtp_client *c, const mw_smtp_client_envelope *env)
 
 /* ---- body ---------------------------------------------------------------- */
 
-#define TERM_RESERVE 5u /* CRLF "." CRLF */
+#define TERM_RESERVE 7u /* a held CR's CRLF, then CRLF "." CRLF */
 
+/*
+ * Length of the prefix of p[0, n) that needs no line-end repair: every CR
+ * is followed by LF and every LF follows a CR inside the prefix. It stops
+ * at a bare CR, at a CR that ends the input (its LF may come with the next
+ * write) and at an LF not preceded by CR (offset 0 included: the caller
+ * knows what came before). memchr finds the line ends; CRs are looked for
+ * only inside each line.
+ */
+static size_t clean_prefix(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        const unsigned char *lf = memchr(p + i, '\n', n - i);
+        size_t end = lf ? (size_t)(lf - p) : n;
+        size_t scan_end = lf && end > i ? end - 1 : end; /* the CR of CRLF is fine */
+        const unsigned char *cr = scan_end > i ? memchr(p + i, '\r', scan_end - i) : NULL;
+        if (cr) return (size_t)(cr - p);
+        if (!lf) return n;
+        if (end == 0 || p[end - 1] != '\r') return end;
+        i = end + 1;
+    }
+    return n;
+}
+
+/* Run the dot-stuffer over in[0, n) into out[0, cap). @return consumed. */
+static size_t stuff(mw_smtp_client *c, const unsigned char *in, size_t n, unsigned char *out, size_t cap,
+                    size_t *produced)
+{
+    c->dot.next_in = in;
+    c->dot.avail_in = n;
+    c->dot.next_out = out;
+    c->dot.avail_out = cap;
+    mw_dotstuff_step(&c->dot, 0); /* cannot fail: the stepper is valid */
+    *produced = (size_t)(c->dot.next_out - out);
+    return n - c->dot.avail_in;
+}
+
+/*
+ * DATA: dot-stuff into the output queue. Unless MW_SMTP_CLIENT_RAW_BODY, a
+ * bare CR or LF becomes CRLF on the way (RFC 5321 §2.3.8, DESIGN.md rule
+ * 2): a relay must not pass on "\n.\n", which a lenient server downstream
+ * would take as the end of data (SMTP smuggling, CVE-2023-51764).
+ */
 static mw_ssize data_write(mw_smtp_client *c, const unsigned char *p, size_t len)
 {
     size_t room = mw__outq_room(&c->out);
@@ -263,14 +306,43 @@ static mw_ssize data_write(mw_smtp_client *c, const unsigned char *p, size_t len
     size_t got;
     unsigned char *w = mw__outq_reserve(&c->out, want, &got);
     if (!w) return mw__smtpc_set_fatal(c, MW_ERR_NOMEM);
-    c->dot.next_in = p;
-    c->dot.avail_in = len;
-    c->dot.next_out = w;
-    c->dot.avail_out = want;
-    int rc = mw_dotstuff_step(&c->dot, 0);
-    if (rc < 0) return mw__smtpc_set_fatal(c, rc);
-    mw__outq_commit(&c->out, (size_t)(c->dot.next_out - w));
-    return (mw_ssize)(len - c->dot.avail_in);
+    static const unsigned char crlf[2] = {'\r', '\n'};
+    int raw = (c->o.flags & MW_SMTP_CLIENT_RAW_BODY) != 0;
+    size_t in = 0, out = 0, made;
+    while (in < len && out < want) {
+        if (raw) {
+            in += stuff(c, p + in, len - in, w + out, want - out, &made);
+            out += made;
+            break;
+        }
+        if (c->held_cr) { /* a CR ended the last write: CRLF either way */
+            if (want - out < 2) break;
+            stuff(c, crlf, 2, w + out, 2, &made);
+            out += made;
+            c->held_cr = 0;
+            if (p[in] == '\n') in++;
+            continue;
+        }
+        size_t k = clean_prefix(p + in, len - in);
+        if (k == 0) {
+            if (want - out < 2) break;
+            if (p[in] == '\r' && in + 1 == len) { /* wait for the next byte */
+                c->held_cr = 1;
+                in++;
+                continue;
+            }
+            stuff(c, crlf, 2, w + out, 2, &made); /* bare CR or LF */
+            out += made;
+            in++;
+            continue;
+        }
+        size_t took = stuff(c, p + in, k, w + out, want - out, &made);
+        in += took;
+        out += made;
+        if (took < k) break; /* output full */
+    }
+    mw__outq_commit(&c->out, out);
+    return (mw_ssize)in;
 }
 
 /* Send the staged chunk. @return MW_OK, MW_ERR_LIMIT (not now), MW_ERR_NOMEM. */
@@ -346,10 +418,13 @@ int mw_smtp_client_body_end(mw_smtp_client *c)
         size_t got;
         unsigned char *w = mw__outq_reserve(&c->out, TERM_RESERVE, &got);
         if (!w) return mw__smtpc_set_fatal(c, MW_ERR_NOMEM);
+        size_t made = 0;
+        if (c->held_cr) stuff(c, (const unsigned char *)"\r\n", 2, w, 2, &made);
+        c->held_cr = 0;
         c->dot.next_in = NULL;
         c->dot.avail_in = 0;
-        c->dot.next_out = w;
-        c->dot.avail_out = TERM_RESERVE;
+        c->dot.next_out = w + made;
+        c->dot.avail_out = TERM_RESERVE - made;
         int rc = mw_dotstuff_step(&c->dot, 1);
         if (rc != MW_CODEC_DONE) return mw__smtpc_set_fatal(c, rc < 0 ? rc : MW_ERR_STATE);
         mw__outq_commit(&c->out, (size_t)(c->dot.next_out - w));

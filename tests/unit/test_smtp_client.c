@@ -584,6 +584,7 @@ static int replay(const vector *v, size_t chunk, int zero_copy, int verbose)
                            : !strcmp(a, "PLAINTEXT_AUTH") ? MW_SMTP_CLIENT_PLAINTEXT_AUTH
                            : !strcmp(a, "NO_PIPELINING") ? MW_SMTP_CLIENT_NO_PIPELINING
                            : !strcmp(a, "NO_CHUNKING") ? MW_SMTP_CLIENT_NO_CHUNKING
+                           : !strcmp(a, "RAW_BODY") ? MW_SMTP_CLIENT_RAW_BODY
                                                        : 0x8000u;
             rc = mw_smtp_client_opts_set_flags(o, bit, 1);
         } else if (!strcmp(key, "tls")) {
@@ -814,10 +815,11 @@ static void test_states(void)
 /* The body writer consumes only what fits and never more: a huge write
  * against a small output queue comes back in pieces, and the bytes on the
  * wire are the dot-stuffed input whatever the pieces. */
-static void test_body_backpressure(void)
+static void body_backpressure(int raw)
 {
     mw_smtp_client_opts *o = mw_smtp_client_opts_new(NULL);
     mw_smtp_client_opts_set_limits(o, 1, 4096, 512);
+    if (raw) mw_smtp_client_opts_set_flags(o, MW_SMTP_CLIENT_RAW_BODY, 1);
     mw_smtp_client_opts_set_starttls(o, MW_SMTP_TLS_NONE);
     mw_smtp_client *c;
     CHECK_INT(mw_smtp_client_new(NULL, o, &c), MW_OK);
@@ -841,18 +843,29 @@ static void test_body_backpressure(void)
     uint64_t rnd = 42;
     size_t total = 20000;
     char *in = malloc(total);
-    buf want = {0}, got = {0};
+    buf want = {0}, got = {0}, norm = {0};
     int bol = 1;
     for (size_t i = 0; i < total; i++) {
         uint64_t k = mw_test_rand(&rnd) % 8;
         in[i] = k == 0 ? '.' : k == 1 ? '\r' : k == 2 ? '\n' : (char)('a' + k);
     }
-    for (size_t i = 0; i < total; i++) { /* reference stuffing: "." after CRLF or at the start */
-        if (in[i] == '.' && bol) buf_add(&want, ".", 1);
-        buf_add(&want, in + i, 1);
-        bol = in[i] == '\n' && i > 0 && in[i - 1] == '\r';
+    if (raw) in[total - 1] = '\r'; /* a CR at the very end */
+    for (size_t i = 0; i < total; i++) { /* reference line-end repair: bare CR/LF -> CRLF */
+        if (!raw && in[i] == '\r' && i + 1 < total && in[i + 1] == '\n') {
+            buf_add(&norm, "\r\n", 2);
+            i++;
+        } else if (!raw && (in[i] == '\r' || in[i] == '\n')) {
+            buf_add(&norm, "\r\n", 2);
+        } else {
+            buf_add(&norm, in + i, 1);
+        }
     }
-    if (!(total >= 2 && in[total - 2] == '\r' && in[total - 1] == '\n')) buf_add(&want, "\r\n", 2);
+    for (size_t i = 0; i < norm.len; i++) { /* reference stuffing: "." after CRLF or at the start */
+        if (norm.p[i] == '.' && bol) buf_add(&want, ".", 1);
+        buf_add(&want, norm.p + i, 1);
+        bol = norm.p[i] == '\n' && i > 0 && norm.p[i - 1] == '\r';
+    }
+    if (!(norm.len >= 2 && norm.p[norm.len - 2] == '\r' && norm.p[norm.len - 1] == '\n')) buf_add(&want, "\r\n", 2);
     buf_add(&want, ".\r\n", 3);
     size_t off = 0;
     int zero = 0;
@@ -876,9 +889,16 @@ static void test_body_backpressure(void)
     }
     CHECK_MEM(got.p, got.len, want.p, want.len);
     free(in);
+    free(norm.p);
     free(want.p);
     free(got.p);
     mw_smtp_client_free(c);
+}
+
+static void test_body_backpressure(void)
+{
+    body_backpressure(0);
+    body_backpressure(1);
 }
 
 int main(void)

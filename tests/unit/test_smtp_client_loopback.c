@@ -256,7 +256,18 @@ static void run_config(const config *cfg, uint64_t seed)
     int bdat = !(cfg->server_ext_off & MW_SMTP_EXT_CHUNKING) && !(cfg->client_flags & MW_SMTP_CLIENT_NO_CHUNKING);
     for (size_t i = 0; i < NMSG && i < l->got_n; i++) {
         body want = {0};
-        body_add(&want, l->sent[i].p ? l->sent[i].p : (const unsigned char *)"", l->sent[i].len);
+        const unsigned char *sp = l->sent[i].p;
+        for (size_t k = 0; k < l->sent[i].len; k++) {
+            /* DATA: a bare CR or LF goes out as CRLF; BDAT sends octets as they are */
+            if (!bdat && sp[k] == '\r' && k + 1 < l->sent[i].len && sp[k + 1] == '\n') {
+                body_add(&want, "\r\n", 2);
+                k++;
+            } else if (!bdat && (sp[k] == '\r' || sp[k] == '\n')) {
+                body_add(&want, "\r\n", 2);
+            } else {
+                body_add(&want, sp + k, 1);
+            }
+        }
         /* DATA completes a last line without CRLF (RFC 5321 §4.1.1.4). */
         if (!bdat && want.len && (want.len < 2 || memcmp(want.p + want.len - 2, "\r\n", 2))) body_add(&want, "\r\n", 2);
         if (l->got[i].len != want.len || (want.len && memcmp(l->got[i].p, want.p, want.len))) {
