@@ -508,7 +508,7 @@ static int on_auth(mw_smtp_client *c)
         /* A challenge: answer it, or cancel with "*" (RFC 4954 §4) when the
          * mechanism refuses it; no event either way. */
         size_t n = c->rlen < c->o.max_line ? c->rlen : c->o.max_line;
-        memcpy(c->scratch, c->rbuf, n);
+        if (n) memcpy(c->scratch, c->rbuf, n);
         mw_ssize dl = mw__smtp_b64_decode_inplace(c->scratch, n);
         mw_slice out = {NULL, 0};
         rc = dl < 0 ? MW_ERR_SYNTAX : mw_sasl_client_step(c->sasl, c->scratch, (size_t)dl, &out);

@@ -46,6 +46,7 @@ int mw__smtpc_read_reply(mw_smtp_client *c)
 {
     for (;;) {
         mw_slice line;
+        if (mw__inbuf_len(&c->in) == 0) return 0; /* also: no buffer yet */
         int rc = mw__inbuf_line(&c->in, c->o.max_line, 0, &line);
         if (rc == 0) return 0;
         if (rc < 0) return MW_ERR_PROTOCOL; /* line over the limit */
@@ -149,6 +150,7 @@ void mw__smtpc_parse_ehlo(mw_smtp_client *c, const char *text, size_t len)
     c->size_limit = 0;
     c->auth_len = 0;
     c->auth_list[0] = 0;
+    if (!len) return; /* "250" alone: no text, maybe no buffer */
     const char *nl = memchr(text, '\n', len); /* the first line is the greeting */
     while (nl) {
         const char *p = nl + 1;
