@@ -252,8 +252,8 @@ MW_API int mw_smtp_client_recv_ack(mw_smtp_client *c, size_t n);
 
 /**
  * Say the server closed the connection. Replies already buffered are still
- * reported; after them next() returns MW_ERR_CLOSED (after QUIT's reply or
- * a 421, the session is simply closed).
+ * reported; after them next() returns MW_ERR_CLOSED (sticky), whether
+ * replies were still due (an error) or the session was idle.
  * @return MW_OK, MW_ERR_INVALID.
  */
 MW_API int mw_smtp_client_eof(mw_smtp_client *c);
@@ -368,7 +368,8 @@ MW_API int mw_smtp_client_quit(mw_smtp_client *c);
 MW_API int mw_smtp_client_tls_started(mw_smtp_client *c);
 
 /**
- * Readiness: MW_WANT_READ (a reply is awaited), MW_WANT_WRITE (output
+ * Readiness: MW_WANT_READ (input is welcome: always while the session
+ * runs, since a 421 may come at any time), MW_WANT_WRITE (output
  * pending), MW_TLS_HANDOFF (send nothing more in plaintext and read
  * nothing: start TLS), MW_CLOSED (close after sending).
  * @return the flags; 0 for NULL.

@@ -255,7 +255,8 @@ unsigned mw_smtp_client_state(const mw_smtp_client *c)
     unsigned out = mw__outq_len(&c->out) ? MW_WANT_WRITE : 0u;
     if (c->fatal || c->phase == MW__SMTPC_PH_CLOSED) return MW_CLOSED | out;
     if (c->phase == MW__SMTPC_PH_HANDOFF) return MW_TLS_HANDOFF | out;
-    if (!c->eof && (c->wcount || mw__inbuf_len(&c->in))) out |= MW_WANT_READ;
+    /* Input is always welcome: a 421 may come at any time (RFC 5321 §3.8). */
+    if (!c->eof && mw__inbuf_len(&c->in) < c->in.max) out |= MW_WANT_READ;
     return out;
 }
 
@@ -744,6 +745,10 @@ static int next_reply(mw_smtp_client *c, int *answered)
     if (rc < 0) return mw__smtpc_set_fatal(c, rc);
     if (rc == 0) {
         if (c->eof && (c->wcount || mw__inbuf_len(&c->in))) return mw__smtpc_set_fatal(c, MW_ERR_CLOSED);
+        if (c->eof) { /* the server went away while idle: nothing more can happen */
+            c->phase = MW__SMTPC_PH_CLOSED;
+            return MW_ERR_CLOSED;
+        }
         return 0;
     }
     c->last_lines = c->rlines;
