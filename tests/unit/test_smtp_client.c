@@ -422,8 +422,8 @@ static void write_body(run *r, const char *escaped)
 
 static int run_auth(run *r, char *args)
 {
-    char mech[32] = "", user[64] = "", pass[64] = "", nonce[64] = "";
-    if (sscanf(args, "%31s %63s %63s %63s", mech, user, pass, nonce) < 3) abort();
+    char mech[32] = "", user[64] = "", pass[600] = "", nonce[64] = "";
+    if (sscanf(args, "%31s %63s %599s %63s", mech, user, pass, nonce) < 3) abort();
     mw_sasl_client_free(r->sasl);
     r->sasl = NULL;
     int rc = mw_sasl_client_new(&r->sasl, NULL, mech, NULL);
