@@ -642,7 +642,7 @@ static int on_data(mw_smtp_client *c)
         if (c->accepted) {
             c->body_open = 1;
             mw_dotstuff_init(&c->dot, 0);
-            c->held_cr = 0;
+            c->held_cr = c->prev_cr = 0;
             due(c, MW_SMTP_CLIENT_EV_SEND_BODY);
         } else {
             /* RFC 2920 §3.1: a 354 with no valid recipient gets a lone

@@ -309,34 +309,48 @@ static mw_ssize data_write(mw_smtp_client *c, const unsigned char *p, size_t len
     static const unsigned char crlf[2] = {'\r', '\n'};
     int raw = (c->o.flags & MW_SMTP_CLIENT_RAW_BODY) != 0;
     size_t in = 0, out = 0, made;
+    if (raw) {
+        in = stuff(c, p, len, w, want, &out);
+        len = 0;
+    }
     while (in < len && out < want) {
-        if (raw) {
-            in += stuff(c, p + in, len - in, w + out, want - out, &made);
-            out += made;
-            break;
-        }
         if (c->held_cr) { /* a CR ended the last write: CRLF either way */
             if (want - out < 2) break;
             stuff(c, crlf, 2, w + out, 2, &made);
             out += made;
             c->held_cr = 0;
+            c->prev_cr = 0;
             if (p[in] == '\n') in++;
             continue;
         }
-        size_t k = clean_prefix(p + in, len - in);
+        /* Scan no further than the output can take: a long input is not
+         * rescanned on every call. */
+        size_t window = len - in < want - out ? len - in : want - out;
+        size_t k = clean_prefix(p + in, window);
         if (k == 0) {
-            if (want - out < 2) break;
-            if (p[in] == '\r' && in + 1 == len) { /* wait for the next byte */
+            const unsigned char *src = crlf;
+            size_t take = 1; /* input octets this step stands for */
+            if (p[in] == '\r' && in + 1 == len) { /* its LF may come next time */
                 c->held_cr = 1;
                 in++;
                 continue;
             }
-            stuff(c, crlf, 2, w + out, 2, &made); /* bare CR or LF */
+            if (p[in] == '\r' && p[in + 1] == '\n') { /* a CRLF cut by the window */
+                src = p + in;
+                take = 2;
+            } else if (p[in] == '\n' && c->prev_cr) { /* the LF of a CRLF cut by the output */
+                src = p + in;
+            }
+            size_t n = src == p + in ? take : 2;
+            if (want - out < n) break;
+            stuff(c, src, n, w + out, n, &made);
             out += made;
-            in++;
+            in += take;
+            c->prev_cr = 0;
             continue;
         }
         size_t took = stuff(c, p + in, k, w + out, want - out, &made);
+        if (took) c->prev_cr = p[in + took - 1] == '\r';
         in += took;
         out += made;
         if (took < k) break; /* output full */
@@ -420,7 +434,7 @@ int mw_smtp_client_body_end(mw_smtp_client *c)
         if (!w) return mw__smtpc_set_fatal(c, MW_ERR_NOMEM);
         size_t made = 0;
         if (c->held_cr) stuff(c, (const unsigned char *)"\r\n", 2, w, 2, &made);
-        c->held_cr = 0;
+        c->held_cr = c->prev_cr = 0;
         c->dot.next_in = NULL;
         c->dot.avail_in = 0;
         c->dot.next_out = w + made;

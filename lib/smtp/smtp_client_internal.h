@@ -98,7 +98,7 @@ struct mw_smtp_client {
     unsigned char *scratch; /* decoded challenge; max_line octets */
 
     /* transaction */
-    int txn, bdat, pipelining, mail_ok, body_open, held_cr;
+    int txn, bdat, pipelining, mail_ok, body_open, held_cr, prev_cr;
     char *store;
     size_t store_cap, store_len;
     mw__smtpc_line *lines;
