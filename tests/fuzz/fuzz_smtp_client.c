@@ -4,7 +4,7 @@
  * limits) and the cut pattern; the rest is server bytes, fed in pieces.
  * The driver acts like a sending MTA: on READY it sends an envelope (or
  * authenticates first), on SEND_BODY it writes a body with lines starting
- * with "." and ends it, on DONE it starts the next message or quits, at a
+ * with "." (and, for DATA, bare CR and LF that must go out as CRLF) and ends it, on DONE it starts the next message or quits, at a
  * TLS handoff it "starts TLS". Invariants (abort() on violation): events
  * are known types; reply codes are 200..559 or 0; slices lie inside the
  * engine's buffers; fatal errors are sticky; the output is only ever
@@ -60,6 +60,8 @@ static void drain(mw_smtp_client *c, out_check *oc, size_t piece)
 }
 
 static const char body[] = "From: a@b.example\r\nSubject: fuzz\r\n\r\n.line\r\n..\r\n.\r\nend";
+/* For DATA: bare line ends, which the engine must turn into CRLF. */
+static const char dirty[] = "a\n.\nb\r.\r\n\r\r\n.\rend\r";
 
 static void act(mw_smtp_client *c, const mw_smtp_client_event *ev, int *msgs, mw_sasl_client **sasl,
                 int want_auth)
@@ -96,9 +98,12 @@ static void act(mw_smtp_client *c, const mw_smtp_client_event *ev, int *msgs, mw
             mw_smtp_client_send(c, &plain);
         }
     } else if (ev->type == MW_SMTP_CLIENT_EV_SEND_BODY) {
+        const char *b = c->bdat ? body : dirty;
+        size_t blen = c->bdat ? sizeof body - 1 : sizeof dirty - 1;
         size_t off = 0;
-        for (int guard = 0; off < sizeof body - 1 && guard < 64; guard++) {
-            mw_ssize w = mw_smtp_client_body_write(c, body + off, sizeof body - 1 - off);
+        for (int guard = 0; off < blen && guard < 64; guard++) {
+            size_t piece = blen - off < 5 ? blen - off : 5; /* cut often, also inside CRLF */
+            mw_ssize w = mw_smtp_client_body_write(c, b + off, piece);
             if (w <= 0) break;
             off += (size_t)w;
         }
