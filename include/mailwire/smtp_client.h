@@ -264,9 +264,9 @@ MW_API int mw_smtp_client_eof(mw_smtp_client *c);
  * @return an MW_SMTP_CLIENT_EV_* (> 0); 0 when more input is needed (or
  *         the engine is at the TLS handoff, or idle); negative errors, all
  *         sticky: MW_ERR_PROTOCOL (malformed reply: bad code, mixed codes,
- *         bare CR/LF or NUL, a reply nobody asked for), MW_ERR_LINE_TOO_LONG
- *         made MW_ERR_LIMIT (a reply line or reply over the configured
- *         limits), MW_ERR_TLS_INJECTION (bytes after the STARTTLS 220),
+ *         bare CR/LF or NUL, a reply line or whole reply over the configured
+ *         limits, a reply nobody asked for other than 421),
+ *         MW_ERR_TLS_INJECTION (bytes after the STARTTLS 220),
  *         MW_ERR_UNSUPPORTED (STARTTLS required but not offered, refused,
  *         or EHLO refused; QUIT is queued), MW_ERR_CLOSED (the server went
  *         away with replies outstanding, or the session is over),
@@ -301,8 +301,12 @@ MW_API int mw_smtp_client_send(mw_smtp_client *c, const mw_smtp_client_envelope 
  * MW_SMTP_CLIENT_RAW_BODY); with BDAT it sends the octets as they are.
  * Like zlib, it consumes only what fits in the output queue: drain the
  * output and call again with the rest.
- * @return octets consumed (0: drain first), MW_ERR_STATE (no body
- *         expected), MW_ERR_INVALID, MW_ERR_NOMEM.
+ * A CR at the very end of data is held (counted as consumed) until the
+ * next write or body_end tells whether an LF follows.
+ * @return octets consumed (0: drain the output first; with BDAT and no
+ *         PIPELINING, read the pending BDAT reply with next()),
+ *         MW_ERR_STATE (no body expected, or SEND_BODY not yet reported),
+ *         MW_ERR_INVALID, MW_ERR_NOMEM.
  */
 MW_API mw_ssize mw_smtp_client_body_write(mw_smtp_client *c, const void *data, size_t len);
 
@@ -311,8 +315,9 @@ MW_API mw_ssize mw_smtp_client_body_write(mw_smtp_client *c, const void *data, s
  * "." CRLF; BDAT sends the last chunk as "BDAT n LAST". The final reply
  * comes as MW_SMTP_CLIENT_EV_MESSAGE (LMTP: one per accepted recipient),
  * then DONE.
- * @return MW_OK; MW_ERR_LIMIT (output queue full: drain, then call again;
- *         not sticky); MW_ERR_STATE; MW_ERR_NOMEM.
+ * @return MW_OK; MW_ERR_LIMIT (not now, not sticky: the output queue is
+ *         full, or without PIPELINING a BDAT reply is still due: drain the
+ *         output / read events, then call again); MW_ERR_STATE; MW_ERR_NOMEM.
  */
 MW_API int mw_smtp_client_body_end(mw_smtp_client *c);
 
