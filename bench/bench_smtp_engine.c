@@ -7,6 +7,7 @@
  * and peak RSS shows that memory stays at the input buffer size whatever
  * the message size.
  *
+ *
  * Usage: bench_smtp_engine [GiB]   (default 1)
  *
  * SPDX-License-Identifier: MIT

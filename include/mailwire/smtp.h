@@ -155,8 +155,8 @@ MW_API int mw_smtp_server_opts_set_input_buffer(mw_smtp_server_opts *o, size_t s
  *             copied; NULL or "" offers none (AUTH is then not advertised
  *             and answered 502). PLAIN and LOGIN are hidden and refused with
  *             538 5.7.11 before TLS unless MW_SMTP_SERVER_PLAINTEXT_AUTH.
- * @return MW_OK, MW_ERR_INVALID (bad characters or a name over 20 octets),
- *         MW_ERR_NOMEM.
+ * @return MW_OK, MW_ERR_INVALID (bad characters, a name over 20 octets,
+ *         a list over 255 octets).
  */
 MW_API int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const char *list);
 
@@ -166,10 +166,11 @@ MW_API int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const
  * declared are answered 555 5.5.4 by the engine; declared ones are passed
  * through in the event's params field (see mw_smtp_params_get).
  * @param rcpt 0 for MAIL, 1 for RCPT.
- * @param names space-separated keywords, copied; NULL or "" for none.
- * @param ehlo_line optional extra EHLO keyword line ("XFOO" or "XFOO arg"),
- *        copied; NULL for none. Checked for CR/LF.
- * @return MW_OK, MW_ERR_INVALID, MW_ERR_NOMEM.
+ * @param names space-separated keywords, copied (replacing earlier ones for
+ *        that command); NULL or "" for none.
+ * @param ehlo_line extra EHLO keyword line ("XFOO" or "XFOO arg"), copied;
+ *        NULL leaves the current one. Printable ASCII only (no CR/LF).
+ * @return MW_OK, MW_ERR_INVALID (bad characters, over 255 octets).
  */
 MW_API int mw_smtp_server_opts_declare_params(mw_smtp_server_opts *o, int rcpt, const char *names,
                                               const char *ehlo_line);
@@ -354,7 +355,9 @@ MW_API int mw_smtp_server_accept(mw_smtp_server *s);
  *                for the engine's default text.
  * @return MW_OK, MW_ERR_INVALID (bad code for the event, bad enhanced
  *         code, CR/LF/control in text, too long), MW_ERR_STATE (nothing
- *         paused), MW_ERR_NOMEM, MW_ERR_LIMIT (output queue full).
+ *         paused), MW_ERR_NOMEM, MW_ERR_LIMIT (output queue full, e.g. many
+ *         LMTP replies: drain the output and call again; unlike the code's
+ *         general meaning this one is NOT sticky, nothing was queued).
  */
 MW_API int mw_smtp_server_reply(mw_smtp_server *s, int code, const char *enhanced,
                                 const char *text);
@@ -421,6 +424,28 @@ MW_API uint64_t mw_smtp_server_tls_discarded(const mw_smtp_server *s);
  * @return 1 found, 0 not found, MW_ERR_INVALID (NULL name or value).
  */
 MW_API int mw_smtp_params_get(mw_slice params, const char *name, mw_slice *value);
+
+/* ------------------------------------------------------------------ */
+/* xtext (RFC 3461 §4): ENVID, ORCPT and AUTH= values                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Encode octets as xtext: "+" and "=" and every octet outside 33..126
+ * become "+XX" (upper-case hex).
+ * @param in,len input (in may be NULL when len is 0).
+ * @param out,cap output buffer (no NUL is written); 3 * len always suffices.
+ * @return octets written, MW_ERR_BUFFER (cap too small; nothing useful
+ *         written), MW_ERR_INVALID.
+ */
+MW_API mw_ssize mw_smtp_xtext_encode(const void *in, size_t len, char *out, size_t cap);
+
+/**
+ * Decode xtext. Strict: "+" must be followed by two upper-case hex digits,
+ * and only octets 33..126 other than "=" may appear.
+ * @param out,cap output buffer; len octets always suffice.
+ * @return octets written, MW_ERR_SYNTAX, MW_ERR_BUFFER, MW_ERR_INVALID.
+ */
+MW_API mw_ssize mw_smtp_xtext_decode(const char *in, size_t len, void *out, size_t cap);
 
 #ifdef __cplusplus
 }

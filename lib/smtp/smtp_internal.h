@@ -9,6 +9,8 @@
 
 #include <mailwire/smtp.h>
 
+#include <mailwire/codec.h>
+
 #include "common/common_internal.h"
 
 /* Fixed sizes of the option strings (no allocation in the options object). */
@@ -70,6 +72,7 @@ struct mw_smtp_server {
     mw__inbuf in;
     mw__outq out;
     unsigned char *scratch; /* decoded xtext values; o.max_cmd octets */
+    unsigned char *auth_buf; /* decoded SASL data; o.max_auth octets, only with AUTH mechanisms */
     mw_smtp_event ev;
 
     int fatal;   /* sticky fatal error, 0 if none */
@@ -145,13 +148,6 @@ int mw__smtp_param_next(mw_slice *rest, mw_slice *key, mw_slice *value, int *has
 /** Decode xtext (RFC 3461 §4) into out (cap >= len suffices).
  *  @return decoded length, or -1 on bad syntax. */
 mw_ssize mw__smtp_xtext_decode(const char *in, size_t len, unsigned char *out);
-
-/** Strict base64 (RFC 4954 §4: no foreign characters, padding only at the
- *  end), decoded in place. @return decoded length, or -1. */
-mw_ssize mw__smtp_b64_decode_inplace(unsigned char *p, size_t len);
-
-/** Encode base64 into out (4 * ((len + 2) / 3) octets). @return the length. */
-size_t mw__smtp_b64_encode(const unsigned char *in, size_t len, char *out);
 
 /** Well-formed UTF-8 (no overlongs, no surrogates)? */
 int mw__smtp_utf8_valid(const unsigned char *p, size_t len);

@@ -1,7 +1,6 @@
 /*
  * SMTP syntax: paths (RFC 5321 §4.1.2), ESMTP parameters, xtext
- * (RFC 3461 §4), the strict base64 of AUTH (RFC 4954 §4), UTF-8 checks
- * for SMTPUTF8 (RFC 6531). Pure functions over caller buffers.
+ * (RFC 3461 §4), UTF-8 checks for SMTPUTF8 (RFC 6531). Pure functions over caller buffers.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -228,74 +227,6 @@ mw_ssize mw__smtp_xtext_decode(const char *in, size_t len, unsigned char *out)
     return (mw_ssize)o;
 }
 
-/* ---- base64 for AUTH ------------------------------------------------
- * Kept here, isolated, until the codec module's mw_b64_decode lands
- * (branch b64); swapping is a one-line change in each function. */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-mw_ssize mw__smtp_b64_decode_inplace(unsigned char *p, size_t len)
-{
-    if (len % 4) return -1;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 4) {
-        int v[4], pad = 0;
-        for (int k = 0; k < 4; k++) {
-            unsigned char c = p[i + (size_t)k];
-            if (c == '=') {
-                /* padding only in the last quantum, only at its end */
-                if (i + 4 != len || k < 2) return -1;
-                pad++;
-                v[k] = 0;
-            } else {
-                if (pad) return -1;
-                v[k] = b64_val(c);
-                if (v[k] < 0) return -1;
-            }
-        }
-        unsigned q = ((unsigned)v[0] << 18) | ((unsigned)v[1] << 12) | ((unsigned)v[2] << 6) |
-                     (unsigned)v[3];
-        /* Non-zero bits under the padding are not canonical: refuse. */
-        if ((pad == 2 && (q & 0xffffu)) || (pad == 1 && (q & 0xffu))) return -1;
-        p[o++] = (unsigned char)(q >> 16);
-        if (pad < 2) p[o++] = (unsigned char)(q >> 8);
-        if (pad < 1) p[o++] = (unsigned char)q;
-    }
-    return (mw_ssize)o;
-}
-
-size_t mw__smtp_b64_encode(const unsigned char *in, size_t len, char *out)
-{
-    size_t o = 0, i = 0;
-    for (; i + 3 <= len; i += 3) {
-        unsigned q = ((unsigned)in[i] << 16) | ((unsigned)in[i + 1] << 8) | in[i + 2];
-        out[o++] = b64_alphabet[(q >> 18) & 63];
-        out[o++] = b64_alphabet[(q >> 12) & 63];
-        out[o++] = b64_alphabet[(q >> 6) & 63];
-        out[o++] = b64_alphabet[q & 63];
-    }
-    if (i < len) {
-        unsigned q = (unsigned)in[i] << 16;
-        if (i + 1 < len) q |= (unsigned)in[i + 1] << 8;
-        out[o++] = b64_alphabet[(q >> 18) & 63];
-        out[o++] = b64_alphabet[(q >> 12) & 63];
-        out[o++] = i + 1 < len ? b64_alphabet[(q >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    return o;
-}
-
 int mw__smtp_utf8_valid(const unsigned char *p, size_t len)
 {
     size_t i = 0;
@@ -346,4 +277,51 @@ int mw_smtp_params_get(mw_slice params, const char *name, mw_slice *value)
     value->base = NULL;
     value->len = 0;
     return 0;
+}
+
+mw_ssize mw_smtp_xtext_encode(const void *in, size_t len, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if ((!in && len) || (!out && cap)) return MW_ERR_INVALID;
+    const unsigned char *p = in;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        if (c >= 33 && c <= 126 && c != '+' && c != '=') {
+            if (o + 1 > cap) return MW_ERR_BUFFER;
+            out[o++] = (char)c;
+        } else {
+            if (o + 3 > cap) return MW_ERR_BUFFER;
+            out[o++] = '+';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    return (mw_ssize)o;
+}
+
+/* Syntax check; @return the decoded length, or -1. */
+static mw_ssize xtext_len(const char *in, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++, n++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '+') {
+            if (i + 2 >= len || hex_val((unsigned char)in[i + 1]) < 0 || hex_val((unsigned char)in[i + 2]) < 0)
+                return -1;
+            i += 2;
+        } else if (c < 33 || c > 126 || c == '=') {
+            return -1;
+        }
+    }
+    return (mw_ssize)n;
+}
+
+mw_ssize mw_smtp_xtext_decode(const char *in, size_t len, void *out, size_t cap)
+{
+    if ((!in && len) || (!out && cap)) return MW_ERR_INVALID;
+    mw_ssize need = xtext_len(in, len);
+    if (need < 0) return MW_ERR_SYNTAX;
+    if ((size_t)need > cap) return MW_ERR_BUFFER;
+    return len ? mw__smtp_xtext_decode(in, len, out) : 0;
 }

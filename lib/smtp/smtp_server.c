@@ -141,12 +141,19 @@ int mw_smtp_server_new(const mw_mem *mem, const mw_smtp_server_opts *opts, mw_sm
     s->o = *opts;
     s->o.mem = m;
     s->scratch = mw__malloc(&s->mem, s->o.max_cmd);
-    if (!s->scratch) {
+    if (s->scratch && (s->o.ext & MW_SMTP_EXT_AUTH) && s->o.auth_mechs[0])
+        s->auth_buf = mw__malloc(&s->mem, s->o.max_auth);
+    if (!s->scratch || ((s->o.ext & MW_SMTP_EXT_AUTH) && s->o.auth_mechs[0] && !s->auth_buf)) {
+        mw__free(&s->mem, s->scratch);
         mw__free(&s->mem, s);
         return MW_ERR_NOMEM;
     }
     mw__inbuf_init(&s->in, &s->mem, s->o.inbuf_size);
-    mw__outq_init(&s->out, &s->mem, MW__SMTP_OUT_MAX);
+    /* LMTP may owe one engine-built refusal per recipient at once (a
+     * message over the size limit): leave room for all of them. */
+    size_t out_max = MW__SMTP_OUT_MAX;
+    if (s->o.flags & MW_SMTP_SERVER_LMTP) out_max += s->o.max_rcpt * 80u;
+    mw__outq_init(&s->out, &s->mem, out_max);
     s->tls = (s->o.flags & MW_SMTP_SERVER_IMPLICIT_TLS) != 0;
     s->blocked = 1; /* the greeting goes out at once */
     s->phase = MW__SMTP_PH_CMD;
@@ -167,6 +174,7 @@ void mw_smtp_server_free(mw_smtp_server *s)
     mw__inbuf_free(&s->in);
     mw__outq_free(&s->out);
     mw__free(&m, s->scratch);
+    mw__free(&m, s->auth_buf);
     mw__free(&m, s);
 }
 
@@ -629,6 +637,18 @@ static int cmd_starttls(mw_smtp_server *s, size_t alen)
     return MW_SMTP_EV_STARTTLS;
 }
 
+/* Strict base64 of a SASL payload (RFC 4954 §4: no foreign characters,
+ * padding only at the end) into auth_buf; ev.data shows it.
+ * @return 0, or -1 when it does not decode. */
+static int auth_decode(mw_smtp_server *s, const char *p, size_t n)
+{
+    mw_ssize r = n ? mw_b64_decode(p, n, s->auth_buf, s->o.max_auth, 0, NULL) : 0;
+    if (r < 0) return -1;
+    s->ev.data.base = (const char *)s->auth_buf;
+    s->ev.data.len = (size_t)r;
+    return 0;
+}
+
 static int cmd_auth(mw_smtp_server *s, char *arg, size_t alen)
 {
     if (!has_ext(s, MW_SMTP_EXT_AUTH) || !s->o.auth_mechs[0])
@@ -648,16 +668,12 @@ static int cmd_auth(mw_smtp_server *s, char *arg, size_t alen)
     s->ev.arg.base = arg;
     s->ev.arg.len = mlen;
     if (sp) {
-        unsigned char *ir = (unsigned char *)sp + 1;
+        const char *ir = sp + 1;
         size_t ilen = alen - mlen - 1;
-        mw_ssize n = 0;
         if (memchr(ir, ' ', ilen)) return mw__smtp_bad(s, 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
-        if (!(ilen == 1 && ir[0] == '=')) { /* "=" is an empty response (RFC 4954 §4) */
-            n = ilen ? mw__smtp_b64_decode_inplace(ir, ilen) : -1;
-            if (n < 0) return mw__smtp_bad(s, 501, "5.5.2", "Cannot decode response");
-        }
-        s->ev.data.base = (const char *)ir;
-        s->ev.data.len = (size_t)n;
+        /* "=" is an empty initial response (RFC 4954 §4) */
+        int bad = ilen == 1 && ir[0] == '=' ? auth_decode(s, ir, 0) : (ilen ? auth_decode(s, ir, ilen) : -1);
+        if (bad) return mw__smtp_bad(s, 501, "5.5.2", "Cannot decode response");
         s->ev.flags |= MW_SMTP_F_INITIAL;
     }
     return paused(s, MW__SMTP_P_AUTH, MW_SMTP_EV_AUTH);
@@ -671,14 +687,11 @@ static int auth_response(mw_smtp_server *s, char *line, size_t len)
         int rc = mw__smtp_reply1(s, 501, "5.7.0", "Authentication cancelled"); /* RFC 4954 §4 */
         return rc ? rc : MW_SMTP_EV_AUTH_ABORT;
     }
-    mw_ssize n = len ? mw__smtp_b64_decode_inplace((unsigned char *)line, len) : 0;
-    if (n < 0) {
+    if (auth_decode(s, line, len)) {
         s->ev.reject_code = 501;
         int rc = mw__smtp_reply1(s, 501, "5.5.2", "Cannot decode response");
         return rc ? rc : MW_SMTP_EV_AUTH_ABORT;
     }
-    s->ev.data.base = line;
-    s->ev.data.len = (size_t)n;
     s->phase = MW__SMTP_PH_AUTH; /* still inside the exchange until answered */
     return paused(s, MW__SMTP_P_AUTH, MW_SMTP_EV_AUTH_RESPONSE);
 }
@@ -1067,7 +1080,9 @@ int mw_smtp_server_auth_challenge(mw_smtp_server *s, const void *data, size_t le
     unsigned char *w = mw__outq_reserve(&s->out, enc + 6, &got);
     if (!w) return set_fatal(s, MW_ERR_NOMEM);
     memcpy(w, "334 ", 4);
-    size_t o = 4 + mw__smtp_b64_encode(data, len, (char *)w + 4);
+    mw_ssize e = mw_b64_encode(data, len, (char *)w + 4, enc, 0);
+    if (e < 0) return e == MW_ERR_NOMEM ? set_fatal(s, (int)e) : (int)e;
+    size_t o = 4 + (size_t)e;
     w[o++] = '\r';
     w[o++] = '\n';
     mw__outq_commit(&s->out, o);
