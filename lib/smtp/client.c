@@ -451,7 +451,9 @@ static int auth_line(mw_smtp_client *c, const char *prefix, mw_slice data, int e
     unsigned char *w = mw__outq_reserve(&c->out, need, &got);
     if (!w) return MW_ERR_NOMEM;
     memcpy(w, prefix, plen);
-    size_t o = plen + mw__smtp_b64_encode((const unsigned char *)data.base, data.len, (char *)w + plen);
+    mw_ssize e = mw_b64_encode(data.base, data.len, (char *)w + plen, b64, 0);
+    if (e < 0) return MW_ERR_NOMEM; /* cannot happen: b64 octets were reserved */
+    size_t o = plen + (size_t)e;
     if (!data.len && empty_as_eq) w[o++] = '='; /* RFC 4954 §4: empty initial response */
     w[o++] = '\r';
     w[o++] = '\n';
@@ -509,8 +511,8 @@ static int on_auth(mw_smtp_client *c)
         /* A challenge: answer it, or cancel with "*" (RFC 4954 §4) when the
          * mechanism refuses it; no event either way. */
         size_t n = c->rlen < c->o.max_line ? c->rlen : c->o.max_line;
-        if (n) memcpy(c->scratch, c->rbuf, n);
-        mw_ssize dl = mw__smtp_b64_decode_inplace(c->scratch, n);
+        /* RFC 4954 §4: strict base64, no line breaks or foreign octets. */
+        mw_ssize dl = n ? mw_b64_decode((const char *)c->rbuf, n, c->scratch, c->o.max_line, 0, NULL) : 0;
         mw_slice out = {NULL, 0};
         rc = dl < 0 ? MW_ERR_SYNTAX : mw_sasl_client_step(c->sasl, c->scratch, (size_t)dl, &out);
         if (rc < 0) {

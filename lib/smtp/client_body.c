@@ -33,7 +33,8 @@ static int store_xtext(mw_smtp_client *c, const char *s)
     char tmp[3 * 512];
     size_t n = strlen(s);
     if (n > 512) return MW_ERR_INVALID;
-    return store_add(c, tmp, mw__smtpc_xtext(s, n, tmp));
+    mw_ssize k = mw_smtp_xtext_encode(s, n, tmp, sizeof tmp);
+    return k < 0 ? MW_ERR_INVALID : store_add(c, tmp, (size_t)k);
 }
 
 /* DESIGN.md rule 5: nothing that could end or break the command line, and

@@ -1,6 +1,6 @@
 /*
  * SMTP client: the reply reader (RFC 5321 §4.2), enhanced status codes
- * (RFC 3463, RFC 2034), the EHLO capability parser and xtext encoding.
+ * (RFC 3463, RFC 2034) and the EHLO capability parser.
  *
  * A reply is read line by line from the input buffer and its texts are
  * copied into one engine buffer (joined by LF), because a multi-line reply
@@ -158,22 +158,4 @@ void mw__smtpc_parse_ehlo(mw_smtp_client *c, const char *text, size_t len)
         nl = memchr(p, '\n', rest);
         ehlo_keyword(c, p, nl ? (size_t)(nl - p) : rest);
     }
-}
-
-/* RFC 3461 §4: "+" and "=" and anything outside "!".."~" become "+XX". */
-size_t mw__smtpc_xtext(const char *in, size_t len, char *out)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)in[i];
-        if (ch < 33 || ch > 126 || ch == '+' || ch == '=') {
-            out[o++] = '+';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
-        } else {
-            out[o++] = (char)ch;
-        }
-    }
-    return o;
 }

@@ -1,7 +1,7 @@
 /*
  * mailwire — SMTP client engine internals: options, the session, the reply
- * reader and the envelope store. Shares smtp_internal.h's helpers (base64,
- * case-insensitive compare).
+ * reader and the envelope store. Shares smtp_internal.h's helpers
+ * (case-insensitive compare, word lists); base64 comes from the codecs.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -121,9 +121,6 @@ mw_slice mw__smtpc_enhanced(int code, const char *text, size_t len);
 
 /** Parse an EHLO reply text (lines joined by LF) into c->ext, size_limit, auth_list. */
 void mw__smtpc_parse_ehlo(mw_smtp_client *c, const char *text, size_t len);
-
-/** xtext-encode (RFC 3461 §4) into out; cap must be >= 3 * len. @return length. */
-size_t mw__smtpc_xtext(const char *in, size_t len, char *out);
 
 /* ---- engine internals shared by client.c and client_body.c ---- */
 
