@@ -9,5 +9,9 @@
 #include <mailwire/common.h>
 #include <mailwire/version.h>
 #include <mailwire/codec.h>
+#include <mailwire/rfc5322.h>
+#include <mailwire/sasl.h>
+#include <mailwire/smtp.h>
+#include <mailwire/pop3.h>
 
 #endif

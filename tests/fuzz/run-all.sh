@@ -12,14 +12,16 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
     name=$(basename "$bin"); short=${name#fuzz_}
     work=$(mktemp -d)
     if [ -d "$here/corpus/$short" ]; then cp -r "$here/corpus/$short/." "$work/"; fi
+    art=$(mktemp -d)
     if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-         "$work" >"$work.log" 2>&1; then
+         -artifact_prefix="$art/" "$work" >"$work.log" 2>&1; then
         echo "ok   $name ($(grep -c . "$work.log") log lines, $(ls "$work" | wc -l) corpus files)"
         pass=$((pass + 1))
     else
         echo "FAIL $name"; tail -n 40 "$work.log"; fail=$((fail + 1))
+        for f in "$art"/*; do [ -f "$f" ] && { echo "input $f:"; od -c "$f" | head -n 20; }; done
     fi
-    rm -rf "$work" "$work.log"
+    rm -rf "$work" "$work.log" "$art"
 done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
