@@ -12,6 +12,7 @@
 #include <mailwire/rfc5322.h>
 #include <mailwire/sasl.h>
 #include <mailwire/smtp.h>
+#include <mailwire/smtp_client.h>
 #include <mailwire/pop3.h>
 #include <mailwire/mime.h>
 

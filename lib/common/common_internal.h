@@ -96,7 +96,11 @@ void mw__inbuf_init(mw__inbuf *b, const mw_mem *mem, size_t max);
 void mw__inbuf_free(mw__inbuf *b);
 /** Unconsumed byte count. */
 static inline size_t mw__inbuf_len(const mw__inbuf *b) { return b->end - b->start; }
-static inline const unsigned char *mw__inbuf_data(const mw__inbuf *b) { return b->buf + b->start; }
+/* NULL (not NULL + 0, which is undefined) before the first allocation. */
+static inline const unsigned char *mw__inbuf_data(const mw__inbuf *b)
+{
+    return b->buf ? b->buf + b->start : b->buf;
+}
 /**
  * Copy as much of data as fits under max.
  * @return bytes taken (0 when full: consume first), or MW_ERR_NOMEM.
