@@ -102,21 +102,38 @@ MW_API mw_ssize mw_b64_encode(const void *in, size_t len, char *out, size_t cap,
  * MW_ERR_SYNTAX with c->error_offset set. With MW_B64_MIME, CR/LF/space/tab
  * are skipped and (with MW_B64_SKIP_GARBAGE) any other non-alphabet byte too,
  * each reported in c->warnings; decoding stops being strict about padding.
- * @param flags MW_B64_URL, MW_B64_NOPAD, MW_B64_MIME, MW_B64_SKIP_GARBAGE.
+ *
+ * Strict error offsets: the offending byte (a bad character, a misplaced
+ * '=', the first byte after padding), or for non-zero trailing bits
+ * (RFC 4648 §3.5) the character that carries them; MW_ERR_TRUNCATED points
+ * at the end of the input.
+ * MIME mode: CRLF line ends are normal; space, tab and skipped garbage set
+ * MW_CODEC_WARN_BAD_CHAR, a bare CR or LF MW_CODEC_WARN_BARE_EOL, a line
+ * over 76 characters MW_CODEC_WARN_LONG_LINE. Padding ends the data
+ * (RFC 2045 §6.8): alphabet characters after it are dropped
+ * (MW_CODEC_WARN_TRAILING); a misplaced, incomplete or missing '=' sets
+ * MW_CODEC_WARN_BAD_PADDING (missing padding only without MW_B64_NOPAD),
+ * and leftover bits or a lone last character are dropped with
+ * MW_CODEC_WARN_TRAILING. c->error_offset is the offset of the earliest
+ * defect; a byte outside the alphabet without MW_B64_SKIP_GARBAGE is still
+ * MW_ERR_SYNTAX.
+ * @param flags MW_B64_URL, MW_B64_NOPAD, MW_B64_MIME, MW_B64_SKIP_GARBAGE
+ *              (the last only with MW_B64_MIME).
  * @return MW_OK, MW_ERR_INVALID.
  */
 MW_API int mw_b64_decode_init(mw_codec *c, unsigned flags);
 
 /**
  * Decode as much as fits.
- * @param finish non-zero when no more input will follow.
+ * @param finish non-zero when no more input will follow. Once MW_CODEC_DONE
+ *               was returned, further input is MW_ERR_INVALID.
  * @return MW_CODEC_MORE, MW_CODEC_DONE, MW_ERR_SYNTAX (strict mode; sticky,
  *         c->error_offset tells where), MW_ERR_TRUNCATED (finish with an
  *         incomplete group in strict mode), MW_ERR_INVALID.
  */
 MW_API int mw_b64_decode_step(mw_codec *c, int finish);
 
-/** Upper bound of the decoded size of len input bytes. */
+/** Upper bound of the decoded size of len input bytes (padded or not). */
 MW_API size_t mw_b64_decoded_max(size_t len);
 
 /**

@@ -1,0 +1,169 @@
+/*
+ * SMTP server options: a plain struct behind setters, copied whole into
+ * every session so the caller may free or change it afterwards.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "smtp/smtp_internal.h"
+
+#define DEFAULT_EXT                                                                          \
+    (MW_SMTP_EXT_PIPELINING | MW_SMTP_EXT_SIZE | MW_SMTP_EXT_8BITMIME | MW_SMTP_EXT_SMTPUTF8 |  \
+     MW_SMTP_EXT_CHUNKING | MW_SMTP_EXT_BINARYMIME | MW_SMTP_EXT_ENHANCEDSTATUSCODES |          \
+     MW_SMTP_EXT_DSN | MW_SMTP_EXT_STARTTLS | MW_SMTP_EXT_AUTH)
+#define ALL_FLAGS 0x7fu
+#define ALL_QUIRKS 0x3u
+
+mw_smtp_server_opts *mw_smtp_server_opts_new(const mw_mem *mem)
+{
+    mw_mem m;
+    mw__mem_resolve(&m, mem);
+    mw_smtp_server_opts *o = mw__calloc(&m, 1, sizeof *o);
+    if (!o) return NULL;
+    o->mem = m;
+    o->ext = DEFAULT_EXT;
+    o->max_rcpt = 1000;
+    o->max_cmd = 512;    /* RFC 5321 §4.5.3.1.4 */
+    o->max_text = 1000;  /* §4.5.3.1.6 */
+    o->max_auth = 12288; /* RFC 4954 §4 */
+    o->max_bad = 20;
+    o->inbuf_size = 64u * 1024u;
+    memcpy(o->hostname, "localhost", sizeof "localhost");
+    return o;
+}
+
+void mw_smtp_server_opts_free(mw_smtp_server_opts *o)
+{
+    if (!o) return;
+    mw_mem m = o->mem;
+    mw__free(&m, o);
+}
+
+int mw_smtp_server_opts_set_hostname(mw_smtp_server_opts *o, const char *name)
+{
+    if (!o || !name) return MW_ERR_INVALID;
+    size_t n = strlen(name);
+    if (n == 0 || n > MW__SMTP_HOST_MAX) return MW_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c <= 32 || c >= 127) return MW_ERR_INVALID;
+    }
+    memcpy(o->hostname, name, n + 1);
+    return MW_OK;
+}
+
+static int set_bits(unsigned *field, unsigned bits, unsigned all, int on)
+{
+    if (bits & ~all) return MW_ERR_INVALID;
+    if (on)
+        *field |= bits;
+    else
+        *field &= ~bits;
+    return MW_OK;
+}
+
+int mw_smtp_server_opts_set_extensions(mw_smtp_server_opts *o, unsigned ext, int on)
+{
+    return o ? set_bits(&o->ext, ext, MW_SMTP_EXT_ALL, on) : MW_ERR_INVALID;
+}
+
+int mw_smtp_server_opts_set_flags(mw_smtp_server_opts *o, unsigned flags, int on)
+{
+    return o ? set_bits(&o->flags, flags, ALL_FLAGS, on) : MW_ERR_INVALID;
+}
+
+int mw_smtp_server_opts_set_quirks(mw_smtp_server_opts *o, unsigned quirks, int on)
+{
+    return o ? set_bits(&o->quirks, quirks, ALL_QUIRKS, on) : MW_ERR_INVALID;
+}
+
+int mw_smtp_server_opts_set_max_message_size(mw_smtp_server_opts *o, uint64_t max)
+{
+    if (!o) return MW_ERR_INVALID;
+    o->max_size = max;
+    return MW_OK;
+}
+
+int mw_smtp_server_opts_set_max_recipients(mw_smtp_server_opts *o, size_t max)
+{
+    if (!o || max < 1 || max > 100000) return MW_ERR_INVALID;
+    o->max_rcpt = max;
+    return MW_OK;
+}
+
+int mw_smtp_server_opts_set_max_line(mw_smtp_server_opts *o, size_t command, size_t text,
+                                     size_t auth)
+{
+    if (!o || command < 512 || command > 65536 || text < 1000 || auth < 512 || auth > 65536)
+        return MW_ERR_INVALID;
+    o->max_cmd = command;
+    o->max_text = text;
+    o->max_auth = auth;
+    return MW_OK;
+}
+
+int mw_smtp_server_opts_set_max_bad_commands(mw_smtp_server_opts *o, unsigned max)
+{
+    if (!o || max < 1 || max > 100000) return MW_ERR_INVALID;
+    o->max_bad = max;
+    return MW_OK;
+}
+
+int mw_smtp_server_opts_set_input_buffer(mw_smtp_server_opts *o, size_t size)
+{
+    if (!o || size < 1024 || size > 64u * 1024u * 1024u) return MW_ERR_INVALID;
+    o->inbuf_size = size;
+    return MW_OK;
+}
+
+/* Copy a space-separated word list, upper-cased, after checking each word
+ * against the allowed characters and length. */
+static int copy_word_list(char *dst, const char *list, size_t max_word, int sasl)
+{
+    if (!list) {
+        dst[0] = 0;
+        return MW_OK;
+    }
+    size_t n = strlen(list), w = 0;
+    if (n > MW__SMTP_LIST_MAX) return MW_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)list[i];
+        if (c == ' ') {
+            w = 0;
+            continue;
+        }
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '-' || (sasl && c == '_');
+        if (!ok || ++w > max_word) return MW_ERR_INVALID;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        char c = list[i];
+        dst[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    return MW_OK;
+}
+
+int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const char *list)
+{
+    if (!o) return MW_ERR_INVALID;
+    return copy_word_list(o->auth_mechs, list, 20, 1); /* RFC 4422 §3.1: 1..20 chars */
+}
+
+int mw_smtp_server_opts_declare_params(mw_smtp_server_opts *o, int rcpt, const char *names,
+                                       const char *ehlo_line)
+{
+    if (!o) return MW_ERR_INVALID;
+    char tmp[MW__SMTP_LIST_MAX + 1];
+    int rc = copy_word_list(tmp, names, MW__SMTP_LIST_MAX, 0);
+    if (rc) return rc;
+    if (ehlo_line) {
+        size_t n = strlen(ehlo_line);
+        if (n == 0 || n > MW__SMTP_LIST_MAX) return MW_ERR_INVALID;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)ehlo_line[i];
+            if (c < 32 || c >= 127) return MW_ERR_INVALID;
+        }
+        memcpy(o->ehlo_extra, ehlo_line, n + 1);
+    }
+    memcpy(rcpt ? o->rcpt_params : o->mail_params, tmp, sizeof tmp);
+    return MW_OK;
+}
