@@ -28,6 +28,13 @@ check() {
     if "$@"; then ok "$name"; else bad "$name"; fi
 }
 
+# into FILE COMMAND...: run the command with its output in FILE.
+into() {
+    f=$1
+    shift
+    "$@" > "$f" 2>&1
+}
+
 # need PROGRAM: 0 when it can be run; otherwise FAIL under CI, skip outside.
 need() {
     if command -v "$1" >/dev/null 2>&1; then return 0; fi
@@ -85,6 +92,24 @@ make_config() {
     printf '# test accounts\nalice:secret\nbob:hunter2\ncarol:pass word\n' > "$TMP/users"
     printf 'team: alice, bob\nall: team, carol, alice\nloop1: loop2\nloop2: loop1, carol\n' > "$TMP/aliases"
     mkdir -p "$TMP/mail" "$TMP/queue"
+}
+
+# capture REF FUNC ARGS...: run "FUNC PORT ARGS..." against smtp_capture.py
+# (a receiver independent of mailwire) and save in REF the DATA content the
+# client put on the wire, unstuffed: the reference for byte-exact checks.
+capture() {
+    ref=$1
+    shift
+    rm -f "$TMP/cport" "$ref"
+    "$PY" "$HERE/smtp_capture.py" "$TMP/cport" "$ref" < /dev/null > /dev/null 2>&1 &
+    cpid=$!
+    i=0
+    while [ ! -s "$TMP/cport" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    fn=$1
+    shift
+    "$fn" "$(cat "$TMP/cport")" "$@" > "$TMP/capture.out" 2>&1
+    wait $cpid
+    [ -s "$ref" ] || { echo "capture failed:"; cat "$TMP/capture.out"; return 1; }
 }
 
 finish() {

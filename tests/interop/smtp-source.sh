@@ -11,20 +11,16 @@ export PATH="$PATH:/usr/sbin"
 need smtp-source || finish
 need "$PY" || finish
 
-# capture ARGS...: what smtp-source sends for one message with these args.
-capture() {
-    rm -f "$TMP/cport"
-    "$PY" "$HERE/smtp_capture.py" "$TMP/cport" "$TMP/ref" < /dev/null > /dev/null 2>&1 &
-    cpid=$!
-    i=0
-    while [ ! -s "$TMP/cport" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-    "$SRC" -m 1 "$@" "127.0.0.1:$(cat "$TMP/cport")" > /dev/null 2>&1
-    wait $cpid
+# source PORT ARGS...: one smtp-source message (for capture).
+source1() {
+    port=$1
+    shift
+    "$SRC" -m 1 "$@" "127.0.0.1:$port"
 }
 
 # 1. Generated 4 KiB payloads: 5 sessions, 200 messages.
 start_smtpd --maildir-root "$TMP/mail" --domains example.org --listen 127.0.0.1:0 || finish
-capture -l 4096 -f sender@remote.test -t load@example.org
+capture "$TMP/ref" source1 -l 4096 -f sender@remote.test -t load@example.org || finish
 check "smtp-source -s 5 -m 200 -l 4096 exits 0" \
     "$SRC" -s 5 -m 200 -l 4096 -f sender@remote.test -t load@example.org "127.0.0.1:$PORT"
 check "200 messages arrived byte-exact (Date/Message-Id aside), distinct Message-Ids" \
@@ -36,7 +32,7 @@ check "200 transactions logged with result=250" \
 #    reusing connections (-d): 100 transactions, 200 deliveries (smtp-source
 #    names the recipients rcpt@ and 2rcpt@).
 printf 'Subject: dots\n\n.\n..\n...leading dots\n. \n.x\nend\n' > "$TMP/dots.txt"
-capture -F "$TMP/dots.txt" -f s@remote.test -t rcpt@example.org
+capture "$TMP/ref" source1 -F "$TMP/dots.txt" -f s@remote.test -t rcpt@example.org || finish
 check "smtp-source -F with dot lines -r 2 -d exits 0" \
     "$SRC" -s 5 -m 100 -r 2 -d -F "$TMP/dots.txt" -f s@remote.test -t rcpt@example.org "127.0.0.1:$PORT"
 check "recipient rcpt got 100 exact copies" \
