@@ -279,6 +279,18 @@ static const struct entry *alias_for(const mwx_table *aliases, const mwx_table *
     return e ? e : table_find(aliases, addr, llen);
 }
 
+static int names_itself(const struct entry *e, const char *addr)
+{
+    const char *domain;
+    size_t i, llen = mwx_addr_split(addr, &domain);
+    for (i = 0; i < e->values.n; i++) {
+        const char *m = e->values.v[i];
+        if (strcasecmp(m, addr) == 0 || (strlen(m) == llen && strncasecmp(m, addr, llen) == 0))
+            return 1;
+    }
+    return 0;
+}
+
 /* A work list instead of recursion: alias depth is whatever the file says. */
 int mwx_aliases_expand(const mwx_table *aliases, const mwx_table *domains, const char *addr,
                        mwx_strlist *out)
@@ -295,11 +307,13 @@ int mwx_aliases_expand(const mwx_table *aliases, const mwx_table *domains, const
             continue;
         }
         if (seen.n > MAX_EXPANSION || mwx_strlist_push(&seen, a, strlen(a)) != 0) rc = -1;
-        /* Members are pushed in reverse so they come out in file order. */
+        /* Members are pushed in reverse so they come out in file order.
+         * One already visited is a loop and is dropped, except the alias
+         * itself ("bob: bob, carol" keeps a copy for bob). */
         for (i = e ? e->values.n : 0; rc == 0 && i > 0; i--)
             if (!mwx_strlist_has(&seen, e->values.v[i - 1]))
                 rc = mwx_strlist_push(&todo, e->values.v[i - 1], strlen(e->values.v[i - 1]));
-        if (rc == 0 && !e && !mwx_strlist_has(out, a)) {
+        if (rc == 0 && (!e || names_itself(e, a)) && !mwx_strlist_has(out, a)) {
             if (out->n >= MAX_EXPANSION) rc = -1;
             else rc = mwx_strlist_push(out, a, strlen(a));
         }

@@ -17,6 +17,7 @@ typedef struct session {
     mw_smtp_server *smtp;
     mw_sasl_server *sasl;  /* an AUTH exchange in progress */
     char helo[256];
+    int ehlo;              /* EHLO (not HELO): the Received field says ESMTP */
     char user[256];        /* authenticated user, "" if none */
     unsigned long ntxn;    /* transactions in this session (log only) */
     smtpd_txn txn;
@@ -78,8 +79,9 @@ static void received_header(mwx_conn *c, session *ss, const smtpd_config *cfg, u
     char date[64], forpart[400] = "";
     time_t now = time(NULL);
     struct tm tm;
-    const char *proto = (flags & MW_SMTP_F_TLS) ? ((flags & MW_SMTP_F_AUTHENTICATED) ? "ESMTPSA" : "ESMTPS")
-                                               : ((flags & MW_SMTP_F_AUTHENTICATED) ? "ESMTPA" : "ESMTP");
+    static const char *const esmtp[] = {"ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA"};
+    const char *proto = esmtp[((flags & MW_SMTP_F_TLS) ? 2 : 0) + ((flags & MW_SMTP_F_AUTHENTICATED) ? 1 : 0)];
+    if (!ss->ehlo) proto = "SMTP"; /* AUTH and STARTTLS need EHLO anyway */
     localtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
     if (ss->txn.rcpts.n == 1) snprintf(forpart, sizeof forpart, "\r\n\tfor <%s>", ss->txn.rcpts.v[0]);
@@ -213,6 +215,7 @@ static int on_event(mwx_conn *c, session *ss, const smtpd_config *cfg, const mw_
     case MW_SMTP_EV_HELO:
         smtpd_txn_reset(&ss->txn); /* HELO/EHLO reset the transaction (§4.1.4) */
         copy_slice(ss->helo, sizeof ss->helo, ev->arg);
+        ss->ehlo = ev->verb.len == 4 && (ev->verb.base[0] == 'E' || ev->verb.base[0] == 'e');
         return mw_smtp_server_accept(ss->smtp);
     case MW_SMTP_EV_MAIL:
         smtpd_txn_reset(&ss->txn);
