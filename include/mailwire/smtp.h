@@ -155,8 +155,8 @@ MW_API int mw_smtp_server_opts_set_input_buffer(mw_smtp_server_opts *o, size_t s
  *             copied; NULL or "" offers none (AUTH is then not advertised
  *             and answered 502). PLAIN and LOGIN are hidden and refused with
  *             538 5.7.11 before TLS unless MW_SMTP_SERVER_PLAINTEXT_AUTH.
- * @return MW_OK, MW_ERR_INVALID (bad characters or a name over 20 octets),
- *         MW_ERR_NOMEM.
+ * @return MW_OK, MW_ERR_INVALID (bad characters, a name over 20 octets,
+ *         a list over 255 octets).
  */
 MW_API int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const char *list);
 
@@ -166,10 +166,11 @@ MW_API int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const
  * declared are answered 555 5.5.4 by the engine; declared ones are passed
  * through in the event's params field (see mw_smtp_params_get).
  * @param rcpt 0 for MAIL, 1 for RCPT.
- * @param names space-separated keywords, copied; NULL or "" for none.
- * @param ehlo_line optional extra EHLO keyword line ("XFOO" or "XFOO arg"),
- *        copied; NULL for none. Checked for CR/LF.
- * @return MW_OK, MW_ERR_INVALID, MW_ERR_NOMEM.
+ * @param names space-separated keywords, copied (replacing earlier ones for
+ *        that command); NULL or "" for none.
+ * @param ehlo_line extra EHLO keyword line ("XFOO" or "XFOO arg"), copied;
+ *        NULL leaves the current one. Printable ASCII only (no CR/LF).
+ * @return MW_OK, MW_ERR_INVALID (bad characters, over 255 octets).
  */
 MW_API int mw_smtp_server_opts_declare_params(mw_smtp_server_opts *o, int rcpt, const char *names,
                                               const char *ehlo_line);
@@ -354,7 +355,9 @@ MW_API int mw_smtp_server_accept(mw_smtp_server *s);
  *                for the engine's default text.
  * @return MW_OK, MW_ERR_INVALID (bad code for the event, bad enhanced
  *         code, CR/LF/control in text, too long), MW_ERR_STATE (nothing
- *         paused), MW_ERR_NOMEM, MW_ERR_LIMIT (output queue full).
+ *         paused), MW_ERR_NOMEM, MW_ERR_LIMIT (output queue full, e.g. many
+ *         LMTP replies: drain the output and call again; unlike the code's
+ *         general meaning this one is NOT sticky, nothing was queued).
  */
 MW_API int mw_smtp_server_reply(mw_smtp_server *s, int code, const char *enhanced,
                                 const char *text);
@@ -421,6 +424,216 @@ MW_API uint64_t mw_smtp_server_tls_discarded(const mw_smtp_server *s);
  * @return 1 found, 0 not found, MW_ERR_INVALID (NULL name or value).
  */
 MW_API int mw_smtp_params_get(mw_slice params, const char *name, mw_slice *value);
+
+/* ------------------------------------------------------------------ */
+/* Client engine                                                       */
+/* ------------------------------------------------------------------ */
+
+/** One SMTP/LMTP client session. Opaque; one thread at a time. */
+typedef struct mw_smtp_client mw_smtp_client;
+
+/** Client options: create, set, pass to mw_smtp_client_new, free. */
+typedef struct mw_smtp_client_opts mw_smtp_client_opts;
+
+/** Client flags (mw_smtp_client_opts_set_flags). */
+#define MW_SMTP_CLIENT_LMTP 0x1u   /**< LMTP: LHLO, one reply per accepted recipient after the data */
+#define MW_SMTP_CLIENT_NO_PIPELINING 0x2u /**< never queue a command before the previous reply, even if offered */
+
+/** What a reply answers (mw_smtp_reply.cmd). */
+typedef enum mw_smtp_cmd {
+    MW_SMTP_CMD_GREETING = 1,
+    MW_SMTP_CMD_EHLO,      /**< EHLO or LHLO */
+    MW_SMTP_CMD_HELO,
+    MW_SMTP_CMD_STARTTLS,
+    MW_SMTP_CMD_AUTH,      /**< AUTH or a SASL response line */
+    MW_SMTP_CMD_MAIL,
+    MW_SMTP_CMD_RCPT,
+    MW_SMTP_CMD_DATA,      /**< the 354 (or refusal) */
+    MW_SMTP_CMD_DATA_END,  /**< the reply after the body (LMTP: one per accepted recipient) */
+    MW_SMTP_CMD_BDAT,
+    MW_SMTP_CMD_RSET,
+    MW_SMTP_CMD_NOOP,
+    MW_SMTP_CMD_QUIT
+} mw_smtp_cmd;
+
+/** Event type returned by mw_smtp_client_next: a complete reply. */
+#define MW_SMTP_CEV_REPLY 1
+
+/**
+ * A server reply. Owned by the engine; every slice is valid until the next
+ * call on the same client (except mw_smtp_client_state/out_buf).
+ */
+typedef struct mw_smtp_reply {
+    int cmd;            /**< MW_SMTP_CMD_*: the command this reply answers */
+    int code;           /**< 200..599 */
+    mw_slice enhanced;  /**< "c.sss.ddd" when the first line starts with one (RFC 3463), else empty */
+    mw_slice text;      /**< first line's text, after the code and any enhanced code */
+    mw_slice lines;     /**< every line of the reply as received, CRLFs included */
+    size_t nlines;      /**< number of lines */
+    size_t rcpt_index;  /**< RCPT: 0-based index in the transaction; DATA_END in LMTP: which accepted recipient */
+    unsigned ext;       /**< EHLO 250: MW_SMTP_EXT_* bits the server offered */
+    uint64_t size;      /**< EHLO 250: SIZE limit (0 = none given) */
+    mw_slice auth;      /**< EHLO 250: the AUTH mechanism list as sent */
+} mw_smtp_reply;
+
+/**
+ * Create client options: EHLO name "localhost", pipelining when offered,
+ * reply lines up to 2048 octets, up to 200 lines per reply, at most 100
+ * commands awaiting replies.
+ * @return the object or NULL (no memory). Free with mw_smtp_client_opts_free.
+ */
+MW_API mw_smtp_client_opts *mw_smtp_client_opts_new(const mw_mem *mem);
+
+/** Free client options (NULL is a no-op). */
+MW_API void mw_smtp_client_opts_free(mw_smtp_client_opts *o);
+
+/**
+ * Set the name sent with EHLO/HELO/LHLO (a domain or address literal).
+ * @return MW_OK, MW_ERR_INVALID (NULL, empty, over 255, space or control).
+ */
+MW_API int mw_smtp_client_opts_set_hostname(mw_smtp_client_opts *o, const char *name);
+
+/** Turn MW_SMTP_CLIENT_* flags on or off. @return MW_OK, MW_ERR_INVALID. */
+MW_API int mw_smtp_client_opts_set_flags(mw_smtp_client_opts *o, unsigned flags, int on);
+
+/**
+ * Create a client session; it waits for the greeting.
+ * @param mem allocator hooks (copied), NULL for libc.
+ * @param opts options (copied), NULL for defaults.
+ * @param out receives the session (NULL on failure).
+ * @return MW_OK, MW_ERR_INVALID, MW_ERR_NOMEM.
+ */
+MW_API int mw_smtp_client_new(const mw_mem *mem, const mw_smtp_client_opts *opts,
+                              mw_smtp_client **out);
+
+/** Free a client session (NULL is a no-op). */
+MW_API void mw_smtp_client_free(mw_smtp_client *c);
+
+/**
+ * Server bytes in. @return octets taken (0 when the buffer is full: call
+ * next() first), MW_ERR_INVALID, a sticky fatal error, MW_ERR_NOMEM.
+ */
+MW_API mw_ssize mw_smtp_client_feed(mw_smtp_client *c, const void *data, size_t len);
+
+/** Zero-copy input, as mw_smtp_server_recv_buf. */
+MW_API unsigned char *mw_smtp_client_recv_buf(mw_smtp_client *c, size_t *len);
+
+/** Commit octets written into the recv_buf space. @return MW_OK, MW_ERR_INVALID, MW_ERR_STATE. */
+MW_API int mw_smtp_client_recv_ack(mw_smtp_client *c, size_t n);
+
+/** The server closed its side. @return MW_OK, MW_ERR_INVALID. */
+MW_API int mw_smtp_client_eof(mw_smtp_client *c);
+
+/**
+ * Pull the next complete reply.
+ * @param r receives the engine-owned reply (NULL unless one is returned).
+ * @return MW_SMTP_CEV_REPLY; 0 (need more input); MW_ERR_PROTOCOL (a
+ *         malformed reply, a reply nothing asked for, a line over the
+ *         limit; fatal); MW_ERR_LIMIT (too many lines; fatal);
+ *         MW_ERR_TLS_INJECTION (bytes after the 220 to STARTTLS; fatal);
+ *         MW_ERR_CLOSED (after 221/421 or eof); MW_ERR_NOMEM; MW_ERR_INVALID.
+ */
+MW_API int mw_smtp_client_next(mw_smtp_client *c, const mw_smtp_reply **r);
+
+/** Pending output, as mw_smtp_server_out_buf. */
+MW_API const unsigned char *mw_smtp_client_out_buf(mw_smtp_client *c, size_t *len);
+
+/** Drop n sent octets. */
+MW_API void mw_smtp_client_out_ack(mw_smtp_client *c, size_t n);
+
+/** MW_WANT_READ (replies are due), MW_WANT_WRITE, MW_TLS_HANDOFF, MW_CLOSED; 0 for NULL. */
+MW_API unsigned mw_smtp_client_state(const mw_smtp_client *c);
+
+/**
+ * The transport is TLS now (after the 220 to STARTTLS): the server's
+ * capabilities are forgotten; send EHLO again (RFC 3207 §4.2).
+ * @return MW_OK, MW_ERR_STATE (no handoff pending).
+ */
+MW_API int mw_smtp_client_tls_started(mw_smtp_client *c);
+
+/*
+ * Commands. Each queues one command line (built by the engine) and returns
+ * MW_OK, or: MW_ERR_INVALID (CR, LF, NUL, space or '<'/'>' where they would
+ * break the line; a path over 256 octets), MW_ERR_STATE (not allowed now:
+ * before the greeting, during a body, after QUIT, or a command would be
+ * pipelined while the server did not offer PIPELINING or behind a command
+ * that must end a group, RFC 2920 §3.1), MW_ERR_LIMIT (too many commands
+ * awaiting replies, or the output queue is full), MW_ERR_NOMEM.
+ */
+
+/** Queue EHLO (LHLO with MW_SMTP_CLIENT_LMTP). @return see "Commands" above. */
+MW_API int mw_smtp_client_ehlo(mw_smtp_client *c);
+/** Queue HELO (no extensions). @return see "Commands" above. */
+MW_API int mw_smtp_client_helo(mw_smtp_client *c);
+/** Queue STARTTLS; after its 220 the state is MW_TLS_HANDOFF. @return see "Commands" above. */
+MW_API int mw_smtp_client_starttls(mw_smtp_client *c);
+/**
+ * Queue AUTH mech [initial-response]. @param ir raw initial response
+ * (base64-encoded by the engine; len 0 with ir != NULL sends "="), or NULL
+ * for none. @return see "Commands" above.
+ */
+MW_API int mw_smtp_client_auth(mw_smtp_client *c, const char *mech, const void *ir, size_t len);
+/**
+ * Answer a 334 with raw bytes (base64-encoded by the engine); NULL, 0 sends
+ * "*" (cancel). @return see "Commands" above; MW_ERR_STATE when no 334 is
+ * waiting for an answer.
+ */
+MW_API int mw_smtp_client_auth_response(mw_smtp_client *c, const void *data, size_t len);
+/**
+ * Queue MAIL FROM:<from> [params]. @param from address without brackets
+ * ("" for the null path). @param params ESMTP parameters ("SIZE=100
+ * BODY=8BITMIME") or NULL. @return see "Commands" above.
+ */
+MW_API int mw_smtp_client_mail(mw_smtp_client *c, const char *from, const char *params);
+/** Queue RCPT TO:<to> [params] (to must not be empty). @return see "Commands" above. */
+MW_API int mw_smtp_client_rcpt(mw_smtp_client *c, const char *to, const char *params);
+/** Queue DATA; write the body with mw_smtp_client_body_write after the 354. @return see "Commands" above. */
+MW_API int mw_smtp_client_data(mw_smtp_client *c);
+/**
+ * BDAT size [LAST] (RFC 3030); then exactly size octets with
+ * mw_smtp_client_body_write (sent as they are, no dot-stuffing).
+ * Also returns MW_ERR_UNSUPPORTED when the server did not offer CHUNKING.
+ */
+MW_API int mw_smtp_client_bdat(mw_smtp_client *c, uint64_t size, int last);
+/**
+ * Write message bytes: after a 354, dot-stuffed (RFC 5321 §4.5.2) with
+ * every line end made CRLF (a bare CR or LF becomes CRLF: DESIGN rule 2);
+ * after BDAT, raw. Consumes what fits in the output queue.
+ * @return octets consumed (may be less than len: drain output and call
+ *         again), MW_ERR_STATE (no body open, or more than a BDAT size),
+ *         MW_ERR_INVALID.
+ */
+MW_API mw_ssize mw_smtp_client_body_write(mw_smtp_client *c, const void *data, size_t len);
+/** End a DATA body (adds CRLF if needed, then ".CRLF"). @return MW_OK, MW_ERR_STATE, MW_ERR_LIMIT. */
+MW_API int mw_smtp_client_body_end(mw_smtp_client *c);
+/** Queue RSET. @return see "Commands" above. */
+MW_API int mw_smtp_client_rset(mw_smtp_client *c);
+/** Queue NOOP. @return see "Commands" above. */
+MW_API int mw_smtp_client_noop(mw_smtp_client *c);
+/** Queue QUIT. @return see "Commands" above. */
+MW_API int mw_smtp_client_quit(mw_smtp_client *c);
+
+/* ------------------------------------------------------------------ */
+/* xtext (RFC 3461 §4): ENVID, ORCPT and AUTH= values                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Encode octets as xtext: "+" and "=" and every octet outside 33..126
+ * become "+XX" (upper-case hex).
+ * @param in,len input (in may be NULL when len is 0).
+ * @param out,cap output buffer (no NUL is written); 3 * len always suffices.
+ * @return octets written, MW_ERR_BUFFER (cap too small; nothing useful
+ *         written), MW_ERR_INVALID.
+ */
+MW_API mw_ssize mw_smtp_xtext_encode(const void *in, size_t len, char *out, size_t cap);
+
+/**
+ * Decode xtext. Strict: "+" must be followed by two upper-case hex digits,
+ * and only octets 33..126 other than "=" may appear.
+ * @param out,cap output buffer; len octets always suffice.
+ * @return octets written, MW_ERR_SYNTAX, MW_ERR_BUFFER, MW_ERR_INVALID.
+ */
+MW_API mw_ssize mw_smtp_xtext_decode(const char *in, size_t len, void *out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -278,3 +278,50 @@ int mw_smtp_params_get(mw_slice params, const char *name, mw_slice *value)
     value->len = 0;
     return 0;
 }
+
+mw_ssize mw_smtp_xtext_encode(const void *in, size_t len, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if ((!in && len) || (!out && cap)) return MW_ERR_INVALID;
+    const unsigned char *p = in;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        if (c >= 33 && c <= 126 && c != '+' && c != '=') {
+            if (o + 1 > cap) return MW_ERR_BUFFER;
+            out[o++] = (char)c;
+        } else {
+            if (o + 3 > cap) return MW_ERR_BUFFER;
+            out[o++] = '+';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    return (mw_ssize)o;
+}
+
+/* Syntax check; @return the decoded length, or -1. */
+static mw_ssize xtext_len(const char *in, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++, n++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '+') {
+            if (i + 2 >= len || hex_val((unsigned char)in[i + 1]) < 0 || hex_val((unsigned char)in[i + 2]) < 0)
+                return -1;
+            i += 2;
+        } else if (c < 33 || c > 126 || c == '=') {
+            return -1;
+        }
+    }
+    return (mw_ssize)n;
+}
+
+mw_ssize mw_smtp_xtext_decode(const char *in, size_t len, void *out, size_t cap)
+{
+    if ((!in && len) || (!out && cap)) return MW_ERR_INVALID;
+    mw_ssize need = xtext_len(in, len);
+    if (need < 0) return MW_ERR_SYNTAX;
+    if ((size_t)need > cap) return MW_ERR_BUFFER;
+    return len ? mw__smtp_xtext_decode(in, len, out) : 0;
+}

@@ -149,7 +149,11 @@ int mw_smtp_server_new(const mw_mem *mem, const mw_smtp_server_opts *opts, mw_sm
         return MW_ERR_NOMEM;
     }
     mw__inbuf_init(&s->in, &s->mem, s->o.inbuf_size);
-    mw__outq_init(&s->out, &s->mem, MW__SMTP_OUT_MAX);
+    /* LMTP may owe one engine-built refusal per recipient at once (a
+     * message over the size limit): leave room for all of them. */
+    size_t out_max = MW__SMTP_OUT_MAX;
+    if (s->o.flags & MW_SMTP_SERVER_LMTP) out_max += s->o.max_rcpt * 80u;
+    mw__outq_init(&s->out, &s->mem, out_max);
     s->tls = (s->o.flags & MW_SMTP_SERVER_IMPLICIT_TLS) != 0;
     s->blocked = 1; /* the greeting goes out at once */
     s->phase = MW__SMTP_PH_CMD;

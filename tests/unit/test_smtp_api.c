@@ -5,11 +5,14 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS for the guard-page test */
 #include "mw_test.h"
 
 #include "smtp/smtp_internal.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static mw_smtp_server *new_server(const char *flags_note)
 {
@@ -433,6 +436,36 @@ static void test_codecs(void)
     CHECK(!mw__smtp_utf8_valid((const unsigned char *)"\xE2\x82", 2));      /* truncated */
 }
 
+static void test_xtext_public(void)
+{
+    char enc[64];
+    unsigned char dec[64];
+    static const unsigned char raw[] = "a+b=c d\x01\xff~!";
+    mw_ssize n = mw_smtp_xtext_encode(raw, sizeof raw - 1, enc, sizeof enc);
+    CHECK_STR(enc, (size_t)n, "a+2Bb+3Dc+20d+01+FF~!");
+    CHECK_INT(mw_smtp_xtext_encode(raw, sizeof raw - 1, enc, 5), MW_ERR_BUFFER);
+    mw_ssize d = mw_smtp_xtext_decode(enc, (size_t)n, dec, sizeof dec);
+    CHECK_MEM(dec, (size_t)d, raw, sizeof raw - 1);
+    CHECK_INT(mw_smtp_xtext_decode(enc, (size_t)n, dec, 3), MW_ERR_BUFFER);
+    CHECK_INT(mw_smtp_xtext_decode("a+2b", 4, dec, sizeof dec), MW_ERR_SYNTAX);
+    CHECK_INT(mw_smtp_xtext_decode("a b", 3, dec, sizeof dec), MW_ERR_SYNTAX);
+    CHECK_INT(mw_smtp_xtext_decode("", 0, dec, 0), 0);
+    CHECK_INT(mw_smtp_xtext_encode(NULL, 1, enc, 4), MW_ERR_INVALID);
+    /* round trip over random octets */
+    uint64_t seed = 42;
+    for (int it = 0; it < 200; it++) {
+        unsigned char in[20];
+        char e[60];
+        unsigned char back[20];
+        size_t len = (size_t)(mw_test_rand(&seed) % 20);
+        for (size_t i = 0; i < len; i++) in[i] = (unsigned char)mw_test_rand(&seed);
+        mw_ssize el = mw_smtp_xtext_encode(in, len, e, sizeof e);
+        CHECK(el >= 0);
+        mw_ssize bl = mw_smtp_xtext_decode(e, (size_t)el, back, sizeof back);
+        CHECK_MEM(back, (size_t)bl, in, len);
+    }
+}
+
 static void test_path_parser(void)
 {
     struct { const char *in; int null_ok, pm; int rc; const char *addr; } t[] = {
@@ -475,8 +508,147 @@ static void test_path_parser(void)
     CHECK_INT(mw__smtp_parse_path(longdom, strlen(longdom), 0, 0, &addr, &used, &flags, &eight), MW__SMTP_PATH_LONG);
 }
 
+/* Parsers never read past their input: each input ends at a page whose
+ * successor is unmapped, so an over-read faults. */
+static void test_guard_page(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    unsigned char *map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(map != MAP_FAILED);
+    if (map == MAP_FAILED) return;
+    CHECK_INT(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+    static const char *const inputs[] = {"<a@b.example", "<\"unterminated", "<a@[1.2.3.4", "<@r.example,",
+                                         "<a@b-", "<\xC3", "SIZE=1 BODY", "X=", "a+2", "a+"};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        size_t n = strlen(inputs[i]);
+        char *p = (char *)map + pg - n;
+        memcpy(p, inputs[i], n);
+        mw_slice addr, v;
+        size_t used;
+        unsigned flags = 0;
+        int eight;
+        CHECK(mw__smtp_parse_path(p, n, 1, 1, &addr, &used, &flags, &eight) != MW__SMTP_PATH_OK);
+        mw_slice params = {p, n};
+        mw_smtp_params_get(params, "BODY", &v);
+        unsigned char out[32];
+        mw__smtp_xtext_decode(p, n, out);
+        mw__smtp_utf8_valid((const unsigned char *)p, n);
+    }
+    /* A parameter value that runs to the last mapped byte. */
+    char *q = (char *)map + pg - 8;
+    memcpy(q, "XFOO=abc", 8);
+    mw_slice params = {q, 8}, v;
+    CHECK_INT(mw_smtp_params_get(params, "XFOO", &v), 1);
+    CHECK_STR(v.base, v.len, "abc");
+    munmap(map, (size_t)pg * 2);
+}
+
+/* LMTP with many recipients and long replies: the output queue fills,
+ * reply() says MW_ERR_LIMIT without queueing anything, the caller drains
+ * and goes on; every recipient gets exactly one reply. */
+static void test_lmtp_many_replies(void)
+{
+    mw_smtp_server_opts *o = mw_smtp_server_opts_new(NULL);
+    mw_smtp_server_opts_set_flags(o, MW_SMTP_SERVER_LMTP, 1);
+    mw_smtp_server *s;
+    CHECK_INT(mw_smtp_server_new(NULL, o, &s), MW_OK);
+    mw_smtp_server_opts_free(o);
+    drain(s, NULL, 0, NULL);
+    feed_str(s, "LHLO a\r\nMAIL FROM:<>\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_HELO);
+    mw_smtp_server_accept(s);
+    CHECK_INT(next_type(s), MW_SMTP_EV_MAIL);
+    mw_smtp_server_accept(s);
+    enum { N = 1000 };
+    for (int i = 0; i < N; i++) {
+        feed_str(s, "RCPT TO:<a@b>\r\n");
+        CHECK_INT(next_type(s), MW_SMTP_EV_RCPT);
+        CHECK_INT(mw_smtp_server_accept(s), MW_OK);
+        drain(s, NULL, 0, NULL);
+    }
+    feed_str(s, "DATA\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_DATA);
+    mw_smtp_server_accept(s);
+    drain(s, NULL, 0, NULL);
+    feed_str(s, "x\r\n.\r\n");
+    const mw_smtp_event *ev;
+    int t;
+    while ((t = mw_smtp_server_next(s, &ev)) == MW_SMTP_EV_BODY) {}
+    CHECK_INT(t, MW_SMTP_EV_BODY_END);
+    CHECK_INT(ev->rcpt_count, N);
+    char text[401];
+    memset(text, 'z', 400);
+    text[400] = 0;
+    int replies = 0, limits = 0;
+    size_t bytes = 0;
+    while (replies < N) {
+        int rc = mw_smtp_server_reply(s, 250, NULL, text);
+        if (rc == MW_ERR_LIMIT) {
+            limits++;
+            size_t n;
+            const unsigned char *p;
+            while ((p = mw_smtp_server_out_buf(s, &n)) != NULL) {
+                CHECK_INT(n % 412, 0); /* whole replies only */
+                bytes += n;
+                mw_smtp_server_out_ack(s, n);
+            }
+            continue;
+        }
+        CHECK_INT(rc, MW_OK);
+        if (rc != MW_OK) break;
+        replies++;
+    }
+    bytes += drain(s, NULL, 0, NULL);
+    CHECK(limits > 0);
+    CHECK_INT(bytes, (size_t)N * 412);
+    CHECK_INT(mw_smtp_server_reply(s, 250, NULL, NULL), MW_ERR_STATE); /* all answered */
+    feed_str(s, "QUIT\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_QUIT);
+    mw_smtp_server_free(s);
+}
+
+/* LMTP refusal by the engine for 5000 recipients: 5000 replies fit. */
+static void test_lmtp_engine_refusal_many(void)
+{
+    mw_smtp_server_opts *o = mw_smtp_server_opts_new(NULL);
+    mw_smtp_server_opts_set_flags(o, MW_SMTP_SERVER_LMTP, 1);
+    mw_smtp_server_opts_set_max_recipients(o, 5000);
+    mw_smtp_server_opts_set_max_message_size(o, 3);
+    mw_smtp_server *s;
+    CHECK_INT(mw_smtp_server_new(NULL, o, &s), MW_OK);
+    mw_smtp_server_opts_free(o);
+    feed_str(s, "LHLO a\r\nMAIL FROM:<>\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_HELO);
+    mw_smtp_server_accept(s);
+    CHECK_INT(next_type(s), MW_SMTP_EV_MAIL);
+    mw_smtp_server_accept(s);
+    drain(s, NULL, 0, NULL);
+    for (int i = 0; i < 5000; i++) {
+        feed_str(s, "RCPT TO:<a@b>\r\n");
+        CHECK_INT(next_type(s), MW_SMTP_EV_RCPT);
+        mw_smtp_server_accept(s);
+        drain(s, NULL, 0, NULL);
+    }
+    feed_str(s, "DATA\r\n");
+    CHECK_INT(next_type(s), MW_SMTP_EV_DATA);
+    mw_smtp_server_accept(s);
+    drain(s, NULL, 0, NULL);
+    feed_str(s, "0123456789\r\n.\r\n");
+    const mw_smtp_event *ev;
+    int t;
+    while ((t = mw_smtp_server_next(s, &ev)) == MW_SMTP_EV_BODY) {}
+    CHECK_INT(t, MW_SMTP_EV_BODY_END);
+    CHECK_INT(ev->reject_code, 552);
+    static const char line[] = "552 5.3.4 Message size exceeds fixed maximum message size\r\n";
+    CHECK_INT(drain(s, NULL, 0, NULL), 5000 * (sizeof line - 1));
+    mw_smtp_server_free(s);
+}
+
 int main(void)
 {
+    MW_RUN(test_lmtp_engine_refusal_many);
+    MW_RUN(test_lmtp_many_replies);
+    MW_RUN(test_guard_page);
     MW_RUN(test_opts_validation);
     MW_RUN(test_api_states);
     MW_RUN(test_pipelining_flush);
@@ -487,5 +659,6 @@ int main(void)
     MW_RUN(test_params_get);
     MW_RUN(test_codecs);
     MW_RUN(test_path_parser);
+    MW_RUN(test_xtext_public);
     return mw_test_finish();
 }

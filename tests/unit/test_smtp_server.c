@@ -483,12 +483,13 @@ static void feed_all(run *r, const buf *b, size_t chunk, int zero_copy)
     pump(r);
 }
 
-static int replay(const vector *v, size_t chunk, int zero_copy, int verbose)
+static int replay_buf(const vector *v, size_t chunk, int zero_copy, int verbose, size_t inbuf)
 {
     mw_smtp_server_opts *o = mw_smtp_server_opts_new(NULL);
     CHECK(o != NULL);
     CHECK_INT(mw_smtp_server_opts_set_hostname(o, "mx.example.org"), MW_OK);
     for (size_t i = 0; i < v->nopts; i++) apply_option(o, v->opts[i]);
+    if (inbuf) mw_smtp_server_opts_set_input_buffer(o, inbuf);
     run r;
     memset(&r, 0, sizeof r);
     r.v = v;
@@ -545,6 +546,11 @@ static int replay(const vector *v, size_t chunk, int zero_copy, int verbose)
     return ok;
 }
 
+static int replay(const vector *v, size_t chunk, int zero_copy, int verbose)
+{
+    return replay_buf(v, chunk, zero_copy, verbose, 0);
+}
+
 static void test_vectors(void)
 {
     const char *dir = MW_TEST_VECTORS_DIR "/smtp";
@@ -569,6 +575,12 @@ static void test_vectors(void)
         if (whole_only) ok = ok && replay(v, (size_t)-1, 1, 0);
         for (size_t chunk = 1; ok && !whole_only && chunk <= 8; chunk++) ok = replay(v, chunk, 0, 0);
         for (size_t chunk = 1; ok && !whole_only && chunk <= 9; chunk++) ok = replay(v, chunk == 9 ? (size_t)-1 : chunk, 1, 0);
+        /* The smallest input buffer (1 KiB) exercises the buffer-full paths;
+         * vectors with AUTH mechanisms need room for an AUTH line. */
+        int has_auth = 0;
+        for (size_t i = 0; i < v->nopts; i++) has_auth |= !strncmp(v->opts[i], "auth ", 5);
+        for (size_t chunk = 1; ok && !whole_only && !has_auth && chunk <= 9; chunk += 4)
+            ok = replay_buf(v, chunk == 9 ? (size_t)-1 : chunk, (int)(chunk / 4 % 2), 0, 1024);
         if (!ok) mw_test_fail(__FILE__, __LINE__, "vector %s", e->d_name);
         free_vector(v);
         free(v);
