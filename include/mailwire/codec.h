@@ -162,14 +162,19 @@ MW_API mw_ssize mw_b64_decode(const char *in, size_t len, void *out, size_t cap,
  * hard line break and protects trailing whitespace; soft breaks ("=" CRLF)
  * keep every line at 76 characters or less.
  * @param flags MW_QP_BINARY, MW_QP_DOT, MW_QP_FROM, MW_QP_LF_EOL.
- * @return MW_OK, MW_ERR_INVALID.
+ * @return MW_OK, MW_ERR_INVALID (also for MW_QP_BINARY with MW_QP_LF_EOL).
  */
 MW_API int mw_qp_encode_init(mw_codec *c, unsigned flags);
 
-/** Encode as much as fits. @return MW_CODEC_MORE, MW_CODEC_DONE, MW_ERR_INVALID. */
+/**
+ * Encode as much as fits. The output must not overlap the input. Up to a
+ * few input bytes whose encoding depends on what follows are kept inside
+ * the stepper (and counted in total_in) until more input or finish comes.
+ * @return MW_CODEC_MORE, MW_CODEC_DONE, MW_ERR_INVALID.
+ */
 MW_API int mw_qp_encode_step(mw_codec *c, int finish);
 
-/** Upper bound of the encoded size of len bytes (worst case, all escaped). */
+/** Upper bound of the encoded size of len bytes (worst case, all escaped); 0 on overflow. */
 MW_API size_t mw_qp_encoded_max(size_t len, unsigned flags);
 
 /** One-shot encode. @return bytes written, MW_ERR_BUFFER, MW_ERR_INVALID. */
@@ -179,12 +184,19 @@ MW_API mw_ssize mw_qp_encode(const void *in, size_t len, char *out, size_t cap, 
  * Start a quoted-printable decoder. Lenient by default: lowercase hex is
  * accepted, a malformed escape is passed through as-is and reported
  * (MW_CODEC_WARN_BAD_ESCAPE), whitespace before a line end is dropped, and a
- * soft break may be followed by trailing whitespace.
+ * soft break may be followed by trailing whitespace. MW_QP_STRICT also
+ * treats lowercase hex as malformed.
  * @param flags MW_QP_STRICT.
+ * @return MW_OK, MW_ERR_INVALID.
  */
 MW_API int mw_qp_decode_init(mw_codec *c, unsigned flags);
 
-/** Decode as much as fits. @return MW_CODEC_MORE, MW_CODEC_DONE, MW_ERR_SYNTAX (strict), MW_ERR_INVALID. */
+/**
+ * Decode as much as fits; may run in place (next_out == next_in).
+ * c->error_offset is the input offset of the first defect (or of the error).
+ * @return MW_CODEC_MORE, MW_CODEC_DONE, MW_ERR_SYNTAX (strict; sticky),
+ *         MW_ERR_INVALID.
+ */
 MW_API int mw_qp_decode_step(mw_codec *c, int finish);
 
 /** One-shot decode (output is never longer than input). @return bytes written, MW_ERR_SYNTAX, MW_ERR_BUFFER, MW_ERR_INVALID. */
@@ -200,6 +212,7 @@ MW_API mw_ssize mw_qp_decode(const char *in, size_t len, void *out, size_t cap, 
  * already ended with CRLF (a message not ending in CRLF is completed). With
  * finish on an empty message the output is "." CRLF.
  * @param flags 0 (reserved).
+ * @return MW_OK, MW_ERR_INVALID.
  */
 MW_API int mw_dotstuff_init(mw_codec *c, unsigned flags);
 
@@ -211,8 +224,10 @@ MW_API int mw_dotstuff_step(mw_codec *c, int finish);
  * lines and stops at the CRLF "." CRLF terminator, which is not copied
  * (the CRLF before it is data). Only that exact sequence ends the data:
  * "\n.\n", "\r.\r\n", NUL around the dot and similar are content.
- * A message that starts with "." CRLF is empty.
+ * A message that starts with "." CRLF is empty. May run in place
+ * (next_out == next_in).
  * @param flags 0 (reserved).
+ * @return MW_OK, MW_ERR_INVALID.
  */
 MW_API int mw_dotunstuff_init(mw_codec *c, unsigned flags);
 

@@ -10,5 +10,6 @@
 #include <mailwire/version.h>
 #include <mailwire/codec.h>
 #include <mailwire/rfc5322.h>
+#include <mailwire/sasl.h>
 
 #endif

@@ -20,8 +20,10 @@
  * ASCII, which is most deployments, there is nothing to do).
  *
  * Status convention: the step functions return a positive MW_SASL_*
- * status, or a negative MW_ERR_* code. After any error the context is
- * finished: further steps return MW_ERR_STATE (or the same fatal error).
+ * status, or a negative MW_ERR_* code. After any error other than
+ * MW_ERR_INVALID and MW_ERR_STATE (which change nothing) the context is
+ * finished: further steps return MW_ERR_STATE, or the same code again for
+ * the fatal ones (MW_ERR_LIMIT, MW_ERR_PROTOCOL, MW_ERR_NOMEM).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -164,8 +166,9 @@ MW_API int mw_sasl_options_set_max_message(mw_sasl_options *opts, size_t max);
 MW_API int mw_sasl_options_set_iterations(mw_sasl_options *opts, uint32_t min, uint32_t max);
 
 /**
- * Set the random-bytes callback, used for a SCRAM nonce, a CRAM-MD5
- * challenge or a SCRAM salt when the context has no MW_SASL_PROP_NONCE.
+ * Set the random-bytes callback. It supplies the SCRAM nonce and the
+ * CRAM-MD5 challenge when the context has no MW_SASL_PROP_NONCE, and the
+ * salt when a SCRAM server is given a plaintext password.
  * @param fn NULL removes the callback.
  * @return MW_OK, MW_ERR_INVALID.
  */
@@ -398,9 +401,13 @@ MW_API const mw_sasl_server_info *mw_sasl_server_info_get(const mw_sasl_server *
  * OAuth mechanisms this sends the error JSON challenge and waits for the
  * client's dummy response, RFC 7628 §3.2.3); ok != 0 accepts, allowed only
  * when info.need has MW_SASL_NEED_VERDICT.
- * @return MW_SASL_DONE, MW_SASL_CONTINUE (error JSON or final data to
- *         send), MW_ERR_AUTH (refused), MW_ERR_STATE (not paused, or ok
- *         where a secret is needed), MW_ERR_NOMEM, MW_ERR_INVALID.
+ * @param out receives the OAuth error JSON to send (MW_SASL_CONTINUE);
+ *        otherwise empty. Valid until the next call on s.
+ * @return MW_SASL_DONE (accepted), MW_SASL_CONTINUE (OAuth refusal: send
+ *         the error JSON, then step with the client's dummy response, which
+ *         gives MW_ERR_AUTH), MW_ERR_AUTH (refused), MW_ERR_STATE (not
+ *         paused, or ok where a secret is needed), MW_ERR_NOMEM,
+ *         MW_ERR_INVALID.
  */
 MW_API int mw_sasl_server_verdict(mw_sasl_server *s, int ok, mw_slice *out);
 
@@ -415,9 +422,14 @@ MW_API int mw_sasl_server_set_oauth_error(mw_sasl_server *s, const char *json, s
  * Resolve a pause with the user's plaintext password; the engine checks it
  * (constant-time comparison for PLAIN/LOGIN, HMAC-MD5 for CRAM-MD5, key
  * derivation with a fresh salt for SCRAM).
- * @return as mw_sasl_server_step (SCRAM continues with server-first);
- *         MW_ERR_STATE when not paused or info.need lacks
- *         MW_SASL_NEED_PASSWORD.
+ * @param password,len the password; used during the call only, not kept.
+ * @param out receives the next challenge (SCRAM's server-first); valid
+ *        until the next call on s.
+ * @return MW_SASL_DONE (matched), MW_SASL_CONTINUE (SCRAM continues with
+ *         server-first), MW_ERR_AUTH (no match), MW_ERR_UNSUPPORTED (SCRAM
+ *         without a random callback for the salt), MW_ERR_STATE (not paused,
+ *         or info.need lacks MW_SASL_NEED_PASSWORD), MW_ERR_NOMEM,
+ *         MW_ERR_INVALID.
  */
 MW_API int mw_sasl_server_supply_password(mw_sasl_server *s, const void *password, size_t len,
                                           mw_slice *out);
@@ -427,8 +439,11 @@ MW_API int mw_sasl_server_supply_password(mw_sasl_server *s, const void *passwor
  * For an unknown user, supplying made-up credentials (a salt derived from
  * the name, your usual count) hides which users exist; refusing with
  * mw_sasl_server_verdict(s, 0) is quicker but tells.
- * @return as mw_sasl_server_step; MW_ERR_STATE when not paused at a SCRAM
- *         lookup; MW_ERR_INVALID (NULL, empty salt, iterations 0).
+ * @param out receives server-first; valid until the next call on s.
+ * @return MW_SASL_CONTINUE; MW_ERR_UNSUPPORTED (no nonce source),
+ *         MW_ERR_SYNTAX (a MW_SASL_PROP_NONCE that is not printable ASCII
+ *         or holds ','), MW_ERR_STATE (not paused at a SCRAM lookup), MW_ERR_NOMEM,
+ *         MW_ERR_INVALID (NULL, empty salt, iterations 0).
  */
 MW_API int mw_sasl_server_supply_scram(mw_sasl_server *s, const mw_sasl_scram_creds *creds,
                                        mw_slice *out);

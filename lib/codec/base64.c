@@ -93,6 +93,15 @@ size_t mw__b64_enc_scalar(const unsigned char *in, size_t n, unsigned char *out,
      * so 2 more must be readable), four pair lookups, one 8-byte store.
      * Assembling the store in a register needs a known byte order. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 14 <= n && i + 12 <= end; i += 12, out += 16) {
+        uint64_t w0 = get_be64(in + i), w1 = get_be64(in + i + 6);
+        uint64_t o0 = (uint64_t)pair_at(pairs, w0 >> 52) | (uint64_t)pair_at(pairs, w0 >> 40) << 16 |
+                      (uint64_t)pair_at(pairs, w0 >> 28) << 32 | (uint64_t)pair_at(pairs, w0 >> 16) << 48;
+        uint64_t o1 = (uint64_t)pair_at(pairs, w1 >> 52) | (uint64_t)pair_at(pairs, w1 >> 40) << 16 |
+                      (uint64_t)pair_at(pairs, w1 >> 28) << 32 | (uint64_t)pair_at(pairs, w1 >> 16) << 48;
+        memcpy(out, &o0, 8);
+        memcpy(out + 8, &o1, 8);
+    }
     for (; i + 8 <= n && i + 6 <= end; i += 6, out += 8) {
         uint64_t w = get_be64(in + i);
         uint64_t o = (uint64_t)pair_at(pairs, w >> 52) | (uint64_t)pair_at(pairs, w >> 40) << 16 |
@@ -162,16 +171,17 @@ static void enc_lines_scalar(const unsigned char *in, size_t nlines, unsigned ch
     }
 }
 
+/* Lines are decoded in place: when a line turns out to hold a bad byte,
+ * the quads before it were written exactly as the careful path will write
+ * them again, so nothing beyond the final output is ever touched. */
 static size_t dec_lines_scalar(const unsigned char *in, size_t n, unsigned char *out, size_t room,
                                size_t len, int url)
 {
     size_t used = 0, line_out = len / 4 * 3;
-    unsigned char tmp[96 / 4 * 3];
     if (len < 16 || len > 96 || len % 4) return 0;
     while (n - used >= len + 2 && room >= line_out && in[used + len] == '\r' &&
            in[used + len + 1] == '\n') {
-        if (mw__b64_dec_scalar(in + used, len, tmp, url) != len) break;
-        memcpy(out, tmp, line_out);
+        if (mw__b64_dec_scalar(in + used, len, out, url) != len) break;
         out += line_out;
         room -= line_out;
         used += len + 2;
@@ -188,7 +198,9 @@ static const mw__b64_kernel kernels[MW__B64_LEVELS] = {
 #if defined(MW_HAVE_X86_SIMD)
     {mw__b64_enc_ssse3, mw__b64_enc_lines_ssse3, mw__b64_dec_ssse3, mw__b64_dec_lines_ssse3},
     {mw__b64_enc_avx2, mw__b64_enc_lines_avx2, mw__b64_dec_avx2, mw__b64_dec_lines_avx2},
+    {mw__b64_enc_avx512, mw__b64_enc_lines_avx512, mw__b64_dec_avx512, mw__b64_dec_lines_avx512},
 #else
+    {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
     {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
     {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
 #endif
@@ -202,6 +214,8 @@ int mw__b64_level_supported(int level)
      * (including the OS check that AVX state is saved): cheap and race-free. */
     if (level == MW__B64_SSSE3) return __builtin_cpu_supports("ssse3") ? 1 : 0;
     if (level == MW__B64_AVX2) return __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (level == MW__B64_AVX512)
+        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") ? 1 : 0;
 #endif
     return 0;
 }
@@ -522,7 +536,7 @@ static void dec_bulk(mw_codec *c, mw__b64_state *st, cursor *k, int url, int mim
                 room = (size_t)(k->out_end - k->out);
             }
         }
-        size_t lim = min_size(nin, room / 3 * 4);
+        size_t lim = room / 3 > nin / 4 ? nin : room / 3 * 4; /* no overflow for huge room */
         size_t n = kern->dec(k->in, lim, k->out, url);
         n += mw__b64_dec_scalar(k->in + n, lim - n, k->out + n / 4 * 3, url);
         k->in += n;

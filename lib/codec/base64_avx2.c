@@ -176,26 +176,28 @@ size_t mw__b64_dec_avx2(const unsigned char *in, size_t n, unsigned char *out, i
         if (i < quads * 4) return i;
         i += dec_stream(in + i, n4 - i, out + i / 4 * 3, &t);
     }
-    __m256i bad0, bad1, v0, v1;
-    /* Two blocks per round; full 32-byte stores while 8 spare output bytes
-     * follow (the next block overwrites them), exact ones near the end. */
-    for (; i + 76 <= n4; i += 64) {
-        v0 = dec_block(LOADU(in + i), &t, &bad0);
-        v1 = dec_block(LOADU(in + i + 32), &t, &bad1);
-        if (!_mm256_testz_si256(_mm256_or_si256(bad0, bad1), _mm256_or_si256(bad0, bad1))) break;
-        STOREU(out + i / 4 * 3, v0);
-        STOREU(out + i / 4 * 3 + 24, v1);
+    if (i + 32 > n4) return i;
+    __m256i bad, v, next;
+    v = dec_block(LOADU(in + i), &t, &bad);
+    if (!_mm256_testz_si256(bad, bad)) return i;
+    /* Block i is stored with a full 32-byte store (8 junk bytes) only once
+     * block i + 32 is known good: its store covers the junk. */
+    for (; i + 64 <= n4; i += 32) {
+        next = dec_block(LOADU(in + i + 32), &t, &bad);
+        if (!_mm256_testz_si256(bad, bad)) {
+            store24(out + i / 4 * 3, v);
+            return i + 32;
+        }
+        STOREU(out + i / 4 * 3, v);
+        v = next;
     }
-    for (; i + 32 <= n4; i += 32) {
-        v0 = dec_block(LOADU(in + i), &t, &bad0);
-        if (!_mm256_testz_si256(bad0, bad0)) return i;
-        store24(out + i / 4 * 3, v0);
-    }
+    store24(out + i / 4 * 3, v);
+    i += 32;
     if (i < n4) {
         size_t p = n4 - 32; /* overlap the end */
-        v0 = dec_block(LOADU(in + p), &t, &bad0);
-        if (!_mm256_testz_si256(bad0, bad0)) return i;
-        store24(out + p / 4 * 3, v0);
+        v = dec_block(LOADU(in + p), &t, &bad);
+        if (!_mm256_testz_si256(bad, bad)) return i;
+        store24(out + p / 4 * 3, v);
     }
     return n4;
 }

@@ -148,19 +148,27 @@ size_t mw__b64_dec_ssse3(const unsigned char *in, size_t n, unsigned char *out, 
     if (n4 < 16) return 0;
     dec_tables t;
     dec_tables_init(&t, url);
-    __m128i bad, v;
-    /* Full 16-byte stores while 4 spare output bytes follow, exact ones after. */
-    for (; i + 24 <= n4; i += 16) {
-        v = dec_block(LOADU(in + i), &t, &bad);
-        if (!all_zero(bad)) return i;
+    __m128i bad, v, next;
+    v = dec_block(LOADU(in), &t, &bad);
+    if (!all_zero(bad)) return 0;
+    /* Block i is stored with a full 16-byte store (4 junk bytes) only once
+     * block i + 16 is known good: its store covers the junk. */
+    for (; i + 32 <= n4; i += 16) {
+        next = dec_block(LOADU(in + i + 16), &t, &bad);
+        if (!all_zero(bad)) {
+            store12(out + i / 4 * 3, v);
+            return i + 16;
+        }
         STOREU(out + i / 4 * 3, v);
+        v = next;
     }
-    for (; i < n4; i += 16) {
-        size_t p = n4 - i < 16 ? n4 - 16 : i; /* overlap the end */
+    store12(out + i / 4 * 3, v);
+    i += 16;
+    if (i < n4) {
+        size_t p = n4 - 16; /* overlap the end */
         v = dec_block(LOADU(in + p), &t, &bad);
         if (!all_zero(bad)) return i;
         store12(out + p / 4 * 3, v);
-        i = p;
     }
     return n4;
 }

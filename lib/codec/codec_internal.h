@@ -26,7 +26,8 @@
 #define MW__B64_SCALAR 0
 #define MW__B64_SSSE3 1
 #define MW__B64_AVX2 2
-#define MW__B64_LEVELS 3
+#define MW__B64_AVX512 3 /* AVX-512 BW + VBMI */
+#define MW__B64_LEVELS 4
 
 /** Highest level this build and CPU can run (a cpuid-based check, cheap). */
 int mw__b64_level_best(void);
@@ -81,6 +82,11 @@ void mw__b64_enc_lines_avx2(const unsigned char *in, size_t nlines, unsigned cha
 size_t mw__b64_dec_avx2(const unsigned char *in, size_t n, unsigned char *out, int url);
 size_t mw__b64_dec_lines_avx2(const unsigned char *in, size_t n, unsigned char *out, size_t room,
                               size_t len, int url);
+size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out, int url);
+void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned char *out, int url);
+size_t mw__b64_dec_avx512(const unsigned char *in, size_t n, unsigned char *out, int url);
+size_t mw__b64_dec_lines_avx512(const unsigned char *in, size_t n, unsigned char *out, size_t room,
+                                size_t len, int url);
 #endif
 
 /* ---- quoted-printable ---- */
@@ -119,6 +125,29 @@ typedef struct mw__qp_dec_state {
     unsigned char ws_bits[MW__QP_WS_CAP / 8];
 } mw__qp_dec_state;
 MW_CODEC_STATE_FITS(mw__qp_dec_state);
+
+/* From the CR, LF and white-space bit masks of a 16-byte block: the CRs
+ * that start a clean hard line break inside the block (LF right after, no
+ * white space right before, not the first byte, whose predecessor is
+ * outside the block). Such a CRLF needs no attention from either QP codec. */
+static inline unsigned mw__qp_clean_crs(unsigned cr, unsigned lf, unsigned ws)
+{
+    return cr & (lf >> 1) & ~(ws << 1) & ~1u;
+}
+
+#if defined(MW_HAVE_X86_SIMD) && (defined(__GNUC__) || defined(__clang__))
+#define MW__QP_SSSE3 1
+/* qp_ssse3.c: decode the 16-byte block at p into o (16 bytes of room),
+ * when it holds only plain bytes, clean CRLFs, well-formed escapes and
+ * "=" CRLF soft breaks.
+ * @return input bytes used (14..16; *made output bytes, *run_off the
+ *         offset just after the last escape or 0), or 0 when the block
+ *         needs the scalar path. Call only when the CPU has SSSE3. */
+size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int strict, size_t *made,
+                              size_t *run_off);
+#else
+#define MW__QP_SSSE3 0
+#endif
 
 /* ---- dot-stuffing ---- */
 

@@ -30,6 +30,7 @@ static int dot_stepper_ok(const mw_codec *c)
 
 static void dot_consume(mw_codec *c, size_t n)
 {
+    if (!n) return; /* next_in may be NULL: no arithmetic on it */
     c->next_in += n;
     c->avail_in -= n;
     c->total_in += n;
@@ -37,6 +38,7 @@ static void dot_consume(mw_codec *c, size_t n)
 
 static void dot_produced(mw_codec *c, size_t n)
 {
+    if (!n) return;
     c->next_out += n;
     c->avail_out -= n;
     c->total_out += n;
@@ -93,7 +95,7 @@ static int dot_terminate(mw_codec *c, mw__dot_state *st)
     size_t len = st->term_kind == 1 ? 3 : 5;
     size_t k = len - st->term_pos;
     if (k > c->avail_out) k = c->avail_out;
-    memcpy(c->next_out, t + st->term_pos, k);
+    if (k) memcpy(c->next_out, t + st->term_pos, k); /* next_out may be NULL when there is no room */
     dot_produced(c, k);
     st->term_pos = (uint8_t)(st->term_pos + k);
     return st->term_pos == len ? MW_CODEC_DONE : MW_CODEC_MORE;

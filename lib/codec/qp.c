@@ -51,8 +51,8 @@ static const unsigned char qp_hex_value[256] = {
 
 /* Encoder tables. qp_enc_word: what a byte becomes when encoded alone
  * (itself, or "=XX"); qp_width_text / qp_width_bin: its width in text and
- * binary mode, 0 for the bytes text mode must look at more closely (space,
- * tab, CR, LF). In binary mode only the end of the data makes white space
+ * binary mode, QP_W_LOOK for the bytes text mode must look at more closely
+ * (space, tab, CR, LF). In binary mode only the end of the data makes white space
  * trailing, and the fast path never sees the end. */
 static const unsigned char qp_enc_word[256][4] = {
     {'=', '0', '0', 0}, {'=', '0', '1', 0}, {'=', '0', '2', 0}, {'=', '0', '3', 0},
@@ -121,9 +121,11 @@ static const unsigned char qp_enc_word[256][4] = {
     {'=', 'F', 'C', 0}, {'=', 'F', 'D', 0}, {'=', 'F', 'E', 0}, {'=', 'F', 'F', 0},
 };
 
+#define QP_W_LOOK 64u
+
 static const unsigned char qp_width_text[256] = {
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 3, 3, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 64, 64, 3, 3, 64, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    64, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3,
     3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
@@ -158,6 +160,18 @@ static unsigned qp_ctz(unsigned m)
 #endif
 }
 
+/* Index of the highest set bit of a non-zero mask. */
+static unsigned qp_high_bit(unsigned m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u - (unsigned)__builtin_clz(m);
+#else
+    unsigned i = 0;
+    while (m >>= 1) i++;
+    return i;
+#endif
+}
+
 static int qp_is_ws(unsigned b) { return b == ' ' || b == '\t'; }
 
 /* Printable ASCII that may stand for itself (rule 2): '!'..'~' except '='. */
@@ -170,6 +184,7 @@ static int qp_stepper_ok(const mw_codec *c)
 
 static void qp_consume(mw_codec *c, size_t n)
 {
+    if (!n) return; /* next_in may be NULL: no arithmetic on it */
     c->next_in += n;
     c->avail_in -= n;
     c->total_in += n;
@@ -177,6 +192,7 @@ static void qp_consume(mw_codec *c, size_t n)
 
 static void qp_produced(mw_codec *c, size_t n)
 {
+    if (!n) return;
     c->next_out += n;
     c->avail_out -= n;
     c->total_out += n;
@@ -188,7 +204,7 @@ static void qp_put(mw_codec *c, unsigned char *pend, uint8_t *pend_pos, uint8_t 
                    const void *s, size_t n)
 {
     size_t k = n < c->avail_out ? n : c->avail_out;
-    memcpy(c->next_out, s, k);
+    if (k) memcpy(c->next_out, s, k); /* next_out may be NULL when there is no room */
     qp_produced(c, k);
     if (k < n) {
         memcpy(pend, (const unsigned char *)s + k, n - k);
@@ -202,7 +218,7 @@ static int qp_drain(mw_codec *c, const unsigned char *pend, uint8_t *pend_pos, u
 {
     size_t left = (size_t)(*pend_len - *pend_pos);
     size_t k = left < c->avail_out ? left : c->avail_out;
-    memcpy(c->next_out, pend + *pend_pos, k);
+    if (k) memcpy(c->next_out, pend + *pend_pos, k);
     qp_produced(c, k);
     *pend_pos = (uint8_t)(*pend_pos + k);
     if (*pend_pos < *pend_len) return 0;
@@ -240,6 +256,32 @@ static unsigned qp_enc_mask(const unsigned char *p, unsigned char *o)
     for (unsigned i = 0; i < 16; i++)
         m |= (unsigned)!(qp_is_literal(p[i]) || qp_is_ws(p[i])) << i;
     return m;
+#endif
+}
+
+/* Like qp_enc_mask for text mode, but clean CRLFs inside the block are not
+ * marked; their CRs are returned in *crs. */
+static unsigned qp_enc_mask_text(const unsigned char *p, unsigned char *o, unsigned *crs)
+{
+#if MW_QP_HAVE_SSE2
+    const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+    const __m128i eq = _mm_set1_epi8('='), tab = _mm_set1_epi8('\t'), sp = _mm_set1_epi8(' ');
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)o, v);
+    __m128i is_tab = _mm_cmpeq_epi8(v, tab);
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, low),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, eq)));
+    bad = _mm_andnot_si128(is_tab, bad);
+    unsigned ws = (unsigned)_mm_movemask_epi8(_mm_or_si128(is_tab, _mm_cmpeq_epi8(v, sp)));
+    unsigned crm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr));
+    unsigned lfm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
+    unsigned clean = mw__qp_clean_crs(crm, lfm, ws);
+    *crs = clean;
+    return (unsigned)_mm_movemask_epi8(bad) & ~(clean | clean << 1);
+#else
+    *crs = 0;
+    return qp_enc_mask(p, o);
 #endif
 }
 
@@ -337,6 +379,41 @@ static int qp_enc_token(mw_codec *c, mw__qp_enc_state *st, const unsigned char *
     return 1;
 }
 
+/* Four tokens a step from the tables while four escapes still fit on the
+ * line; stops before a text-mode special (space, CR, LF) and before four
+ * plain bytes (a run for the block loop: *run is set). Kept apart so that its few
+ * variables stay in registers. */
+static unsigned char *qp_enc_quads(const unsigned char **pp, const unsigned char *stop,
+                                   unsigned char *o, unsigned *colp, const unsigned char *widths,
+                                   int *run)
+{
+    const unsigned char *p = *pp;
+    if (*colp + 12 > MW_QP_LINE - 1) return o;
+    unsigned char *o0 = o, *olim = o + (MW_QP_LINE - 13 - *colp); /* the column, kept in o */
+    while (p + 4 <= stop && o <= olim) {
+        unsigned b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
+        unsigned w0 = widths[b0], w1 = widths[b1], w2 = widths[b2], w3 = widths[b3];
+        unsigned all = w0 | w1 | w2 | w3; /* widths are 1, 3 or QP_W_LOOK */
+        if (all == 1) {
+            *run = 1;
+            break;
+        }
+        if (all & QP_W_LOOK) break;
+        memcpy(o, qp_enc_word[b0], 4);
+        o += w0;
+        memcpy(o, qp_enc_word[b1], 4);
+        o += w1;
+        memcpy(o, qp_enc_word[b2], 4);
+        o += w2;
+        memcpy(o, qp_enc_word[b3], 4);
+        o += w3;
+        p += 4;
+    }
+    *pp = p;
+    *colp += (unsigned)(o - o0);
+    return o;
+}
+
 /* Fast path: runs of plain bytes 16 at a time and every common token,
  * while at least 24 input bytes (a block plus lookahead) and 100 bytes of
  * output space (a line) are left. The output must not overlap the input (blocks are
@@ -352,57 +429,85 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
     unsigned col = st->col;
     unsigned char *o = c->next_out, *oe = o + c->avail_out;
     const unsigned char *widths = text ? qp_width_text : qp_width_bin;
+    int crlf_in_blocks = text && !protect;
     while (e - p >= 24 && oe - o >= 100) {
         unsigned b = *p;
         if (col == 0 && protect && (b == '.' || b == 'F')) break;
         int plain = qp_width_bin[b] == 1; /* stands for itself (white space: maybe) */
         if (plain && col < MW_QP_LINE - 1 && (qp_width_bin[p[1]] == 1 || col > MW_QP_LINE - 4)) {
             /* a run: 16 bytes at a time; whole blocks advance by a constant
-             * so the next load does not wait for this one's result */
+             * so the next load does not wait for this one's result. In
+             * text mode a block may hold clean CRLFs (not with DOT/FROM:
+             * those look at every line start). */
             const unsigned char *start = p;
-            unsigned char *ostart = o;
-            size_t room = MW_QP_LINE - 1 - col, k;
+            size_t k;
             for (;;) {
-                unsigned m = qp_enc_mask(p, o);
-                if (!m && room > 16 && e - p >= 40) {
-                    p += 16;
-                    o += 16;
-                    room -= 16;
-                    continue;
+                unsigned crs = 0;
+                unsigned m = crlf_in_blocks ? qp_enc_mask_text(p, o, &crs) : qp_enc_mask(p, o);
+                if (!m && e - p >= 40) {
+                    if (!crs && col + 16 <= MW_QP_LINE - 1) {
+                        p += 16;
+                        o += 16;
+                        col += 16;
+                        continue;
+                    }
+                    /* the line before the first CR may reach column 76 */
+                    if (crs && col + qp_ctz(crs) <= MW_QP_LINE) {
+                        p += 16;
+                        o += 16;
+                        col = 14u - qp_high_bit(crs);
+                        continue;
+                    }
                 }
-                k = m ? (size_t)qp_ctz(m) : 16;
+                k = qp_ctz(m | crs | 0x10000u);
+                size_t room = col < MW_QP_LINE - 1 ? MW_QP_LINE - 1 - col : 0;
                 if (k > room) k = room;
                 break;
             }
-            const unsigned char *q = p + k;
+            p += k;
+            o += k;
+            col += (unsigned)k;
             /* the last white space before a line end is not plain (rule 3) */
-            if (text && q > start && qp_is_ws(q[-1]) && (*q == '\r' || (lf_eol && *q == '\n'))) q--;
-            size_t adv = (size_t)(q - start);
-            p = q;
-            o = ostart + adv;
-            col += (unsigned)adv;
-            if (adv) continue;
+            if (text && p > start && qp_is_ws(p[-1]) && (*p == '\r' || (lf_eol && *p == '\n'))) {
+                p--;
+                o--;
+                col--;
+            }
+            if (p != start) continue;
             b = *p; /* white space before a line end */
-        } else if (col <= MW_QP_LINE - 4) {
-            /* mixed or binary data: byte by byte from a table, without
-             * branches on the byte's class, while every token fits */
+        } else {
+            /* mixed or binary data: tokens from a table, without branches
+             * on the byte's class, soft breaks included */
             const unsigned char *stop = e - 24;
-            unsigned w;
+            int to_token = 0;
             for (;;) {
-                w = widths[b];
-                if (!w) break;
+                int run = 0;
+                o = qp_enc_quads(&p, stop, o, &col, widths, &run);
+                if (run) break; /* the block loop takes it from the top */
+                if (p > stop || oe - o < 100) break; /* the outer loop ends too */
+                b = *p;
+                unsigned w = widths[b];
+                if (w & QP_W_LOOK) { /* space, CR or LF in text mode */
+                    to_token = 1;
+                    break;
+                }
+                if (col + w > MW_QP_LINE - 1) {
+                    if (text && col + w == MW_QP_LINE) { /* the 76th column, maybe */
+                        to_token = 1;
+                        break;
+                    }
+                    memcpy(o, "=\r\n", 3);
+                    o += 3;
+                    col = 0;
+                    if (protect) break; /* line starts are checked at the top */
+                    continue;
+                }
                 memcpy(o, qp_enc_word[b], 4);
                 o += w;
                 col += w;
                 p++;
-                if (p >= stop || col > MW_QP_LINE - 4) break;
-                b = *p;
-                /* four plain bytes: a run starts (bitwise, one rare branch) */
-                if ((qp_width_bin[b] | qp_width_bin[p[1]] | qp_width_bin[p[2]] |
-                     qp_width_bin[p[3]]) == 1)
-                    break;
             }
-            if (w) continue;
+            if (!to_token) continue;
         }
         if (text && b == '\r' && p[1] == '\n') {
             o[0] = '\r';
@@ -488,7 +593,7 @@ int mw_qp_encode_step(mw_codec *c, int finish)
             /* Bytes kept for lookahead: top them up and retry. */
             size_t take = sizeof st->hold - st->hold_len;
             if (take > c->avail_in) take = c->avail_in;
-            memcpy(st->hold + st->hold_len, c->next_in, take);
+            if (take) memcpy(st->hold + st->hold_len, c->next_in, take); /* next_in may be NULL */
             st->hold_len = (uint8_t)(st->hold_len + take);
             qp_consume(c, take);
             int why = qp_enc_core(c, st, st->hold, st->hold_len, finish && !c->avail_in, &used);
@@ -855,16 +960,22 @@ static void qp_dec_fast(mw_codec *c, int strict)
 }
 
 /* Copy 16 bytes from p to o and return a bit mask of the '=', CR and LF
- * among them. */
+ * among them, leaving out clean CRLFs inside the block (a hard break with
+ * no white space before it decodes to itself). */
 static unsigned qp_dec_mask(const unsigned char *p, unsigned char *o)
 {
 #if MW_QP_HAVE_SSE2
     const __m128i eq = _mm_set1_epi8('='), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     _mm_storeu_si128((__m128i *)(void *)o, v);
-    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, eq),
-                               _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
-    return (unsigned)_mm_movemask_epi8(hit);
+    const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
+    unsigned eqm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, eq));
+    unsigned crm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr));
+    unsigned lfm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
+    unsigned ws = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab)));
+    unsigned clean = mw__qp_clean_crs(crm, lfm, ws); /* copied as they are */
+    return (eqm | crm | lfm) & ~(clean | clean << 1);
 #else
     unsigned m = 0;
     memcpy(o, p, 16);
@@ -914,6 +1025,9 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
     const unsigned char *e = p + n, *run = p; /* run: where the current literal run began */
     unsigned char *o = c->next_out;
     int at_end = 1;
+#if MW__QP_SSSE3
+    int ssse3 = __builtin_cpu_supports("ssse3");
+#endif
     while (e - p >= 16) { /* the output is never ahead of the input, so o has room too */
         unsigned m = qp_dec_mask(p, o);
         if (!m) { /* a constant step: the next load need not wait for this one */
@@ -921,6 +1035,17 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
             o += 16;
             continue;
         }
+#if MW__QP_SSSE3
+        if (ssse3) { /* escapes without a branch each */
+            size_t made, run_off, used = mw__qp_dec_block_ssse3(p, o, valid_max == 16u, &made, &run_off);
+            if (used) {
+                if (run_off) run = p + run_off;
+                p += used;
+                o += made;
+                continue;
+            }
+        }
+#endif
         size_t k = (size_t)qp_ctz(m);
         p += k;
         o += k;
@@ -934,18 +1059,31 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
                 p = qp_dec_mixed(p, e, &o, &run, valid_max);
                 continue;
             }
-            if (!(p[1] == '\r' && p[2] == '\n')) {
-                at_end = 0;
-                break;
+            if (p[1] == '\r' && p[2] == '\n') { /* soft line break */
+                p += 3;
+                run = p;
+                continue;
             }
-            p += 3;
-            run = p;
-            continue;
+            if (p[1] == '\n') { /* soft line break ended by a bare LF */
+                qp_defect(c, c->total_in + (uint64_t)(p + 1 - c->next_in), MW_CODEC_WARN_BARE_EOL);
+                p += 2;
+                run = p;
+                continue;
+            }
+            at_end = 0;
+            break;
         }
         /* CR or LF: white space before it is for the byte-level machine */
         if (p > run && qp_is_ws(p[-1])) break;
+        if (*p == '\n') { /* bare LF: a line end, kept as LF (Unix-style files) */
+            qp_defect(c, c->total_in + (uint64_t)(p - c->next_in), MW_CODEC_WARN_BARE_EOL);
+            *o++ = '\n';
+            p++;
+            run = p;
+            continue;
+        }
         at_end = 0;
-        if (*p != '\r' || e - p < 2 || p[1] != '\n') break; /* bare CR or LF */
+        if (e - p < 2 || p[1] != '\n') break; /* bare CR */
         o[0] = '\r';
         o[1] = '\n';
         o += 2;

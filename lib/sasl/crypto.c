@@ -302,37 +302,62 @@ void mw__hmac_md5(const void *key, size_t key_len, const void *data, size_t len,
 
 /* ---- PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) ---------------------------- */
 
+/* Each PBKDF2 round is HMAC over a 32-byte value. With the keyed inner and
+ * outer states computed once, both hashes are a single compression of a
+ * block whose padding never changes, so the rounds skip the generic
+ * update/final path and work on words directly. */
+static void pad_block_32(unsigned char blk[64])
+{
+    memset(blk + 32, 0, 32);
+    blk[32] = 0x80;
+    blk[62] = 0x03; /* (64 + 32) * 8 = 768 bits, big-endian */
+}
+
+static void words_to_block(unsigned char blk[64], const uint32_t w[8])
+{
+    for (unsigned i = 0; i < 8; i++) store_be32(blk + 4 * i, w[i]);
+}
+
 int mw__pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len,
                       uint32_t iterations, unsigned char *out, size_t out_len)
 {
     if (iterations == 0 || (out_len == 0) || (!salt && salt_len) || (!password && password_len))
         return MW_ERR_INVALID;
-    /* The keyed inner/outer states are computed once; each iteration then
-     * costs two compressions instead of four. */
     mw__hmac_sha256_ctx keyed, h;
     mw__hmac_sha256_init(&keyed, password, password_len);
-    unsigned char u[MW__SHA256_LEN], t[MW__SHA256_LEN], ctr[4];
+    unsigned char u[MW__SHA256_LEN], ctr[4], blk[64];
+    uint32_t w[8], tw[8], st[8];
     uint32_t block = 1;
+    pad_block_32(blk);
     for (size_t done = 0; done < out_len; block++) {
+        /* U1 = HMAC(P, S || INT(block)) through the generic path */
         store_be32(ctr, block);
         h = keyed;
         mw__hmac_sha256_update(&h, salt, salt_len);
         mw__hmac_sha256_update(&h, ctr, 4);
         mw__hmac_sha256_final(&h, u);
-        memcpy(t, u, sizeof t);
+        for (unsigned j = 0; j < 8; j++) tw[j] = w[j] = load_be32(u + 4 * j);
         for (uint32_t i = 1; i < iterations; i++) {
-            h = keyed;
-            mw__hmac_sha256_update(&h, u, sizeof u);
-            mw__hmac_sha256_final(&h, u);
-            for (unsigned j = 0; j < MW__SHA256_LEN; j++) t[j] ^= u[j];
+            words_to_block(blk, w);
+            memcpy(st, keyed.inner.h, sizeof st);
+            sha256_block(st, blk);
+            words_to_block(blk, st);
+            memcpy(w, keyed.outer.h, sizeof w);
+            sha256_block(w, blk);
+            for (unsigned j = 0; j < 8; j++) tw[j] ^= w[j];
         }
-        size_t take = out_len - done < sizeof t ? out_len - done : sizeof t;
-        memcpy(out + done, t, take);
+        words_to_block(blk, tw);
+        size_t take = out_len - done < MW__SHA256_LEN ? out_len - done : MW__SHA256_LEN;
+        memcpy(out + done, blk, take);
+        pad_block_32(blk);
         done += take;
     }
     mw__wipe(&keyed, sizeof keyed);
     mw__wipe(&h, sizeof h);
     mw__wipe(u, sizeof u);
-    mw__wipe(t, sizeof t);
+    mw__wipe(st, sizeof st);
+    mw__wipe(blk, sizeof blk);
+    mw__wipe(w, sizeof w);
+    mw__wipe(tw, sizeof tw);
     return MW_OK;
 }

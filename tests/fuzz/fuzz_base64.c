@@ -4,7 +4,7 @@
  * - strict decoding that succeeds re-encodes to the same text (canonical);
  * - every kernel level gives the same result (bytes, code, offset, warnings);
  * - the stepper cut into small pieces of input and output gives the same
- *   result as the one-shot call;
+ *   result as the one-shot call, and writes nothing past what it produced;
  * - encode then decode gives the input back, for every flag set.
  *
  * SPDX-License-Identifier: MIT
@@ -17,7 +17,7 @@
 
 typedef struct result {
     mw_ssize rc;
-    size_t off;
+    size_t off, made;
     unsigned warnings;
 } result;
 
@@ -34,7 +34,7 @@ static result step_decode(const unsigned char *in, size_t len, unsigned char *ou
                           unsigned flags, size_t cut)
 {
     mw_codec c;
-    result r = {0, 0, 0};
+    result r = {0, 0, 0, 0};
     must(mw_b64_decode_init(&c, flags) == MW_OK, "init");
     size_t pos = 0, made = 0;
     for (;;) {
@@ -56,6 +56,7 @@ static result step_decode(const unsigned char *in, size_t len, unsigned char *ou
         }
     }
     r.off = (size_t)c.error_offset;
+    r.made = made;
     r.warnings = c.warnings;
     return r;
 }
@@ -72,8 +73,10 @@ static void check_decode(const unsigned char *in, size_t len, unsigned flags, si
         must(r == r0 && off == off0, "levels disagree on result");
         must(r < 0 || memcmp(ref, got, (size_t)r) == 0, "levels disagree on bytes");
     }
+    memset(got, 0xA5, cap);
     result s = step_decode(in, len, got, cap, flags, cut);
     must(s.rc == r0, "stepper and one-shot disagree on result");
+    for (size_t k = s.made; k < cap; k++) must(got[k] == 0xA5, "output written past the produced bytes");
     must(r0 < 0 || memcmp(ref, got, (size_t)r0) == 0, "stepper and one-shot disagree on bytes");
     if (r0 < 0 || s.warnings) must(s.off == off0, "stepper and one-shot disagree on offset");
     if (r0 >= 0 && !(flags & MW_B64_MIME)) {

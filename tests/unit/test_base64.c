@@ -10,7 +10,10 @@
 
 #include "codec/codec_internal.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static uint64_t g_seed = 0x5eed0b64u;
 
@@ -692,6 +695,95 @@ static void test_huge_buffers(void)
     free(ref);
 }
 
+/* Guard pages right before and right after the buffers: any kernel reading
+ * or writing one byte outside the given ranges crashes the test. */
+typedef struct guarded {
+    unsigned char *map, *lo, *hi; /* lo: first usable byte, hi: one past the last */
+    size_t maplen;
+} guarded;
+
+static int guarded_open(guarded *g, size_t usable_pages)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    int fd = open("/dev/zero", O_RDWR);
+    if (fd < 0) return 0;
+    g->maplen = (usable_pages + 2) * page;
+    void *m = mmap(NULL, g->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) return 0;
+    g->map = m;
+    g->lo = g->map + page;
+    g->hi = g->lo + usable_pages * page;
+    return mprotect(g->map, page, PROT_NONE) == 0 && mprotect(g->hi, page, PROT_NONE) == 0;
+}
+
+static void test_guard_pages(void)
+{
+    guarded gi, go;
+    if (!guarded_open(&gi, 2) || !guarded_open(&go, 2)) {
+        printf("# guard pages unavailable, skipped\n");
+        return;
+    }
+    unsigned char data[1200];
+    char text[1700];
+    fill_random(data, sizeof data);
+    for (int level = 0; level < MW__B64_LEVELS; level++) {
+        if (!mw__b64_level_supported(level)) continue;
+        for (size_t len = 0; len <= 1200; len += len < 200 ? 1 : 97) {
+            for (int wrap = 0; wrap <= 1; wrap++) {
+                unsigned ef = wrap ? MW_B64_WRAP : 0, df = wrap ? MW_B64_MIME : 0;
+                size_t elen = mw_b64_encoded_len(len, ef);
+                for (int at_end = 0; at_end <= 1; at_end++) {
+                    unsigned char *in = at_end ? gi.hi - len : gi.lo;
+                    char *out = (char *)(at_end ? go.hi - elen : go.lo);
+                    memcpy(in, data, len);
+                    CHECK_INT(mw__b64_encode_level(level, in, len, out, elen, ef), (mw_ssize)elen);
+                    memcpy(text, out, elen);
+                    char *tin = (char *)(at_end ? gi.hi - elen : gi.lo);
+                    unsigned char *bout = at_end ? go.hi - len : go.lo;
+                    memcpy(tin, text, elen);
+                    CHECK_INT(mw__b64_decode_level(level, tin, elen, bout, len, df, NULL), (mw_ssize)len);
+                    CHECK(memcmp(bout, data, len) == 0);
+                }
+            }
+        }
+    }
+    munmap(gi.map, gi.maplen);
+    munmap(go.map, go.maplen);
+}
+
+/* Output space past what a call produced is never written, even when the
+ * input goes bad in the middle of a block or a line. */
+static void test_no_stray_writes(void)
+{
+    unsigned char data[600], out[1000];
+    char enc[900];
+    fill_random(data, sizeof data);
+    static const unsigned flag_sets[] = {0, MW_B64_MIME, MW_B64_MIME | MW_B64_SKIP_GARBAGE};
+    for (int wrap = 0; wrap <= 1; wrap++) {
+        mw_ssize n = mw_b64_encode(data, sizeof data, enc, sizeof enc, wrap ? MW_B64_WRAP : 0);
+        for (int trial = 0; trial < 200; trial++) {
+            size_t pos = rnd((size_t)n);
+            char saved = enc[pos];
+            enc[pos] = "*=\x80 "[rnd(4)];
+            for (size_t f = wrap ? 1u : 0u; f < 3; f++) {
+                for (int level = 0; level < MW__B64_LEVELS; level++) {
+                    if (!mw__b64_level_supported(level)) continue;
+                    memset(out, 0xA5, sizeof out);
+                    outcome r = run_steps(0, flag_sets[f], level, (const unsigned char *)enc, (size_t)n,
+                                          out, sizeof out, 0, 0);
+                    size_t k = r.len;
+                    while (k < sizeof out && out[k] == 0xA5) k++;
+                    if (k != sizeof out)
+                        mw_test_fail(__FILE__, __LINE__, "level %d flags %u: byte %zu written past %zu",
+                                     level, flag_sets[f], k, r.len);
+                }
+            }
+            enc[pos] = saved;
+        }
+    }
+}
+
 /* The alphabet itself, checked against RFC 4648 Table 1 and Table 2. */
 static void test_alphabet_tables(void)
 {
@@ -739,5 +831,7 @@ int main(void)
     MW_RUN(test_mime_layouts);
     MW_RUN(test_levels_differential);
     MW_RUN(test_huge_buffers);
+    MW_RUN(test_guard_pages);
+    MW_RUN(test_no_stray_writes);
     return mw_test_finish();
 }

@@ -180,6 +180,13 @@ static void test_pbkdf2_rfc7914(void)
     CHECK_HEX(d, 64,
               "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
               "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d");
+    /* RFC 6070's inputs with SHA-256 as the PRF (the commonly published
+     * values): several rounds, and an output that spans two blocks. */
+    CHECK_INT(mw__pbkdf2_sha256("password", 8, "salt", 4, 2, d, 32), MW_OK);
+    CHECK_HEX(d, 32, "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43");
+    const char *pw = "passwordPASSWORDpassword", *salt = "saltSALTsaltSALTsaltSALTsaltSALTsalt";
+    CHECK_INT(mw__pbkdf2_sha256(pw, strlen(pw), salt, strlen(salt), 4096, d, 40), MW_OK);
+    CHECK_HEX(d, 40, "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1c635518c7dac47e9");
     /* Output shorter than one block is a prefix of the full block. */
     unsigned char short_out[20];
     CHECK_INT(mw__pbkdf2_sha256("passwd", 6, "salt", 4, 1, short_out, 20), MW_OK);

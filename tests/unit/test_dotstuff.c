@@ -281,15 +281,66 @@ static void test_unstuff_in_place(void)
     }
 }
 
+/* Exactly sized heap buffers (ASan catches any access past them). */
+static void test_exact_buffers(void)
+{
+    uint64_t rng = 8;
+    static unsigned char scratch[5000];
+    for (int iter = 0; iter < 100; iter++) {
+        unsigned char tmp[2000];
+        size_t len = random_data(&rng, tmp, sizeof tmp);
+        unsigned char *in = malloc(len + 1);
+        memcpy(in, tmp, len);
+        run_result s = drive(mw_dotstuff_init, mw_dotstuff_step, in, len, scratch, sizeof scratch, 0, 0, NULL);
+        unsigned char *wire = malloc(s.out_len);
+        run_result s2 = drive(mw_dotstuff_init, mw_dotstuff_step, in, len, wire, s.out_len, 0, 0, NULL);
+        CHECK_INT(s2.rc, MW_CODEC_DONE);
+        CHECK_MEM(wire, s2.out_len, scratch, s.out_len);
+        unsigned char *back = malloc(s.out_len);
+        run_result u = drive(mw_dotunstuff_init, mw_dotunstuff_step, wire, s.out_len, back, s.out_len, 0, 0, NULL);
+        CHECK_INT(u.rc, MW_CODEC_DONE);
+        CHECK_MEM(back, len, in, len);
+        free(back);
+        free(wire);
+        free(in);
+    }
+}
+
+/* NULL buffers with zero sizes are valid. */
+static void test_null_empty(void)
+{
+    mw_codec c;
+    unsigned char out[8];
+    CHECK_INT(mw_dotstuff_init(&c, 0), MW_OK);
+    c.next_in = NULL;
+    c.avail_in = 0;
+    c.next_out = NULL;
+    c.avail_out = 0;
+    CHECK_INT(mw_dotstuff_step(&c, 1), MW_CODEC_MORE); /* no room for the terminator */
+    c.next_out = out;
+    c.avail_out = sizeof out;
+    CHECK_INT(mw_dotstuff_step(&c, 1), MW_CODEC_DONE);
+    CHECK_MEM(out, c.total_out, ".\r\n", 3);
+    CHECK_INT(mw_dotunstuff_init(&c, 0), MW_OK);
+    c.next_in = NULL;
+    c.avail_in = 0;
+    c.next_out = NULL;
+    c.avail_out = 0;
+    CHECK_INT(mw_dotunstuff_step(&c, 0), MW_CODEC_MORE);
+    CHECK_INT(mw_dotunstuff_step(&c, 1), MW_ERR_TRUNCATED);
+}
+
 int main(void)
 {
     MW_RUN(test_stuff_rules);
     MW_RUN(test_stuff_misc);
+    MW_RUN(test_null_empty);
     MW_RUN(test_unstuff_rules);
     MW_RUN(test_unstuff_smuggling);
     MW_RUN(test_unstuff_truncated);
     MW_RUN(test_roundtrip);
     MW_RUN(test_split);
     MW_RUN(test_unstuff_in_place);
+    MW_RUN(test_exact_buffers);
     return mw_test_finish();
 }

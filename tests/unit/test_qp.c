@@ -63,6 +63,9 @@ static run_result drive(init_fn init, step_fn step, unsigned flags, const void *
     return r;
 }
 
+static void check_split(init_fn init, step_fn step, unsigned flags, const unsigned char *in,
+                        size_t len, uint64_t *rng);
+
 static size_t enc(const void *in, size_t len, unsigned flags, unsigned char *out, size_t cap)
 {
     run_result r = drive(mw_qp_encode_init, mw_qp_encode_step, flags, in, len, out, cap, 0, 0, NULL);
@@ -125,6 +128,15 @@ static void test_enc_dot_from(void)
     ENC_EQ("From me", 0, "From me");
     ENC_EQ("a From me", MW_QP_FROM, "a From me");
     ENC_EQ(".From x", MW_QP_FROM | MW_QP_DOT, "=2EFrom x");
+    ENC_EQ("x\r\nFrom", MW_QP_FROM, "x\r\nFrom"); /* "From" without the space at the end */
+    ENC_EQ("x\r\nFrom ", MW_QP_FROM, "x\r\n=46rom=20");
+    ENC_EQ("x\r\nFro", MW_QP_FROM, "x\r\nFro");
+    /* the same, one byte at a time (the lookahead waits inside the stepper) */
+    uint64_t rng = 1;
+    static const char *cases[] = {"x\r\nFrom", "x\r\nFrom ", "x\r\nFro", "F", "From", ". ", "a \r"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_split(mw_qp_encode_init, mw_qp_encode_step, MW_QP_FROM | MW_QP_DOT,
+                    (const unsigned char *)cases[i], strlen(cases[i]), &rng);
 }
 
 static void test_enc_long_lines(void)
@@ -529,6 +541,132 @@ static void test_decode_in_place(void)
     }
 }
 
+/* Exactly sized heap buffers: under ASan any read or write past them by a
+ * fast path is caught. The output space given is exactly what is needed. */
+static void test_exact_buffers(void)
+{
+    uint64_t rng = 2024;
+    static unsigned char scratch[12000];
+    for (int iter = 0; iter < 120; iter++) {
+        size_t len = 1 + (size_t)(mw_test_rand(&rng) % 3000);
+        unsigned char *in = malloc(len);
+        for (size_t i = 0; i < len; i++)
+            in[i] = iter & 1 ? (unsigned char)mw_test_rand(&rng) : (unsigned char)"ab =\r\n.\xe9"[mw_test_rand(&rng) % 8];
+        unsigned flags = iter & 1 ? MW_QP_BINARY : 0;
+        mw_ssize n = mw_qp_encode(in, len, (char *)scratch, sizeof scratch, flags);
+        CHECK(n > 0);
+        unsigned char *enc = malloc((size_t)n);
+        CHECK_INT(mw_qp_encode(in, len, (char *)enc, (size_t)n, flags), n);
+        CHECK_INT(mw_qp_encode(in, len, (char *)enc, (size_t)n - 1, flags), MW_ERR_BUFFER);
+        unsigned char *dec = malloc(len);
+        CHECK_INT(mw_qp_decode((const char *)enc, (size_t)n, dec, len, MW_QP_STRICT), (mw_ssize)len);
+        CHECK_MEM(dec, len, in, len);
+        free(dec);
+        free(enc);
+        free(in);
+    }
+}
+
+/* Lines around the 76-column limit, with and without trailing white space
+ * and escapes near the end, many in a row so the fast paths see them whole;
+ * each result must match the byte-at-a-time path and decode back. */
+static void test_split_structured(void)
+{
+    uint64_t rng = 31;
+    static unsigned char in[4000], out[12000], back[4000];
+    static const char *tails[] = {"", " ", "\t", "  ", "\xe9", "=", " \xe9", "\xe9 "};
+    for (size_t len = 60; len <= 82; len++) {
+        for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+            size_t n = 0;
+            for (int line = 0; line < 6; line++) {
+                memset(in + n, line & 1 ? 'y' : 'x', len);
+                n += len;
+                memcpy(in + n, tails[t], strlen(tails[t]));
+                n += strlen(tails[t]);
+                memcpy(in + n, "\r\n", 2);
+                n += 2;
+            }
+            static const unsigned modes[] = {0, MW_QP_LF_EOL, MW_QP_DOT, MW_QP_BINARY};
+            for (size_t f = 0; f < 4; f++) {
+                check_split(mw_qp_encode_init, mw_qp_encode_step, modes[f], in, n, &rng);
+                mw_ssize k = mw_qp_encode(in, n, (char *)out, sizeof out, modes[f]);
+                CHECK(k > 0 && check_encoded_form(out, (size_t)k));
+                CHECK_INT(mw_qp_decode((const char *)out, (size_t)k, back, sizeof back, MW_QP_STRICT),
+                          (mw_ssize)n);
+                CHECK_MEM(back, n, in, n);
+                check_split(mw_qp_decode_init, mw_qp_decode_step, 0, out, (size_t)k, &rng);
+            }
+        }
+    }
+}
+
+/* Defect offsets found by the fast paths (a long clean prefix first). */
+static run_result dec_after_prefix(const char *tail, unsigned flags, unsigned char *out, size_t cap)
+{
+    char in[200];
+    size_t n = strlen(tail);
+    memset(in, 'a', 100);
+    memcpy(in + 100, tail, n);
+    return dec(in, 100 + n, flags, out, cap);
+}
+
+static void test_dec_offsets_long(void)
+{
+    unsigned char out[200];
+    const char *more = " and more text to keep the fast path going";
+    char tail[100];
+    snprintf(tail, sizeof tail, "=4a%s", more);
+    run_result r = dec_after_prefix(tail, MW_QP_STRICT, out, sizeof out);
+    CHECK_INT(r.rc, MW_ERR_SYNTAX);
+    CHECK_INT(r.error_offset, 100);
+    r = dec_after_prefix(tail, 0, out, sizeof out);
+    CHECK_INT(r.rc, MW_CODEC_DONE);
+    CHECK_INT(r.warnings, 0);
+    CHECK_INT(r.out_len, 101 + strlen(more));
+    CHECK(out[100] == 'J');
+    snprintf(tail, sizeof tail, "=ZZ%s", more);
+    r = dec_after_prefix(tail, 0, out, sizeof out);
+    CHECK_INT(r.warnings, MW_CODEC_WARN_BAD_ESCAPE);
+    CHECK_INT(r.error_offset, 100);
+    CHECK_MEM(out + 100, 3, "=ZZ", 3);
+    snprintf(tail, sizeof tail, "x\nand=\nso%s", more);
+    r = dec_after_prefix(tail, 0, out, sizeof out);
+    CHECK_INT(r.warnings, MW_CODEC_WARN_BARE_EOL);
+    CHECK_INT(r.error_offset, 101);
+    CHECK_MEM(out + 100, 7, "x\nandso", 7);
+}
+
+/* NULL buffers with zero sizes are valid (e.g. a last call with only
+ * finish); under UBSan this also checks no arithmetic is done on them. */
+static void test_null_empty(void)
+{
+    mw_codec c;
+    unsigned char out[8];
+    CHECK_INT(mw_qp_encode_init(&c, 0), MW_OK);
+    c.next_in = (const unsigned char *)"a ";
+    c.avail_in = 2;
+    c.next_out = out;
+    c.avail_out = sizeof out;
+    CHECK_INT(mw_qp_encode_step(&c, 0), MW_CODEC_MORE); /* the space waits */
+    c.next_in = NULL;
+    c.avail_in = 0;
+    CHECK_INT(mw_qp_encode_step(&c, 0), MW_CODEC_MORE);
+    CHECK_INT(mw_qp_encode_step(&c, 1), MW_CODEC_DONE);
+    CHECK_MEM(out, c.total_out, "a=20", 4);
+    c.next_out = NULL;
+    c.avail_out = 0;
+    CHECK_INT(mw_qp_encode_step(&c, 1), MW_CODEC_DONE);
+
+    CHECK_INT(mw_qp_decode_init(&c, 0), MW_OK);
+    c.next_in = NULL;
+    c.avail_in = 0;
+    c.next_out = NULL;
+    c.avail_out = 0;
+    CHECK_INT(mw_qp_decode_step(&c, 0), MW_CODEC_MORE);
+    CHECK_INT(mw_qp_decode_step(&c, 1), MW_CODEC_DONE);
+    CHECK_INT(c.total_out, 0);
+}
+
 int main(void)
 {
     MW_RUN(test_enc_basic);
@@ -544,10 +682,14 @@ int main(void)
     MW_RUN(test_dec_trailing_ws);
     MW_RUN(test_dec_strict);
     MW_RUN(test_dec_oneshot);
+    MW_RUN(test_null_empty);
+    MW_RUN(test_dec_offsets_long);
     MW_RUN(test_roundtrip_binary);
     MW_RUN(test_roundtrip_text);
     MW_RUN(test_split_encode);
     MW_RUN(test_split_decode);
+    MW_RUN(test_split_structured);
     MW_RUN(test_decode_in_place);
+    MW_RUN(test_exact_buffers);
     return mw_test_finish();
 }

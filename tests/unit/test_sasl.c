@@ -656,6 +656,101 @@ static void test_xoauth2(void)
     mw_sasl_server_free(s);
 }
 
+static void test_oauth_refusals(void)
+{
+    /* XOAUTH2: refused with a custom JSON; the empty dummy answer ends it */
+    static const char ir[] = "user=u@example.com\001auth=Bearer t\001\001";
+    static const char err[] = "{\"status\":\"401\",\"schemes\":\"Bearer\",\"scope\":\"https://mail.google.com/\"}";
+    mw_sasl_server *s;
+    mw_slice out;
+    mw_sasl_server_new(&s, NULL, "XOAUTH2", NULL);
+    CHECK_INT(mw_sasl_server_start(s, ir, strlen(ir), &out), MW_SASL_VERIFY);
+    CHECK_INT(mw_sasl_server_set_oauth_error(s, err, strlen(err)), MW_OK);
+    CHECK_INT(mw_sasl_server_verdict(s, 0, &out), MW_SASL_CONTINUE);
+    CHECK_STR(out.base, out.len, err);
+    CHECK(mw_sasl_server_info_get(s) != NULL);
+    CHECK_INT(mw_sasl_server_step(s, "", 0, &out), MW_ERR_AUTH);
+    CHECK(mw_sasl_server_info_get(s) == NULL); /* the message it pointed into is gone */
+    mw_sasl_server_free(s);
+    /* the client parses it and answers with the empty dummy */
+    mw_sasl_client *c;
+    mw_sasl_client_new(&c, NULL, "XOAUTH2", NULL);
+    set_str(c, MW_SASL_PROP_AUTHCID, "u@example.com");
+    set_str(c, MW_SASL_PROP_TOKEN, "t");
+    mw_sasl_client_start(c, &out);
+    CHECK_INT(mw_sasl_client_step(c, err, strlen(err), &out), MW_SASL_CONTINUE);
+    CHECK_INT(out.len, 0);
+    const mw_sasl_client_error *e = mw_sasl_client_error_info(c);
+    if (e) {
+        CHECK_STR(e->status.base, e->status.len, "401");
+        CHECK_STR(e->schemes.base, e->schemes.len, "Bearer");
+    }
+    CHECK_INT(mw_sasl_client_finish(c, NULL, 0), MW_ERR_AUTH);
+    mw_sasl_client_free(c);
+    /* an oversized error JSON is refused up front */
+    mw_sasl_options *o = mw_sasl_options_new(NULL);
+    mw_sasl_options_set_max_message(o, 256);
+    mw_sasl_server_new(&s, NULL, "OAUTHBEARER", o);
+    mw_sasl_options_free(o);
+    char big[300];
+    memset(big, ' ', sizeof big);
+    CHECK_INT(mw_sasl_server_set_oauth_error(s, big, sizeof big), MW_ERR_LIMIT);
+    CHECK_INT(mw_sasl_server_set_oauth_error(s, NULL, 1), MW_ERR_INVALID);
+    mw_sasl_server_free(s);
+}
+
+static void test_channel_binding_types(void)
+{
+    mw_sasl_client *c;
+    mw_sasl_server *s;
+    mw_slice a, b;
+    /* the client binds to tls-server-end-point, the server only knows its default */
+    mw_sasl_client_new(&c, NULL, "SCRAM-SHA-256-PLUS", NULL);
+    set_str(c, MW_SASL_PROP_AUTHCID, "u");
+    set_str(c, MW_SASL_PROP_PASSWORD, "p");
+    set_str(c, MW_SASL_PROP_NONCE, "N");
+    set_str(c, MW_SASL_PROP_CB_DATA, "cert-hash");
+    set_str(c, MW_SASL_PROP_CB_TYPE, "tls-server-end-point");
+    CHECK_INT(mw_sasl_client_start(c, &a), MW_SASL_CONTINUE);
+    mw_sasl_server_new(&s, NULL, "SCRAM-SHA-256-PLUS", NULL);
+    mw_sasl_server_set(s, MW_SASL_PROP_CB_DATA, "cert-hash", 9);
+    CHECK_INT(mw_sasl_server_start(s, a.base, a.len, &b), MW_ERR_UNSUPPORTED);
+    mw_sasl_server_free(s);
+    /* with the same type configured it goes through, and c= carries the data */
+    mw_sasl_options *o = test_options(NULL);
+    mw_sasl_server_new(&s, NULL, "SCRAM-SHA-256-PLUS", o);
+    mw_sasl_options_free(o);
+    mw_sasl_server_set(s, MW_SASL_PROP_CB_DATA, "cert-hash", 9);
+    mw_sasl_server_set(s, MW_SASL_PROP_CB_TYPE, "tls-server-end-point", 20);
+    CHECK_INT(mw_sasl_server_start(s, a.base, a.len, &b), MW_SASL_VERIFY);
+    CHECK_INT(mw_sasl_server_supply_password(s, "p", 1, &b), MW_SASL_CONTINUE);
+    CHECK_INT(mw_sasl_client_step(c, b.base, b.len, &a), MW_SASL_CONTINUE);
+    /* base64("p=tls-server-end-point,," "cert-hash") */
+    CHECK(a.len > 50 && memcmp(a.base, "c=cD10bHMtc2VydmVyLWVuZC1wb2ludCwsY2VydC1oYXNo,", 47) == 0);
+    CHECK_INT(mw_sasl_server_step(s, a.base, a.len, &b), MW_SASL_CONTINUE);
+    CHECK_INT(mw_sasl_client_step(c, b.base, b.len, &a), MW_SASL_CONTINUE);
+    CHECK_INT(mw_sasl_server_step(s, a.base, a.len, &b), MW_SASL_DONE);
+    CHECK_INT(mw_sasl_client_finish(c, NULL, 0), MW_OK);
+    mw_sasl_server_free(s);
+    mw_sasl_client_free(c);
+    /* a -PLUS client without data, and a bad type name */
+    mw_sasl_client_new(&c, NULL, "SCRAM-SHA-256-PLUS", NULL);
+    set_str(c, MW_SASL_PROP_AUTHCID, "u");
+    set_str(c, MW_SASL_PROP_PASSWORD, "p");
+    set_str(c, MW_SASL_PROP_NONCE, "N");
+    set_str(c, MW_SASL_PROP_CB_TYPE, "tls exporter");
+    CHECK_INT(mw_sasl_client_start(c, &a), MW_ERR_AUTH);
+    mw_sasl_client_free(c);
+    mw_sasl_client_new(&c, NULL, "SCRAM-SHA-256-PLUS", NULL);
+    set_str(c, MW_SASL_PROP_AUTHCID, "u");
+    set_str(c, MW_SASL_PROP_PASSWORD, "p");
+    set_str(c, MW_SASL_PROP_NONCE, "N");
+    set_str(c, MW_SASL_PROP_CB_DATA, "x");
+    set_str(c, MW_SASL_PROP_CB_TYPE, "tls exporter");
+    CHECK_INT(mw_sasl_client_start(c, &a), MW_ERR_SYNTAX);
+    mw_sasl_client_free(c);
+}
+
 static void test_json_escapes(void)
 {
     static const char err[] = " { \"status\" : \"a\\\"b\\\\c\\u00e9\\ud83d\\ude00\" , \"x\":[1,{\"y\":null}],"
@@ -1139,6 +1234,8 @@ int main(void)
     MW_RUN(test_rfc7677_server_rejects);
     MW_RUN(test_rfc7628_oauthbearer);
     MW_RUN(test_xoauth2);
+    MW_RUN(test_oauth_refusals);
+    MW_RUN(test_channel_binding_types);
     MW_RUN(test_json_escapes);
     MW_RUN(test_server_malformed);
     MW_RUN(test_server_multi_step_malformed);
