@@ -260,6 +260,67 @@ def test_pipelined_burst():
     report(len(names) == 10, "all 10 pipelined messages stored", str(len(names)))
 
 
+def raw_session(port=PORT):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    return sock, sock.makefile("rb")
+
+
+def replies(f, n):
+    """Read n complete replies; return their codes."""
+    codes = []
+    while len(codes) < n:
+        line = f.readline()
+        if not line:
+            break
+        if line[3:4] == b" ":
+            codes.append(int(line[:3]))
+    return codes
+
+
+def test_bdat():
+    """CHUNKING (RFC 3030): a message in three BDAT chunks, dots and bare CR/LF kept."""
+    clear("alice")
+    chunks = [b"Subject: bdat\r\n\r\n.no stuffing here\r\n", b"\r\n.\r\n", b"bare\nLF and bare\rCR\r\nend\r\n"]
+    sock, f = raw_session()
+    f.readline()
+    out = b"EHLO bdat.test\r\nMAIL FROM:<b@remote.test>\r\nRCPT TO:<alice@example.org>\r\n"
+    for i, c in enumerate(chunks):
+        out += b"BDAT %d%s\r\n" % (len(c), b" LAST" if i == len(chunks) - 1 else b"") + c
+    sock.sendall(out + b"QUIT\r\n")
+    codes = replies(f, 7)
+    sock.close()
+    report(codes == [250, 250, 250, 250, 250, 250, 221], "BDAT in three chunks answered", repr(codes))
+    good, why = exact("alice", b"".join(chunks), 1, "b@remote.test")
+    report(good, "BDAT message stored byte-exact (no unstuffing, bare CR/LF kept)", why)
+
+
+def test_starttls_injection():
+    """Commands pipelined after STARTTLS in plaintext are dropped (CVE-2011-0411)."""
+    if not TLS_PORT:
+        return
+    sock, f = raw_session()
+    f.readline()
+    sock.sendall(b"EHLO inject.test\r\n")
+    replies(f, 1)
+    sock.sendall(b"STARTTLS\r\nMAIL FROM:<evil@remote.test>\r\n")
+    codes = replies(f, 1)
+    report(codes == [220], "STARTTLS answered 220", repr(codes))
+    ctx = ssl.create_default_context(cafile=os.path.join(TMP, "cert.pem"))
+    tls = ctx.wrap_socket(sock, server_hostname="localhost")
+    tf = tls.makefile("rb")
+    tls.sendall(b"EHLO inject.test\r\nRCPT TO:<alice@example.org>\r\n")
+    codes = replies(tf, 2)
+    report(codes == [250, 503], "the injected MAIL did not count: RCPT after TLS is 503", repr(codes))
+    time.sleep(0.1)
+    with open(os.path.join(TMP, "smtpd.log")) as log:
+        n = len(b"MAIL FROM:<evil@remote.test>\r\n")
+        report(("STARTTLS: %d plaintext octets after the command dropped" % n) in log.read(),
+               "the daemon logged the %d dropped octets" % n)
+    tls.sendall(b"QUIT\r\n")
+    replies(tf, 1)
+    tls.close()
+
+
 def test_ipv6():
     try:
         socket.create_connection(("::1", PORT), timeout=5).close()
@@ -300,7 +361,8 @@ def test_starttls():
 
 def main():
     tests = [test_ehlo, test_auth, test_recipients, test_mime, test_dots, test_empty_sender_and_postmaster,
-             test_relay, test_size_limit, test_pipelined_burst, test_ipv6, test_starttls]
+             test_relay, test_size_limit, test_pipelined_burst, test_bdat, test_ipv6, test_starttls,
+             test_starttls_injection]
     for t in tests:
         try:
             t()
