@@ -42,13 +42,18 @@ static const char usage_text[] =
     "  --no-trace               do not add Return-Path: and Received: headers\n"
     "  --idle-timeout SEC       close idle sessions with 421 (default 300)\n"
     "  --max-conns N            connections at once (default 256)\n"
-    "  --port-file FILE         write the bound addresses there, one per line\n";
+    "  --port-file FILE         write the bound addresses there, one per line\n"
+    "\n"
+    "usage: mw-smtpd --queue DIR --flush-queue --relay-host HOST:PORT [--hostname NAME]\n"
+    "  send every queued message through the smarthost HOST:PORT once, then exit\n"
+    "  (exit 0: queue empty, 3: some recipients deferred, 1: failure)\n";
 
 struct options {
     const char *listen[MAX_LISTEN];
     int listen_tls[MAX_LISTEN];
     size_t nlisten;
-    const char *users, *aliases, *domains, *cert, *key, *port_file;
+    const char *users, *aliases, *domains, *cert, *key, *port_file, *relay_host;
+    int flush;
     int plaintext_auth, idle_sec;
     unsigned long max_conns;
     unsigned long long max_size;
@@ -78,6 +83,7 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
     if (!strcmp(a, "--relay-open")) return cfg->relay_open = 1;
     if (!strcmp(a, "--plaintext-auth")) return o->plaintext_auth = 1;
     if (!strcmp(a, "--no-trace")) return cfg->trace = 0, 1;
+    if (!strcmp(a, "--flush-queue")) return o->flush = 1;
     if (!v) return 0;
     if (!strcmp(a, "--listen") || !strcmp(a, "--listen-tls")) {
         if (o->nlisten == MAX_LISTEN) return 0;
@@ -92,6 +98,7 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
     else if (!strcmp(a, "--cert")) o->cert = v;
     else if (!strcmp(a, "--key")) o->key = v;
     else if (!strcmp(a, "--port-file")) o->port_file = v;
+    else if (!strcmp(a, "--relay-host")) o->relay_host = v;
     else if (!strcmp(a, "--max-size") && !parse_number(v, &n)) o->max_size = n;
     else if (!strcmp(a, "--idle-timeout") && !parse_number(v, &n) && n > 0 && n < 86400) o->idle_sec = (int)n;
     else if (!strcmp(a, "--max-conns") && !parse_number(v, &n) && n > 0 && n < 100000) o->max_conns = (unsigned long)n;
@@ -109,6 +116,11 @@ static int parse_args(smtpd_config *cfg, struct options *o, int argc, char **arg
             return -1;
         }
         i += used;
+    }
+    if (o->flush) {
+        if (!cfg->queue_dir || !o->relay_host)
+            return fprintf(stderr, "mw-smtpd: --flush-queue needs --queue and --relay-host\n"), -1;
+        return 0;
     }
     if (!cfg->maildir_root && !cfg->sink) return fprintf(stderr, "mw-smtpd: --maildir-root is required\n"), -1;
     if (!o->cert != !o->key) return fprintf(stderr, "mw-smtpd: --cert and --key go together\n"), -1;
@@ -193,12 +205,29 @@ static int setup_tls(mwx_server *srv, const struct options *o)
     return 0;
 }
 
+/* One-shot queue flush (relay.c). Exit 0: sent, 3: deferred, 1: failure. */
+static int flush_mode(smtpd_config *cfg, const struct options *o)
+{
+    int rc;
+    cfg->client_opts = mw_smtp_client_opts_new(NULL);
+    if (!cfg->client_opts || mw_smtp_client_opts_set_hostname(cfg->client_opts, cfg->hostname) != MW_OK ||
+        mw_smtp_client_opts_set_flags(cfg->client_opts, MW_SMTP_CLIENT_NO_PIPELINING, 1) != MW_OK) {
+        fprintf(stderr, "mw-smtpd: client options failed (bad --hostname?)\n");
+        return 1;
+    }
+    rc = smtpd_flush_queue(cfg, o->relay_host);
+    mwx_log("queue flush through %s: %s", o->relay_host,
+            rc == 0 ? "queue empty" : rc > 0 ? "some recipients deferred" : "queue unreadable");
+    return rc == 0 ? 0 : rc > 0 ? 3 : 1;
+}
+
 static void cleanup(smtpd_config *cfg, mwx_server *srv)
 {
     mwx_server_free(srv);
     mw_smtp_server_opts_free(cfg->opts);
     mw_smtp_server_opts_free(cfg->opts_implicit);
     mw_sasl_options_free(cfg->sasl_opts);
+    mw_smtp_client_opts_free(cfg->client_opts);
     mwx_table_free(cfg->users);
     mwx_table_free(cfg->aliases);
     mwx_table_free(cfg->domains);
@@ -218,6 +247,11 @@ int main(int argc, char **argv)
     mwx_log_init("mw-smtpd");
     if (argc > 1 && !strcmp(argv[1], "--help")) return fputs(usage_text, stdout), 0;
     if (parse_args(&cfg, &o, argc, argv) != 0) return usage(NULL);
+    if (o.flush) {
+        rc = flush_mode(&cfg, &o);
+        cleanup(&cfg, NULL);
+        return rc;
+    }
     if (load_tables(&cfg, &o) != 0) goto out;
     cfg.sasl_opts = mw_sasl_options_new(NULL);
     if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, random_bytes, NULL) != MW_OK) goto out;

@@ -33,6 +33,7 @@ typedef struct smtpd_config {
     mw_smtp_server_opts *opts;          /* plaintext/STARTTLS listeners */
     mw_smtp_server_opts *opts_implicit; /* implicit-TLS listeners */
     mw_sasl_options *sasl_opts;
+    mw_smtp_client_opts *client_opts;   /* --flush-queue */
 } smtpd_config;
 
 /** The loop's callbacks for SMTP sessions (session.c); user = smtpd_config. */
@@ -66,5 +67,12 @@ int smtpd_deliver(const smtpd_config *cfg, smtpd_txn *t);
 
 /** Forget the transaction (unlinks an unfinished spool). */
 void smtpd_txn_reset(smtpd_txn *t);
+
+/* relay.c */
+
+/** Send every queue entry through relay_host ("host:port") once.
+ *  @return 0 when the queue is empty afterwards, 1 when entries remain
+ *  (deferred), -1 when the queue cannot be read. */
+int smtpd_flush_queue(const smtpd_config *cfg, const char *relay_host);
 
 #endif
