@@ -54,7 +54,8 @@ int mwx_strlist_has(const mwx_strlist *l, const char *s)
 void mwx_strlist_clear(mwx_strlist *l)
 {
     size_t i;
-    for (i = 0; i < l->n; i++) free(l->v[i]);
+    for (i = 0; i < l->n; i++)
+        free(l->v[i]);
     free(l->v);
     l->v = NULL;
     l->n = l->cap = 0;
@@ -109,7 +110,8 @@ static const struct entry *table_find(const mwx_table *t, const char *key, size_
     struct entry probe;
     size_t i;
     if (!t || len >= sizeof buf) return NULL;
-    for (i = 0; i < len; i++) buf[i] = t->fold_case ? (char)tolower((unsigned char)key[i]) : key[i];
+    for (i = 0; i < len; i++)
+        buf[i] = t->fold_case ? (char)tolower((unsigned char)key[i]) : key[i];
     buf[len] = '\0';
     probe.key = buf;
     return bsearch(&probe, t->v, t->n, sizeof *t->v, cmp_exact);
@@ -133,14 +135,15 @@ static void table_sort(mwx_table *t)
 
 static const char *skip_space(const char *p)
 {
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     return p;
 }
 
 static size_t trim_len(const char *p, size_t len)
 {
-    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r' ||
-                       p[len - 1] == '\n'))
+    while (len > 0 &&
+           (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r' || p[len - 1] == '\n'))
         len--;
     return len;
 }
@@ -161,7 +164,8 @@ static int parse_line(mwx_table *t, const char *line, int split)
     p = colon + 1;
     if (!split) { /* a password is taken as is, only the line end is cut */
         size_t vlen = strlen(p);
-        while (vlen > 0 && (p[vlen - 1] == '\n' || p[vlen - 1] == '\r')) vlen--;
+        while (vlen > 0 && (p[vlen - 1] == '\n' || p[vlen - 1] == '\r'))
+            vlen--;
         return mwx_strlist_push(&e->values, p, vlen);
     }
     while (*p) {
@@ -193,8 +197,8 @@ static int load_file(mwx_table **out, const char *path, int split, char *err, si
         int rc = parse_line(t, line, split);
         lineno++;
         if (rc == 0) continue;
-        snprintf(err, cap, rc < 0 ? "%s:%u: out of memory" : "%s:%u: expected 'name: value'",
-                 path, lineno);
+        snprintf(err, cap, rc < 0 ? "%s:%u: out of memory" : "%s:%u: expected 'name: value'", path,
+                 lineno);
         mwx_table_free(t);
         fclose(f);
         return -1;
@@ -314,8 +318,10 @@ int mwx_aliases_expand(const mwx_table *aliases, const mwx_table *domains, const
             if (!mwx_strlist_has(&seen, e->values.v[i - 1]))
                 rc = mwx_strlist_push(&todo, e->values.v[i - 1], strlen(e->values.v[i - 1]));
         if (rc == 0 && (!e || names_itself(e, a)) && !mwx_strlist_has(out, a)) {
-            if (out->n >= MAX_EXPANSION) rc = -1;
-            else rc = mwx_strlist_push(out, a, strlen(a));
+            if (out->n >= MAX_EXPANSION)
+                rc = -1;
+            else
+                rc = mwx_strlist_push(out, a, strlen(a));
         }
         free(a);
     }

@@ -52,9 +52,12 @@ static void host_part(char *out, size_t cap)
     if (gethostname(host, sizeof host) != 0) strcpy(host, "localhost");
     host[sizeof host - 1] = '\0';
     for (i = 0; host[i] && o + 5 < cap; i++) {
-        if (host[i] == '/') o += (size_t)snprintf(out + o, cap - o, "\\057");
-        else if (host[i] == ':') o += (size_t)snprintf(out + o, cap - o, "\\072");
-        else out[o++] = host[i];
+        if (host[i] == '/')
+            o += (size_t)snprintf(out + o, cap - o, "\\057");
+        else if (host[i] == ':')
+            o += (size_t)snprintf(out + o, cap - o, "\\072");
+        else
+            out[o++] = host[i];
     }
     out[o] = '\0';
 }
@@ -188,7 +191,8 @@ static int size_from_name(const char *name, uint64_t *size)
     const char *colon = strchr(name, ':');
     uint64_t v = 0;
     if (!s || (colon && s > colon)) return 0;
-    for (s += 3; *s >= '0' && *s <= '9'; s++) v = v * 10 + (uint64_t)(*s - '0');
+    for (s += 3; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (uint64_t)(*s - '0');
     *size = v;
     return 1;
 }

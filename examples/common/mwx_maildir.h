@@ -27,11 +27,11 @@ int mwx_maildir_create(const char *dir);
 
 /** A message being written under some Maildir's tmp/. */
 typedef struct mwx_spool {
-    int fd;            /**< -1 when not open */
-    char name[160];    /**< unique base name (no size suffix) */
-    char path[4096];   /**< DIR/tmp/name */
-    uint64_t size;     /**< octets written */
-    int err;           /**< errno of the first failed write, 0 if none */
+    int fd;          /**< -1 when not open */
+    char name[160];  /**< unique base name (no size suffix) */
+    char path[4096]; /**< DIR/tmp/name */
+    uint64_t size;   /**< octets written */
+    int err;         /**< errno of the first failed write, 0 if none */
 } mwx_spool;
 
 /** Start a message in DIR/tmp (DIR is created if needed). @return 0, -1 with errno. */
@@ -57,9 +57,9 @@ void mwx_spool_discard(mwx_spool *sp);
 
 /** One message found by mwx_maildir_scan. */
 typedef struct mwx_maildir_entry {
-    char *file;     /**< "new/NAME" or "cur/NAME", relative to the Maildir */
-    char *uid;      /**< NAME up to ':' (stable across flag changes and new -> cur) */
-    uint64_t size;  /**< octets: from ",S=" in the name, else stat() */
+    char *file;    /**< "new/NAME" or "cur/NAME", relative to the Maildir */
+    char *uid;     /**< NAME up to ':' (stable across flag changes and new -> cur) */
+    uint64_t size; /**< octets: from ",S=" in the name, else stat() */
 } mwx_maildir_entry;
 
 typedef struct mwx_maildir_list {

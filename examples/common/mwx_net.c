@@ -27,8 +27,8 @@
 #include <unistd.h>
 
 #define MAX_LISTENERS 8
-#define PUMP_ROUNDS 32          /* rounds per connection before others get a turn */
-#define FAREWELL_MS 5000        /* time a connection gets to send its 421 */
+#define PUMP_ROUNDS 32   /* rounds per connection before others get a turn */
+#define FAREWELL_MS 5000 /* time a connection gets to send its 421 */
 
 struct listener {
     int fd;
@@ -538,7 +538,8 @@ static int poll_timeout(mwx_server *srv, int busy)
 static void close_listeners(mwx_server *srv)
 {
     size_t i;
-    for (i = 0; i < srv->nlis; i++) close(srv->lis[i].fd);
+    for (i = 0; i < srv->nlis; i++)
+        close(srv->lis[i].fd);
     srv->nlis = 0;
 }
 
@@ -590,7 +591,8 @@ int mwx_server_run(mwx_server *srv)
         if (stopping && (srv->nconns == 0 || mwx_now_ms() >= give_up)) break;
         timeout = poll_timeout(srv, busy);
         nl = srv->nconns < srv->max_conns ? srv->nlis : 0; /* full: leave them in the backlog */
-        for (i = 0; i < nl; i++) srv->pfd[n++] = (struct pollfd){srv->lis[i].fd, POLLIN, 0};
+        for (i = 0; i < nl; i++)
+            srv->pfd[n++] = (struct pollfd){srv->lis[i].fd, POLLIN, 0};
         for (i = 0; i < srv->nconns; i++)
             srv->pfd[n++] = (struct pollfd){srv->conns[i]->fd, conn_poll_events(srv->conns[i]), 0};
         nc = srv->nconns;
@@ -601,14 +603,16 @@ int mwx_server_run(mwx_server *srv)
         }
         dispatch(srv, nl, nc);
     }
-    while (srv->nconns) remove_conn(srv, srv->nconns - 1);
+    while (srv->nconns)
+        remove_conn(srv, srv->nconns - 1);
     return 0;
 }
 
 void mwx_server_free(mwx_server *srv)
 {
     if (!srv) return;
-    while (srv->conns && srv->nconns) remove_conn(srv, srv->nconns - 1);
+    while (srv->conns && srv->nconns)
+        remove_conn(srv, srv->nconns - 1);
     close_listeners(srv);
 #ifdef MW_EXAMPLES_HAVE_TLS
     mw_tls_config_free(srv->tls_cfg);

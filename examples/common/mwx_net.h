@@ -38,11 +38,11 @@ typedef struct mwx_conn {
     const mwx_engine_ops *ops; /**< set by the open callback */
     void *app;                 /**< the program's per-connection state */
     /* Private to the loop. */
-    void *tls;         /* mw_tls_session *, NULL while plaintext */
-    int readable;      /* poll said the socket has input (or EOF) */
-    int peer_eof;      /* the engine has been told the peer closed */
-    int stopping;      /* the program was asked to say goodbye (421) */
-    int64_t deadline;  /* CLOCK_MONOTONIC ms: idle timeout */
+    void *tls;        /* mw_tls_session *, NULL while plaintext */
+    int readable;     /* poll said the socket has input (or EOF) */
+    int peer_eof;     /* the engine has been told the peer closed */
+    int stopping;     /* the program was asked to say goodbye (421) */
+    int64_t deadline; /* CLOCK_MONOTONIC ms: idle timeout */
 } mwx_conn;
 
 /** Why the loop asks a connection to end (mwx_handlers.stop). */
@@ -84,8 +84,7 @@ int mwx_tls_available(void);
  * Load a certificate chain and key (PEM files) for STARTTLS and implicit TLS.
  * @return 0, or -1 with a reason in err (also when TLS is not built in).
  */
-int mwx_server_set_tls(mwx_server *srv, const char *cert, const char *key, char *err,
-                       size_t cap);
+int mwx_server_set_tls(mwx_server *srv, const char *cert, const char *key, char *err, size_t cap);
 
 /** 1 when mwx_server_set_tls succeeded. */
 int mwx_server_has_tls(const mwx_server *srv);
@@ -96,8 +95,7 @@ int mwx_server_has_tls(const mwx_server *srv);
  * @param implicit_tls connections start with a TLS handshake (465).
  * @return 0, or -1 with errno set (EINVAL for a malformed address).
  */
-int mwx_server_listen(mwx_server *srv, const char *addr, int implicit_tls, char *bound,
-                      size_t cap);
+int mwx_server_listen(mwx_server *srv, const char *addr, int implicit_tls, char *bound, size_t cap);
 
 /**
  * Serve until SIGTERM or SIGINT, then stop accepting, ask every connection

@@ -64,8 +64,8 @@ static int is_alias(const smtpd_config *cfg, const char *addr)
     return alias;
 }
 
-int smtpd_rcpt_check(const smtpd_config *cfg, const char *addr, int authenticated,
-                     const char **enh, const char **text)
+int smtpd_rcpt_check(const smtpd_config *cfg, const char *addr, int authenticated, const char **enh,
+                     const char **text)
 {
     char box[MAX_LOCAL_PART + 1];
     if (cfg->sink) return 0;
@@ -207,8 +207,10 @@ int smtpd_deliver(const smtpd_config *cfg, smtpd_txn *t)
     if (t->spool_failed || mwx_spool_finish(&t->spool) != 0) return -1;
     if (expand_all(cfg, t, &all) != 0) rc = -1;
     for (i = 0; rc == 0 && i < all.n; i++) {
-        if (is_local(cfg, all.v[i])) rc = deliver_local(cfg, t, all.v[i], &done);
-        else if (cfg->queue_dir) rc = mwx_strlist_push(&relay, all.v[i], strlen(all.v[i]));
+        if (is_local(cfg, all.v[i]))
+            rc = deliver_local(cfg, t, all.v[i], &done);
+        else if (cfg->queue_dir)
+            rc = mwx_strlist_push(&relay, all.v[i], strlen(all.v[i]));
     }
     if (rc == 0 && relay.n > 0 && queue_message(cfg, t, &relay) != 0) {
         mwx_log("id=%s: queue %s: %s", t->spool.name, cfg->queue_dir, strerror(errno));

@@ -89,20 +89,34 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
         if (o->nlisten == MAX_LISTEN) return 0;
         o->listen_tls[o->nlisten] = !strcmp(a, "--listen-tls");
         o->listen[o->nlisten++] = v;
-    } else if (!strcmp(a, "--hostname")) cfg->hostname = v;
-    else if (!strcmp(a, "--maildir-root")) cfg->maildir_root = v;
-    else if (!strcmp(a, "--queue")) cfg->queue_dir = v;
-    else if (!strcmp(a, "--domains")) o->domains = v;
-    else if (!strcmp(a, "--users")) o->users = v;
-    else if (!strcmp(a, "--aliases")) o->aliases = v;
-    else if (!strcmp(a, "--cert")) o->cert = v;
-    else if (!strcmp(a, "--key")) o->key = v;
-    else if (!strcmp(a, "--port-file")) o->port_file = v;
-    else if (!strcmp(a, "--relay-host")) o->relay_host = v;
-    else if (!strcmp(a, "--max-size") && !parse_number(v, &n)) o->max_size = n;
-    else if (!strcmp(a, "--idle-timeout") && !parse_number(v, &n) && n > 0 && n < 86400) o->idle_sec = (int)n;
-    else if (!strcmp(a, "--max-conns") && !parse_number(v, &n) && n > 0 && n < 100000) o->max_conns = (unsigned long)n;
-    else return 0;
+    } else if (!strcmp(a, "--hostname"))
+        cfg->hostname = v;
+    else if (!strcmp(a, "--maildir-root"))
+        cfg->maildir_root = v;
+    else if (!strcmp(a, "--queue"))
+        cfg->queue_dir = v;
+    else if (!strcmp(a, "--domains"))
+        o->domains = v;
+    else if (!strcmp(a, "--users"))
+        o->users = v;
+    else if (!strcmp(a, "--aliases"))
+        o->aliases = v;
+    else if (!strcmp(a, "--cert"))
+        o->cert = v;
+    else if (!strcmp(a, "--key"))
+        o->key = v;
+    else if (!strcmp(a, "--port-file"))
+        o->port_file = v;
+    else if (!strcmp(a, "--relay-host"))
+        o->relay_host = v;
+    else if (!strcmp(a, "--max-size") && !parse_number(v, &n))
+        o->max_size = n;
+    else if (!strcmp(a, "--idle-timeout") && !parse_number(v, &n) && n > 0 && n < 86400)
+        o->idle_sec = (int)n;
+    else if (!strcmp(a, "--max-conns") && !parse_number(v, &n) && n > 0 && n < 100000)
+        o->max_conns = (unsigned long)n;
+    else
+        return 0;
     return 2;
 }
 
@@ -122,7 +136,8 @@ static int parse_args(smtpd_config *cfg, struct options *o, int argc, char **arg
             return fprintf(stderr, "mw-smtpd: --flush-queue needs --queue and --relay-host\n"), -1;
         return 0;
     }
-    if (!cfg->maildir_root && !cfg->sink) return fprintf(stderr, "mw-smtpd: --maildir-root is required\n"), -1;
+    if (!cfg->maildir_root && !cfg->sink)
+        return fprintf(stderr, "mw-smtpd: --maildir-root is required\n"), -1;
     if (!o->cert != !o->key) return fprintf(stderr, "mw-smtpd: --cert and --key go together\n"), -1;
     if (o->nlisten == 0) o->listen[o->nlisten++] = "127.0.0.1:2525";
     return 0;
@@ -161,9 +176,12 @@ static mw_smtp_server_opts *engine_opts(const smtpd_config *cfg, const struct op
     if (!e) return NULL;
     rc = mw_smtp_server_opts_set_hostname(e, cfg->hostname);
     if (rc == MW_OK) rc = mw_smtp_server_opts_set_max_message_size(e, o->max_size);
-    if (rc == MW_OK) rc = mw_smtp_server_opts_set_extensions(e, MW_SMTP_EXT_STARTTLS, tls_ready && !implicit);
-    if (rc == MW_OK && implicit) rc = mw_smtp_server_opts_set_flags(e, MW_SMTP_SERVER_IMPLICIT_TLS, 1);
-    if (rc == MW_OK && o->plaintext_auth) rc = mw_smtp_server_opts_set_flags(e, MW_SMTP_SERVER_PLAINTEXT_AUTH, 1);
+    if (rc == MW_OK)
+        rc = mw_smtp_server_opts_set_extensions(e, MW_SMTP_EXT_STARTTLS, tls_ready && !implicit);
+    if (rc == MW_OK && implicit)
+        rc = mw_smtp_server_opts_set_flags(e, MW_SMTP_SERVER_IMPLICIT_TLS, 1);
+    if (rc == MW_OK && o->plaintext_auth)
+        rc = mw_smtp_server_opts_set_flags(e, MW_SMTP_SERVER_PLAINTEXT_AUTH, 1);
     /* AUTH only when there are accounts to check against. */
     if (rc == MW_OK && cfg->users)
         rc = mw_smtp_server_opts_set_auth_mechanisms(e, "SCRAM-SHA-256 CRAM-MD5 PLAIN LOGIN");
@@ -179,7 +197,8 @@ static int open_listeners(mwx_server *srv, const struct options *o)
 {
     FILE *pf = o->port_file ? fopen(o->port_file, "w") : NULL;
     size_t i;
-    if (o->port_file && !pf) return fprintf(stderr, "mw-smtpd: %s: %s\n", o->port_file, strerror(errno)), -1;
+    if (o->port_file && !pf)
+        return fprintf(stderr, "mw-smtpd: %s: %s\n", o->port_file, strerror(errno)), -1;
     for (i = 0; i < o->nlisten; i++) {
         char bound[128];
         if (mwx_server_listen(srv, o->listen[i], o->listen_tls[i], bound, sizeof bound) != 0) {
@@ -198,8 +217,10 @@ static int setup_tls(mwx_server *srv, const struct options *o)
     char err[512];
     size_t i;
     int need = 0;
-    for (i = 0; i < o->nlisten; i++) need |= o->listen_tls[i];
-    if (!o->cert) return need ? fprintf(stderr, "mw-smtpd: --listen-tls needs --cert/--key\n"), -1 : 0;
+    for (i = 0; i < o->nlisten; i++)
+        need |= o->listen_tls[i];
+    if (!o->cert)
+        return need ? fprintf(stderr, "mw-smtpd: --listen-tls needs --cert/--key\n"), -1 : 0;
     if (mwx_server_set_tls(srv, o->cert, o->key, err, sizeof err) != 0)
         return fprintf(stderr, "mw-smtpd: TLS: %s\n", err), -1;
     return 0;
@@ -210,14 +231,17 @@ static int flush_mode(smtpd_config *cfg, const struct options *o)
 {
     int rc;
     cfg->client_opts = mw_smtp_client_opts_new(NULL);
-    if (!cfg->client_opts || mw_smtp_client_opts_set_hostname(cfg->client_opts, cfg->hostname) != MW_OK ||
+    if (!cfg->client_opts ||
+        mw_smtp_client_opts_set_hostname(cfg->client_opts, cfg->hostname) != MW_OK ||
         mw_smtp_client_opts_set_flags(cfg->client_opts, MW_SMTP_CLIENT_NO_PIPELINING, 1) != MW_OK) {
         fprintf(stderr, "mw-smtpd: client options failed (bad --hostname?)\n");
         return 1;
     }
     rc = smtpd_flush_queue(cfg, o->relay_host);
     mwx_log("queue flush through %s: %s", o->relay_host,
-            rc == 0 ? "queue empty" : rc > 0 ? "some recipients deferred" : "queue unreadable");
+            rc == 0  ? "queue empty"
+            : rc > 0 ? "some recipients deferred"
+                     : "queue unreadable");
     return rc == 0 ? 0 : rc > 0 ? 3 : 1;
 }
 
@@ -254,7 +278,8 @@ int main(int argc, char **argv)
     }
     if (load_tables(&cfg, &o) != 0) goto out;
     cfg.sasl_opts = mw_sasl_options_new(NULL);
-    if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, random_bytes, NULL) != MW_OK) goto out;
+    if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, random_bytes, NULL) != MW_OK)
+        goto out;
     h = smtpd_handlers;
     h.user = &cfg;
     if (mwx_server_new(&srv, &h) != 0 || setup_tls(srv, &o) != 0) goto out;

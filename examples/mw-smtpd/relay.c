@@ -165,8 +165,10 @@ static int read_envelope(const char *path, struct entry *e)
         char *lt = strchr(line, '<'), *gt = strrchr(line, '>');
         if (!lt || !gt || gt < lt) continue;
         *gt = '\0';
-        if (strncmp(line, "MAIL FROM:", 10) == 0) snprintf(e->from, sizeof e->from, "%s", lt + 1);
-        else if (strncmp(line, "RCPT TO:", 8) == 0 && mwx_strlist_push(&e->rcpts, lt + 1, strlen(lt + 1)) != 0)
+        if (strncmp(line, "MAIL FROM:", 10) == 0)
+            snprintf(e->from, sizeof e->from, "%s", lt + 1);
+        else if (strncmp(line, "RCPT TO:", 8) == 0 &&
+                 mwx_strlist_push(&e->rcpts, lt + 1, strlen(lt + 1)) != 0)
             break;
     }
     fclose(f);
@@ -180,11 +182,13 @@ static void transact(struct link *l, const char *msg_path, struct entry *e)
     size_t i, accepted = 0;
     int code;
     if (wait_reply(l) != 220) return;
-    if (command(l, mw_smtp_client_ehlo(l->c)) != 250 && command(l, mw_smtp_client_helo(l->c)) != 250)
+    if (command(l, mw_smtp_client_ehlo(l->c)) != 250 &&
+        command(l, mw_smtp_client_helo(l->c)) != 250)
         return;
     code = command(l, mw_smtp_client_mail(l->c, e->from, NULL));
     if (code != 250) {
-        for (i = 0; code >= 500 && i < e->rcpts.n; i++) e->codes[i] = code;
+        for (i = 0; code >= 500 && i < e->rcpts.n; i++)
+            e->codes[i] = code;
         return;
     }
     for (i = 0; i < e->rcpts.n; i++) {
@@ -194,7 +198,8 @@ static void transact(struct link *l, const char *msg_path, struct entry *e)
         if (code / 100 == 2) accepted++;
     }
     if (accepted == 0 || command(l, mw_smtp_client_data(l->c)) != 354) return;
-    if (send_body(l, msg_path) != 0 || (code = command(l, mw_smtp_client_body_end(l->c))) < 0) return;
+    if (send_body(l, msg_path) != 0 || (code = command(l, mw_smtp_client_body_end(l->c))) < 0)
+        return;
     for (i = 0; i < e->rcpts.n; i++)
         if (e->codes[i] == 0 && (code / 100 == 2 || code >= 500)) e->codes[i] = code;
     (void)command(l, mw_smtp_client_quit(l->c));
@@ -208,11 +213,13 @@ static int settle(const smtpd_config *cfg, const struct entry *e, const char *en
     size_t i, left = 0;
     FILE *f;
     for (i = 0; i < e->rcpts.n; i++) {
-        if (e->codes[i] / 100 == 2) mwx_log("relay id=%s to=<%s> result=%d sent", e->id, e->rcpts.v[i], e->codes[i]);
+        if (e->codes[i] / 100 == 2)
+            mwx_log("relay id=%s to=<%s> result=%d sent", e->id, e->rcpts.v[i], e->codes[i]);
         else if (e->codes[i] >= 500)
             mwx_log("relay id=%s to=<%s> result=%d failed permanently (no bounce generated)", e->id,
                     e->rcpts.v[i], e->codes[i]);
-        else left++;
+        else
+            left++;
     }
     if (left == 0) {
         unlink(env_path); /* the envelope first: an entry without one is never sent */
@@ -224,7 +231,8 @@ static int settle(const smtpd_config *cfg, const struct entry *e, const char *en
     if (!f) return -1;
     fprintf(f, "MAIL FROM:<%s>\r\n", e->from);
     for (i = 0; i < e->rcpts.n; i++)
-        if (e->codes[i] / 100 != 2 && e->codes[i] < 500) fprintf(f, "RCPT TO:<%s>\r\n", e->rcpts.v[i]);
+        if (e->codes[i] / 100 != 2 && e->codes[i] < 500)
+            fprintf(f, "RCPT TO:<%s>\r\n", e->rcpts.v[i]);
     if (fclose(f) != 0 || rename(tmp, env_path) != 0) return -1;
     mwx_log("relay id=%s: %zu recipient(s) deferred", e->id, left);
     return 1;
@@ -245,8 +253,10 @@ static int flush_entry(const smtpd_config *cfg, const char *relay_host, const ch
         goto out;
     }
     l.fd = connect_to(relay_host);
-    if (l.fd < 0) mwx_log("relay id=%s: cannot connect to %s", id, relay_host);
-    else if (mw_smtp_client_new(NULL, cfg->client_opts, &l.c) == MW_OK) transact(&l, msg_path, &e);
+    if (l.fd < 0)
+        mwx_log("relay id=%s: cannot connect to %s", id, relay_host);
+    else if (mw_smtp_client_new(NULL, cfg->client_opts, &l.c) == MW_OK)
+        transact(&l, msg_path, &e);
     rc = settle(cfg, &e, env_path, msg_path);
 out:
     if (l.fd >= 0) close(l.fd);

@@ -15,11 +15,11 @@
 
 typedef struct session {
     mw_smtp_server *smtp;
-    mw_sasl_server *sasl;  /* an AUTH exchange in progress */
+    mw_sasl_server *sasl; /* an AUTH exchange in progress */
     char helo[256];
-    int ehlo;              /* EHLO (not HELO): the Received field says ESMTP */
-    char user[256];        /* authenticated user, "" if none */
-    unsigned long ntxn;    /* transactions in this session (log only) */
+    int ehlo;           /* EHLO (not HELO): the Received field says ESMTP */
+    char user[256];     /* authenticated user, "" if none */
+    unsigned long ntxn; /* transactions in this session (log only) */
     smtpd_txn txn;
 } session;
 
@@ -27,16 +27,44 @@ typedef struct session {
 /* The engine, seen by the loop                                        */
 /* ------------------------------------------------------------------ */
 
-static unsigned char *op_recv_buf(void *e, size_t *len) { return mw_smtp_server_recv_buf(e, len); }
-static int op_recv_ack(void *e, size_t n) { return mw_smtp_server_recv_ack(e, n); }
-static int op_eof(void *e) { return mw_smtp_server_eof(e); }
-static const unsigned char *op_out_buf(void *e, size_t *len) { return mw_smtp_server_out_buf(e, len); }
-static void op_out_ack(void *e, size_t n) { mw_smtp_server_out_ack(e, n); }
-static unsigned op_state(void *e) { return mw_smtp_server_state(e); }
-static int op_tls_started(void *e) { return mw_smtp_server_tls_started(e); }
+static unsigned char *op_recv_buf(void *e, size_t *len)
+{
+    return mw_smtp_server_recv_buf(e, len);
+}
+static int op_recv_ack(void *e, size_t n)
+{
+    return mw_smtp_server_recv_ack(e, n);
+}
+static int op_eof(void *e)
+{
+    return mw_smtp_server_eof(e);
+}
+static const unsigned char *op_out_buf(void *e, size_t *len)
+{
+    return mw_smtp_server_out_buf(e, len);
+}
+static void op_out_ack(void *e, size_t n)
+{
+    mw_smtp_server_out_ack(e, n);
+}
+static unsigned op_state(void *e)
+{
+    return mw_smtp_server_state(e);
+}
+static int op_tls_started(void *e)
+{
+    return mw_smtp_server_tls_started(e);
+}
 
-static const mwx_engine_ops smtp_ops = {op_recv_buf, op_recv_ack,  op_eof,        op_out_buf,
-                                        op_out_ack,  op_state,     op_tls_started};
+static const mwx_engine_ops smtp_ops = {
+    .recv_buf = op_recv_buf,
+    .recv_ack = op_recv_ack,
+    .eof = op_eof,
+    .out_buf = op_out_buf,
+    .out_ack = op_out_ack,
+    .state = op_state,
+    .tls_started = op_tls_started,
+};
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -80,14 +108,16 @@ static void received_header(mwx_conn *c, session *ss, const smtpd_config *cfg, u
     time_t now = time(NULL);
     struct tm tm;
     static const char *const esmtp[] = {"ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA"};
-    const char *proto = esmtp[((flags & MW_SMTP_F_TLS) ? 2 : 0) + ((flags & MW_SMTP_F_AUTHENTICATED) ? 1 : 0)];
+    const char *proto =
+        esmtp[((flags & MW_SMTP_F_TLS) ? 2 : 0) + ((flags & MW_SMTP_F_AUTHENTICATED) ? 1 : 0)];
     if (!ss->ehlo) proto = "SMTP"; /* AUTH and STARTTLS need EHLO anyway */
     localtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
-    if (ss->txn.rcpts.n == 1) snprintf(forpart, sizeof forpart, "\r\n\tfor <%s>", ss->txn.rcpts.v[0]);
+    if (ss->txn.rcpts.n == 1)
+        snprintf(forpart, sizeof forpart, "\r\n\tfor <%s>", ss->txn.rcpts.v[0]);
     snprintf(out, cap, "Received: from %s (%s)\r\n\tby %s (mw-smtpd) with %s id %s%s;\r\n\t%s\r\n",
-             ss->helo[0] ? ss->helo : "unknown", c->peer, cfg->hostname, proto,
-             ss->txn.spool.name, forpart, date);
+             ss->helo[0] ? ss->helo : "unknown", c->peer, cfg->hostname, proto, ss->txn.spool.name,
+             forpart, date);
 }
 
 /* ------------------------------------------------------------------ */
@@ -99,11 +129,13 @@ static int on_rcpt(session *ss, const smtpd_config *cfg, const mw_smtp_event *ev
     char addr[320];
     const char *enh = NULL, *text = NULL;
     int code;
-    if (ev->flags & MW_SMTP_F_POSTMASTER) strcpy(addr, "postmaster");
-    else copy_slice(addr, sizeof addr, ev->path);
+    if (ev->flags & MW_SMTP_F_POSTMASTER)
+        strcpy(addr, "postmaster");
+    else
+        copy_slice(addr, sizeof addr, ev->path);
     code = smtpd_rcpt_check(cfg, addr, (ev->flags & MW_SMTP_F_AUTHENTICATED) != 0, &enh, &text);
     if (code) return mw_smtp_server_reply(ss->smtp, code, enh, text);
-    if (!cfg->sink && mwx_strlist_push(&ss->txn.rcpts, addr, strlen(addr)) != 0)
+    if (mwx_strlist_push(&ss->txn.rcpts, addr, strlen(addr)) != 0) /* sink: for the log line */
         return mw_smtp_server_reply(ss->smtp, 452, "4.3.1", "Out of memory");
     return mw_smtp_server_accept(ss->smtp);
 }
@@ -171,9 +203,9 @@ static int auth_finish(mwx_conn *c, session *ss, int rc, mw_slice out)
 static int auth_verify(const smtpd_config *cfg, session *ss, mw_slice *out)
 {
     const mw_sasl_server_info *info = mw_sasl_server_info_get(ss->sasl);
-    const char *pw = info ? mwx_users_password(cfg->users, (const char *)info->authcid.base,
-                                               info->authcid.len)
-                          : NULL;
+    const char *pw =
+        info ? mwx_users_password(cfg->users, (const char *)info->authcid.base, info->authcid.len)
+             : NULL;
     int other = info && info->authzid.len &&
                 (info->authzid.len != info->authcid.len ||
                  memcmp(info->authzid.base, info->authcid.base, info->authcid.len) != 0);
@@ -195,7 +227,8 @@ static int on_auth(mwx_conn *c, session *ss, const smtpd_config *cfg, const mw_s
         if (rc == MW_OK)
             mw_sasl_server_set(ss->sasl, MW_SASL_PROP_HOST, cfg->hostname, strlen(cfg->hostname));
         if (rc == MW_OK)
-            rc = mw_sasl_server_start(ss->sasl, (ev->flags & MW_SMTP_F_INITIAL) ? ev->data.base : NULL,
+            rc = mw_sasl_server_start(ss->sasl,
+                                      (ev->flags & MW_SMTP_F_INITIAL) ? ev->data.base : NULL,
                                       ev->data.len, &out);
     } else {
         rc = ss->sasl ? mw_sasl_server_step(ss->sasl, ev->data.base, ev->data.len, &out)
@@ -231,7 +264,8 @@ static int on_event(mwx_conn *c, session *ss, const smtpd_config *cfg, const mw_
         (void)begin_body(c, ss, cfg, ev->flags);
         return MW_OK;
     case MW_SMTP_EV_BODY:
-        if (ss->txn.spool.fd >= 0 && mwx_spool_write(&ss->txn.spool, ev->data.base, ev->data.len) != 0)
+        if (ss->txn.spool.fd >= 0 &&
+            mwx_spool_write(&ss->txn.spool, ev->data.base, ev->data.len) != 0)
             ss->txn.spool_failed = 1;
         return MW_OK;
     case MW_SMTP_EV_BODY_END:
@@ -288,7 +322,8 @@ static int sess_open(mwx_conn *c, void *user)
     ss->txn.spool.fd = -1;
     c->app = ss;
     c->ops = &smtp_ops;
-    if (mw_smtp_server_new(NULL, c->implicit_tls ? cfg->opts_implicit : cfg->opts, &ss->smtp) != MW_OK)
+    if (mw_smtp_server_new(NULL, c->implicit_tls ? cfg->opts_implicit : cfg->opts, &ss->smtp) !=
+        MW_OK)
         return -1;
     c->engine = ss->smtp;
     return 0;
@@ -315,4 +350,10 @@ static void sess_close(mwx_conn *c, void *user)
     c->app = NULL;
 }
 
-const mwx_handlers smtpd_handlers = {sess_open, sess_events, sess_stop, sess_close, NULL};
+const mwx_handlers smtpd_handlers = {
+    .open = sess_open,
+    .events = sess_events,
+    .stop = sess_stop,
+    .close = sess_close,
+    .user = NULL, /* main() sets the configuration */
+};

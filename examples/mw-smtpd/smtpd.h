@@ -21,19 +21,19 @@
 /** Everything the command line configures; shared by all connections. */
 typedef struct smtpd_config {
     const char *hostname;
-    const char *maildir_root; /* ROOT/<user>/Maildir */
-    const char *queue_dir;    /* relay mode: NULL = no relaying */
-    char spool_dir[4096];     /* ROOT/.spool: bodies are written here first */
-    mwx_table *users;         /* NULL: any well-formed local part is a mailbox */
-    mwx_table *aliases;       /* may be NULL */
-    mwx_table *domains;       /* local domains (never NULL) */
-    int sink;                 /* discard bodies (benchmarks) */
-    int relay_open;           /* relay without AUTH */
-    int trace;                /* add Return-Path: and Received: */
+    const char *maildir_root;           /* ROOT/<user>/Maildir */
+    const char *queue_dir;              /* relay mode: NULL = no relaying */
+    char spool_dir[4096];               /* ROOT/.spool: bodies are written here first */
+    mwx_table *users;                   /* NULL: any well-formed local part is a mailbox */
+    mwx_table *aliases;                 /* may be NULL */
+    mwx_table *domains;                 /* local domains (never NULL) */
+    int sink;                           /* discard bodies (benchmarks) */
+    int relay_open;                     /* relay without AUTH */
+    int trace;                          /* add Return-Path: and Received: */
     mw_smtp_server_opts *opts;          /* plaintext/STARTTLS listeners */
     mw_smtp_server_opts *opts_implicit; /* implicit-TLS listeners */
     mw_sasl_options *sasl_opts;
-    mw_smtp_client_opts *client_opts;   /* --flush-queue */
+    mw_smtp_client_opts *client_opts; /* --flush-queue */
 } smtpd_config;
 
 /** The loop's callbacks for SMTP sessions (session.c); user = smtpd_config. */
@@ -41,19 +41,19 @@ extern const mwx_handlers smtpd_handlers;
 
 /** One transaction's envelope and body, as delivery needs them. */
 typedef struct smtpd_txn {
-    char from[320];      /* reverse-path, "" for <> */
-    mwx_strlist rcpts;   /* accepted forward-paths, as given */
-    mwx_spool spool;     /* the body (spool.fd >= 0 while open) */
-    int spool_failed;    /* opening or writing the spool failed */
-    int started;         /* the body has begun (DATA accepted or first BDAT) */
+    char from[320];    /* reverse-path, "" for <> */
+    mwx_strlist rcpts; /* accepted forward-paths, as given */
+    mwx_spool spool;   /* the body (spool.fd >= 0 while open) */
+    int spool_failed;  /* opening or writing the spool failed */
+    int started;       /* the body has begun (DATA accepted or first BDAT) */
 } smtpd_txn;
 
 /* delivery.c */
 
 /** Is addr a recipient we take? @return 0 yes, else an SMTP code (550...)
  *  with *enh and *text set to the reply. */
-int smtpd_rcpt_check(const smtpd_config *cfg, const char *addr, int authenticated,
-                     const char **enh, const char **text);
+int smtpd_rcpt_check(const smtpd_config *cfg, const char *addr, int authenticated, const char **enh,
+                     const char **text);
 
 /** Open the spool (its name becomes the queue id). @return 0, -1. */
 int smtpd_body_begin(const smtpd_config *cfg, smtpd_txn *t);

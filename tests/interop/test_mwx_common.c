@@ -65,7 +65,8 @@ static void test_spool_deliver(void)
     size_t i, off = 0, step = 1;
     uint64_t seed = 42;
 
-    for (i = 0; i < sizeof body; i++) body[i] = (char)(mw_test_rand(&seed) & 0xff);
+    for (i = 0; i < sizeof body; i++)
+        body[i] = (char)(mw_test_rand(&seed) & 0xff);
     path(spool, sizeof spool, "spool");
     path(a, sizeof a, "a/Maildir");
     path(b, sizeof b, "b/Maildir");
@@ -153,7 +154,8 @@ static void test_users(void)
     write_text("users", "# accounts\n\nalice:secret\nbob:pass word:with colon\r\n  carol:x\n");
     path(p, sizeof p, "users");
     CHECK_INT(mwx_users_load(&t, p, err, sizeof err), 0);
-    CHECK(mwx_users_password(t, "alice", 5) && !strcmp(mwx_users_password(t, "alice", 5), "secret"));
+    CHECK(mwx_users_password(t, "alice", 5) &&
+          !strcmp(mwx_users_password(t, "alice", 5), "secret"));
     CHECK(mwx_users_password(t, "bob", 3) &&
           !strcmp(mwx_users_password(t, "bob", 3), "pass word:with colon"));
     CHECK(mwx_users_password(t, "carol", 5) != NULL);
@@ -229,7 +231,8 @@ static void test_alias_cap(void)
     int i;
     path(p, sizeof p, "chain");
     f = fopen(p, "w");
-    for (i = 0; i < 2000; i++) fprintf(f, "a%d: a%d, u%d\n", i, i + 1, i);
+    for (i = 0; i < 2000; i++)
+        fprintf(f, "a%d: a%d, u%d\n", i, i + 1, i);
     fclose(f);
     CHECK_INT(mwx_aliases_load(&a, p, err, sizeof err), 0);
     CHECK_INT(mwx_aliases_expand(a, NULL, "a0", &out), -1);
