@@ -5,7 +5,7 @@
  * is accepted (or answered with a challenge/refusal chosen by the data),
  * output is drained in partial writes. Invariants checked (abort() on
  * violation): events are positive and known; slices are inside the
- * engine's buffers; no event after CLOSED; output only ever contains
+ * engine's buffers (input, xtext scratch, SASL data); no event after CLOSED; output only ever contains
  * CRLF-terminated lines with a three-digit code; memory stays within the
  * input buffer ceiling.
  *
@@ -39,7 +39,9 @@ static void in_buffers(const mw_smtp_server *s, mw_slice sl)
     const char *in0 = (const char *)s->in.buf, *sc = (const char *)s->scratch;
     int in_in = in0 && b >= in0 && b + sl.len <= in0 + s->in.cap;
     int in_sc = b >= sc && b + sl.len <= sc + s->o.max_cmd;
-    if (!in_in && !in_sc) abort();
+    const char *ab = (const char *)s->auth_buf;
+    int in_auth = ab && b >= ab && b + sl.len <= ab + s->o.max_auth;
+    if (!in_in && !in_sc && !in_auth) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
