@@ -588,6 +588,7 @@ int mwx_server_run(mwx_server *srv)
             begin_shutdown(srv);
         }
         busy = pump_all(srv);
+        if (srv->h.tick) srv->h.tick(srv->h.user);
         if (stopping && (srv->nconns == 0 || mwx_now_ms() >= give_up)) break;
         timeout = poll_timeout(srv, busy);
         nl = srv->nconns < srv->max_conns ? srv->nlis : 0; /* full: leave them in the backlog */

@@ -62,6 +62,9 @@ typedef struct mwx_handlers {
     /** The connection is going away: free the engine and c->app (either
      *  may be NULL when open failed). */
     void (*close)(mwx_conn *c, void *user);
+    /** Optional (may be NULL): called once per loop turn, at least once a
+     *  second, for the program's own timers. Must not block. */
+    void (*tick)(void *user);
     void *user;
 } mwx_handlers;
 

@@ -43,6 +43,10 @@ static const char usage_text[] =
     "  --idle-timeout SEC       close idle sessions with 421 (default 300)\n"
     "  --max-conns N            connections at once (default 256)\n"
     "  --port-file FILE         write the bound addresses there, one per line\n"
+    "  --relay-host HOST:PORT   with --queue: a child process sends the queue through this\n"
+    "                           smarthost every --flush-interval seconds and right after\n"
+    "                           a message is queued\n"
+    "  --flush-interval SEC     default 60\n"
     "\n"
     "usage: mw-smtpd --queue DIR --flush-queue --relay-host HOST:PORT [--hostname NAME]\n"
     "  send every queued message through the smarthost HOST:PORT once, then exit\n"
@@ -54,7 +58,7 @@ struct options {
     size_t nlisten;
     const char *users, *aliases, *domains, *cert, *key, *port_file, *relay_host;
     int flush;
-    int plaintext_auth, idle_sec;
+    int plaintext_auth, idle_sec, flush_sec;
     unsigned long max_conns;
     unsigned long long max_size;
 };
@@ -109,6 +113,8 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
         o->port_file = v;
     else if (!strcmp(a, "--relay-host"))
         o->relay_host = v;
+    else if (!strcmp(a, "--flush-interval") && !parse_number(v, &n) && n > 0 && n < 86400)
+        o->flush_sec = (int)n;
     else if (!strcmp(a, "--max-size") && !parse_number(v, &n))
         o->max_size = n;
     else if (!strcmp(a, "--idle-timeout") && !parse_number(v, &n) && n > 0 && n < 86400)
@@ -136,6 +142,8 @@ static int parse_args(smtpd_config *cfg, struct options *o, int argc, char **arg
             return fprintf(stderr, "mw-smtpd: --flush-queue needs --queue and --relay-host\n"), -1;
         return 0;
     }
+    if (o->relay_host && !cfg->queue_dir)
+        return fprintf(stderr, "mw-smtpd: --relay-host needs --queue\n"), -1;
     if (!cfg->maildir_root && !cfg->sink)
         return fprintf(stderr, "mw-smtpd: --maildir-root is required\n"), -1;
     if (!o->cert != !o->key) return fprintf(stderr, "mw-smtpd: --cert and --key go together\n"), -1;
@@ -226,23 +234,41 @@ static int setup_tls(mwx_server *srv, const struct options *o)
     return 0;
 }
 
+/* The SMTP client engine's options for relaying (relay.c). */
+static int client_setup(smtpd_config *cfg)
+{
+    cfg->client_opts = mw_smtp_client_opts_new(NULL);
+    if (cfg->client_opts &&
+        mw_smtp_client_opts_set_hostname(cfg->client_opts, cfg->hostname) == MW_OK &&
+        mw_smtp_client_opts_set_flags(cfg->client_opts, MW_SMTP_CLIENT_NO_PIPELINING, 1) == MW_OK)
+        return 0;
+    fprintf(stderr, "mw-smtpd: client options failed (bad --hostname?)\n");
+    return -1;
+}
+
 /* One-shot queue flush (relay.c). Exit 0: sent, 3: deferred, 1: failure. */
 static int flush_mode(smtpd_config *cfg, const struct options *o)
 {
     int rc;
-    cfg->client_opts = mw_smtp_client_opts_new(NULL);
-    if (!cfg->client_opts ||
-        mw_smtp_client_opts_set_hostname(cfg->client_opts, cfg->hostname) != MW_OK ||
-        mw_smtp_client_opts_set_flags(cfg->client_opts, MW_SMTP_CLIENT_NO_PIPELINING, 1) != MW_OK) {
-        fprintf(stderr, "mw-smtpd: client options failed (bad --hostname?)\n");
-        return 1;
-    }
+    if (client_setup(cfg) != 0) return 1;
     rc = smtpd_flush_queue(cfg, o->relay_host);
     mwx_log("queue flush through %s: %s", o->relay_host,
             rc == 0  ? "queue empty"
             : rc > 0 ? "some recipients deferred"
                      : "queue unreadable");
     return rc == 0 ? 0 : rc > 0 ? 3 : 1;
+}
+
+/* Daemon with --relay-host: the loop's tick starts flush children. */
+static int relay_setup(smtpd_config *cfg, const struct options *o, mwx_handlers *h)
+{
+    if (!o->relay_host) return 0;
+    if (client_setup(cfg) != 0) return -1;
+    cfg->relay_host = o->relay_host;
+    cfg->flush_interval_ms = (int64_t)(o->flush_sec ? o->flush_sec : 60) * 1000;
+    cfg->flush_soon = 1; /* whatever a previous run left queued */
+    h->tick = smtpd_relay_tick;
+    return 0;
 }
 
 static void cleanup(smtpd_config *cfg, mwx_server *srv)
@@ -282,6 +308,7 @@ int main(int argc, char **argv)
         goto out;
     h = smtpd_handlers;
     h.user = &cfg;
+    if (relay_setup(&cfg, &o, &h) != 0) goto out;
     if (mwx_server_new(&srv, &h) != 0 || setup_tls(srv, &o) != 0) goto out;
     cfg.opts = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 0);
     cfg.opts_implicit = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 1);
@@ -291,6 +318,7 @@ int main(int argc, char **argv)
     mwx_log("ready: host %s, %s%s%s", cfg.hostname, cfg.sink ? "sink mode" : "maildirs in ",
             cfg.sink ? "" : cfg.maildir_root, cfg.queue_dir ? ", relay queue" : "");
     rc = mwx_server_run(srv) == 0 ? 0 : 1;
+    smtpd_relay_wait(&cfg);
     mwx_log("stopped");
 out:
     cleanup(&cfg, srv);

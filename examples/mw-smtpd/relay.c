@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define IO_TIMEOUT_SEC 60
@@ -279,4 +281,50 @@ int smtpd_flush_queue(const smtpd_config *cfg, const char *relay_host)
         if (de->d_name[0] != '.' && flush_entry(cfg, relay_host, de->d_name) != 0) pending = 1;
     closedir(d);
     return pending;
+}
+
+/* ------------------------------------------------------------------ */
+/* Flushing from the daemon                                            */
+/* ------------------------------------------------------------------ */
+
+/* The flush uses blocking sockets, so it runs in a child process and the
+ * poll loop never waits for a smarthost. */
+static void flush_child(smtpd_config *cfg)
+{
+    int fd;
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    /* Client connections and listeners stay the parent's: a copy held
+     * here would keep a finished session's TCP connection open. */
+    for (fd = 3; fd < 1024; fd++)
+        close(fd);
+    _exit(smtpd_flush_queue(cfg, cfg->relay_host) < 0 ? 1 : 0);
+}
+
+void smtpd_relay_tick(void *user)
+{
+    smtpd_config *cfg = user;
+    int64_t now;
+    pid_t pid;
+    if (!cfg->relay_host) return;
+    if (cfg->flush_pid > 0) {
+        int status;
+        if (waitpid((pid_t)cfg->flush_pid, &status, WNOHANG) == 0) return; /* still running */
+        cfg->flush_pid = 0;
+    }
+    now = mwx_now_ms();
+    if (!cfg->flush_soon && now < cfg->next_flush) return;
+    cfg->flush_soon = 0;
+    cfg->next_flush = now + cfg->flush_interval_ms;
+    pid = fork();
+    if (pid == 0) flush_child(cfg);
+    if (pid < 0) mwx_log("relay: fork: %s", strerror(errno));
+    cfg->flush_pid = pid > 0 ? (long)pid : 0;
+}
+
+void smtpd_relay_wait(smtpd_config *cfg)
+{
+    int status;
+    if (cfg->flush_pid > 0) waitpid((pid_t)cfg->flush_pid, &status, 0);
+    cfg->flush_pid = 0;
 }

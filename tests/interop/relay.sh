@@ -73,4 +73,20 @@ if need smtp-sink; then
     wait "$sink" 2> /dev/null
 fi
 check "mw-smtpd stops cleanly" stop_smtpd
+
+# The daemon flushes by itself with --relay-host: right after queueing.
+start_smtpd --maildir-root "$TMP/remote2" --domains remote.test --listen 127.0.0.1:0 || finish
+B_PID=$SMTPD_PID B_PORT=$PORT
+SMTPD_PID=
+start_smtpd --maildir-root "$TMP/mail" --domains example.org --queue "$TMP/queue" --relay-open \
+    --relay-host "127.0.0.1:$B_PORT" --flush-interval 60 --listen 127.0.0.1:0 || finish
+check "daemon with --relay-host: message queued" send "$PORT" auto@remote.test
+i=0
+while [ ! -d "$TMP/remote2/auto/Maildir/new" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 0.2
+check "it reached the smarthost within 5 s" "$PY" "$HERE/mdcheck.py" count "$TMP/remote2/auto/Maildir" 1
+check "and left the queue" test -z "$(ls -A "$TMP/queue/env")"
+check "the relaying daemon stops cleanly" stop_smtpd
+SMTPD_PID=$B_PID
+check "the smarthost stops cleanly" stop_smtpd
 finish
