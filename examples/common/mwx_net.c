@@ -222,6 +222,17 @@ static void conn_free(mwx_server *srv, mwx_conn *c)
     free(c);
 }
 
+#ifdef MW_EXAMPLES_HAVE_TLS
+/* Give the connection a TLS session (implicit TLS, or after STARTTLS). */
+static int start_tls(mwx_server *srv, mwx_conn *c)
+{
+    mw_tls_session *t = NULL;
+    if (mw_tls_new(NULL, srv->tls_cfg, &t) != MW_OK) return -1;
+    c->tls = t;
+    return 0;
+}
+#endif
+
 static void accept_one(mwx_server *srv, const struct listener *l)
 {
     struct sockaddr_storage ss;
@@ -249,7 +260,7 @@ static void accept_one(mwx_server *srv, const struct listener *l)
     c->deadline = mwx_now_ms() + srv->idle_ms;
     format_addr((struct sockaddr *)&ss, sl, c->peer, sizeof c->peer);
 #ifdef MW_EXAMPLES_HAVE_TLS
-    if (l->implicit_tls && mw_tls_new(NULL, srv->tls_cfg, (mw_tls_session **)&c->tls) != MW_OK) {
+    if (l->implicit_tls && start_tls(srv, c) != 0) {
         close(fd);
         free(c);
         return;
@@ -382,8 +393,7 @@ static int push_plain(mwx_server *srv, mwx_conn *c)
 #ifdef MW_EXAMPLES_HAVE_TLS
     /* The 220 is on the wire and nothing after STARTTLS was read as
      * plaintext (the engine dropped what was pipelined): wrap now. */
-    if (!srv->tls_cfg || mw_tls_new(NULL, srv->tls_cfg, (mw_tls_session **)&c->tls) != MW_OK)
-        return -1;
+    if (!srv->tls_cfg || start_tls(srv, c) != 0) return -1;
     if (c->ops->tls_started(c->engine) != MW_OK) return -1;
     c->readable = 1; /* the ClientHello may already be waiting */
     return 1;
