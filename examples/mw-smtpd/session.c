@@ -101,10 +101,23 @@ static void log_txn(mwx_conn *c, session *ss, uint64_t size, int code, const cha
 }
 
 /* RFC 5321 §4.4 Received line; the protocol word follows RFC 3848. */
+/* "192.0.2.7:51234" -> "[192.0.2.7]", "[2001:db8::7]:51234" ->
+ * "[IPv6:2001:db8::7]": the address-literal of RFC 5321 §4.1.3, which is
+ * what TCP-info in a Received field holds (§4.4). */
+static void address_literal(const char *peer, char *out, size_t cap)
+{
+    const char *colon = strrchr(peer, ':');
+    int len = colon ? (int)(colon - peer) : (int)strlen(peer);
+    if (peer[0] == '[')
+        snprintf(out, cap, "[IPv6:%.*s]", len > 2 ? len - 2 : 0, peer + 1);
+    else
+        snprintf(out, cap, "[%.*s]", len, peer);
+}
+
 static void received_header(mwx_conn *c, session *ss, const smtpd_config *cfg, unsigned flags,
                             char *out, size_t cap)
 {
-    char date[64], forpart[400] = "";
+    char date[64], forpart[400] = "", addr[80];
     time_t now = time(NULL);
     struct tm tm;
     static const char *const esmtp[] = {"ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA"};
@@ -113,10 +126,11 @@ static void received_header(mwx_conn *c, session *ss, const smtpd_config *cfg, u
     if (!ss->ehlo) proto = "SMTP"; /* AUTH and STARTTLS need EHLO anyway */
     localtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+    address_literal(c->peer, addr, sizeof addr);
     if (ss->txn.rcpts.n == 1)
         snprintf(forpart, sizeof forpart, "\r\n\tfor <%s>", ss->txn.rcpts.v[0]);
     snprintf(out, cap, "Received: from %s (%s)\r\n\tby %s (mw-smtpd) with %s id %s%s;\r\n\t%s\r\n",
-             ss->helo[0] ? ss->helo : "unknown", c->peer, cfg->hostname, proto, ss->txn.spool.name,
+             ss->helo[0] ? ss->helo : "unknown", addr, cfg->hostname, proto, ss->txn.spool.name,
              forpart, date);
 }
 

@@ -40,6 +40,8 @@ s=smtplib.SMTP(sys.argv[2],int(sys.argv[1]),timeout=10)
 print(s.sendmail("a@b.test",["v6@example.org"],b"Subject: v6\r\n\r\nover IPv6\r\n")); s.quit()')
     check "IPv6 [::1] listener takes a message ($out)" test "$out" = "{}"
     check "IPv6 message stored" "$PY" "$HERE/mdcheck.py" count "$TMP/mail/v6/Maildir" 1
+    check "Received names the client as [IPv6:::1] (RFC 5321 §4.4)" \
+        grep -q '^Received: from [^ ]* (\[IPv6:::1\])' "$TMP"/mail/v6/Maildir/new/*
     check "mw-smtpd stops cleanly (IPv6)" stop_smtpd
 else
     echo "SKIP: no IPv6 loopback on this machine"
