@@ -271,15 +271,23 @@ out:
 int smtpd_flush_queue(const smtpd_config *cfg, const char *relay_host)
 {
     char dir[4200];
+    mwx_strlist ids = {0};
     struct dirent *de;
+    size_t i;
     DIR *d;
     int pending = 0;
     snprintf(dir, sizeof dir, "%s/env", cfg->queue_dir);
     d = opendir(dir);
     if (!d) return errno == ENOENT ? 0 : -1;
+    /* Names first: settle() renames envelopes into this directory, and a
+     * rewritten entry must not come round twice in one flush. */
     while ((de = readdir(d)) != NULL)
-        if (de->d_name[0] != '.' && flush_entry(cfg, relay_host, de->d_name) != 0) pending = 1;
+        if (de->d_name[0] != '.' && mwx_strlist_push(&ids, de->d_name, strlen(de->d_name)) != 0)
+            pending = -1;
     closedir(d);
+    for (i = 0; pending >= 0 && i < ids.n; i++)
+        if (flush_entry(cfg, relay_host, ids.v[i]) != 0) pending = 1;
+    mwx_strlist_clear(&ids);
     return pending;
 }
 
