@@ -7,7 +7,6 @@
  * and peak RSS shows that memory stays at the input buffer size whatever
  * the message size.
  *
- * The client writer (dot-stuffing, LF to CRLF) is measured on the same body.
  *
  * Usage: bench_smtp_engine [GiB]   (default 1)
  *
@@ -127,48 +126,6 @@ static void run_data(void *arg)
     mw_smtp_server_free(s);
 }
 
-/* The client side: the same body (unstuffed, LF line ends as a program
- * would hold it) through mw_smtp_client_body_write, which dot-stuffs and
- * writes CRLF, with the output drained as a socket would. */
-typedef struct crun {
-    const unsigned char *plain;
-    size_t plain_len;
-    uint64_t total, wire;
-} crun;
-
-static void run_client(void *arg)
-{
-    crun *r = arg;
-    mw_smtp_client *c;
-    if (mw_smtp_client_new(NULL, NULL, &c)) exit(6);
-    const mw_smtp_reply *rep;
-    static const char replies[] = "220 x\r\n250 x\r\n";
-    mw_smtp_client_feed(c, replies, 7);
-    mw_smtp_client_next(c, &rep);
-    mw_smtp_client_ehlo(c);
-    mw_smtp_client_feed(c, replies + 7, 7);
-    mw_smtp_client_next(c, &rep);
-    mw_smtp_client_data(c);
-    mw_smtp_client_feed(c, "354 go\r\n", 8);
-    mw_smtp_client_next(c, &rep);
-    uint64_t sent = 0;
-    size_t off = 0, n;
-    r->wire = 0;
-    while (sent < r->total) {
-        mw_ssize t = mw_smtp_client_body_write(c, r->plain + off, r->plain_len - off);
-        if (t < 0) exit(7);
-        off = (off + (size_t)t) % r->plain_len;
-        sent += (uint64_t)t;
-        const unsigned char *p = mw_smtp_client_out_buf(c, &n);
-        if (p) {
-            bench_sink(p, n);
-            r->wire += n;
-            mw_smtp_client_out_ack(c, n);
-        }
-    }
-    mw_smtp_client_free(c);
-}
-
 int main(int argc, char **argv)
 {
     double gib = argc > 1 ? atof(argv[1]) : 1.0;
@@ -189,17 +146,6 @@ int main(int argc, char **argv)
     r.zero_copy = 1;
     double t_zc = bench_best(run_data, &r, 0.5);
     long rss1 = peak_rss_kib();
-    /* client writer input: the unstuffed body with LF line ends */
-    unsigned char *plain_lf = malloc(BLOCK);
-    if (!plain_lf) return 1;
-    size_t pl = 0;
-    for (size_t i = 0; i < blen; i++) {
-        if (block[i] == '\r') continue;
-        if ((i == 0 || block[i - 1] == '\n') && block[i] == '.' && i + 1 < blen && block[i + 1] == '.') continue;
-        plain_lf[pl++] = block[i];
-    }
-    crun cr = {plain_lf, pl, blocks * pl, 0};
-    double t_cli = bench_best(run_client, &cr, 0.5);
     /* Two baselines: memcpy of the same cache-resident block in the same
      * chunks (the copy a read into the buffer costs at best), and memcpy of
      * 256 MiB (memory-bound, like data that really streams through). */
@@ -212,13 +158,10 @@ int main(int argc, char **argv)
            gb / t_feed / (mem / 1e9), gb / t_feed / (dram / 1e9));
     printf("  recv_buf()  %6.2f GB/s  (%.2f x memcpy-cache, %.2f x memcpy-dram)\n", gb / t_zc,
            gb / t_zc / (mem / 1e9), gb / t_zc / (dram / 1e9));
-    printf("  client body_write %6.2f GB/s of message (%.2f GB/s on the wire; %.2f x memcpy-dram)\n",
-           (double)cr.total / 1e9 / t_cli, (double)cr.wire / 1e9 / t_cli, (double)cr.total / t_cli / dram);
     printf("  memcpy      %6.2f GB/s cache (1 MiB in 64 KiB chunks), %.2f GB/s dram (256 MiB)\n",
            mem / 1e9, dram / 1e9);
     printf("  peak RSS    %ld KiB before the runs, %ld KiB after them (the 1 MiB body block included)\n",
            rss0, rss1);
-    free(plain_lf);
     free(block);
     return 0;
 }
