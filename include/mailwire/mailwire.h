@@ -11,5 +11,7 @@
 #include <mailwire/codec.h>
 #include <mailwire/rfc5322.h>
 #include <mailwire/sasl.h>
+#include <mailwire/smtp.h>
+#include <mailwire/pop3.h>
 
 #endif

@@ -1,0 +1,106 @@
+/*
+ * POP3 helpers shared by the server and client engines: case-insensitive
+ * words, decimal numbers without overflow, text checks, the APOP digest.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "pop3/pop3_internal.h"
+
+#include <mailwire/codec.h>
+
+static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c; }
+
+int mw__pop3_ieq(const char *p, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+    if (n != len) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)p[i]) != lower((unsigned char)s[i])) return 0;
+    return 1;
+}
+
+int mw__pop3_in_list(const char *list, const char *word, size_t len)
+{
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ' ') e++;
+        if ((size_t)(e - p) == len && len > 0) {
+            size_t i = 0;
+            while (i < len && lower((unsigned char)p[i]) == lower((unsigned char)word[i])) i++;
+            if (i == len) return 1;
+        }
+        p = e;
+    }
+    return 0;
+}
+
+int mw__pop3_parse_u64(const char *p, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0) return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)p[i] - '0';
+        if (d > 9) return -1;
+        if (v > (UINT64_MAX - d) / 10) return -1; /* "99999999999999999999" */
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int mw__pop3_parse_u32(const char *p, size_t n, uint32_t *out)
+{
+    uint64_t v;
+    if (mw__pop3_parse_u64(p, n, &v) || v > UINT32_MAX) return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int mw__pop3_text_ok(const char *t, size_t n, int sp)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c < 0x20 || c == 0x7f || (c == ' ' && !sp)) return 0;
+    }
+    return 1;
+}
+
+mw_ssize mw__pop3_b64_decode_inplace(unsigned char *p, size_t len)
+{
+    /* Strict (RFC 5034 §4): alphabet only, padding only at the end. The
+     * decoder writes behind its read position, so in place is safe with a
+     * small bounce: decode 4 characters at a time through a stack buffer. */
+    size_t w = 0;
+    if (len % 4) return -1;
+    for (size_t r = 0; r < len; r += 4) {
+        unsigned char tmp[3];
+        mw_ssize n = mw_b64_decode((const char *)p + r, 4, tmp, sizeof tmp, 0, NULL);
+        if (n < 0) return -1;
+        if (n < 3 && r + 4 < len) return -1; /* padding before the end */
+        memcpy(p + w, tmp, (size_t)n);
+        w += (size_t)n;
+    }
+    return (mw_ssize)w;
+}
+
+int mw_pop3_apop_digest(const char *timestamp, size_t ts_len, const char *secret, size_t len,
+                        char out[33])
+{
+    if (!out || (!timestamp && ts_len) || (!secret && len)) return MW_ERR_INVALID;
+    mw__md5_ctx m;
+    unsigned char d[MW__MD5_LEN];
+    static const char hex[] = "0123456789abcdef";
+    mw__md5_init(&m);
+    if (ts_len) mw__md5_update(&m, timestamp, ts_len);
+    if (len) mw__md5_update(&m, secret, len);
+    mw__md5_final(&m, d);
+    for (int i = 0; i < MW__MD5_LEN; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[32] = 0;
+    mw__wipe(d, sizeof d);
+    return MW_OK;
+}

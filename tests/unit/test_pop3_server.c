@@ -1,0 +1,681 @@
+/*
+ * POP3 server engine: dialog vectors (tests/vectors/pop3/server_*.txt)
+ * replayed whole, at chunk sizes 1..8 and through the zero-copy path, plus
+ * API, streaming, bounded-memory and allocation-failure tests.
+ *
+ * Answers (A:) to paused events, in order:
+ *   accept | reply ok|err CODE|- [TEXT] | challenge ESCAPED
+ *   secret PW                 check_secret(PW): accept on match, else reply err AUTH
+ *   maildrop SIZE:UID ...     add the messages, then accept
+ *   body ESCAPED              accept a RETR/TOP and stream the message
+ * Expectations (X:): closed | open | handoff | discarded N | deleted 1,3
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "test_pop3_vectors.h"
+
+#include "pop3/pop3_internal.h"
+
+static unsigned capa_bit(const char *n)
+{
+    static const struct { const char *name; unsigned bit; } t[] = {
+        {"TOP", MW_POP3_CAPA_TOP}, {"UIDL", MW_POP3_CAPA_UIDL}, {"USER", MW_POP3_CAPA_USER},
+        {"SASL", MW_POP3_CAPA_SASL}, {"RESP-CODES", MW_POP3_CAPA_RESP_CODES},
+        {"AUTH-RESP-CODE", MW_POP3_CAPA_AUTH_RESP_CODE}, {"PIPELINING", MW_POP3_CAPA_PIPELINING},
+        {"EXPIRE", MW_POP3_CAPA_EXPIRE}, {"LOGIN-DELAY", MW_POP3_CAPA_LOGIN_DELAY},
+        {"IMPLEMENTATION", MW_POP3_CAPA_IMPLEMENTATION}, {"UTF8", MW_POP3_CAPA_UTF8},
+        {"STLS", MW_POP3_CAPA_STLS}, {"APOP", MW_POP3_CAPA_APOP},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(t[i].name, n)) return t[i].bit;
+    fprintf(stderr, "unknown capability %s\n", n);
+    abort();
+}
+
+static unsigned flag_bit(const char *n)
+{
+    if (!strcmp(n, "IMPLICIT_TLS")) return MW_POP3_SERVER_IMPLICIT_TLS;
+    if (!strcmp(n, "PLAINTEXT_AUTH")) return MW_POP3_SERVER_PLAINTEXT_AUTH;
+    if (!strcmp(n, "TLS_INJECTION_CLOSE")) return MW_POP3_SERVER_TLS_INJECTION_CLOSE;
+    if (!strcmp(n, "LF_TO_CRLF")) return MW_POP3_SERVER_LF_TO_CRLF;
+    if (!strcmp(n, "BARE_LF")) return MW_POP3_SERVER_BARE_LF;
+    fprintf(stderr, "unknown flag %s\n", n);
+    abort();
+}
+
+static void apply_option(mw_pop3_server_opts *o, const char *opt)
+{
+    char key[64], a[256] = "", b[64] = "";
+    int rc = MW_OK;
+    if (sscanf(opt, "%63s %255s %63s", key, a, b) < 1) abort();
+    const char *rest = opt + strlen(key) + (opt[strlen(key)] ? 1 : 0);
+    if (!strcmp(key, "capa")) rc = mw_pop3_server_opts_set_capabilities(o, capa_bit(a + 1), a[0] == '+');
+    else if (!strcmp(key, "flag")) rc = mw_pop3_server_opts_set_flags(o, flag_bit(a), 1);
+    else if (!strcmp(key, "greeting")) rc = mw_pop3_server_opts_set_greeting(o, rest);
+    else if (!strcmp(key, "timestamp")) rc = mw_pop3_server_opts_set_apop_timestamp(o, a);
+    else if (!strcmp(key, "auth")) rc = mw_pop3_server_opts_set_auth_mechanisms(o, rest);
+    else if (!strcmp(key, "max-bad")) rc = mw_pop3_server_opts_set_max_bad_commands(o, (unsigned)strtoul(a, NULL, 10));
+    else if (!strcmp(key, "lines")) rc = mw_pop3_server_opts_set_max_line(o, strtoul(a, NULL, 10), strtoul(b, NULL, 10));
+    else if (!strcmp(key, "expire")) rc = mw_pop3_server_opts_set_policy(o, rest, NULL, NULL);
+    else if (!strcmp(key, "login-delay")) rc = mw_pop3_server_opts_set_policy(o, NULL, rest, NULL);
+    else if (!strcmp(key, "implementation")) rc = mw_pop3_server_opts_set_policy(o, NULL, NULL, rest);
+    else if (!strcmp(key, "max-msgs")) rc = mw_pop3_server_opts_set_max_messages(o, strtoul(a, NULL, 10));
+    else {
+        fprintf(stderr, "unknown option %s\n", opt);
+        abort();
+    }
+    if (rc != MW_OK) {
+        fprintf(stderr, "option %s failed: %d\n", opt, rc);
+        abort();
+    }
+}
+
+typedef struct run {
+    const vector *v;
+    mw_pop3_server *s;
+    buf out;
+    char *log[MAXN * 2];
+    size_t nlog;
+    size_t next_answer;
+    int failed;
+    size_t chunk, out_chunk;
+} run;
+
+static void log_line(run *r, const char *s)
+{
+    if (r->nlog < MAXN * 2) r->log[r->nlog++] = dupstr(s);
+}
+
+static void add_slice(buf *b, const char *label, mw_slice s)
+{
+    buf_puts(b, label);
+    buf_escape(b, s.base, s.len);
+}
+
+static void log_event(run *r, const mw_pop3_event *ev)
+{
+    buf b = {0};
+    char t[128];
+    switch (ev->type) {
+    case MW_POP3_EV_PASS:
+        add_slice(&b, "pass ", ev->user);
+        add_slice(&b, " ", ev->secret);
+        break;
+    case MW_POP3_EV_APOP:
+        add_slice(&b, "apop ", ev->user);
+        add_slice(&b, " ", ev->secret);
+        break;
+    case MW_POP3_EV_AUTH:
+        add_slice(&b, "auth ", ev->arg);
+        if (ev->flags & MW_POP3_F_INITIAL) add_slice(&b, " ir=", ev->data);
+        break;
+    case MW_POP3_EV_AUTH_RESPONSE: add_slice(&b, "auth-response ", ev->data); break;
+    case MW_POP3_EV_AUTH_ABORT: buf_puts(&b, "auth-abort"); break;
+    case MW_POP3_EV_MAILDROP: add_slice(&b, "maildrop ", ev->user); break;
+    case MW_POP3_EV_RETR:
+    case MW_POP3_EV_TOP:
+        snprintf(t, sizeof t, "%s %lu size=%llu", ev->type == MW_POP3_EV_RETR ? "retr" : "top",
+                 (unsigned long)ev->msg, (unsigned long long)ev->size);
+        buf_puts(&b, t);
+        if (ev->type == MW_POP3_EV_TOP) {
+            snprintf(t, sizeof t, " lines=%llu", (unsigned long long)ev->lines);
+            buf_puts(&b, t);
+        }
+        if (ev->uid.len) add_slice(&b, " uid=", ev->uid);
+        break;
+    case MW_POP3_EV_COMMIT: {
+        snprintf(t, sizeof t, "commit count=%zu size=%llu deleted=", ev->count, (unsigned long long)ev->size);
+        buf_puts(&b, t);
+        uint32_t m = 0;
+        int first = 1;
+        while ((m = mw_pop3_server_next_deleted(r->s, m)) != 0) {
+            snprintf(t, sizeof t, "%s%lu", first ? "" : ",", (unsigned long)m);
+            buf_puts(&b, t);
+            first = 0;
+        }
+        break;
+    }
+    case MW_POP3_EV_QUIT: buf_puts(&b, "quit"); break;
+    case MW_POP3_EV_STLS:
+        buf_puts(&b, "stls"); /* the count depends on the cut: see X: discarded */
+        break;
+    default: snprintf(t, sizeof t, "event %d", ev->type); buf_puts(&b, t);
+    }
+    if (ev->flags & MW_POP3_F_TLS) buf_puts(&b, " [tls]");
+    if (ev->flags & MW_POP3_F_UTF8) buf_puts(&b, " [utf8]");
+    if (ev->flags & MW_POP3_F_AUTHENTICATED) buf_puts(&b, " [tx]");
+    log_line(r, b.p);
+    free(b.p);
+}
+
+static void drain(run *r)
+{
+    size_t len;
+    const unsigned char *p;
+    while ((p = mw_pop3_server_out_buf(r->s, &len)) != NULL) {
+        size_t n = len < r->out_chunk ? len : r->out_chunk; /* partial writes */
+        buf_add(&r->out, p, n);
+        mw_pop3_server_out_ack(r->s, n);
+    }
+}
+
+/* Stream a message through body_write in chunks, draining when full. */
+static int stream_body(run *r, const buf *msg)
+{
+    size_t off = 0;
+    int guard = 0;
+    while (off < msg->len && mw_pop3_server_body_wanted(r->s)) {
+        size_t n = msg->len - off < r->chunk ? msg->len - off : r->chunk;
+        mw_ssize t = mw_pop3_server_body_write(r->s, msg->p + off, n);
+        if (t < 0) return (int)t;
+        if (t == 0) {
+            drain(r);
+            if (++guard > 1000) return MW_ERR_LIMIT;
+            continue;
+        }
+        guard = 0;
+        off += (size_t)t;
+    }
+    int rc;
+    while ((rc = mw_pop3_server_body_end(r->s)) == MW_ERR_LIMIT) drain(r);
+    return rc;
+}
+
+static void answer(run *r)
+{
+    if (r->next_answer >= r->v->nanswers) {
+        log_line(r, "!! paused event without an answer");
+        r->failed = 1;
+        mw_pop3_server_reply(r->s, 0, NULL, NULL);
+        return;
+    }
+    const char *a = r->v->answers[r->next_answer++];
+    int rc;
+    if (!strcmp(a, "accept")) {
+        rc = mw_pop3_server_accept(r->s);
+    } else if (!strncmp(a, "reply ", 6)) {
+        int ok = !strncmp(a + 6, "ok", 2);
+        const char *p = strchr(a + 6, ' ');
+        char code[64] = "";
+        const char *text = NULL;
+        if (p) {
+            p++;
+            const char *e = strchr(p, ' ');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            snprintf(code, sizeof code, "%.*s", (int)n, p);
+            text = e ? e + 1 : NULL;
+        }
+        rc = mw_pop3_server_reply(r->s, ok, strcmp(code, "-") && code[0] ? code : NULL, text);
+    } else if (!strncmp(a, "challenge", 9)) {
+        buf b = {0};
+        unescape(&b, a[9] ? a + 10 : "");
+        rc = mw_pop3_server_auth_challenge(r->s, b.p ? b.p : "", b.len);
+        free(b.p);
+    } else if (!strncmp(a, "secret ", 7)) {
+        int m = mw_pop3_server_check_secret(r->s, a + 7, strlen(a + 7));
+        rc = m == 1 ? mw_pop3_server_accept(r->s) : mw_pop3_server_reply(r->s, 0, "AUTH", NULL);
+    } else if (!strncmp(a, "maildrop", 8)) {
+        const char *p = a + 8;
+        rc = MW_OK;
+        while (*p == ' ') p++;
+        while (*p && rc == MW_OK) {
+            char *end;
+            unsigned long long size = strtoull(p, &end, 10);
+            const char *uid = *end == ':' ? end + 1 : end;
+            const char *ue = uid;
+            while (*ue && *ue != ' ') ue++;
+            rc = mw_pop3_server_maildrop_add(r->s, size, uid, (size_t)(ue - uid));
+            p = ue;
+            while (*p == ' ') p++;
+        }
+        if (rc == MW_OK) rc = mw_pop3_server_accept(r->s);
+    } else if (!strncmp(a, "body ", 5)) {
+        buf b = {0};
+        unescape(&b, a + 5);
+        rc = mw_pop3_server_accept(r->s);
+        if (rc == MW_OK) rc = stream_body(r, &b);
+        free(b.p);
+    } else {
+        rc = MW_ERR_INVALID;
+    }
+    if (rc != MW_OK) {
+        char t[160];
+        snprintf(t, sizeof t, "!! answer '%.100s' failed: %d", a, rc);
+        log_line(r, t);
+        r->failed = 1;
+    }
+}
+
+static void pump(run *r)
+{
+    for (int guard = 0; guard < 1000000; guard++) {
+        const mw_pop3_event *ev;
+        int rc = mw_pop3_server_next(r->s, &ev);
+        if (rc > 0) {
+            log_event(r, ev);
+            if (ev->paused) answer(r);
+            continue;
+        }
+        if (rc == 0) {
+            size_t len;
+            if (mw_pop3_server_out_buf(r->s, &len)) {
+                drain(r);
+                continue;
+            }
+            return;
+        }
+        drain(r);
+        if (rc == MW_ERR_CLOSED) return;
+        char t[64];
+        snprintf(t, sizeof t, "!! next: %s", mw_strerror(rc));
+        log_line(r, t);
+        r->failed = 1;
+        return;
+    }
+}
+
+static void feed_all(run *r, const buf *b, size_t chunk, int zero_copy)
+{
+    size_t off = 0;
+    pump(r);
+    while (off < b->len) {
+        size_t n = b->len - off < chunk ? b->len - off : chunk;
+        size_t took;
+        if (zero_copy) {
+            size_t cap;
+            unsigned char *p = mw_pop3_server_recv_buf(r->s, &cap);
+            if (!p) {
+                if (mw_pop3_server_state(r->s) & MW_TLS_HANDOFF) {
+                    off = b->len; /* plaintext after STLS: the test feeds it through feed() */
+                }
+                break;
+            }
+            took = n < cap ? n : cap;
+            memcpy(p, b->p + off, took);
+            CHECK_INT(mw_pop3_server_recv_ack(r->s, took), MW_OK);
+        } else {
+            mw_ssize t = mw_pop3_server_feed(r->s, b->p + off, n);
+            if (t < 0) break;
+            took = (size_t)t;
+        }
+        off += took;
+        if (took == 0 && (mw_pop3_server_state(r->s) & MW_WANT_READ)) {
+            log_line(r, "!! stuck: input refused while readable");
+            r->failed = 1;
+            break;
+        }
+        pump(r);
+    }
+    pump(r);
+}
+
+static int replay(const vector *v, size_t chunk, int zero_copy, int verbose)
+{
+    mw_pop3_server_opts *o = mw_pop3_server_opts_new(NULL);
+    CHECK(o != NULL);
+    CHECK_INT(mw_pop3_server_opts_set_greeting(o, "POP3 ready"), MW_OK);
+    for (size_t i = 0; i < v->nopts; i++) apply_option(o, v->opts[i]);
+    run r;
+    memset(&r, 0, sizeof r);
+    r.v = v;
+    r.chunk = chunk;
+    r.out_chunk = chunk < 8 ? chunk + 3 : (size_t)-1;
+    CHECK_INT(mw_pop3_server_new(NULL, o, &r.s), MW_OK);
+    mw_pop3_server_opts_free(o);
+    for (size_t i = 0; i < v->nseg; i++) {
+        feed_all(&r, &v->seg[i].bytes, chunk, zero_copy);
+        if (!strcmp(v->seg[i].step, "tls")) {
+            if (!(mw_pop3_server_state(r.s) & MW_TLS_HANDOFF)) {
+                log_line(&r, "!! expected TLS handoff");
+                r.failed = 1;
+            }
+            if (mw_pop3_server_tls_started(r.s) != MW_OK) r.failed = 1;
+        } else if (!strcmp(v->seg[i].step, "eof")) {
+            mw_pop3_server_eof(r.s);
+            pump(&r);
+        }
+    }
+    drain(&r);
+    int ok = !r.failed;
+    if (r.out.len != v->out.len || memcmp(r.out.p ? r.out.p : "", v->out.p ? v->out.p : "", v->out.len)) ok = 0;
+    if (r.nlog != v->nevents) ok = 0;
+    for (size_t i = 0; ok && i < r.nlog; i++)
+        if (strcmp(r.log[i], v->events[i])) ok = 0;
+    if (r.next_answer != v->nanswers) ok = 0;
+    unsigned st = mw_pop3_server_state(r.s);
+    for (size_t i = 0; i < v->nexpect; i++) {
+        const char *x = v->expect[i];
+        if (!strcmp(x, "closed") && !(st & MW_CLOSED)) ok = 0;
+        if (!strcmp(x, "open") && (st & (MW_CLOSED | MW_TLS_HANDOFF))) ok = 0;
+        if (!strcmp(x, "handoff") && !(st & MW_TLS_HANDOFF)) ok = 0;
+        if (!strncmp(x, "discarded ", 10) && mw_pop3_server_tls_discarded(r.s) != strtoull(x + 10, NULL, 10))
+            ok = 0;
+    }
+    if (!ok || verbose) {
+        fprintf(stderr, "vector %s chunk %zu%s: %s\n", v->name, chunk, zero_copy ? " (zero-copy)" : "",
+                ok ? "ok" : "MISMATCH");
+        mw_test_dump("  output  ", r.out.p ? r.out.p : "", r.out.len);
+        mw_test_dump("  expected", v->out.p ? v->out.p : "", v->out.len);
+        for (size_t i = 0; i < r.nlog; i++)
+            fprintf(stderr, "  E: %s%s\n", r.log[i],
+                    i < v->nevents && !strcmp(r.log[i], v->events[i]) ? "" : "   <-- differs");
+        fprintf(stderr, "  (%zu events expected, %zu answers used of %zu, discarded %llu)\n", v->nevents,
+                r.next_answer, v->nanswers, (unsigned long long)mw_pop3_server_tls_discarded(r.s));
+    }
+    for (size_t i = 0; i < r.nlog; i++) free(r.log[i]);
+    free(r.out.p);
+    mw_pop3_server_free(r.s);
+    return ok;
+}
+
+static void test_vectors(void)
+{
+    const char *dir = MW_TEST_VECTORS_DIR "/pop3";
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    if (!d) return;
+    struct dirent *e;
+    int count = 0;
+    const char *only = getenv("MW_POP3_VECTOR");
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".txt") || strncmp(e->d_name, "server_", 7)) continue;
+        if (only && !strstr(e->d_name, only)) continue;
+        char path[900];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        vector *v = calloc(1, sizeof *v);
+        if (!v) abort();
+        CHECK_INT(load_vector(path, v), 0);
+        int ok = replay(v, (size_t)-1, 0, only != NULL);
+        int whole_only = 0;
+        for (size_t i = 0; i < v->nexpect; i++) whole_only |= !strcmp(v->expect[i], "whole-only");
+        if (whole_only) ok = ok && replay(v, (size_t)-1, 1, 0);
+        for (size_t chunk = 1; ok && !whole_only && chunk <= 8; chunk++) ok = replay(v, chunk, 0, 0);
+        for (size_t chunk = 1; ok && !whole_only && chunk <= 9; chunk++)
+            ok = replay(v, chunk == 9 ? (size_t)-1 : chunk, 1, 0);
+        if (!ok) mw_test_fail(__FILE__, __LINE__, "vector %s", e->d_name);
+        free_vector(v);
+        free(v);
+        count++;
+    }
+    closedir(d);
+    CHECK(count >= 10 || only);
+}
+
+
+/* ---- API and bounded-memory tests ------------------------------------ */
+
+static void test_options(void)
+{
+    mw_pop3_server_opts *o = mw_pop3_server_opts_new(NULL);
+    CHECK(o != NULL);
+    CHECK_INT(mw_pop3_server_opts_set_greeting(o, "bad\r\ntext"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_greeting(o, ""), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_apop_timestamp(o, "no-brackets"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_apop_timestamp(o, "<a b@c>"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_apop_timestamp(o, "<>"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_capabilities(o, 0x80000000u, 1), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_flags(o, 0x80000000u, 1), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_line(o, 254, 1000), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_line(o, 255, 100000), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_auth_mechanisms(o, "PLAIN LOG\rIN"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_auth_mechanisms(o, "A23456789012345678901"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_bad_commands(o, 0), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_input_buffer(o, 100), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_messages(o, 0), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_policy(o, "NEVER", "bad\n", NULL), MW_ERR_INVALID);
+    /* APOP needs a timestamp; an input buffer must hold an AUTH line */
+    mw_pop3_server *s = NULL;
+    CHECK_INT(mw_pop3_server_opts_set_capabilities(o, MW_POP3_CAPA_APOP, 1), MW_OK);
+    CHECK_INT(mw_pop3_server_new(NULL, o, &s), MW_ERR_INVALID);
+    CHECK(s == NULL);
+    CHECK_INT(mw_pop3_server_opts_set_capabilities(o, MW_POP3_CAPA_APOP, 0), MW_OK);
+    CHECK_INT(mw_pop3_server_opts_set_auth_mechanisms(o, "plain"), MW_OK);
+    CHECK_INT(mw_pop3_server_opts_set_input_buffer(o, 4096), MW_OK);
+    CHECK_INT(mw_pop3_server_new(NULL, o, &s), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_set_max_line(o, 255, 4096), MW_OK);
+    CHECK_INT(mw_pop3_server_new(NULL, o, &s), MW_OK);
+    mw_pop3_server_free(s);
+    mw_pop3_server_opts_free(o);
+    CHECK_INT(mw_pop3_server_new(NULL, NULL, NULL), MW_ERR_INVALID);
+}
+
+/* A logged-in session with n messages of the given sizes. */
+static mw_pop3_server *login(uint32_t n, size_t max_msgs)
+{
+    mw_pop3_server_opts *o = mw_pop3_server_opts_new(NULL);
+    mw_pop3_server_opts_set_flags(o, MW_POP3_SERVER_PLAINTEXT_AUTH, 1);
+    if (max_msgs) mw_pop3_server_opts_set_max_messages(o, max_msgs);
+    mw_pop3_server *s = NULL;
+    CHECK_INT(mw_pop3_server_new(NULL, o, &s), MW_OK);
+    mw_pop3_server_opts_free(o);
+    const char *cmds = "USER u\r\nPASS p\r\n";
+    CHECK_INT(mw_pop3_server_feed(s, cmds, strlen(cmds)), (mw_ssize)strlen(cmds));
+    const mw_pop3_event *ev;
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_PASS);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_ERR_STATE); /* paused */
+    CHECK_INT(mw_pop3_server_maildrop_add(s, 1, "a", 1), MW_ERR_STATE);
+    CHECK_INT(mw_pop3_server_check_secret(s, "p", 1), 1);
+    CHECK_INT(mw_pop3_server_check_secret(s, "q", 1), 0);
+    CHECK_INT(mw_pop3_server_check_secret(s, "pp", 2), 0);
+    CHECK_INT(mw_pop3_server_accept(s), MW_OK);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_MAILDROP);
+    CHECK_INT(mw_pop3_server_maildrop_add(s, 1, "bad uid", 7), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_maildrop_add(s, 1, "", 0), MW_ERR_INVALID);
+    char uid[80];
+    memset(uid, 'u', sizeof uid);
+    CHECK_INT(mw_pop3_server_maildrop_add(s, 1, uid, 71), MW_ERR_INVALID);
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(uid, sizeof uid, "m%lu", (unsigned long)i);
+        int rc = mw_pop3_server_maildrop_add(s, 1000 + i, uid, strlen(uid));
+        if (rc != MW_OK) {
+            CHECK_INT(rc, max_msgs && i >= max_msgs ? MW_ERR_LIMIT : MW_OK);
+            break;
+        }
+    }
+    CHECK_INT(mw_pop3_server_accept(s), MW_OK);
+    size_t len;
+    mw_pop3_server_out_buf(s, &len);
+    mw_pop3_server_out_ack(s, len);
+    return s;
+}
+
+static void test_maildrop_limit(void)
+{
+    mw_pop3_server *s = login(20, 10);
+    const char *cmd = "STAT\r\n";
+    const mw_pop3_event *ev;
+    mw_pop3_server_feed(s, cmd, strlen(cmd));
+    CHECK_INT(mw_pop3_server_next(s, &ev), 0);
+    size_t len;
+    const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+    CHECK_STR(p, len, "+OK 10 10045\r\n");
+    mw_pop3_server_free(s);
+}
+
+/* LIST and UIDL of 200000 messages: the output never passes the queue
+ * ceiling however slowly the caller drains. */
+static void test_big_listing(void)
+{
+    const uint32_t n = 200000;
+    mw_pop3_server *s = login(n, 0);
+    const char *cmds = "LIST\r\nUIDL\r\nNOOP\r\n";
+    mw_pop3_server_feed(s, cmds, strlen(cmds));
+    size_t lines = 0, max_pending = 0, total = 0;
+    int noop_seen = 0;
+    char last[64] = "";
+    size_t lastn = 0;
+    for (int guard = 0; guard < 10000000; guard++) {
+        const mw_pop3_event *ev;
+        int rc = mw_pop3_server_next(s, &ev);
+        CHECK(rc == 0);
+        size_t len;
+        const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+        if (!p) break;
+        if (len > max_pending) max_pending = len;
+        size_t take = len < 1000 ? len : 1000;
+        for (size_t i = 0; i < take; i++) {
+            if (lastn < sizeof last - 1) last[lastn++] = (char)p[i];
+            if (p[i] == '\n') {
+                lines++;
+                last[lastn] = 0;
+                if (!strcmp(last, "+OK\r\n")) noop_seen = 1;
+                lastn = 0;
+            }
+        }
+        total += take;
+        mw_pop3_server_out_ack(s, take);
+    }
+    CHECK_INT(lines, 2 * ((size_t)n + 2) + 1);
+    CHECK(noop_seen);
+    CHECK(max_pending <= MW__POP3_OUT_MAX);
+    CHECK(max_pending < 64 * 1024);
+    CHECK(total > 4000000);
+    mw_pop3_server_free(s);
+}
+
+/* RETR of a large message of dot lines: body_write takes only what fits,
+ * the output stays bounded, and every line comes out stuffed. */
+static void test_body_backpressure(void)
+{
+    mw_pop3_server *s = login(1, 0);
+    const char *cmd = "RETR 1\r\n";
+    const mw_pop3_event *ev;
+    CHECK_INT(mw_pop3_server_body_write(s, "x", 1), MW_ERR_STATE);
+    mw_pop3_server_feed(s, cmd, strlen(cmd));
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_RETR);
+    CHECK_INT(mw_pop3_server_body_end(s), MW_ERR_STATE);
+    CHECK_INT(mw_pop3_server_accept(s), MW_OK);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_ERR_STATE); /* streaming */
+    size_t hl;
+    const unsigned char *hp = mw_pop3_server_out_buf(s, &hl);
+    CHECK_STR(hp, hl, "+OK 1000 octets\r\n");
+    mw_pop3_server_out_ack(s, hl);
+    const size_t lines = 500000;
+    static const char unit[] = ".\r\n";
+    size_t fed = 0, out_total = 0, max_pending = 0, zero_writes = 0;
+    char *chunk = malloc(3 * 1000);
+    if (!chunk) abort();
+    for (size_t i = 0; i < 1000; i++) memcpy(chunk + 3 * i, unit, 3);
+    size_t pos = 0;
+    while (fed < lines * 3) {
+        size_t want = lines * 3 - fed < 3000 - pos ? lines * 3 - fed : 3000 - pos;
+        mw_ssize t = mw_pop3_server_body_write(s, chunk + pos, want);
+        CHECK(t >= 0);
+        if (t <= 0) {
+            zero_writes++;
+            size_t len;
+            const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+            if (len > max_pending) max_pending = len;
+            if (p) {
+                for (size_t i = 0; i < len; i++)
+                    if (p[i] != "..\r\n"[(out_total + i) % 4]) {
+                        CHECK(0);
+                        break;
+                    }
+            }
+            out_total += len;
+            mw_pop3_server_out_ack(s, len);
+            continue;
+        }
+        fed += (size_t)t;
+        pos = (pos + (size_t)t) % 3000;
+    }
+    CHECK_INT(mw_pop3_server_body_end(s), MW_OK);
+    size_t len;
+    mw_pop3_server_out_buf(s, &len);
+    out_total += len;
+    CHECK_INT(out_total, lines * 4 + 3);
+    CHECK(zero_writes > 10);
+    CHECK(max_pending <= 2 * MW__POP3_OUT_HIGH);
+    free(chunk);
+    mw_pop3_server_free(s);
+}
+
+static void test_reply_checks(void)
+{
+    mw_pop3_server *s = login(2, 0);
+    const mw_pop3_event *ev;
+    CHECK_INT(mw_pop3_server_accept(s), MW_ERR_STATE);
+    CHECK_INT(mw_pop3_server_auth_challenge(s, "x", 1), MW_ERR_STATE);
+    mw_pop3_server_feed(s, "RETR 2\r\n", 8);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_RETR);
+    CHECK_INT(ev->msg, 2);
+    CHECK_INT(ev->size, 1001);
+    CHECK_STR(ev->uid.base, ev->uid.len, "m1");
+    CHECK_INT(mw_pop3_server_reply(s, 0, "in-use", NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_reply(s, 0, "IN-USE/", NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_reply(s, 0, NULL, "a\r\nb"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_reply(s, 0, "SYS/TEMP", "later"), MW_OK);
+    size_t len;
+    const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+    CHECK_STR(p, len, "-ERR [SYS/TEMP] later\r\n");
+    mw_pop3_server_free(s);
+}
+
+static void test_apop_digest(void)
+{
+    char hex[33];
+    const char *ts = "<1896.697170952@dbc.mtview.ca.us>";
+    CHECK_INT(mw_pop3_apop_digest(ts, strlen(ts), "tanstaaf", 8, hex), MW_OK);
+    CHECK_STR(hex, 32, "c4c9334bac560ecc979e58001b3e22fb"); /* RFC 1939 §7 */
+    CHECK_INT(mw_pop3_apop_digest(NULL, 1, "x", 1, hex), MW_ERR_INVALID);
+}
+
+/* body_write/body_end against the codec's dot-stuffer as an oracle, over
+ * random CRLF/dot-heavy messages written in random pieces. */
+static void test_body_oracle(void)
+{
+    static const char *tok[] = {".", "x", "\r\n", "..", "\r"};
+    uint64_t rng = 77;
+    for (int iter = 0; iter < 300; iter++) {
+        char content[600];
+        size_t n = 0, parts = (size_t)(mw_test_rand(&rng) % 150);
+        for (size_t i = 0; i < parts; i++) {
+            const char *t = tok[mw_test_rand(&rng) % 5];
+            memcpy(content + n, t, strlen(t));
+            n += strlen(t);
+        }
+        mw_codec cd;
+        unsigned char want[1400];
+        CHECK_INT(mw_dotstuff_init(&cd, 0), MW_OK);
+        cd.next_in = (const unsigned char *)content;
+        cd.avail_in = n;
+        cd.next_out = want;
+        cd.avail_out = sizeof want;
+        CHECK_INT(mw_dotstuff_step(&cd, 1), MW_CODEC_DONE);
+        mw_pop3_server *s = login(1, 0);
+        const mw_pop3_event *ev;
+        mw_pop3_server_feed(s, "RETR 1\r\n", 8);
+        CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_RETR);
+        CHECK_INT(mw_pop3_server_reply(s, 1, NULL, "go"), MW_OK);
+        size_t off = 0;
+        while (off < n) {
+            size_t k = 1 + (size_t)(mw_test_rand(&rng) % 7);
+            if (k > n - off) k = n - off;
+            mw_ssize t = mw_pop3_server_body_write(s, content + off, k);
+            CHECK_INT(t, (mw_ssize)k);
+            if (t <= 0) break;
+            off += k;
+        }
+        CHECK_INT(mw_pop3_server_body_end(s), MW_OK);
+        size_t len;
+        const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+        CHECK(len >= 7 && p && !memcmp(p, "+OK go\r\n", 8));
+        if (len >= 8) CHECK_MEM(p + 8, len - 8, want, (size_t)cd.total_out);
+        mw_pop3_server_free(s);
+    }
+}
+
+int main(void)
+{
+    MW_RUN(test_vectors);
+    MW_RUN(test_options);
+    MW_RUN(test_maildrop_limit);
+    MW_RUN(test_big_listing);
+    MW_RUN(test_body_backpressure);
+    MW_RUN(test_reply_checks);
+    MW_RUN(test_apop_digest);
+    MW_RUN(test_body_oracle);
+    return mw_test_finish();
+}
