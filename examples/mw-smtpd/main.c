@@ -42,23 +42,14 @@ static const char usage_text[] =
     "  --no-trace               do not add Return-Path: and Received: headers\n"
     "  --idle-timeout SEC       close idle sessions with 421 (default 300)\n"
     "  --max-conns N            connections at once (default 256)\n"
-    "  --port-file FILE         write the bound addresses there, one per line\n"
-    "  --relay-host HOST:PORT   with --queue: a child process sends the queue through this\n"
-    "                           smarthost every --flush-interval seconds and right after\n"
-    "                           a message is queued\n"
-    "  --flush-interval SEC     default 60\n"
-    "\n"
-    "usage: mw-smtpd --queue DIR --flush-queue --relay-host HOST:PORT [--hostname NAME]\n"
-    "  send every queued message through the smarthost HOST:PORT once, then exit\n"
-    "  (exit 0: queue empty, 3: some recipients deferred, 1: failure)\n";
+    "  --port-file FILE         write the bound addresses there, one per line\n";
 
 struct options {
     const char *listen[MAX_LISTEN];
     int listen_tls[MAX_LISTEN];
     size_t nlisten;
-    const char *users, *aliases, *domains, *cert, *key, *port_file, *relay_host;
-    int flush;
-    int plaintext_auth, idle_sec, flush_sec;
+    const char *users, *aliases, *domains, *cert, *key, *port_file;
+    int plaintext_auth, idle_sec;
     unsigned long max_conns;
     unsigned long long max_size;
 };
@@ -87,7 +78,6 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
     if (!strcmp(a, "--relay-open")) return cfg->relay_open = 1;
     if (!strcmp(a, "--plaintext-auth")) return o->plaintext_auth = 1;
     if (!strcmp(a, "--no-trace")) return cfg->trace = 0, 1;
-    if (!strcmp(a, "--flush-queue")) return o->flush = 1;
     if (!v) return 0;
     if (!strcmp(a, "--listen") || !strcmp(a, "--listen-tls")) {
         if (o->nlisten == MAX_LISTEN) return 0;
@@ -111,10 +101,6 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
         o->key = v;
     else if (!strcmp(a, "--port-file"))
         o->port_file = v;
-    else if (!strcmp(a, "--relay-host"))
-        o->relay_host = v;
-    else if (!strcmp(a, "--flush-interval") && !parse_number(v, &n) && n > 0 && n < 86400)
-        o->flush_sec = (int)n;
     else if (!strcmp(a, "--max-size") && !parse_number(v, &n))
         o->max_size = n;
     else if (!strcmp(a, "--idle-timeout") && !parse_number(v, &n) && n > 0 && n < 86400)
@@ -137,13 +123,6 @@ static int parse_args(smtpd_config *cfg, struct options *o, int argc, char **arg
         }
         i += used;
     }
-    if (o->flush) {
-        if (!cfg->queue_dir || !o->relay_host)
-            return fprintf(stderr, "mw-smtpd: --flush-queue needs --queue and --relay-host\n"), -1;
-        return 0;
-    }
-    if (o->relay_host && !cfg->queue_dir)
-        return fprintf(stderr, "mw-smtpd: --relay-host needs --queue\n"), -1;
     if (!cfg->maildir_root && !cfg->sink)
         return fprintf(stderr, "mw-smtpd: --maildir-root is required\n"), -1;
     if (!o->cert != !o->key) return fprintf(stderr, "mw-smtpd: --cert and --key go together\n"), -1;
@@ -234,50 +213,12 @@ static int setup_tls(mwx_server *srv, const struct options *o)
     return 0;
 }
 
-/* The SMTP client engine's options for relaying (relay.c). */
-static int client_setup(smtpd_config *cfg)
-{
-    cfg->client_opts = mw_smtp_client_opts_new(NULL);
-    if (cfg->client_opts &&
-        mw_smtp_client_opts_set_hostname(cfg->client_opts, cfg->hostname) == MW_OK &&
-        mw_smtp_client_opts_set_flags(cfg->client_opts, MW_SMTP_CLIENT_NO_PIPELINING, 1) == MW_OK)
-        return 0;
-    fprintf(stderr, "mw-smtpd: client options failed (bad --hostname?)\n");
-    return -1;
-}
-
-/* One-shot queue flush (relay.c). Exit 0: sent, 3: deferred, 1: failure. */
-static int flush_mode(smtpd_config *cfg, const struct options *o)
-{
-    int rc;
-    if (client_setup(cfg) != 0) return 1;
-    rc = smtpd_flush_queue(cfg, o->relay_host);
-    mwx_log("queue flush through %s: %s", o->relay_host,
-            rc == 0  ? "queue empty"
-            : rc > 0 ? "some recipients deferred"
-                     : "queue unreadable");
-    return rc == 0 ? 0 : rc > 0 ? 3 : 1;
-}
-
-/* Daemon with --relay-host: the loop's tick starts flush children. */
-static int relay_setup(smtpd_config *cfg, const struct options *o, mwx_handlers *h)
-{
-    if (!o->relay_host) return 0;
-    if (client_setup(cfg) != 0) return -1;
-    cfg->relay_host = o->relay_host;
-    cfg->flush_interval_ms = (int64_t)(o->flush_sec ? o->flush_sec : 60) * 1000;
-    cfg->flush_soon = 1; /* whatever a previous run left queued */
-    h->tick = smtpd_relay_tick;
-    return 0;
-}
-
 static void cleanup(smtpd_config *cfg, mwx_server *srv)
 {
     mwx_server_free(srv);
     mw_smtp_server_opts_free(cfg->opts);
     mw_smtp_server_opts_free(cfg->opts_implicit);
     mw_sasl_options_free(cfg->sasl_opts);
-    mw_smtp_client_opts_free(cfg->client_opts);
     mwx_table_free(cfg->users);
     mwx_table_free(cfg->aliases);
     mwx_table_free(cfg->domains);
@@ -297,18 +238,12 @@ int main(int argc, char **argv)
     mwx_log_init("mw-smtpd");
     if (argc > 1 && !strcmp(argv[1], "--help")) return fputs(usage_text, stdout), 0;
     if (parse_args(&cfg, &o, argc, argv) != 0) return usage(NULL);
-    if (o.flush) {
-        rc = flush_mode(&cfg, &o);
-        cleanup(&cfg, NULL);
-        return rc;
-    }
     if (load_tables(&cfg, &o) != 0) goto out;
     cfg.sasl_opts = mw_sasl_options_new(NULL);
     if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, random_bytes, NULL) != MW_OK)
         goto out;
     h = smtpd_handlers;
     h.user = &cfg;
-    if (relay_setup(&cfg, &o, &h) != 0) goto out;
     if (mwx_server_new(&srv, &h) != 0 || setup_tls(srv, &o) != 0) goto out;
     cfg.opts = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 0);
     cfg.opts_implicit = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 1);
@@ -318,7 +253,6 @@ int main(int argc, char **argv)
     mwx_log("ready: host %s, %s%s%s", cfg.hostname, cfg.sink ? "sink mode" : "maildirs in ",
             cfg.sink ? "" : cfg.maildir_root, cfg.queue_dir ? ", relay queue" : "");
     rc = mwx_server_run(srv) == 0 ? 0 : 1;
-    smtpd_relay_wait(&cfg);
     mwx_log("stopped");
 out:
     cleanup(&cfg, srv);

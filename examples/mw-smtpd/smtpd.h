@@ -33,12 +33,6 @@ typedef struct smtpd_config {
     mw_smtp_server_opts *opts;          /* plaintext/STARTTLS listeners */
     mw_smtp_server_opts *opts_implicit; /* implicit-TLS listeners */
     mw_sasl_options *sasl_opts;
-    mw_smtp_client_opts *client_opts; /* --flush-queue, --relay-host */
-    /* Daemon with --relay-host: a child process flushes the queue. */
-    const char *relay_host;
-    int64_t flush_interval_ms, next_flush;
-    int flush_soon; /* a message was just queued */
-    long flush_pid; /* the running flush child, 0 if none */
 } smtpd_config;
 
 /** The loop's callbacks for SMTP sessions (session.c); user = smtpd_config. */
@@ -50,7 +44,6 @@ typedef struct smtpd_txn {
     mwx_strlist rcpts; /* accepted forward-paths, as given */
     mwx_spool spool;   /* the body (spool.fd >= 0 while open) */
     int spool_failed;  /* opening or writing the spool failed */
-    int queued;        /* smtpd_deliver put it in the relay queue */
     int started;       /* the body has begun (DATA accepted or first BDAT) */
 } smtpd_txn;
 
@@ -73,19 +66,5 @@ int smtpd_deliver(const smtpd_config *cfg, smtpd_txn *t);
 
 /** Forget the transaction (unlinks an unfinished spool). */
 void smtpd_txn_reset(smtpd_txn *t);
-
-/* relay.c */
-
-/** Send every queue entry through relay_host ("host:port") once.
- *  @return 0 when the queue is empty afterwards, 1 when entries remain
- *  (deferred), -1 when the queue cannot be read. */
-int smtpd_flush_queue(const smtpd_config *cfg, const char *relay_host);
-
-/** mwx_handlers.tick for the daemon: start a flush child every
- *  flush_interval_ms, or soon after a message was queued; reap it. */
-void smtpd_relay_tick(void *user);
-
-/** Wait for a running flush child (at shutdown). */
-void smtpd_relay_wait(smtpd_config *cfg);
 
 #endif
