@@ -709,7 +709,7 @@ static mw_slice lit(const char *s)
 
 static int parse_cte(mw_mime_parser *p, mw_slice *name)
 {
-    const char *s = p->hstore + p->foff[F_CTE];
+    const char *s = p->hstore ? p->hstore + p->foff[F_CTE] : "";
     size_t n = p->flen[F_CTE], i = 0;
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
@@ -740,6 +740,12 @@ static void report_bits(mw_mime_parser *p, unsigned bits)
         if (bits & (1u << d)) defect(p, d);
 }
 
+/* A stored field's bytes; hstore is NULL while only empty values were stored. */
+static const char *field_ptr(const mw_mime_parser *p, int which)
+{
+    return p->hstore ? p->hstore + p->foff[which] : "";
+}
+
 static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
 {
     frame *f = top(p);
@@ -757,12 +763,12 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
     memset(&cd, 0, sizeof cd);
     int rc;
     if (ctl || (p->hflags & HF_HAVE_CT)) {
-        rc = mw__mime_parse_ctype(&ctx, p->hstore + p->foff[F_CT], ctl, 1, &ct);
+        rc = mw__mime_parse_ctype(&ctx, field_ptr(p, F_CT), ctl, 1, &ct);
         if (rc) return MW_ERR_NOMEM;
     }
     if (p->hflags & HF_HAVE_CD) {
         ctx.params = p->params + p->opt.params;
-        rc = mw__mime_parse_ctype(&ctx, p->hstore + p->foff[F_CD], cdl, 0, &cd);
+        rc = mw__mime_parse_ctype(&ctx, field_ptr(p, F_CD), cdl, 0, &cd);
         if (rc) return MW_ERR_NOMEM;
     }
     report_bits(p, ct.defects | cd.defects);
