@@ -456,8 +456,9 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev);
  * (finish_headers must run). */
 static int step_headers(mw_mime_parser *p, mw_mime_event *ev)
 {
-    const unsigned char *d = mw__inbuf_data(&p->in);
     size_t len = mw__inbuf_len(&p->in);
+    /* no pointer arithmetic on the buffer before it exists */
+    const unsigned char *d = len ? mw__inbuf_data(&p->in) : (const unsigned char *)"";
     if (len == 0) {
         if (!p->eof) return 0;
         defect(p, MW_MIME_DEFECT_UNTERMINATED_HEADERS);
@@ -660,6 +661,8 @@ static int codec_step(mw_mime_parser *p, int finish)
 static void xform_run(mw_mime_parser *p, const unsigned char *d, size_t n, int finish, size_t *took,
                       mw_slice *out)
 {
+    static const unsigned char empty[1];
+    if (!d) d = empty; /* the flush at the end of a part has no input */
     const unsigned char *src = d;
     size_t srclen = n < DECODE_CHUNK ? n : DECODE_CHUNK;
     *took = srclen;
@@ -926,8 +929,9 @@ static int step_body(mw_mime_parser *p, mw_mime_event *ev)
     int type = MW_MIME_BODY;
     if (f->kind == MW_MIME_KIND_MULTIPART)
         type = f->mstate == MS_EPILOGUE ? MW_MIME_EPILOGUE : MW_MIME_PREAMBLE;
-    const unsigned char *d = mw__inbuf_data(&p->in);
     size_t len = mw__inbuf_len(&p->in);
+    /* no pointer arithmetic on the buffer before it exists */
+    const unsigned char *d = len ? mw__inbuf_data(&p->in) : (const unsigned char *)"";
     if (len == 0) {
         if (!p->eof) return 0;
         p->unwind_off = p->base_off;
