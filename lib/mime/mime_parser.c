@@ -456,8 +456,9 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev);
  * (finish_headers must run). */
 static int step_headers(mw_mime_parser *p, mw_mime_event *ev)
 {
-    const unsigned char *d = mw__inbuf_data(&p->in);
     size_t len = mw__inbuf_len(&p->in);
+    /* no pointer arithmetic on the buffer before it exists */
+    const unsigned char *d = len ? mw__inbuf_data(&p->in) : (const unsigned char *)"";
     if (len == 0) {
         if (!p->eof) return 0;
         defect(p, MW_MIME_DEFECT_UNTERMINATED_HEADERS);
@@ -660,6 +661,8 @@ static int codec_step(mw_mime_parser *p, int finish)
 static void xform_run(mw_mime_parser *p, const unsigned char *d, size_t n, int finish, size_t *took,
                       mw_slice *out)
 {
+    static const unsigned char empty[1];
+    if (!d) d = empty; /* the flush at the end of a part has no input */
     const unsigned char *src = d;
     size_t srclen = n < DECODE_CHUNK ? n : DECODE_CHUNK;
     *took = srclen;
@@ -709,7 +712,7 @@ static mw_slice lit(const char *s)
 
 static int parse_cte(mw_mime_parser *p, mw_slice *name)
 {
-    const char *s = p->hstore + p->foff[F_CTE];
+    const char *s = p->hstore ? p->hstore + p->foff[F_CTE] : "";
     size_t n = p->flen[F_CTE], i = 0;
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
@@ -740,6 +743,12 @@ static void report_bits(mw_mime_parser *p, unsigned bits)
         if (bits & (1u << d)) defect(p, d);
 }
 
+/* A stored field's bytes; hstore is NULL while only empty values were stored. */
+static const char *field_ptr(const mw_mime_parser *p, int which)
+{
+    return p->hstore ? p->hstore + p->foff[which] : "";
+}
+
 static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
 {
     frame *f = top(p);
@@ -757,12 +766,12 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
     memset(&cd, 0, sizeof cd);
     int rc;
     if (ctl || (p->hflags & HF_HAVE_CT)) {
-        rc = mw__mime_parse_ctype(&ctx, p->hstore + p->foff[F_CT], ctl, 1, &ct);
+        rc = mw__mime_parse_ctype(&ctx, field_ptr(p, F_CT), ctl, 1, &ct);
         if (rc) return MW_ERR_NOMEM;
     }
     if (p->hflags & HF_HAVE_CD) {
         ctx.params = p->params + p->opt.params;
-        rc = mw__mime_parse_ctype(&ctx, p->hstore + p->foff[F_CD], cdl, 0, &cd);
+        rc = mw__mime_parse_ctype(&ctx, field_ptr(p, F_CD), cdl, 0, &cd);
         if (rc) return MW_ERR_NOMEM;
     }
     report_bits(p, ct.defects | cd.defects);
@@ -920,8 +929,9 @@ static int step_body(mw_mime_parser *p, mw_mime_event *ev)
     int type = MW_MIME_BODY;
     if (f->kind == MW_MIME_KIND_MULTIPART)
         type = f->mstate == MS_EPILOGUE ? MW_MIME_EPILOGUE : MW_MIME_PREAMBLE;
-    const unsigned char *d = mw__inbuf_data(&p->in);
     size_t len = mw__inbuf_len(&p->in);
+    /* no pointer arithmetic on the buffer before it exists */
+    const unsigned char *d = len ? mw__inbuf_data(&p->in) : (const unsigned char *)"";
     if (len == 0) {
         if (!p->eof) return 0;
         p->unwind_off = p->base_off;

@@ -635,6 +635,16 @@ static void test_forward_cut_short(void)
               "DEFECT 1.1 1 @143\n");
 }
 
+static void test_empty_mime_fields(void)
+{
+    char *s = parse_simple(
+        "Content-Type:\r\nContent-Transfer-Encoding:\r\nContent-Disposition:\r\n\r\nx", NULL);
+    CHECK(s && strstr(s, "BEGIN  d0 #0 k1 text/plain cte5 cs=us-ascii\n"));
+    CHECK(s && strstr(s, "DEFECT  14 @"));
+    CHECK(s && strstr(s, "DEFECT  4 @"));
+    free(s);
+}
+
 static void test_missing_boundary(void)
 {
     check_msg("Content-Type: multipart/mixed\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n", NULL,
@@ -1202,6 +1212,7 @@ int main(void)
     MW_RUN(test_lf_only);
     MW_RUN(test_missing_close);
     MW_RUN(test_forward_cut_short);
+    MW_RUN(test_empty_mime_fields);
     MW_RUN(test_missing_boundary);
     MW_RUN(test_boundary_in_base64);
     MW_RUN(test_bad_cte);
