@@ -184,15 +184,19 @@ static int utf8_carry(mw__charset *cs, const unsigned char **in, size_t *inlen, 
         return MW_OK;
     }
     if (r == 0 && !finish) { /* still incomplete: all new input joins the carry */
-        if (take) memcpy(cs->carry + nc, *in, take);
+        if (take) { /* *in may be NULL with nothing to take: no NULL + 0 */
+            memcpy(cs->carry + nc, *in, take);
+            *in += take, *inlen -= take;
+        }
         cs->ncarry = nc + take;
-        *in += take, *inlen -= take;
         return MW_OK;
     }
     size_t bad = r == 0 ? nc + take : (size_t)-r;
     if (put_replacement(cs, out, outlen)) return MW_ERR_BUFFER;
-    if (bad >= nc) {
+    if (bad > nc) {
         *in += bad - nc, *inlen -= bad - nc;
+        cs->ncarry = 0;
+    } else if (bad == nc) {
         cs->ncarry = 0;
     } else {
         memmove(cs->carry, cs->carry + bad, nc - bad);
@@ -288,9 +292,11 @@ static int iconv_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
     }
     if (err == E2BIG) return MW_ERR_BUFFER;
     if (err == EINVAL && !finish && take == *inlen && nc + take <= MW__CS_CARRY_MAX) {
-        if (take) memcpy(cs->carry + nc, *in, take);
+        if (take) { /* *in may be NULL with nothing to take: no NULL + 0 */
+            memcpy(cs->carry + nc, *in, take);
+            *in += take, *inlen -= take;
+        }
         cs->ncarry = nc + take;
-        *in += take, *inlen -= take;
         return MW_OK;
     }
     if (err == EINVAL && finish && take == *inlen) { /* truncated at the very end */

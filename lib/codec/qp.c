@@ -451,8 +451,11 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
                         col += 16;
                         continue;
                     }
-                    /* the line before the first CR may reach column 76 */
-                    if (crs && col + qp_ctz(crs) <= MW_QP_LINE) {
+                    /* the line before the first CR may reach column 76;
+                     * crossing lines here is not bounded by the column, so
+                     * keep the loop's 100-byte output margin for the next
+                     * block's store */
+                    if (crs && col + qp_ctz(crs) <= MW_QP_LINE && oe - o >= 116) {
                         p += 16;
                         o += 16;
                         col = 14u - qp_high_bit(crs);

@@ -636,15 +636,6 @@ static mw_ssize encode(mw_mime_builder *b, const unsigned char *in, size_t n, in
         if (f->cte == MW_MIME_CTE_BASE64 || f->cte == MW_MIME_CTE_QP) {
             b->codec.next_in = in + taken;
             b->codec.avail_in = n - taken;
-            if (f->cte == MW_MIME_CTE_QP) {
-                /* Workaround: the quoted-printable encoder's block fast path
-                 * (codec/qp.c, qp_enc_fast) can store past avail_out across
-                 * clean CRLFs. Its output per input byte is at most 3 plus
-                 * soft breaks, so input is capped to keep every store
-                 * inside the space given. */
-                size_t max_in = got > 160 ? (got - 128) / 4 : 0;
-                if (b->codec.avail_in > max_in) b->codec.avail_in = max_in;
-            }
             size_t given = b->codec.avail_in;
             b->codec.next_out = o;
             b->codec.avail_out = got;
