@@ -34,6 +34,9 @@ typedef struct ctx {
     unsigned char *block; /* BLOCK bytes of file data */
 } ctx;
 
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
 static int fail(ctx *c, int rc, const char *fmt, ...)
 {
     va_list ap;

@@ -73,6 +73,9 @@ static void lb_slice(logbuf *b, mw_slice sl)
     }
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
 static void lb_fmt(logbuf *b, const char *fmt, ...)
 {
     char tmp[256];
