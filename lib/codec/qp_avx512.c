@@ -32,15 +32,52 @@
 
 #include <immintrin.h>
 
-/* Hex digit values of the 64 bytes of x (garbage where *ok has a 0 bit). */
-static __m512i hex_values(__m512i x, __m512i c_case, __m512i c_a, uint64_t *ok)
-{
-    const __m512i d = _mm512_sub_epi8(x, _mm512_set1_epi8('0'));
-    const __m512i u = _mm512_sub_epi8(_mm512_or_si512(x, c_case), c_a);
-    uint64_t digit = _mm512_cmple_epu8_mask(d, _mm512_set1_epi8(9));
-    *ok = digit | _mm512_cmple_epu8_mask(u, _mm512_set1_epi8(5));
-    return _mm512_mask_mov_epi8(_mm512_add_epi8(u, _mm512_set1_epi8(10)), digit, d);
-}
+/* Hex digit value of each ASCII byte, 0x80 for anything else: strict
+ * (0-9, A-F), lenient (also a-f, RFC 2045 §6.7 rule 1). Bytes >= 0x80 are
+ * caught by their own top bit. */
+#define X 0x80
+static const unsigned char hex_table[2][128] = {
+    {
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X, X, X, X, X, X,
+        X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    },
+    {
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X, X, X, X, X, X,
+        X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+        X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
+        X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    },
+};
+#undef X
+
+/* Byte i of the permute index vectors: i + 1 and i + 2 (the lanes that
+ * would reach past the register are never used). */
+static const unsigned char next1[64] = {
+    1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+    23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44,
+    45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 0,
+};
+static const unsigned char next2[64] = {
+    2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+    24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
+    46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 0,  1,
+};
+
+/* A block owns its first 62 bytes; the last two are lookahead for tokens
+ * that start in the owned part ("=XX", "=" CRLF, CRLF). Blocks advance by
+ * a constant, so the next load never waits for this block's masks. */
+#define STEP 62u
+#define OWN (((uint64_t)1 << STEP) - 1)
 
 size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o, int strict,
                              int prev_ws, size_t *made, size_t *run_off, size_t *bare_lf)
@@ -48,63 +85,62 @@ size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
     const __m512i c_eq = _mm512_set1_epi8('='), c_cr = _mm512_set1_epi8('\r');
     const __m512i c_lf = _mm512_set1_epi8('\n'), c_sp = _mm512_set1_epi8(' ');
     const __m512i c_tab = _mm512_set1_epi8('\t'), c_f0 = _mm512_set1_epi8((char)0xf0);
-    /* lenient mode folds A-F onto a-f by setting bit 5 */
-    const __m512i c_case = _mm512_set1_epi8(strict ? 0 : 0x20);
-    const __m512i c_a = _mm512_set1_epi8((char)(strict ? 'A' : 'a'));
+    const unsigned char *table = hex_table[strict ? 0 : 1];
+    const __m512i t_lo = _mm512_loadu_si512((const void *)table);
+    const __m512i t_hi = _mm512_loadu_si512((const void *)(table + 64));
+    const __m512i i1 = _mm512_loadu_si512((const void *)next1);
+    const __m512i i2 = _mm512_loadu_si512((const void *)next2);
     size_t used = 0, out = 0, last = 0, first_lf = SIZE_MAX;
-    /* State carried from one block to the next: white space / CR in its
-     * last byte, a hard CR in its last byte (its LF is the next block's
-     * first byte), and which of the next block's first two bytes belong
-     * to an escape or soft break that started in this one. */
+    /* Carried from one block to the next: white space / CR as its last
+     * owned byte, a hard CR there (its LF is the next block's first byte),
+     * and which of the next block's first two bytes belong to an escape or
+     * soft break that started in this one. */
     uint64_t ws_prev = prev_ws ? 1u : 0u, cr_prev = 0, open_cr = 0, carry = 0;
 
-    /* Blocks advance by a constant 64, so the next load never waits for
-     * this block's masks; the two bytes past the block are looked at. */
-    while (n - used >= 66) {
+    while (n - used >= 64) {
         const unsigned char *s = p + used;
         const __m512i v = _mm512_loadu_si512((const void *)s);
-        uint64_t hi_ok, lo_ok;
-        const __m512i hi = hex_values(_mm512_loadu_si512((const void *)(s + 1)), c_case, c_a, &hi_ok);
-        const __m512i lo = hex_values(_mm512_loadu_si512((const void *)(s + 2)), c_case, c_a, &lo_ok);
-        uint64_t eq = _mm512_cmpeq_epi8_mask(v, c_eq);
-        uint64_t cr_raw = _mm512_cmpeq_epi8_mask(v, c_cr);
-        uint64_t lf_raw = _mm512_cmpeq_epi8_mask(v, c_lf);
+        const __m512i h = _mm512_permutex2var_epi8(t_lo, v, t_hi); /* hex values */
+        uint64_t ok = ~(uint64_t)_mm512_movepi8_mask(_mm512_or_si512(v, h));
+        uint64_t cr_all = _mm512_cmpeq_epi8_mask(v, c_cr);
+        uint64_t lf_all = _mm512_cmpeq_epi8_mask(v, c_lf);
+        uint64_t mine = OWN & ~carry;
+        uint64_t eq = _mm512_cmpeq_epi8_mask(v, c_eq) & mine;
         uint64_t ws = _mm512_cmpeq_epi8_mask(v, c_sp) | _mm512_cmpeq_epi8_mask(v, c_tab);
-        uint64_t lf64 = s[64] == '\n', lf65 = s[65] == '\n', cr64 = s[64] == '\r';
+        uint64_t cr = cr_all & mine, lf = lf_all & mine;
 
-        uint64_t cr_next = cr_raw >> 1 | cr64 << 63;             /* CR at i + 1 */
-        uint64_t lf_next = lf_raw >> 1 | lf64 << 63;             /* LF at i + 1 */
-        uint64_t lf_next2 = lf_raw >> 2 | lf64 << 62 | lf65 << 63; /* LF at i + 2 */
-        uint64_t cr = cr_raw & ~carry, lf = lf_raw & ~carry;
-        eq &= ~carry;
-
-        uint64_t crlf = cr & lf_next;
-        uint64_t lf_bare = lf & ~(cr_raw << 1 | cr_prev);
-        uint64_t soft_crlf = eq & cr_next & lf_next2; /* "=" CRLF */
-        uint64_t soft_lf = eq & lf_next;              /* "=" LF (a bare LF) */
-        uint64_t esc = eq & ~(soft_crlf | soft_lf);
+        uint64_t crlf = cr & (lf_all >> 1);
+        uint64_t lf_bare = lf & ~(cr_all << 1 | cr_prev);
+        uint64_t soft_crlf = eq & (cr_all >> 1) & (lf_all >> 2); /* "=" CRLF */
+        uint64_t soft_lf = eq & (lf_all >> 1);                    /* "=" LF (bare) */
+        uint64_t soft = soft_crlf | soft_lf;
+        uint64_t esc = eq & ~soft;
         uint64_t hard = (crlf & ~(soft_crlf << 1)) | (lf_bare & ~(soft_lf << 1));
 
-        uint64_t bad = cr & ~crlf;                    /* bare CR */
-        bad |= hard & (ws << 1 | ws_prev);            /* trailing white space */
-        bad |= esc & ~(hi_ok & lo_ok);                /* malformed, or padded soft break */
+        uint64_t bad = cr & ~crlf;                 /* bare CR */
+        bad |= hard & (ws << 1 | ws_prev);         /* trailing white space */
+        bad |= esc & ~(ok >> 1 & ok >> 2);         /* malformed, or padded soft break */
         if (bad) break;
 
-        const __m512i byte = _mm512_or_si512(_mm512_and_si512(_mm512_slli_epi16(hi, 4), c_f0), lo);
+        const __m512i hi = _mm512_slli_epi16(_mm512_permutexvar_epi8(i1, h), 4);
+        const __m512i lo = _mm512_permutexvar_epi8(i2, h);
+        /* (hi & 0xf0) | lo: the shift lets garbage lanes spill 4 bits */
+        const __m512i byte = _mm512_ternarylogic_epi64(hi, c_f0, lo, 0xea);
         const __m512i res = _mm512_mask_mov_epi8(v, esc, byte);
-        uint64_t drop1 = esc | soft_crlf | soft_lf, drop2 = esc | soft_crlf;
-        uint64_t keep = ~(soft_crlf | soft_lf | drop1 << 1 | drop2 << 2 | carry);
+        uint64_t drop1 = esc | soft, drop2 = esc | soft_crlf;
+        uint64_t gone = drop1 << 1 | drop2 << 2;
+        uint64_t keep = ~(soft | gone | carry) & OWN;
         _mm512_storeu_si512((void *)(o + out), _mm512_maskz_compress_epi8(keep, res));
         out += (size_t)__builtin_popcountll(keep);
 
-        if (first_lf == SIZE_MAX && (lf_bare | soft_lf >> 63))
-            first_lf = used + (lf_bare ? (size_t)__builtin_ctzll(lf_bare) : 64u);
+        uint64_t warn = lf_bare | (soft_lf >> (STEP - 1)) << STEP;
+        if (warn && first_lf == SIZE_MAX) first_lf = used + (size_t)__builtin_ctzll(warn);
         if (eq) last = used + 66u - (size_t)__builtin_clzll(eq);
-        carry = drop1 >> 63 | drop2 >> 62;
-        open_cr = (cr & ~(soft_crlf << 1)) >> 63;
-        cr_prev = cr_raw >> 63;
-        ws_prev = ws >> 63;
-        used += 64;
+        carry = gone >> STEP;
+        open_cr = (crlf & ~(soft_crlf << 1)) >> (STEP - 1);
+        cr_prev = (cr_all >> (STEP - 1)) & 1u;
+        ws_prev = (ws >> (STEP - 1)) & 1u;
+        used += STEP;
     }
     /* finish what the last block started */
     used += (size_t)__builtin_popcountll(carry);
