@@ -135,7 +135,7 @@ size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
 
         uint64_t warn = lf_bare | (soft_lf >> (STEP - 1)) << STEP;
         if (warn && first_lf == SIZE_MAX) first_lf = used + (size_t)__builtin_ctzll(warn);
-        if (eq) last = used + 66u - (size_t)__builtin_clzll(eq);
+        if (gone) last = used + 64u - (size_t)__builtin_clzll(gone); /* after the last token */
         carry = gone >> STEP;
         open_cr = (crlf & ~(soft_crlf << 1)) >> (STEP - 1);
         cr_prev = (cr_all >> (STEP - 1)) & 1u;
