@@ -160,11 +160,10 @@ size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int stri
  * never a CR whose LF is at p). Bare LFs are line ends as in the byte-level
  * machine; *bare_lf receives the offset of the first (SIZE_MAX if none),
  * for MW_CODEC_WARN_BARE_EOL.
- * @return input bytes used (*made output bytes; *run_off the offset just
- *         after the last '=' token, or 0 when there was none). Call only
- *         when the CPU has AVX-512 BW, VBMI and VBMI2. */
+ * @return input bytes used (*made output bytes). Call only when the CPU
+ *         has AVX-512 BW, VBMI and VBMI2. */
 size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o, int strict,
-                             int prev_ws, size_t *made, size_t *run_off, size_t *bare_lf);
+                             int prev_ws, size_t *made, size_t *bare_lf);
 #else
 #define MW__QP_AVX512 0
 #endif

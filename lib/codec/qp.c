@@ -1038,14 +1038,16 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max, int level)
     while (e - p >= 16) { /* the output is never ahead of the input, so o has room too */
 #if MW__QP_AVX512
         if (p >= wide_from && e - p >= 64) {
-            size_t made, run_off, bare_lf;
+            size_t made, bare_lf;
             int prev_ws = p > c->next_in && qp_is_ws(p[-1]);
             size_t used = mw__qp_dec_run_avx512(p, (size_t)(e - p), o, valid_max == 16u, prev_ws,
-                                                &made, &run_off, &bare_lf);
+                                                &made, &bare_lf);
             if (bare_lf != SIZE_MAX)
                 qp_defect(c, c->total_in + (uint64_t)(p - c->next_in) + bare_lf,
                           MW_CODEC_WARN_BARE_EOL);
-            if (run_off) run = p + run_off;
+            /* run may stay behind: every token the kernel decodes ends in a
+             * hex digit or LF, so stepping back over white space stops at
+             * its end anyway */
             p += used;
             o += made;
             wide_from = p + 64;

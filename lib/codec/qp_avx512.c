@@ -79,79 +79,158 @@ static const unsigned char next2[64] = {
 #define STEP 62u
 #define OWN (((uint64_t)1 << STEP) - 1)
 
-size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o, int strict,
-                             int prev_ws, size_t *made, size_t *run_off, size_t *bare_lf)
+/* What one block hands to the next, and the totals so far. */
+typedef struct run_state {
+    size_t used, out, first_lf; /* first_lf: offset of the first bare LF, or SIZE_MAX */
+    uint64_t ws_prev;           /* the last owned byte is white space */
+    uint64_t cr_prev;           /* the last owned byte is a CR */
+    uint64_t open_cr;           /* ... a hard-break CR, whose LF starts the next block */
+    uint64_t carry;             /* the next block's first bytes that end a token of this one */
+} run_state;
+
+/* The vectors every block needs. */
+typedef struct run_consts {
+    __m512i eq, cr, lf, sp, tab, f0, t_lo, t_hi, i1, i2;
+} run_consts;
+
+/* The per-block masks both loops start from. */
+typedef struct block_masks {
+    uint64_t eq, cr_all, lf_all, ws, ok, cr, lf;
+} block_masks;
+
+static inline __attribute__((always_inline)) void classify(const run_consts *k, __m512i v,
+                                                           __m512i h, uint64_t carry,
+                                                           block_masks *m)
 {
-    const __m512i c_eq = _mm512_set1_epi8('='), c_cr = _mm512_set1_epi8('\r');
-    const __m512i c_lf = _mm512_set1_epi8('\n'), c_sp = _mm512_set1_epi8(' ');
-    const __m512i c_tab = _mm512_set1_epi8('\t'), c_f0 = _mm512_set1_epi8((char)0xf0);
-    const unsigned char *table = hex_table[strict ? 0 : 1];
-    const __m512i t_lo = _mm512_loadu_si512((const void *)table);
-    const __m512i t_hi = _mm512_loadu_si512((const void *)(table + 64));
-    const __m512i i1 = _mm512_loadu_si512((const void *)next1);
-    const __m512i i2 = _mm512_loadu_si512((const void *)next2);
-    size_t used = 0, out = 0, last = 0, first_lf = SIZE_MAX;
-    /* Carried from one block to the next: white space / CR as its last
-     * owned byte, a hard CR there (its LF is the next block's first byte),
-     * and which of the next block's first two bytes belong to an escape or
-     * soft break that started in this one. */
-    uint64_t ws_prev = prev_ws ? 1u : 0u, cr_prev = 0, open_cr = 0, carry = 0;
+    uint64_t mine = OWN & ~carry;
+    m->ok = ~(uint64_t)_mm512_movepi8_mask(_mm512_or_si512(v, h));
+    m->cr_all = _mm512_cmpeq_epi8_mask(v, k->cr);
+    m->lf_all = _mm512_cmpeq_epi8_mask(v, k->lf);
+    m->eq = _mm512_cmpeq_epi8_mask(v, k->eq) & OWN; /* carried bytes are never '=' */
+    m->ws = _mm512_cmpeq_epi8_mask(v, k->sp) | _mm512_cmpeq_epi8_mask(v, k->tab);
+    m->cr = m->cr_all & mine;
+    m->lf = m->lf_all & mine;
+}
 
-    while (n - used >= 64) {
-        const unsigned char *s = p + used;
-        const __m512i v = _mm512_loadu_si512((const void *)s);
-        const __m512i h = _mm512_permutex2var_epi8(t_lo, v, t_hi); /* hex values */
-        uint64_t ok = ~(uint64_t)_mm512_movepi8_mask(_mm512_or_si512(v, h));
-        uint64_t cr_all = _mm512_cmpeq_epi8_mask(v, c_cr);
-        uint64_t lf_all = _mm512_cmpeq_epi8_mask(v, c_lf);
-        uint64_t mine = OWN & ~carry;
-        uint64_t eq = _mm512_cmpeq_epi8_mask(v, c_eq) & mine;
-        uint64_t ws = _mm512_cmpeq_epi8_mask(v, c_sp) | _mm512_cmpeq_epi8_mask(v, c_tab);
-        uint64_t cr = cr_all & mine, lf = lf_all & mine;
+/* Decode the escapes of v (marked by esc, hex values h), drop the bytes
+ * not in keep, store at o (64 bytes of room). @return bytes written. */
+static inline __attribute__((always_inline)) size_t emit(const run_consts *k, __m512i v,
+                                                         __m512i h, uint64_t esc, uint64_t keep,
+                                                         unsigned char *o)
+{
+    const __m512i hi = _mm512_slli_epi16(_mm512_permutexvar_epi8(k->i1, h), 4);
+    const __m512i lo = _mm512_permutexvar_epi8(k->i2, h);
+    /* (hi & 0xf0) | lo: the 16-bit shift lets garbage lanes spill 4 bits */
+    const __m512i byte = _mm512_ternarylogic_epi64(hi, k->f0, lo, 0xea);
+    const __m512i res = _mm512_mask_mov_epi8(v, esc, byte);
+    _mm512_storeu_si512((void *)o, _mm512_maskz_compress_epi8(keep, res));
+    return (size_t)__builtin_popcountll(keep);
+}
 
-        uint64_t crlf = cr & (lf_all >> 1);
-        uint64_t lf_bare = lf & ~(cr_all << 1 | cr_prev);
-        uint64_t soft_crlf = eq & (cr_all >> 1) & (lf_all >> 2); /* "=" CRLF */
-        uint64_t soft_lf = eq & (lf_all >> 1);                    /* "=" LF (bare) */
+/* Blocks whose line ends are all CRLF (the usual case): every '=' is an
+ * escape or an "=" CRLF soft break, and both drop the two bytes after it.
+ * @return 1 when it stopped at a block with a bare LF (the caller goes on
+ *         with any_blocks), 0 otherwise. */
+static int crlf_blocks(const run_consts *k, const unsigned char *p, size_t n, unsigned char *o,
+                       run_state *st)
+{
+    run_state r = *st;
+    int lf_stop = 0;
+    while (n - r.used >= 64) {
+        const __m512i v = _mm512_loadu_si512((const void *)(p + r.used));
+        const __m512i h = _mm512_permutex2var_epi8(k->t_lo, v, k->t_hi); /* hex values */
+        block_masks m;
+        classify(k, v, h, r.carry, &m);
+
+        uint64_t crlf = m.cr & (m.lf_all >> 1);
+        uint64_t soft = m.eq & (m.cr_all >> 1) & (m.lf_all >> 2); /* "=" CRLF */
+        uint64_t esc = m.eq & ~soft;
+        uint64_t hard = crlf & ~(soft << 1);
+        uint64_t bare_lf = m.lf & ~(m.cr_all << 1 | r.cr_prev);
+        uint64_t bad = (m.cr & ~crlf) | bare_lf;          /* bare CR or LF */
+        bad |= hard & (m.ws << 1 | r.ws_prev);            /* trailing white space */
+        bad |= esc & ~(m.ok >> 1 & m.ok >> 2);            /* malformed, or padded soft break */
+        if (bad) {
+            lf_stop = bare_lf != 0;
+            break;
+        }
+        uint64_t gone = m.eq << 1 | m.eq << 2;
+        r.out += emit(k, v, h, esc, ~(soft | gone | r.carry) & OWN, o + r.out);
+        r.carry = gone >> STEP;
+        r.open_cr = (hard >> (STEP - 1)) & 1u;
+        r.cr_prev = (m.cr_all >> (STEP - 1)) & 1u;
+        r.ws_prev = (m.ws >> (STEP - 1)) & 1u;
+        r.used += STEP;
+    }
+    *st = r;
+    return lf_stop;
+}
+
+/* Blocks that may also hold bare LFs (line ends as in the byte-level
+ * machine, which warns about them) and "=" LF soft breaks. */
+static void any_blocks(const run_consts *k, const unsigned char *p, size_t n, unsigned char *o,
+                       run_state *st)
+{
+    run_state r = *st;
+    while (n - r.used >= 64) {
+        const __m512i v = _mm512_loadu_si512((const void *)(p + r.used));
+        const __m512i h = _mm512_permutex2var_epi8(k->t_lo, v, k->t_hi);
+        block_masks m;
+        classify(k, v, h, r.carry, &m);
+
+        uint64_t crlf = m.cr & (m.lf_all >> 1);
+        uint64_t lf_bare = m.lf & ~(m.cr_all << 1 | r.cr_prev);
+        uint64_t soft_crlf = m.eq & (m.cr_all >> 1) & (m.lf_all >> 2); /* "=" CRLF */
+        uint64_t soft_lf = m.eq & (m.lf_all >> 1);                      /* "=" LF */
         uint64_t soft = soft_crlf | soft_lf;
-        uint64_t esc = eq & ~soft;
+        uint64_t esc = m.eq & ~soft;
         uint64_t hard = (crlf & ~(soft_crlf << 1)) | (lf_bare & ~(soft_lf << 1));
 
-        uint64_t bad = cr & ~crlf;                 /* bare CR */
-        bad |= hard & (ws << 1 | ws_prev);         /* trailing white space */
-        bad |= esc & ~(ok >> 1 & ok >> 2);         /* malformed, or padded soft break */
+        uint64_t bad = m.cr & ~crlf;                      /* bare CR */
+        bad |= hard & (m.ws << 1 | r.ws_prev);            /* trailing white space */
+        bad |= esc & ~(m.ok >> 1 & m.ok >> 2);            /* malformed, or padded soft break */
         if (bad) break;
 
-        const __m512i hi = _mm512_slli_epi16(_mm512_permutexvar_epi8(i1, h), 4);
-        const __m512i lo = _mm512_permutexvar_epi8(i2, h);
-        /* (hi & 0xf0) | lo: the shift lets garbage lanes spill 4 bits */
-        const __m512i byte = _mm512_ternarylogic_epi64(hi, c_f0, lo, 0xea);
-        const __m512i res = _mm512_mask_mov_epi8(v, esc, byte);
         uint64_t drop1 = esc | soft, drop2 = esc | soft_crlf;
         uint64_t gone = drop1 << 1 | drop2 << 2;
-        uint64_t keep = ~(soft | gone | carry) & OWN;
-        _mm512_storeu_si512((void *)(o + out), _mm512_maskz_compress_epi8(keep, res));
-        out += (size_t)__builtin_popcountll(keep);
-
+        r.out += emit(k, v, h, esc, ~(soft | gone | r.carry) & OWN, o + r.out);
         uint64_t warn = lf_bare | (soft_lf >> (STEP - 1)) << STEP;
-        if (warn && first_lf == SIZE_MAX) first_lf = used + (size_t)__builtin_ctzll(warn);
-        if (gone) last = used + 64u - (size_t)__builtin_clzll(gone); /* after the last token */
-        carry = gone >> STEP;
-        open_cr = (crlf & ~(soft_crlf << 1)) >> (STEP - 1);
-        cr_prev = (cr_all >> (STEP - 1)) & 1u;
-        ws_prev = (ws >> (STEP - 1)) & 1u;
-        used += STEP;
+        if (warn && r.first_lf == SIZE_MAX) r.first_lf = r.used + (size_t)__builtin_ctzll(warn);
+        r.carry = gone >> STEP;
+        r.open_cr = ((crlf & ~(soft_crlf << 1)) >> (STEP - 1)) & 1u;
+        r.cr_prev = (m.cr_all >> (STEP - 1)) & 1u;
+        r.ws_prev = (m.ws >> (STEP - 1)) & 1u;
+        r.used += STEP;
     }
+    *st = r;
+}
+
+size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o, int strict,
+                             int prev_ws, size_t *made, size_t *bare_lf)
+{
+    const unsigned char *table = hex_table[strict ? 0 : 1];
+    run_consts k;
+    k.eq = _mm512_set1_epi8('=');
+    k.cr = _mm512_set1_epi8('\r');
+    k.lf = _mm512_set1_epi8('\n');
+    k.sp = _mm512_set1_epi8(' ');
+    k.tab = _mm512_set1_epi8('\t');
+    k.f0 = _mm512_set1_epi8((char)0xf0);
+    k.t_lo = _mm512_loadu_si512((const void *)table);
+    k.t_hi = _mm512_loadu_si512((const void *)(table + 64));
+    k.i1 = _mm512_loadu_si512((const void *)next1);
+    k.i2 = _mm512_loadu_si512((const void *)next2);
+    run_state st = {0, 0, SIZE_MAX, prev_ws ? 1u : 0u, 0, 0, 0};
+    if (crlf_blocks(&k, p, n, o, &st)) any_blocks(&k, p, n, o, &st);
     /* finish what the last block started */
-    used += (size_t)__builtin_popcountll(carry);
-    if (open_cr) {
-        o[out++] = '\n';
-        used++;
+    st.used += (size_t)__builtin_popcountll(st.carry);
+    if (st.open_cr) {
+        o[st.out++] = '\n';
+        st.used++;
     }
-    *made = out;
-    *run_off = last;
-    *bare_lf = first_lf;
-    return used;
+    *made = st.out;
+    *bare_lf = st.first_lf;
+    return st.used;
 }
 
 #if defined(__clang__)
