@@ -98,18 +98,34 @@ typedef struct block_masks {
     uint64_t eq, cr_all, lf_all, ws, ok, cr, lf;
 } block_masks;
 
+/* Keep a mask in a general register: the compiler would otherwise do much
+ * of the mask arithmetic with k-register instructions, which have fewer
+ * ports than the integer ALUs. */
+#define IN_GPR(x) __asm__("" : "+r"(x))
+
 static inline __attribute__((always_inline)) void classify(const run_consts *k, __m512i v,
                                                            __m512i h, uint64_t carry,
                                                            block_masks *m)
 {
     uint64_t mine = OWN & ~carry;
-    m->ok = ~(uint64_t)_mm512_movepi8_mask(_mm512_or_si512(v, h));
-    m->cr_all = _mm512_cmpeq_epi8_mask(v, k->cr);
-    m->lf_all = _mm512_cmpeq_epi8_mask(v, k->lf);
-    m->eq = _mm512_cmpeq_epi8_mask(v, k->eq) & OWN; /* carried bytes are never '=' */
-    m->ws = _mm512_cmpeq_epi8_mask(v, k->sp) | _mm512_cmpeq_epi8_mask(v, k->tab);
-    m->cr = m->cr_all & mine;
-    m->lf = m->lf_all & mine;
+    uint64_t hexbad = _mm512_movepi8_mask(_mm512_or_si512(v, h));
+    uint64_t cr = _mm512_cmpeq_epi8_mask(v, k->cr);
+    uint64_t lf = _mm512_cmpeq_epi8_mask(v, k->lf);
+    uint64_t eq = _mm512_cmpeq_epi8_mask(v, k->eq);
+    uint64_t sp = _mm512_cmpeq_epi8_mask(v, k->sp), tab = _mm512_cmpeq_epi8_mask(v, k->tab);
+    IN_GPR(hexbad);
+    IN_GPR(cr);
+    IN_GPR(lf);
+    IN_GPR(eq);
+    IN_GPR(sp);
+    IN_GPR(tab);
+    m->ok = ~hexbad;
+    m->cr_all = cr;
+    m->lf_all = lf;
+    m->eq = eq & OWN; /* carried bytes are never '=' */
+    m->ws = sp | tab;
+    m->cr = cr & mine;
+    m->lf = lf & mine;
 }
 
 /* Decode the escapes of v (marked by esc, hex values h), drop the bytes
