@@ -1037,7 +1037,7 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max, int level)
 #endif
     while (e - p >= 16) { /* the output is never ahead of the input, so o has room too */
 #if MW__QP_AVX512
-        if (p >= wide_from && e - p >= 64) {
+        if (p >= wide_from) {
             size_t made, bare_lf;
             int prev_ws = p > c->next_in && qp_is_ws(p[-1]);
             size_t used = mw__qp_dec_run_avx512(p, (size_t)(e - p), o, valid_max == 16u, prev_ws,

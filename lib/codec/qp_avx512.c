@@ -105,9 +105,9 @@ typedef struct block_masks {
 
 static inline __attribute__((always_inline)) void classify(const run_consts *k, __m512i v,
                                                            __m512i h, uint64_t carry,
-                                                           block_masks *m)
+                                                           uint64_t own, block_masks *m)
 {
-    uint64_t mine = OWN & ~carry;
+    uint64_t mine = own & ~carry;
     uint64_t hexbad = _mm512_movepi8_mask(_mm512_or_si512(v, h));
     uint64_t cr = _mm512_cmpeq_epi8_mask(v, k->cr);
     uint64_t lf = _mm512_cmpeq_epi8_mask(v, k->lf);
@@ -122,102 +122,147 @@ static inline __attribute__((always_inline)) void classify(const run_consts *k, 
     m->ok = ~hexbad;
     m->cr_all = cr;
     m->lf_all = lf;
-    m->eq = eq & OWN; /* carried bytes are never '=' */
+    m->eq = eq & own; /* carried bytes are never '=' */
     m->ws = sp | tab;
     m->cr = cr & mine;
     m->lf = lf & mine;
 }
 
 /* Decode the escapes of v (marked by esc, hex values h), drop the bytes
- * not in keep, store at o (64 bytes of room). @return bytes written. */
+ * not in keep, store at o: 64 bytes when full (the caller has the room),
+ * else only the bytes kept. @return bytes written. */
 static inline __attribute__((always_inline)) size_t emit(const run_consts *k, __m512i v,
                                                          __m512i h, uint64_t esc, uint64_t keep,
-                                                         unsigned char *o)
+                                                         unsigned char *o, int full)
 {
     const __m512i hi = _mm512_slli_epi16(_mm512_permutexvar_epi8(k->i1, h), 4);
     const __m512i lo = _mm512_permutexvar_epi8(k->i2, h);
     /* (hi & 0xf0) | lo: the 16-bit shift lets garbage lanes spill 4 bits */
     const __m512i byte = _mm512_ternarylogic_epi64(hi, k->f0, lo, 0xea);
     const __m512i res = _mm512_mask_mov_epi8(v, esc, byte);
-    _mm512_storeu_si512((void *)o, _mm512_maskz_compress_epi8(keep, res));
-    return (size_t)__builtin_popcountll(keep);
+    size_t made = (size_t)__builtin_popcountll(keep);
+    const __m512i packed = _mm512_maskz_compress_epi8(keep, res);
+    if (full)
+        _mm512_storeu_si512((void *)o, packed);
+    else /* made < 64 here */
+        _mm512_mask_storeu_epi8((void *)o, ((uint64_t)1 << made) - 1, packed);
+    return made;
 }
 
-/* Blocks whose line ends are all CRLF (the usual case): every '=' is an
- * escape or an "=" CRLF soft break, and both drop the two bytes after it.
- * @return 1 when it stopped at a block with a bare LF (the caller goes on
+/* One block of a CRLF-only run (the usual case: every '=' is an escape or
+ * an "=" CRLF soft break, and both drop the two bytes after it). v holds
+ * the block (zeros past the data), own the bytes it owns (step of them).
+ * @return 1 when done, 0 when the block needs the narrower paths (*lf_stop
+ *         set when that is for a bare LF). */
+static inline __attribute__((always_inline)) int crlf_block(const run_consts *k, __m512i v,
+                                                            uint64_t own, unsigned step, int full,
+                                                            unsigned char *o, run_state *r,
+                                                            int *lf_stop)
+{
+    const __m512i h = _mm512_permutex2var_epi8(k->t_lo, v, k->t_hi); /* hex values */
+    block_masks m;
+    classify(k, v, h, r->carry, own, &m);
+
+    uint64_t crlf = m.cr & (m.lf_all >> 1);
+    uint64_t soft = m.eq & (m.cr_all >> 1) & (m.lf_all >> 2); /* "=" CRLF */
+    uint64_t esc = m.eq & ~soft;
+    uint64_t hard = crlf & ~(soft << 1);
+    uint64_t bare_lf = m.lf & ~(m.cr_all << 1 | r->cr_prev);
+    uint64_t bad = (m.cr & ~crlf) | bare_lf;          /* bare CR or LF */
+    bad |= hard & (m.ws << 1 | r->ws_prev);           /* trailing white space */
+    bad |= esc & ~(m.ok >> 1 & m.ok >> 2);            /* malformed, or padded soft break */
+    if (bad) {
+        *lf_stop = bare_lf != 0;
+        return 0;
+    }
+    uint64_t gone = m.eq << 1 | m.eq << 2;
+    r->out += emit(k, v, h, esc, ~(soft | gone | r->carry) & own, o + r->out, full);
+    r->carry = (gone | r->carry) >> step; /* a tail block may own less than the carry */
+    r->open_cr = (hard >> (step - 1)) & 1u;
+    r->cr_prev = (m.cr_all >> (step - 1)) & 1u;
+    r->ws_prev = (m.ws >> (step - 1)) & 1u;
+    r->used += step;
+    return 1;
+}
+
+/* One block that may also hold bare LFs (line ends as in the byte-level
+ * machine, which warns about them) and "=" LF soft breaks. Same contract
+ * as crlf_block. */
+static inline __attribute__((always_inline)) int any_block(const run_consts *k, __m512i v,
+                                                           uint64_t own, unsigned step, int full,
+                                                           unsigned char *o, run_state *r)
+{
+    const __m512i h = _mm512_permutex2var_epi8(k->t_lo, v, k->t_hi);
+    block_masks m;
+    classify(k, v, h, r->carry, own, &m);
+
+    uint64_t crlf = m.cr & (m.lf_all >> 1);
+    uint64_t lf_bare = m.lf & ~(m.cr_all << 1 | r->cr_prev);
+    uint64_t soft_crlf = m.eq & (m.cr_all >> 1) & (m.lf_all >> 2); /* "=" CRLF */
+    uint64_t soft_lf = m.eq & (m.lf_all >> 1);                      /* "=" LF */
+    uint64_t soft = soft_crlf | soft_lf;
+    uint64_t esc = m.eq & ~soft;
+    uint64_t hard = (crlf & ~(soft_crlf << 1)) | (lf_bare & ~(soft_lf << 1));
+
+    uint64_t bad = m.cr & ~crlf;                      /* bare CR */
+    bad |= hard & (m.ws << 1 | r->ws_prev);           /* trailing white space */
+    bad |= esc & ~(m.ok >> 1 & m.ok >> 2);            /* malformed, or padded soft break */
+    if (bad) return 0;
+
+    uint64_t drop1 = esc | soft, drop2 = esc | soft_crlf;
+    uint64_t gone = drop1 << 1 | drop2 << 2;
+    r->out += emit(k, v, h, esc, ~(soft | gone | r->carry) & own, o + r->out, full);
+    /* the LF of an "=" LF right at the end belongs to the next block */
+    uint64_t warn = lf_bare | (soft_lf >> (step - 1)) << step;
+    if (warn && r->first_lf == SIZE_MAX) r->first_lf = r->used + (size_t)__builtin_ctzll(warn);
+    r->carry = (gone | r->carry) >> step; /* a tail block may own less than the carry */
+    r->open_cr = ((crlf & ~(soft_crlf << 1)) >> (step - 1)) & 1u;
+    r->cr_prev = (m.cr_all >> (step - 1)) & 1u;
+    r->ws_prev = (m.ws >> (step - 1)) & 1u;
+    r->used += step;
+    return 1;
+}
+
+#define LOADU(p) _mm512_loadu_si512((const void *)(p))
+
+/* The last, partial block: the bytes past the data read as zeros (which
+ * are nothing special), and the last two are lookahead only. */
+static inline uint64_t tail_own(size_t rem) { return ((uint64_t)1 << (rem - 2)) - 1; }
+static inline __m512i tail_load(const unsigned char *s, size_t rem)
+{
+    return _mm512_maskz_loadu_epi8(((uint64_t)1 << rem) - 1, (const void *)s);
+}
+
+/* @return 1 when it stopped at a block with a bare LF (the caller goes on
  *         with any_blocks), 0 otherwise. */
 static int crlf_blocks(const run_consts *k, const unsigned char *p, size_t n, unsigned char *o,
                        run_state *st)
 {
     run_state r = *st;
     int lf_stop = 0;
-    while (n - r.used >= 64) {
-        const __m512i v = _mm512_loadu_si512((const void *)(p + r.used));
-        const __m512i h = _mm512_permutex2var_epi8(k->t_lo, v, k->t_hi); /* hex values */
-        block_masks m;
-        classify(k, v, h, r.carry, &m);
-
-        uint64_t crlf = m.cr & (m.lf_all >> 1);
-        uint64_t soft = m.eq & (m.cr_all >> 1) & (m.lf_all >> 2); /* "=" CRLF */
-        uint64_t esc = m.eq & ~soft;
-        uint64_t hard = crlf & ~(soft << 1);
-        uint64_t bare_lf = m.lf & ~(m.cr_all << 1 | r.cr_prev);
-        uint64_t bad = (m.cr & ~crlf) | bare_lf;          /* bare CR or LF */
-        bad |= hard & (m.ws << 1 | r.ws_prev);            /* trailing white space */
-        bad |= esc & ~(m.ok >> 1 & m.ok >> 2);            /* malformed, or padded soft break */
-        if (bad) {
-            lf_stop = bare_lf != 0;
-            break;
-        }
-        uint64_t gone = m.eq << 1 | m.eq << 2;
-        r.out += emit(k, v, h, esc, ~(soft | gone | r.carry) & OWN, o + r.out);
-        r.carry = gone >> STEP;
-        r.open_cr = (hard >> (STEP - 1)) & 1u;
-        r.cr_prev = (m.cr_all >> (STEP - 1)) & 1u;
-        r.ws_prev = (m.ws >> (STEP - 1)) & 1u;
-        r.used += STEP;
+    while (n - r.used >= 64)
+        if (!crlf_block(k, LOADU(p + r.used), OWN, STEP, 1, o, &r, &lf_stop)) goto out;
+    if (n - r.used >= 3) {
+        size_t rem = n - r.used;
+        crlf_block(k, tail_load(p + r.used, rem), tail_own(rem), (unsigned)rem - 2u, 0, o, &r,
+                   &lf_stop);
     }
+out:
     *st = r;
     return lf_stop;
 }
 
-/* Blocks that may also hold bare LFs (line ends as in the byte-level
- * machine, which warns about them) and "=" LF soft breaks. */
 static void any_blocks(const run_consts *k, const unsigned char *p, size_t n, unsigned char *o,
                        run_state *st)
 {
     run_state r = *st;
-    while (n - r.used >= 64) {
-        const __m512i v = _mm512_loadu_si512((const void *)(p + r.used));
-        const __m512i h = _mm512_permutex2var_epi8(k->t_lo, v, k->t_hi);
-        block_masks m;
-        classify(k, v, h, r.carry, &m);
-
-        uint64_t crlf = m.cr & (m.lf_all >> 1);
-        uint64_t lf_bare = m.lf & ~(m.cr_all << 1 | r.cr_prev);
-        uint64_t soft_crlf = m.eq & (m.cr_all >> 1) & (m.lf_all >> 2); /* "=" CRLF */
-        uint64_t soft_lf = m.eq & (m.lf_all >> 1);                      /* "=" LF */
-        uint64_t soft = soft_crlf | soft_lf;
-        uint64_t esc = m.eq & ~soft;
-        uint64_t hard = (crlf & ~(soft_crlf << 1)) | (lf_bare & ~(soft_lf << 1));
-
-        uint64_t bad = m.cr & ~crlf;                      /* bare CR */
-        bad |= hard & (m.ws << 1 | r.ws_prev);            /* trailing white space */
-        bad |= esc & ~(m.ok >> 1 & m.ok >> 2);            /* malformed, or padded soft break */
-        if (bad) break;
-
-        uint64_t drop1 = esc | soft, drop2 = esc | soft_crlf;
-        uint64_t gone = drop1 << 1 | drop2 << 2;
-        r.out += emit(k, v, h, esc, ~(soft | gone | r.carry) & OWN, o + r.out);
-        uint64_t warn = lf_bare | (soft_lf >> (STEP - 1)) << STEP;
-        if (warn && r.first_lf == SIZE_MAX) r.first_lf = r.used + (size_t)__builtin_ctzll(warn);
-        r.carry = gone >> STEP;
-        r.open_cr = ((crlf & ~(soft_crlf << 1)) >> (STEP - 1)) & 1u;
-        r.cr_prev = (m.cr_all >> (STEP - 1)) & 1u;
-        r.ws_prev = (m.ws >> (STEP - 1)) & 1u;
-        r.used += STEP;
+    while (n - r.used >= 64)
+        if (!any_block(k, LOADU(p + r.used), OWN, STEP, 1, o, &r)) goto out;
+    if (n - r.used >= 3) {
+        size_t rem = n - r.used;
+        any_block(k, tail_load(p + r.used, rem), tail_own(rem), (unsigned)rem - 2u, 0, o, &r);
     }
+out:
     *st = r;
 }
 
