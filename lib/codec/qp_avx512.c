@@ -163,16 +163,19 @@ static inline __attribute__((always_inline)) int crlf_block(const run_consts *k,
     block_masks m;
     classify(k, v, h, r->carry, own, &m);
 
-    uint64_t crlf = m.cr & (m.lf_all >> 1);
-    uint64_t soft = m.eq & (m.cr_all >> 1) & (m.lf_all >> 2); /* "=" CRLF */
+    /* Every CR is followed by LF and every LF follows a CR exactly when
+     * "CR one byte back" and "LF" agree on bits 0..step + 1 (the last two
+     * are lookahead: checking them too is stricter than needed, and lets
+     * an "=" CR in the last owned byte count as a soft break). */
+    uint64_t cr_back = m.cr_all << 1 | r->cr_prev;
+    uint64_t bad = (cr_back ^ m.lf_all) & (own << 2 | 3); /* bare CR or LF */
+    uint64_t soft = m.eq & (m.cr_all >> 1);               /* "=" CRLF (LF checked above) */
     uint64_t esc = m.eq & ~soft;
-    uint64_t hard = crlf & ~(soft << 1);
-    uint64_t bare_lf = m.lf & ~(m.cr_all << 1 | r->cr_prev);
-    uint64_t bad = (m.cr & ~crlf) | bare_lf;          /* bare CR or LF */
-    bad |= hard & (m.ws << 1 | r->ws_prev);           /* trailing white space */
-    bad |= esc & ~(m.ok >> 1 & m.ok >> 2);            /* malformed, or padded soft break */
+    uint64_t hard = m.cr & ~(soft << 1);
+    bad |= hard & (m.ws << 1 | r->ws_prev);               /* trailing white space */
+    bad |= esc & ~(m.ok >> 1 & m.ok >> 2);                /* malformed, or padded soft break */
     if (bad) {
-        *lf_stop = bare_lf != 0;
+        *lf_stop = (m.lf & ~cr_back) != 0;
         return 0;
     }
     uint64_t gone = m.eq << 1 | m.eq << 2;
