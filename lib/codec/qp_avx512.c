@@ -243,6 +243,10 @@ static int crlf_blocks(const run_consts *k, const unsigned char *p, size_t n, un
 {
     run_state r = *st;
     int lf_stop = 0;
+    while (n - r.used >= STEP + 64) { /* two blocks a round: fewer loop tests */
+        if (!crlf_block(k, LOADU(p + r.used), OWN, STEP, 1, o, &r, &lf_stop)) goto out;
+        if (!crlf_block(k, LOADU(p + r.used), OWN, STEP, 1, o, &r, &lf_stop)) goto out;
+    }
     while (n - r.used >= 64)
         if (!crlf_block(k, LOADU(p + r.used), OWN, STEP, 1, o, &r, &lf_stop)) goto out;
     if (n - r.used >= 3) {
@@ -259,6 +263,10 @@ static void any_blocks(const run_consts *k, const unsigned char *p, size_t n, un
                        run_state *st)
 {
     run_state r = *st;
+    while (n - r.used >= STEP + 64) {
+        if (!any_block(k, LOADU(p + r.used), OWN, STEP, 1, o, &r)) goto out;
+        if (!any_block(k, LOADU(p + r.used), OWN, STEP, 1, o, &r)) goto out;
+    }
     while (n - r.used >= 64)
         if (!any_block(k, LOADU(p + r.used), OWN, STEP, 1, o, &r)) goto out;
     if (n - r.used >= 3) {
