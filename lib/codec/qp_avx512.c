@@ -90,7 +90,7 @@ typedef struct run_state {
 
 /* The vectors every block needs. */
 typedef struct run_consts {
-    __m512i eq, cr, lf, sp, tab, f0, t_lo, t_hi, i1, i2;
+    __m512i eq, cr, lf, ws_lut, f0, t_lo, t_hi, i1, i2;
 } run_consts;
 
 /* The per-block masks both loops start from. */
@@ -112,18 +112,20 @@ static inline __attribute__((always_inline)) void classify(const run_consts *k, 
     uint64_t cr = _mm512_cmpeq_epi8_mask(v, k->cr);
     uint64_t lf = _mm512_cmpeq_epi8_mask(v, k->lf);
     uint64_t eq = _mm512_cmpeq_epi8_mask(v, k->eq);
-    uint64_t sp = _mm512_cmpeq_epi8_mask(v, k->sp), tab = _mm512_cmpeq_epi8_mask(v, k->tab);
+    /* white space with one compare: the byte's low nibble picks ' ' or
+     * '\t' (0 elsewhere, which no byte with that nibble equals; bytes
+     * >= 0x80 shuffle to 0) */
+    uint64_t ws = _mm512_cmpeq_epi8_mask(_mm512_shuffle_epi8(k->ws_lut, v), v);
     IN_GPR(hexbad);
     IN_GPR(cr);
     IN_GPR(lf);
     IN_GPR(eq);
-    IN_GPR(sp);
-    IN_GPR(tab);
+    IN_GPR(ws);
     m->ok = ~hexbad;
     m->cr_all = cr;
     m->lf_all = lf;
     m->eq = eq & own; /* carried bytes are never '=' */
-    m->ws = sp | tab;
+    m->ws = ws;
     m->cr = cr & mine;
     m->lf = lf & mine;
 }
@@ -285,8 +287,7 @@ size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
     k.eq = _mm512_set1_epi8('=');
     k.cr = _mm512_set1_epi8('\r');
     k.lf = _mm512_set1_epi8('\n');
-    k.sp = _mm512_set1_epi8(' ');
-    k.tab = _mm512_set1_epi8('\t');
+    k.ws_lut = _mm512_broadcast_i32x4(_mm_setr_epi8(' ', 0, 0, 0, 0, 0, 0, 0, 0, '\t', 0, 0, 0, 0, 0, 0));
     k.f0 = _mm512_set1_epi8((char)0xf0);
     k.t_lo = _mm512_loadu_si512((const void *)table);
     k.t_hi = _mm512_loadu_si512((const void *)(table + 64));
