@@ -121,6 +121,7 @@ typedef struct mw__qp_dec_state {
     uint8_t ws_len;        /* held white-space bytes */
     uint8_t ws_pos;        /* bytes of a released run already written */
     uint8_t ws_release;    /* the held run is literal data: write it out */
+    uint8_t level_force;   /* 0: best for the CPU; else MW__QP_LEVEL_* + 1 */
     unsigned char pend[4];
     unsigned char ws_bits[MW__QP_WS_CAP / 8];
 } mw__qp_dec_state;
@@ -148,6 +149,43 @@ size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int stri
 #else
 #define MW__QP_SSSE3 0
 #endif
+
+#if defined(MW_HAVE_X86_SIMD) && (defined(__GNUC__) || defined(__clang__))
+#define MW__QP_AVX512 1
+/* qp_avx512.c: decode 64-byte blocks of p[0..n) into o (n bytes of room,
+ * not overlapping p) while each block holds only plain bytes, clean CRLFs,
+ * well-formed escapes and "=" CRLF soft breaks; stops at the first block
+ * that needs the narrower paths or when fewer than 64 bytes are left.
+ * prev_ws: the byte before p is white space written as data (p[-1] is
+ * never a CR whose LF is at p). Bare LFs are line ends as in the byte-level
+ * machine; *bare_lf receives the offset of the first (SIZE_MAX if none),
+ * for MW_CODEC_WARN_BARE_EOL.
+ * @return input bytes used (*made output bytes). Call only when the CPU
+ *         has AVX-512 BW, VBMI and VBMI2. */
+size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o, int strict,
+                             int prev_ws, size_t *made, size_t *bare_lf);
+#else
+#define MW__QP_AVX512 0
+#endif
+
+/* Decoder fast-path levels, highest first in preference. The decoder picks
+ * the best one the CPU has; tests and the bench can force a lower one to
+ * compare outputs and speeds. BYTE runs the byte-level machine alone (the
+ * reference for the exact rules); BLOCK adds the 16-byte block loop (SSE2
+ * where the build has it) and the escape-dense loop. */
+#define MW__QP_LEVEL_BYTE 0
+#define MW__QP_LEVEL_BLOCK 1
+#define MW__QP_LEVEL_SSSE3 2
+#define MW__QP_LEVEL_AVX512 3 /* AVX-512 BW + VBMI + VBMI2 */
+#define MW__QP_LEVELS 4
+
+/** 1 when the decoder can run level here, else 0. */
+int mw__qp_dec_level_supported(int level);
+/** Highest decoder level this build and CPU can run. */
+int mw__qp_dec_level_best(void);
+/** Make a freshly initialised QP decoder use level.
+ * @return MW_OK, MW_ERR_UNSUPPORTED (not on this CPU), MW_ERR_INVALID. */
+int mw__qp_dec_set_level(mw_codec *c, int level);
 
 /* ---- dot-stuffing ---- */
 

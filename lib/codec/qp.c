@@ -1021,7 +1021,7 @@ static const unsigned char *qp_dec_mixed(const unsigned char *p, const unsigned 
 /* The fast path when output and input do not overlap: blocks of 16 are
  * stored first and classified after, so a run costs no call. Same stops
  * as qp_dec_fast. */
-static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
+static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max, int level)
 {
     const unsigned char *p = c->next_in;
     size_t n = c->avail_in < c->avail_out ? c->avail_in : c->avail_out;
@@ -1029,9 +1029,34 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
     unsigned char *o = c->next_out;
     int at_end = 1;
 #if MW__QP_SSSE3
-    int ssse3 = __builtin_cpu_supports("ssse3");
+    int ssse3 = level >= MW__QP_LEVEL_SSSE3;
+#endif
+#if MW__QP_AVX512
+    /* the 64-byte kernel is tried again once the narrow paths have taken
+     * p past wide_from (the block it refused holds something irregular) */
+    const unsigned char *wide_from = level >= MW__QP_LEVEL_AVX512 ? p : e;
+#else
+    (void)level;
 #endif
     while (e - p >= 16) { /* the output is never ahead of the input, so o has room too */
+#if MW__QP_AVX512
+        if (p >= wide_from) {
+            size_t made, bare_lf;
+            int prev_ws = p > c->next_in && qp_is_ws(p[-1]);
+            size_t used = mw__qp_dec_run_avx512(p, (size_t)(e - p), o, valid_max == 16u, prev_ws,
+                                                &made, &bare_lf);
+            if (bare_lf != SIZE_MAX)
+                qp_defect(c, c->total_in + (uint64_t)(p - c->next_in) + bare_lf,
+                          MW_CODEC_WARN_BARE_EOL);
+            /* run may stay behind: every token the kernel decodes ends in a
+             * hex digit or LF, so stepping back over white space stops at
+             * its end anyway */
+            p += used;
+            o += made;
+            wide_from = p + 64;
+            if (e - p < 16) break;
+        }
+#endif
         unsigned m = qp_dec_mask(p, o);
         if (!m) { /* a constant step: the next load need not wait for this one */
             p += 16;
@@ -1103,6 +1128,45 @@ static void qp_dec_fast_apart(mw_codec *c, unsigned valid_max)
     qp_produced(c, (size_t)(o - c->next_out));
 }
 
+int mw__qp_dec_level_supported(int level)
+{
+    switch (level) {
+    case MW__QP_LEVEL_BYTE:
+    case MW__QP_LEVEL_BLOCK:
+        return 1;
+#if MW__QP_SSSE3
+    /* __builtin_cpu_supports reads flags libgcc filled in at load time
+     * (including the OS's consent to the AVX-512 register state) */
+    case MW__QP_LEVEL_SSSE3:
+        return __builtin_cpu_supports("ssse3") ? 1 : 0;
+#endif
+#if MW__QP_AVX512
+    case MW__QP_LEVEL_AVX512:
+        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+                       __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("popcnt")
+                   ? 1
+                   : 0;
+#endif
+    default:
+        return 0;
+    }
+}
+
+int mw__qp_dec_level_best(void)
+{
+    for (int level = MW__QP_LEVELS - 1; level > MW__QP_LEVEL_BLOCK; level--)
+        if (mw__qp_dec_level_supported(level)) return level;
+    return MW__QP_LEVEL_BLOCK;
+}
+
+int mw__qp_dec_set_level(mw_codec *c, int level)
+{
+    if (!c || level < 0 || level >= MW__QP_LEVELS) return MW_ERR_INVALID;
+    if (!mw__qp_dec_level_supported(level)) return MW_ERR_UNSUPPORTED;
+    MW_CODEC_STATE(c, mw__qp_dec_state)->level_force = (uint8_t)(level + 1);
+    return MW_OK;
+}
+
 int mw_qp_decode_init(mw_codec *c, unsigned flags)
 {
     if (!c) return MW_ERR_INVALID;
@@ -1117,14 +1181,16 @@ int mw_qp_decode_step(mw_codec *c, int finish)
     if (!qp_stepper_ok(c) || (c->flags & ~MW_QP_STRICT)) return MW_ERR_INVALID;
     mw__qp_dec_state *st = MW_CODEC_STATE(c, mw__qp_dec_state);
     if (st->mode == QP_D_ERROR) return MW_ERR_SYNTAX;
+    int level = st->level_force ? st->level_force - 1 : mw__qp_dec_level_best();
     for (;;) {
         if (!qp_dec_drain(c, st)) return MW_CODEC_MORE;
         if (st->mode == QP_D_DONE) return MW_CODEC_DONE;
-        if (st->mode == QP_D_NORMAL && !st->ws_len && c->avail_in >= 16 && c->avail_out >= 16) {
+        if (level != MW__QP_LEVEL_BYTE && st->mode == QP_D_NORMAL && !st->ws_len &&
+            c->avail_in >= 16 && c->avail_out >= 16) {
             int strict = (c->flags & MW_QP_STRICT) != 0;
             uintptr_t o = (uintptr_t)c->next_out, i = (uintptr_t)c->next_in;
             if (o + c->avail_out <= i || o >= i + c->avail_in)
-                qp_dec_fast_apart(c, strict ? 16u : 0x20u);
+                qp_dec_fast_apart(c, strict ? 16u : 0x20u, level);
             else
                 qp_dec_fast(c, strict);
         }

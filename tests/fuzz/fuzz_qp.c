@@ -4,6 +4,9 @@
  *  - decoding (lenient and strict) never fails except strict MW_ERR_SYNTAX,
  *    output is never longer than input, and cutting the input and output
  *    into small pieces gives the same result;
+ *  - every decoder level (SIMD fast paths) gives the same bytes, result,
+ *    warnings and error offset as the byte-level machine alone, whole and
+ *    cut into pieces of about a 64-byte block;
  *  - encoding gives lines of at most 76 characters ending only in CRLF,
  *    and strict decoding of it gives the data back (a bare LF as CRLF
  *    with MW_QP_LF_EOL).
@@ -11,6 +14,8 @@
  * SPDX-License-Identifier: MIT
  */
 #include <mailwire/codec.h>
+
+#include "codec/codec_internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,12 +26,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef int (*init_fn)(mw_codec *c, unsigned flags);
 typedef int (*step_fn)(mw_codec *c, int finish);
 
-/* Run a stepper with at most chunk bytes of input and output per call. */
-static int run(init_fn init, step_fn step, unsigned flags, const uint8_t *in, size_t len,
-               uint8_t *out, size_t cap, size_t chunk, size_t *out_len, mw_codec *state)
+/* Run a stepper with at most chunk bytes of input and output per call;
+ * a QP decoder at a forced level when level >= 0. */
+static int run_at(int level, init_fn init, step_fn step, unsigned flags, const uint8_t *in,
+                  size_t len, uint8_t *out, size_t cap, size_t chunk, size_t *out_len,
+                  mw_codec *state)
 {
     mw_codec c;
     if (init(&c, flags) != MW_OK) abort();
+    if (level >= 0 && mw__qp_dec_set_level(&c, level) != MW_OK) abort();
     size_t used = 0, made = 0;
     int rc, idle = 0;
     for (;;) {
@@ -46,6 +54,12 @@ static int run(init_fn init, step_fn step, unsigned flags, const uint8_t *in, si
     *out_len = made;
     if (state) *state = c;
     return rc;
+}
+
+static int run(init_fn init, step_fn step, unsigned flags, const uint8_t *in, size_t len,
+               uint8_t *out, size_t cap, size_t chunk, size_t *out_len, mw_codec *state)
+{
+    return run_at(-1, init, step, flags, in, len, out, cap, chunk, out_len, state);
 }
 
 static void check_encoded(const uint8_t *p, size_t n)
@@ -83,6 +97,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ca.warnings != cb.warnings || ca.error_offset != cb.error_offset) abort();
         if (ra != MW_CODEC_DONE && !(strict && ra == MW_ERR_SYNTAX)) abort();
         if (na > len) abort();
+        /* every level against the byte-level machine */
+        size_t block = 60 + (sel & 7);
+        for (int level = MW__QP_LEVEL_BLOCK; level < MW__QP_LEVELS; level++) {
+            if (!mw__qp_dec_level_supported(level)) continue;
+            for (int cut = 0; cut < 2; cut++) {
+                size_t piece = cut ? block : cap;
+                int r0 = run_at(MW__QP_LEVEL_BYTE, mw_qp_decode_init, mw_qp_decode_step, flags,
+                                in, len, a, cap, piece, &na, &ca);
+                int r1 = run_at(level, mw_qp_decode_init, mw_qp_decode_step, flags, in, len, b,
+                                cap, piece, &nb, &cb);
+                if (r0 != r1 || na != nb || memcmp(a, b, na) != 0) abort();
+                if (ca.warnings != cb.warnings || ca.error_offset != cb.error_offset) abort();
+                if (ca.total_in != cb.total_in) abort();
+            }
+        }
     }
 
     /* encoder: form, split-invariance, round trip */

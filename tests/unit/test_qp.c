@@ -667,6 +667,120 @@ static void test_null_empty(void)
     CHECK_INT(c.total_out, 0);
 }
 
+/* ---- fast paths against the byte-level machine ---- */
+
+typedef struct level_run {
+    int rc;
+    size_t len;
+    unsigned warnings;
+    uint64_t error_offset, total_in;
+} level_run;
+
+/* Decode in[0..len) at a forced level, input given in pieces of chunk
+ * bytes (0: all at once), output space unlimited. */
+static level_run decode_at_level(int level, const unsigned char *in, size_t len, unsigned flags,
+                                 size_t chunk, unsigned char *out, size_t cap)
+{
+    level_run r = {0, 0, 0, 0, 0};
+    mw_codec c;
+    CHECK_INT(mw_qp_decode_init(&c, flags), MW_OK);
+    CHECK_INT(mw__qp_dec_set_level(&c, level), MW_OK);
+    c.next_out = out;
+    c.avail_out = cap;
+    size_t off = 0;
+    for (;;) {
+        size_t n = chunk && len - off > chunk ? chunk : len - off;
+        c.next_in = in + off;
+        c.avail_in = n;
+        int fin = off + n == len;
+        r.rc = mw_qp_decode_step(&c, fin);
+        off += n - c.avail_in;
+        if (r.rc < 0 || (fin && r.rc == MW_CODEC_DONE)) break;
+        if (!n && !fin) break;
+    }
+    r.len = (size_t)c.total_out;
+    r.warnings = c.warnings;
+    r.error_offset = c.error_offset;
+    r.total_in = c.total_in;
+    return r;
+}
+
+/* QP-like text dense in everything the fast paths decide on: escapes in
+ * both cases, soft breaks with CRLF and LF, clean and dirty line ends,
+ * malformed escapes, long plain runs that fill whole 64-byte blocks. */
+static size_t dense_text(uint64_t *rng, unsigned char *buf, size_t cap)
+{
+    static const char *pieces[] = {
+        "=41", "=e9", "=C3=A9", "=3D", "=20", "=\r\n", "=\n", "\r\n", "\n", "\r", " \r\n",
+        "\t\r\n", " \n", "= \r\n", "=\t\n", "=G1", "=4", "==", "=\r", "=A\r\n", " ", "\t",
+        "abc", "The quick brown fox jumps over the lazy dog. ", "0123456789ABCDEF",
+        "=0D=0A", "\xc3\xa9", "\x00", "x=", "=3d=3D=3e",
+    };
+    size_t n = 0, want = (size_t)(mw_test_rand(rng) % cap);
+    unsigned bias = (unsigned)(mw_test_rand(rng) % 4); /* mostly plain, or mostly tokens */
+    while (n < want) {
+        size_t k = (size_t)(mw_test_rand(rng) % (sizeof pieces / sizeof pieces[0]));
+        if (bias == 0 && mw_test_rand(rng) % 4) k = 23; /* long plain text */
+        const char *s = pieces[k];
+        size_t l = s[0] ? strlen(s) : 1;
+        if (n + l > cap) break;
+        memcpy(buf + n, s, l);
+        n += l;
+    }
+    return n;
+}
+
+static void test_levels_agree(void)
+{
+    static unsigned char in[4096], ref[4200], got[4200];
+    static const size_t chunks[] = {0, 1, 7, 64, 65, 130, 1000};
+    uint64_t rng = 0x51ab1e5eedULL;
+    int levels = 0;
+    for (int level = 0; level < MW__QP_LEVELS; level++) levels += mw__qp_dec_level_supported(level);
+    CHECK(levels >= 2); /* BYTE and BLOCK run everywhere */
+    CHECK_INT(mw__qp_dec_level_supported(MW__QP_LEVEL_BYTE), 1);
+    CHECK_INT(mw__qp_dec_level_supported(MW__QP_LEVELS), 0);
+    for (int iter = 0; iter < 1500; iter++) {
+        size_t len;
+        if (iter % 3 == 2) { /* random bytes from a small alphabet */
+            len = (size_t)(mw_test_rand(&rng) % sizeof in);
+            for (size_t i = 0; i < len; i++) in[i] = (unsigned char)"=\r\n \tA3fgz"[mw_test_rand(&rng) % 11];
+        } else {
+            len = dense_text(&rng, in, sizeof in);
+        }
+        unsigned flags = iter & 1 ? MW_QP_STRICT : 0;
+        size_t chunk = chunks[(size_t)iter % (sizeof chunks / sizeof chunks[0])];
+        level_run want = decode_at_level(MW__QP_LEVEL_BYTE, in, len, flags, chunk, ref, sizeof ref);
+        for (int level = MW__QP_LEVEL_BLOCK; level < MW__QP_LEVELS; level++) {
+            if (!mw__qp_dec_level_supported(level)) continue;
+            level_run r = decode_at_level(level, in, len, flags, chunk, got, sizeof got);
+            CHECK_INT(r.rc, want.rc);
+            CHECK_INT(r.warnings, want.warnings);
+            CHECK_INT(r.error_offset, want.error_offset);
+            CHECK_INT(r.total_in, want.total_in);
+            CHECK_MEM(got, r.len, ref, want.len);
+            if (r.rc != want.rc || r.len != want.len || memcmp(got, ref, r.len) ||
+                r.warnings != want.warnings || r.error_offset != want.error_offset) {
+                printf("  level %d iter %d len %zu chunk %zu flags %u\n", level, iter, len, chunk, flags);
+                return;
+            }
+        }
+    }
+}
+
+static void test_level_set_errors(void)
+{
+    mw_codec c;
+    CHECK_INT(mw_qp_decode_init(&c, 0), MW_OK);
+    CHECK_INT(mw__qp_dec_set_level(NULL, MW__QP_LEVEL_BYTE), MW_ERR_INVALID);
+    CHECK_INT(mw__qp_dec_set_level(&c, -1), MW_ERR_INVALID);
+    CHECK_INT(mw__qp_dec_set_level(&c, MW__QP_LEVELS), MW_ERR_INVALID);
+    int best = mw__qp_dec_level_best();
+    CHECK(best >= MW__QP_LEVEL_BLOCK && best < MW__QP_LEVELS);
+    CHECK_INT(mw__qp_dec_level_supported(best), 1);
+    CHECK_INT(mw__qp_dec_set_level(&c, best), MW_OK);
+}
+
 int main(void)
 {
     MW_RUN(test_enc_basic);
@@ -691,5 +805,7 @@ int main(void)
     MW_RUN(test_split_structured);
     MW_RUN(test_decode_in_place);
     MW_RUN(test_exact_buffers);
+    MW_RUN(test_levels_agree);
+    MW_RUN(test_level_set_errors);
     return mw_test_finish();
 }
