@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LOCAL_PART 64 /* RFC 5321 §4.5.3.1.1 */
@@ -153,6 +154,9 @@ static int queue_envelope(const smtpd_config *cfg, const smtpd_txn *t, const cha
         snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", relay->v[i]);
         rc |= write_all(fd, line, strlen(line));
     }
+    /* relay.c's retry schedule starts here (see docs/mw-smtpd.md) */
+    snprintf(line, sizeof line, "ARRIVAL %lld\r\nATTEMPTS 0\r\nNEXT 0\r\n", (long long)time(NULL));
+    rc |= write_all(fd, line, strlen(line));
     rc |= fsync(fd);
     rc |= close(fd);
     if (rc == 0) rc = rename(tmp, final);
@@ -212,9 +216,13 @@ int smtpd_deliver(const smtpd_config *cfg, smtpd_txn *t)
         else if (cfg->queue_dir)
             rc = mwx_strlist_push(&relay, all.v[i], strlen(all.v[i]));
     }
-    if (rc == 0 && relay.n > 0 && queue_message(cfg, t, &relay) != 0) {
-        mwx_log("id=%s: queue %s: %s", t->spool.name, cfg->queue_dir, strerror(errno));
-        rc = -1;
+    if (rc == 0 && relay.n > 0) {
+        if (queue_message(cfg, t, &relay) == 0) {
+            t->queued = 1;
+        } else {
+            mwx_log("id=%s: queue %s: %s", t->spool.name, cfg->queue_dir, strerror(errno));
+            rc = -1;
+        }
     }
     mwx_strlist_clear(&all);
     mwx_strlist_clear(&relay);
@@ -230,4 +238,5 @@ void smtpd_txn_reset(smtpd_txn *t)
     t->from[0] = '\0';
     t->spool_failed = 0;
     t->started = 0;
+    t->queued = 0;
 }
