@@ -234,6 +234,7 @@ static int next_event(const smtpd_config *cfg, struct link *l, const mw_smtp_cli
             if (start_tls(cfg, l) != 0) break;
             continue;
         }
+        if (mw_smtp_client_state(l->c) & MW_WANT_WRITE) continue; /* e.g. a SASL step */
         if (mw_smtp_client_state(l->c) & MW_CLOSED) break;
         n = link_read(l, buf, sizeof buf);
         if (n < 0) break;
