@@ -15,7 +15,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_LOCAL_PART 64 /* RFC 5321 §4.5.3.1.1 */
@@ -154,9 +153,6 @@ static int queue_envelope(const smtpd_config *cfg, const smtpd_txn *t, const cha
         snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", relay->v[i]);
         rc |= write_all(fd, line, strlen(line));
     }
-    /* relay.c's retry schedule starts here (see docs/mw-smtpd.md) */
-    snprintf(line, sizeof line, "ARRIVAL %lld\r\nATTEMPTS 0\r\nNEXT 0\r\n", (long long)time(NULL));
-    rc |= write_all(fd, line, strlen(line));
     rc |= fsync(fd);
     rc |= close(fd);
     if (rc == 0) rc = rename(tmp, final);
