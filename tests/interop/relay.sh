@@ -18,8 +18,10 @@ export PATH="$PATH:/usr/sbin:/usr/bin"
 make_config
 printf 'x:1\ny:2\nrelayuser:relay pw\n' > "$TMP/remote-users"
 printf 'relayuser:relay pw\n' > "$TMP/relay-auth"
-B_TLS=
-if [ "$HAVE_TLS" = 1 ]; then make_cert && B_TLS="--cert $TMP/cert.pem --key $TMP/key.pem"; fi
+B_TLS= REQ=
+if [ "$HAVE_TLS" = 1 ]; then
+    make_cert && B_TLS="--cert $TMP/cert.pem --key $TMP/key.pem" && REQ="--relay-tls required"
+fi
 
 submit() { # submit PORT FROM RCPT...: TMP/msg as alice (AUTH); fails if a recipient is refused
     "$PY" -c 'import smtplib,sys
@@ -107,10 +109,10 @@ check "(a) smtplib with AUTH: message for 3 remote recipients queued" \
     submit "$PORT" alice@example.org x@remote.test y@remote.test nobody@remote.test
 check "(a) a new entry has no schedule lines yet (due at once)" test -z "$(grep -l '^ATTEMPTS' "$TMP"/queue/env/*)"
 check "(a) flush through mw-smtpd with AUTH exits 0 (queue empty)" \
-    test "$(flush "$B_PORT" --relay-auth "$TMP/relay-auth" --relay-plaintext-auth)" = 0
+    test "$(flush "$B_PORT" --relay-auth "$TMP/relay-auth" --relay-plaintext-auth $REQ)" = 0
 check "(a) the smarthost saw AUTH as relayuser" grep -q 'authenticated as relayuser' "$TMP/smtpd.log"
 if [ "$HAVE_TLS" = 1 ]; then
-    check "(a) STARTTLS was used (opportunistic)" grep -q 'session ready (TLS)' "$TMP/flush.log"
+    check "(a) STARTTLS was used (--relay-tls required)" grep -q 'session ready (TLS)' "$TMP/flush.log"
 fi
 check "(a) x: byte-exact behind 2 trace fields per hop" hops "$TMP/remote/x/Maildir" 1
 check "(a) y: byte-exact behind 2 trace fields per hop" hops "$TMP/remote/y/Maildir" 1
@@ -140,6 +142,11 @@ if need smtp-sink; then
     waitport "$sport"
     chmod 777 "$TMP/dump"
     check "(b) a message for two more recipients queued" submit "$PORT" alice@example.org p@remote.test q@other.test
+    if [ "$HAVE_TLS" = 1 ]; then
+        check "(b) --relay-tls required, smtp-sink offers no STARTTLS: deferred (exit 3)" \
+            test "$(flush "$sport" --relay-tls required)" = 3
+        check "(b) nothing was sent in plaintext" test -z "$(ls -A "$TMP/dump")"
+    fi
     check "(b) flush through smtp-sink exits 0 (the deferred x and p, q)" test "$(flush "$sport")" = 0
     check "(b) queue empty after smtp-sink" test -z "$(ls -A "$TMP/queue/env")"
     check "(b) 2 dumps with envelope and content" "$PY" - "$TMP/dump" "$TMP/msg" << 'PYEOF'
