@@ -214,6 +214,16 @@ static int start_tls(const smtpd_config *cfg, struct link *l)
 #endif
 }
 
+/* RFC 5321 §4.5.3.2: the engine knows which timeout applies to what it
+ * awaits (5 minutes for most replies, 10 for the one after the data). */
+static void set_read_timeout(int fd, unsigned sec)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)(sec ? sec : IO_TIMEOUT_SEC);
+    tv.tv_usec = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
 /* Next event: flush the output, read until the engine has one.
  * @return the event type (> 0) or -1 (connection or protocol broken). */
 static int next_event(const smtpd_config *cfg, struct link *l, const mw_smtp_client_event **ev)
@@ -236,6 +246,7 @@ static int next_event(const smtpd_config *cfg, struct link *l, const mw_smtp_cli
         }
         if (mw_smtp_client_state(l->c) & MW_WANT_WRITE) continue; /* e.g. a SASL step */
         if (mw_smtp_client_state(l->c) & MW_CLOSED) break;
+        set_read_timeout(l->fd, mw_smtp_client_timeout(l->c));
         n = link_read(l, buf, sizeof buf);
         if (n < 0) break;
         if (n == 0) {
@@ -290,7 +301,19 @@ static void note(struct entry *e, size_t i, const mw_smtp_client_event *ev)
     snprintf(s->status, sizeof s->status, "%.*s", (int)ev->enhanced.len, (const char *)ev->enhanced.base);
     snprintf(s->diag, sizeof s->diag, "%d %.*s", ev->code, (int)len, txt ? txt : "");
     for (k = 0; s->diag[k]; k++) /* one line in the DSN field */
-        if (s->diag[k] == '\n' || s->diag[k] == '\r') s->diag[k] = ' ';
+        if ((unsigned char)s->diag[k] < 0x20 || (unsigned char)s->diag[k] > 0x7e)
+            s->diag[k] = (s->diag[k] == '\n' || s->diag[k] == '\r') ? ' ' : '?';
+}
+
+/* BDAT without PIPELINING: the engine takes no more body until the reply
+ * to the last chunk is read. @return 0 when it was a 2xx. */
+static int await_bdat(const smtpd_config *cfg, struct link *l)
+{
+    const mw_smtp_client_event *ev;
+    size_t len;
+    if (mw_smtp_client_out_buf(l->c, &len) != NULL) return flush_out(l);
+    if (next_event(cfg, l, &ev) < 0) return -1;
+    return ev->type == MW_SMTP_CLIENT_EV_BDAT && ev->code / 100 == 2 ? 0 : -1;
 }
 
 /* The queued file starts with our Return-Path line, which belongs to the
@@ -314,7 +337,7 @@ static int send_body(const smtpd_config *cfg, struct link *l, const char *path)
         first = 0;
         while (len > 0) {
             mw_ssize took = mw_smtp_client_body_write(l->c, p, len);
-            if (took < 0 || flush_out(l) != 0) {
+            if (took < 0 || flush_out(l) != 0 || (took == 0 && await_bdat(cfg, l) != 0)) {
                 close(fd);
                 return -1;
             }
@@ -327,9 +350,8 @@ static int send_body(const smtpd_config *cfg, struct link *l, const char *path)
     for (;;) { /* MW_ERR_LIMIT: drain and try again */
         int rc = mw_smtp_client_body_end(l->c);
         if (rc == MW_OK) return 0;
-        if (rc != MW_ERR_LIMIT || flush_out(l) != 0) return -1;
+        if (rc != MW_ERR_LIMIT || await_bdat(cfg, l) != 0) return -1;
     }
-    (void)cfg;
 }
 
 /* AUTH to the smarthost with the configured credentials. @return 0, -1. */

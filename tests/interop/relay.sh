@@ -16,7 +16,7 @@
 need "$PY" || finish
 export PATH="$PATH:/usr/sbin:/usr/bin"
 make_config
-printf 'x:1\ny:2\nrelayuser:relay pw\n' > "$TMP/remote-users"
+printf 'x:1\ny:2\nz:3\nrelayuser:relay pw\n' > "$TMP/remote-users"
 printf 'relayuser:relay pw\n' > "$TMP/relay-auth"
 B_TLS= REQ=
 if [ "$HAVE_TLS" = 1 ]; then
@@ -120,6 +120,14 @@ check "(a) nobody@remote.test logged as a permanent failure (550)" \
     grep -q 'to=<nobody@remote.test> attempt=1 result=550 failed permanently' "$TMP/flush.log"
 check "(a) queue entry removed" test -z "$(ls -A "$TMP/queue/env")$(ls -A "$TMP/queue/new")"
 check "(a) DSN for nobody@remote.test in alice's Maildir" dsn "$TMP/mail/alice/Maildir" 0 nobody@remote.test 5.
+cp "$TMP/msg" "$TMP/msg.small"
+"$PY" -c 'import sys
+lines = [b"Subject: big\r\n", b"\r\n"] + [(b"." if i % 7 == 0 else b"") + (b"%06d " % i) * 11 + b"\r\n" for i in range(4000)]
+sys.stdout.buffer.write(b"".join(lines))' > "$TMP/msg"
+check "(a) a 300 KB message with dot lines queued" submit "$PORT" alice@example.org z@remote.test
+check "(a) flush: exit 0" test "$(flush "$B_PORT" --relay-auth "$TMP/relay-auth" --relay-plaintext-auth)" = 0
+check "(a) z: the big message byte-exact behind the trace fields" hops "$TMP/remote/z/Maildir" 1
+mv "$TMP/msg.small" "$TMP/msg"
 check "(a) a flush of the empty queue exits 0" \
     test "$(flush 9)" = 0
 
