@@ -740,6 +740,11 @@ int smtpd_flush_queue(const smtpd_config *cfg, const char *relay_host, int force
     for (i = 0; pending >= 0 && i < ids.n; i++)
         if (flush_entry(cfg, relay_host, ids.v[i], force) != 0) pending = 1;
     mwx_strlist_clear(&ids);
+    if (pending == 0 && (d = opendir(dir)) != NULL) { /* a bounce for a remote sender was queued */
+        while ((de = readdir(d)) != NULL)
+            if (de->d_name[0] != '.') pending = 1;
+        closedir(d);
+    }
     return pending;
 }
 

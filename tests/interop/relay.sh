@@ -46,12 +46,15 @@ waitport() {
         i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.05
     done
 }
-# hops MAILDIR COUNT: COUNT messages, each Return-Path <alice@example.org>,
-# B's Received, A's Received (from smtplib, by relay.test's name), then TMP/msg byte for byte.
+# hops MAILDIR COUNT: COUNT messages, each exactly: Return-Path <alice@example.org>
+# (B, final delivery), B's Received (from relay.test, AUTH as relayuser, TLS when built
+# with it), A's Received (from smtplib, AUTH as alice, no TLS), then TMP/msg byte for byte.
+B_PROTO=ESMTPA
+[ "$HAVE_TLS" = 1 ] && B_PROTO=ESMTPSA
 hops() {
-    "$PY" - "$1" "$2" "$TMP/msg" << 'PYEOF'
+    "$PY" - "$1" "$2" "$TMP/msg" "$B_PROTO" << 'PYEOF'
 import os, sys
-d, n, ref = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "rb").read()
+d, n, ref, bproto = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "rb").read(), sys.argv[4].encode()
 names = sorted(os.listdir(os.path.join(d, "new")))
 if len(names) != n: sys.exit("%d messages, expected %d" % (len(names), n))
 def field(data, name):
@@ -66,8 +69,10 @@ for nm in names:
     if rp != b"Return-Path: <alice@example.org>": sys.exit("bad %r" % rp)
     r1, data = field(data, b"Received: ")
     r2, data = field(data, b"Received: ")
-    if b"by localhost" not in r1 or b"relay.test" not in r1: sys.exit("B's Received: %r" % r1)
-    if b"by localhost" not in r2 or b"ESMTPA" not in r2 and b"with" not in r2: sys.exit("A's Received: %r" % r2)
+    if not r1.startswith(b"Received: from relay.test ([127.0.0.1])") or b" with " + bproto + b" id " not in r1:
+        sys.exit("B's Received: %r" % r1)
+    if not r2.startswith(b"Received: from ") or b"by localhost (mw-smtpd) with ESMTPA id " not in r2:
+        sys.exit("A's Received: %r" % r2)
     if data != ref: sys.exit("body differs")
 PYEOF
 }
@@ -194,6 +199,22 @@ PYEOF
     check "(c) flush of the null-sender message exits 0" test "$(flush "$sport")" = 0
     check "(c) no DSN for a bounce (still 2 messages)" "$PY" "$HERE/mdcheck.py" count "$TMP/mail/alice/Maildir" 2
     check "(c) logged: null sender, no DSN" grep -q 'null sender, no DSN' "$TMP/flush.log"
+    check "(c) message from a remote sender queued" submit "$PORT" bob@far.test r@remote.test
+    check "(c) flush: exit 3 (the DSN for the remote sender is now queued)" test "$(flush "$sport")" = 3
+    check "(c) the queued DSN: MAIL FROM:<> to bob@far.test, a multipart/report" \
+        "$PY" - "$TMP/queue" << 'PYEOF'
+import os, sys
+q = sys.argv[1]
+names = os.listdir(os.path.join(q, "env"))
+assert len(names) == 1, names
+env = open(os.path.join(q, "env", names[0]), "rb").read()
+assert env == b"MAIL FROM:<>\r\nRCPT TO:<bob@far.test>\r\n", env
+msg = open(os.path.join(q, "new", names[0]), "rb").read()
+assert msg.startswith(b"Return-Path: <>\r\n") and b"report-type=delivery-status" in msg, msg[:300]
+assert b"Final-Recipient: rfc822; r@remote.test" in msg
+PYEOF
+    check "(c) the DSN refused in turn: no DSN for it, queue empty" \
+        test "$(flush "$sport")" = 0 -a -z "$(ls -A "$TMP/queue/env")"
     kill "$sink"
     wait "$sink" 2> /dev/null
 fi
