@@ -412,7 +412,7 @@ static void transact(const smtpd_config *cfg, struct link *l, const char *msg_pa
     mw_smtp_client_rcpt *rc;
     mw_smtp_client_envelope env;
     size_t i;
-    int t, done = 0;
+    int t, done = 0, mail_failed = 0;
     if (open_session(cfg, l, e) != 0) return;
     rc = calloc(e->rcpts.n, sizeof *rc);
     if (!rc) return;
@@ -430,12 +430,13 @@ static void transact(const smtpd_config *cfg, struct link *l, const char *msg_pa
     while (!done && (t = next_event(cfg, l, &ev)) > 0) {
         switch (t) {
         case MW_SMTP_CLIENT_EV_MAIL: /* a refused MAIL decides for every recipient */
-            if (ev->code / 100 != 2)
-                for (i = 0; i < e->rcpts.n; i++)
-                    note(e, i, ev);
+            mail_failed = ev->code / 100 != 2;
+            for (i = 0; mail_failed && i < e->rcpts.n; i++)
+                note(e, i, ev);
             break;
-        case MW_SMTP_CLIENT_EV_RCPT:
-            if (ev->code / 100 != 2 && ev->rcpt_index < e->rcpts.n) note(e, ev->rcpt_index, ev);
+        case MW_SMTP_CLIENT_EV_RCPT: /* after a refused MAIL, pipelined RCPTs get 503: not theirs */
+            if (!mail_failed && ev->code / 100 != 2 && ev->rcpt_index < e->rcpts.n)
+                note(e, ev->rcpt_index, ev);
             break;
         case MW_SMTP_CLIENT_EV_SEND_BODY:
             if (send_body(cfg, l, msg_path) != 0) done = 1;

@@ -76,13 +76,15 @@ for nm in names:
     if data != ref: sys.exit("body differs")
 PYEOF
 }
-# dsn MAILDIR INDEX RCPT STATUS_PREFIX: message INDEX (sorted) is a DSN for RCPT
+# dsn MAILDIR RCPT STATUS_PREFIX: exactly one message there is a DSN for RCPT; check it
 dsn() {
     "$PY" - "$@" << 'PYEOF'
 import os, sys, email, email.policy
-d, idx, rcpt, st = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-names = sorted(os.listdir(os.path.join(d, "new")), key=lambda n: os.stat(os.path.join(d, "new", n)).st_mtime_ns)
-m = email.message_from_bytes(open(os.path.join(d, "new", names[idx]), "rb").read(), policy=email.policy.default)
+d, rcpt, st = sys.argv[1], sys.argv[2], sys.argv[3]
+raw = [open(os.path.join(d, "new", n), "rb").read() for n in os.listdir(os.path.join(d, "new"))]
+raw = [r for r in raw if b"Final-Recipient: rfc822; " + rcpt.encode() + b"\r\n" in r]
+assert len(raw) == 1, len(raw)
+m = email.message_from_bytes(raw[0], policy=email.policy.default)
 assert m["Return-Path"] == "<>", m["Return-Path"]
 assert m.get_content_type() == "multipart/report", m.get_content_type()
 assert m.get_param("report-type") == "delivery-status", m.get_param("report-type")
@@ -124,7 +126,7 @@ check "(a) y: byte-exact behind 2 trace fields per hop" hops "$TMP/remote/y/Mail
 check "(a) nobody@remote.test logged as a permanent failure (550)" \
     grep -q 'to=<nobody@remote.test> attempt=1 result=550 failed permanently' "$TMP/flush.log"
 check "(a) queue entry removed" test -z "$(ls -A "$TMP/queue/env")$(ls -A "$TMP/queue/new")"
-check "(a) DSN for nobody@remote.test in alice's Maildir" dsn "$TMP/mail/alice/Maildir" 0 nobody@remote.test 5.
+check "(a) DSN for nobody@remote.test in alice's Maildir" dsn "$TMP/mail/alice/Maildir" nobody@remote.test 5.
 cp "$TMP/msg" "$TMP/msg.small"
 "$PY" -c 'import sys
 lines = [b"Subject: big\r\n", b"\r\n"] + [(b"." if i % 7 == 0 else b"") + (b"%06d " % i) * 11 + b"\r\n" for i in range(4000)]
@@ -194,7 +196,7 @@ PYEOF
     check "(c) message for r@remote.test queued" submit "$PORT" alice@example.org r@remote.test
     check "(c) flush: exit 0, the refusal is final" test "$(flush "$sport")" = 0
     check "(c) DSN for r@remote.test (Status 5.1.1) in alice's Maildir" \
-        dsn "$TMP/mail/alice/Maildir" 1 r@remote.test 5.1.1
+        dsn "$TMP/mail/alice/Maildir" r@remote.test 5.1.1
     check "(c) null-sender message queued" submit "$PORT" "" r@remote.test
     check "(c) flush of the null-sender message exits 0" test "$(flush "$sport")" = 0
     check "(c) no DSN for a bounce (still 2 messages)" "$PY" "$HERE/mdcheck.py" count "$TMP/mail/alice/Maildir" 2
@@ -217,13 +219,25 @@ PYEOF
         test "$(flush "$sport")" = 0 -a -z "$(ls -A "$TMP/queue/env")"
     kill "$sink"
     wait "$sink" 2> /dev/null
+
+    # (c) smtp-sink refusing MAIL temporarily (450): deferred, the reply logged.
+    smtp-sink -u nobody -r MAIL "127.0.0.1:$sport" 10 < /dev/null > "$TMP/sink.log" 2>&1 &
+    sink=$!
+    waitport "$sport"
+    check "(c) message for s@remote.test queued" submit "$PORT" alice@example.org s@remote.test
+    check "(c) MAIL refused with 450: exit 3" test "$(flush "$sport")" = 3
+    check "(c) logged as deferred with the reply" \
+        grep -q 'to=<s@remote.test> attempt=1 result=450 deferred: 450 4.3.0' "$TMP/flush.log"
+    kill "$sink"
+    wait "$sink" 2> /dev/null
 fi
 
 # (d) max age: an entry older than --max-queue-age bounces (5.4.7).
 check "(d) message for a dead host queued" submit "$PORT" alice@example.org old@remote.test
 sleep 2
 check "(d) flush with --max-queue-age 1 exits 0" test "$(flush 9 --max-queue-age 1)" = 0
-check "(d) expiry DSN (Status 5.4.7) in alice's Maildir" dsn "$TMP/mail/alice/Maildir" 2 old@remote.test 5.4.7
+check "(d) the entry deferred by MAIL 450 expired too" dsn "$TMP/mail/alice/Maildir" s@remote.test 5.4.7
+check "(d) expiry DSN (Status 5.4.7) in alice's Maildir" dsn "$TMP/mail/alice/Maildir" old@remote.test 5.4.7
 check "mw-smtpd stops cleanly" stop_smtpd
 
 # (d) the daemon retries by itself: the hop is down first, then comes up.
