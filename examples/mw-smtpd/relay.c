@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -721,7 +722,23 @@ out:
     return rc;
 }
 
-int smtpd_flush_queue(const smtpd_config *cfg, const char *relay_host, int force)
+/* One flush at a time per queue (the daemon's child and a manual
+ * --flush-queue must not send an entry twice): QUEUE/flush.lock.
+ * @return the locked descriptor, -1 when another flush holds it. */
+static int lock_queue(const smtpd_config *cfg)
+{
+    char path[4200];
+    int fd;
+    snprintf(path, sizeof path, "%s/flush.lock", cfg->queue_dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return errno == ENOENT ? -2 : -1; /* no queue yet: nothing to do */
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+    close(fd);
+    mwx_log("relay: another flush of %s is running; skipped", cfg->queue_dir);
+    return -1;
+}
+
+static int flush_locked(const smtpd_config *cfg, const char *relay_host, int force)
 {
     char dir[4200];
     mwx_strlist ids = {0};
@@ -747,6 +764,16 @@ int smtpd_flush_queue(const smtpd_config *cfg, const char *relay_host, int force
         closedir(d);
     }
     return pending;
+}
+
+int smtpd_flush_queue(const smtpd_config *cfg, const char *relay_host, int force)
+{
+    int rc, fd = lock_queue(cfg);
+    if (fd == -2) return 0;
+    if (fd < 0) return 1;
+    rc = flush_locked(cfg, relay_host, force);
+    close(fd); /* releases the lock */
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -142,6 +142,14 @@ check "(a) a flush of the empty queue exits 0" \
 kill "$B_PID"
 wait "$B_PID"
 check "(d) second message queued" submit "$PORT" alice@example.org x@remote.test
+if need flock; then
+    flock "$TMP/queue/flush.lock" sleep 2 < /dev/null > /dev/null 2>&1 &
+    lk=$!
+    sleep 0.3
+    check "(d) a flush while another holds the queue lock: skipped (exit 3)" test "$(flush "$B_PORT")" = 3
+    check "(d) ... and logged, the entry untouched" sh -c "grep -q 'another flush of .* is running' '$TMP/flush.log' && ! grep -q '^ATTEMPTS' $TMP/queue/env/*"
+    wait "$lk"
+fi
 check "(d) flush with the smarthost down exits 3 (deferred)" test "$(flush "$B_PORT")" = 3
 check "(d) the entry is still queued with ATTEMPTS 1" grep -q '^ATTEMPTS 1' "$TMP"/queue/env/*
 check "(d) second flush: ATTEMPTS 2 and a later NEXT" sh -c "test \"\$(sh -c 'exit 0')\" = '' && \
