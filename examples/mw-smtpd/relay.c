@@ -12,6 +12,11 @@
  * (then a DSN too). The schedule lives in the envelope file:
  *   ARRIVAL <unix seconds>, ATTEMPTS <n>, NEXT <unix seconds>.
  *
+ * The blocking driver is kept here rather than in examples/common/mwx_smtpc
+ * (branch send): a DSN needs, per recipient, the whole reply (code,
+ * enhanced status, text) including a refused MAIL's, which that driver's
+ * results (codes only) do not carry yet.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "smtpd.h"
