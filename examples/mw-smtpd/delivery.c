@@ -212,9 +212,13 @@ int smtpd_deliver(const smtpd_config *cfg, smtpd_txn *t)
         else if (cfg->queue_dir)
             rc = mwx_strlist_push(&relay, all.v[i], strlen(all.v[i]));
     }
-    if (rc == 0 && relay.n > 0 && queue_message(cfg, t, &relay) != 0) {
-        mwx_log("id=%s: queue %s: %s", t->spool.name, cfg->queue_dir, strerror(errno));
-        rc = -1;
+    if (rc == 0 && relay.n > 0) {
+        if (queue_message(cfg, t, &relay) == 0) {
+            t->queued = 1;
+        } else {
+            mwx_log("id=%s: queue %s: %s", t->spool.name, cfg->queue_dir, strerror(errno));
+            rc = -1;
+        }
     }
     mwx_strlist_clear(&all);
     mwx_strlist_clear(&relay);
@@ -230,4 +234,5 @@ void smtpd_txn_reset(smtpd_txn *t)
     t->from[0] = '\0';
     t->spool_failed = 0;
     t->started = 0;
+    t->queued = 0;
 }

@@ -165,7 +165,7 @@ static int begin_body(mwx_conn *c, session *ss, const smtpd_config *cfg, unsigne
     return smtpd_body_trace(cfg, &ss->txn, received);
 }
 
-static int on_body_end(mwx_conn *c, session *ss, const smtpd_config *cfg, const mw_smtp_event *ev)
+static int on_body_end(mwx_conn *c, session *ss, smtpd_config *cfg, const mw_smtp_event *ev)
 {
     char text[300];
     int rc;
@@ -184,6 +184,7 @@ static int on_body_end(mwx_conn *c, session *ss, const smtpd_config *cfg, const 
         smtpd_txn_reset(&ss->txn);
         return mw_smtp_server_reply(ss->smtp, 451, "4.3.0", "Local error in processing");
     }
+    if (ss->txn.queued) cfg->flush_soon = 1; /* relay it within a second */
     snprintf(text, sizeof text, "Ok: queued as %s", ss->txn.spool.name);
     log_txn(c, ss, ev->size, 250, ss->txn.spool.name);
     rc = mw_smtp_server_reply(ss->smtp, 250, "2.0.0", text);
@@ -256,7 +257,7 @@ static int on_auth(mwx_conn *c, session *ss, const smtpd_config *cfg, const mw_s
 /* Dispatch                                                            */
 /* ------------------------------------------------------------------ */
 
-static int on_event(mwx_conn *c, session *ss, const smtpd_config *cfg, const mw_smtp_event *ev)
+static int on_event(mwx_conn *c, session *ss, smtpd_config *cfg, const mw_smtp_event *ev)
 {
     switch (ev->type) {
     case MW_SMTP_EV_HELO:

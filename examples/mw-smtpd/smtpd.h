@@ -15,6 +15,7 @@
 
 #include <mailwire/sasl.h>
 #include <mailwire/smtp.h>
+#include <mailwire/smtp_client.h>
 
 #include <stdint.h>
 
@@ -33,6 +34,18 @@ typedef struct smtpd_config {
     mw_smtp_server_opts *opts;          /* plaintext/STARTTLS listeners */
     mw_smtp_server_opts *opts_implicit; /* implicit-TLS listeners */
     mw_sasl_options *sasl_opts;
+    mw_smtp_client_opts *client_opts; /* --flush-queue, --relay-host */
+    /* Daemon with --relay-host: a child process flushes the queue. */
+    const char *relay_host;
+    int64_t flush_interval_ms, next_flush;
+    int flush_soon; /* a message was just queued */
+    long flush_pid; /* the running flush child, 0 if none */
+    int relay_tls;          /* MW_SMTP_TLS_* for the smarthost */
+    void *relay_tls_cfg;    /* mw_tls_config * (client), NULL without TLS support */
+    const char *relay_user; /* AUTH to the smarthost (NULL: none) */
+    const char *relay_pass;
+    long long retry_sec;    /* first retry delay; doubles per attempt (max 4 h) */
+    long long max_age_sec;  /* bounce what is still queued after this long */
 } smtpd_config;
 
 /** The loop's callbacks for SMTP sessions (session.c); user = smtpd_config. */
@@ -44,6 +57,7 @@ typedef struct smtpd_txn {
     mwx_strlist rcpts; /* accepted forward-paths, as given */
     mwx_spool spool;   /* the body (spool.fd >= 0 while open) */
     int spool_failed;  /* opening or writing the spool failed */
+    int queued;        /* smtpd_deliver put it in the relay queue */
     int started;       /* the body has begun (DATA accepted or first BDAT) */
 } smtpd_txn;
 
@@ -66,5 +80,20 @@ int smtpd_deliver(const smtpd_config *cfg, smtpd_txn *t);
 
 /** Forget the transaction (unlinks an unfinished spool). */
 void smtpd_txn_reset(smtpd_txn *t);
+
+/* relay.c */
+
+/** Send every queue entry through relay_host ("host:port") once.
+ *  @return 0 when the queue is empty afterwards, 1 when entries remain
+ *  (deferred), -1 when the queue cannot be read. force: also the entries
+ *  whose next attempt is not due yet. */
+int smtpd_flush_queue(const smtpd_config *cfg, const char *relay_host, int force);
+
+/** mwx_handlers.tick for the daemon: start a flush child every
+ *  flush_interval_ms, or soon after a message was queued; reap it. */
+void smtpd_relay_tick(void *user);
+
+/** Wait for a running flush child (at shutdown). */
+void smtpd_relay_wait(smtpd_config *cfg);
 
 #endif

@@ -31,10 +31,12 @@ t "option without its value" 2 "bad option or value: --listen" --sink --listen
 t "bad number" 2 "bad option or value: --max-size" --sink --max-size 12x
 t "no maildir root" 2 "--maildir-root is required"
 t "cert without key" 2 "--cert and --key go together" --sink --cert "$tmp/c.pem"
+t "flush without relay host" 2 "--flush-queue needs --queue and --relay-host" --flush-queue --queue "$tmp/q"
 t "users file with a bad line" 1 "badusers:1: expected 'name: value'" --sink --users "$tmp/badusers"
 t "missing users file" 1 "nonexistent: No such file" --sink --users "$tmp/nonexistent"
 t "implicit TLS without a certificate" 1 "--listen-tls needs --cert/--key" --sink --listen-tls 127.0.0.1:0
 t "unreadable certificate" 1 "TLS: " --sink --cert "$tmp/none.pem" --key "$tmp/none.pem"
 t "malformed listen address" 1 "listen 127.0.0.1: Invalid argument" --sink --listen 127.0.0.1
+t "flush of an empty queue" 0 "queue empty" --flush-queue --queue "$tmp/q" --relay-host 127.0.0.1:9
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
