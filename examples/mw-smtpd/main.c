@@ -1,0 +1,260 @@
+/*
+ * mw-smtpd: an SMTP server on the mailwire SMTP engine.
+ *
+ *   mw-smtpd --maildir-root DIR [options]
+ *
+ * Accepts mail for local domains into ROOT/<user>/Maildir, expands
+ * aliases, queues mail for other domains (relay mode) and can discard
+ * everything (sink mode, for benchmarks). See docs/mw-smtpd.md.
+ *
+ * Exit status: 0 after SIGTERM/SIGINT, 1 runtime failure, 2 usage error.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "smtpd.h"
+#include "mwx_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define MAX_LISTEN 8
+
+static const char usage_text[] =
+    "usage: mw-smtpd --maildir-root DIR [options]\n"
+    "  --listen ADDR:PORT       listen (repeatable; [::1]:PORT for IPv6; port 0 = any\n"
+    "                           free port); default 127.0.0.1:2525\n"
+    "  --listen-tls ADDR:PORT   listen with implicit TLS (port 465 style; needs --cert)\n"
+    "  --hostname NAME          name in the greeting and Received: (default localhost)\n"
+    "  --maildir-root DIR       mailboxes are DIR/<user>/Maildir\n"
+    "  --domains LIST           local domains, comma-separated (default: the hostname)\n"
+    "  --users FILE             user:password lines: the mailboxes and AUTH accounts\n"
+    "                           (without it every well-formed local part is a mailbox)\n"
+    "  --aliases FILE           alias: addr, addr, ... lines\n"
+    "  --queue DIR              relay mode: mail for other domains is queued in DIR\n"
+    "  --relay-open             relay without AUTH (default: AUTH required to relay)\n"
+    "  --plaintext-auth         offer PLAIN/LOGIN without TLS\n"
+    "  --max-size N             largest message in octets (default 0 = no limit)\n"
+    "  --cert FILE --key FILE   certificate chain and key (PEM) for STARTTLS/implicit TLS\n"
+    "  --sink                   accept everything and discard the bodies\n"
+    "  --no-trace               do not add Return-Path: and Received: headers\n"
+    "  --idle-timeout SEC       close idle sessions with 421 (default 300)\n"
+    "  --max-conns N            connections at once (default 256)\n"
+    "  --port-file FILE         write the bound addresses there, one per line\n";
+
+struct options {
+    const char *listen[MAX_LISTEN];
+    int listen_tls[MAX_LISTEN];
+    size_t nlisten;
+    const char *users, *aliases, *domains, *cert, *key, *port_file;
+    int plaintext_auth, idle_sec;
+    unsigned long max_conns;
+    unsigned long long max_size;
+};
+
+static int usage(const char *why)
+{
+    if (why) fprintf(stderr, "mw-smtpd: %s\n", why);
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+static int parse_number(const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return (errno || end == s || *end || *s == '-') ? -1 : 0;
+}
+
+/* One option (and its value). @return the number of argv words used, 0 on error. */
+static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left)
+{
+    const char *a = argv[0], *v = left > 1 ? argv[1] : NULL;
+    unsigned long long n;
+    if (!strcmp(a, "--sink")) return cfg->sink = 1;
+    if (!strcmp(a, "--relay-open")) return cfg->relay_open = 1;
+    if (!strcmp(a, "--plaintext-auth")) return o->plaintext_auth = 1;
+    if (!strcmp(a, "--no-trace")) return cfg->trace = 0, 1;
+    if (!v) return 0;
+    if (!strcmp(a, "--listen") || !strcmp(a, "--listen-tls")) {
+        if (o->nlisten == MAX_LISTEN) return 0;
+        o->listen_tls[o->nlisten] = !strcmp(a, "--listen-tls");
+        o->listen[o->nlisten++] = v;
+    } else if (!strcmp(a, "--hostname"))
+        cfg->hostname = v;
+    else if (!strcmp(a, "--maildir-root"))
+        cfg->maildir_root = v;
+    else if (!strcmp(a, "--queue"))
+        cfg->queue_dir = v;
+    else if (!strcmp(a, "--domains"))
+        o->domains = v;
+    else if (!strcmp(a, "--users"))
+        o->users = v;
+    else if (!strcmp(a, "--aliases"))
+        o->aliases = v;
+    else if (!strcmp(a, "--cert"))
+        o->cert = v;
+    else if (!strcmp(a, "--key"))
+        o->key = v;
+    else if (!strcmp(a, "--port-file"))
+        o->port_file = v;
+    else if (!strcmp(a, "--max-size") && !parse_number(v, &n))
+        o->max_size = n;
+    else if (!strcmp(a, "--idle-timeout") && !parse_number(v, &n) && n > 0 && n < 86400)
+        o->idle_sec = (int)n;
+    else if (!strcmp(a, "--max-conns") && !parse_number(v, &n) && n > 0 && n < 100000)
+        o->max_conns = (unsigned long)n;
+    else
+        return 0;
+    return 2;
+}
+
+static int parse_args(smtpd_config *cfg, struct options *o, int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc) {
+        int used = parse_one(cfg, o, argv + i, argc - i);
+        if (!used) {
+            fprintf(stderr, "mw-smtpd: bad option or value: %s\n", argv[i]);
+            return -1;
+        }
+        i += used;
+    }
+    if (!cfg->maildir_root && !cfg->sink)
+        return fprintf(stderr, "mw-smtpd: --maildir-root is required\n"), -1;
+    if (!o->cert != !o->key) return fprintf(stderr, "mw-smtpd: --cert and --key go together\n"), -1;
+    if (o->nlisten == 0) o->listen[o->nlisten++] = "127.0.0.1:2525";
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup                                                               */
+/* ------------------------------------------------------------------ */
+
+static int random_bytes(void *buf, size_t len, void *user)
+{
+    (void)user;
+    return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+static int load_tables(smtpd_config *cfg, const struct options *o)
+{
+    char err[512];
+    if (o->users && mwx_users_load(&cfg->users, o->users, err, sizeof err) != 0)
+        return fprintf(stderr, "mw-smtpd: %s\n", err), -1;
+    if (o->aliases && mwx_aliases_load(&cfg->aliases, o->aliases, err, sizeof err) != 0)
+        return fprintf(stderr, "mw-smtpd: %s\n", err), -1;
+    if (mwx_domains_parse(&cfg->domains, o->domains ? o->domains : cfg->hostname) != 0)
+        return fprintf(stderr, "mw-smtpd: out of memory\n"), -1;
+    if (cfg->maildir_root)
+        snprintf(cfg->spool_dir, sizeof cfg->spool_dir, "%s/.spool", cfg->maildir_root);
+    return 0;
+}
+
+/* One engine options object per listener kind; sessions copy them. */
+static mw_smtp_server_opts *engine_opts(const smtpd_config *cfg, const struct options *o,
+                                        int tls_ready, int implicit)
+{
+    mw_smtp_server_opts *e = mw_smtp_server_opts_new(NULL);
+    int rc;
+    if (!e) return NULL;
+    rc = mw_smtp_server_opts_set_hostname(e, cfg->hostname);
+    if (rc == MW_OK) rc = mw_smtp_server_opts_set_max_message_size(e, o->max_size);
+    if (rc == MW_OK)
+        rc = mw_smtp_server_opts_set_extensions(e, MW_SMTP_EXT_STARTTLS, tls_ready && !implicit);
+    if (rc == MW_OK && implicit)
+        rc = mw_smtp_server_opts_set_flags(e, MW_SMTP_SERVER_IMPLICIT_TLS, 1);
+    if (rc == MW_OK && o->plaintext_auth)
+        rc = mw_smtp_server_opts_set_flags(e, MW_SMTP_SERVER_PLAINTEXT_AUTH, 1);
+    /* AUTH only when there are accounts to check against. */
+    if (rc == MW_OK && cfg->users)
+        rc = mw_smtp_server_opts_set_auth_mechanisms(e, "SCRAM-SHA-256 CRAM-MD5 PLAIN LOGIN");
+    if (rc != MW_OK) {
+        fprintf(stderr, "mw-smtpd: engine options: %s\n", mw_strerror(rc));
+        mw_smtp_server_opts_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+static int open_listeners(mwx_server *srv, const struct options *o)
+{
+    FILE *pf = o->port_file ? fopen(o->port_file, "w") : NULL;
+    size_t i;
+    if (o->port_file && !pf)
+        return fprintf(stderr, "mw-smtpd: %s: %s\n", o->port_file, strerror(errno)), -1;
+    for (i = 0; i < o->nlisten; i++) {
+        char bound[128];
+        if (mwx_server_listen(srv, o->listen[i], o->listen_tls[i], bound, sizeof bound) != 0) {
+            fprintf(stderr, "mw-smtpd: listen %s: %s\n", o->listen[i], strerror(errno));
+            if (pf) fclose(pf);
+            return -1;
+        }
+        mwx_log("listening on %s%s", bound, o->listen_tls[i] ? " (implicit TLS)" : "");
+        if (pf) fprintf(pf, "%s%s\n", o->listen_tls[i] ? "tls " : "", bound);
+    }
+    return pf && fclose(pf) != 0 ? -1 : 0;
+}
+
+static int setup_tls(mwx_server *srv, const struct options *o)
+{
+    char err[512];
+    size_t i;
+    int need = 0;
+    for (i = 0; i < o->nlisten; i++)
+        need |= o->listen_tls[i];
+    if (!o->cert)
+        return need ? fprintf(stderr, "mw-smtpd: --listen-tls needs --cert/--key\n"), -1 : 0;
+    if (mwx_server_set_tls(srv, o->cert, o->key, err, sizeof err) != 0)
+        return fprintf(stderr, "mw-smtpd: TLS: %s\n", err), -1;
+    return 0;
+}
+
+static void cleanup(smtpd_config *cfg, mwx_server *srv)
+{
+    mwx_server_free(srv);
+    mw_smtp_server_opts_free(cfg->opts);
+    mw_smtp_server_opts_free(cfg->opts_implicit);
+    mw_sasl_options_free(cfg->sasl_opts);
+    mwx_table_free(cfg->users);
+    mwx_table_free(cfg->aliases);
+    mwx_table_free(cfg->domains);
+}
+
+int main(int argc, char **argv)
+{
+    static smtpd_config cfg;
+    struct options o;
+    mwx_server *srv = NULL;
+    mwx_handlers h;
+    int rc = 1;
+
+    memset(&o, 0, sizeof o);
+    cfg.hostname = "localhost";
+    cfg.trace = 1;
+    mwx_log_init("mw-smtpd");
+    if (argc > 1 && !strcmp(argv[1], "--help")) return fputs(usage_text, stdout), 0;
+    if (parse_args(&cfg, &o, argc, argv) != 0) return usage(NULL);
+    if (load_tables(&cfg, &o) != 0) goto out;
+    cfg.sasl_opts = mw_sasl_options_new(NULL);
+    if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, random_bytes, NULL) != MW_OK)
+        goto out;
+    h = smtpd_handlers;
+    h.user = &cfg;
+    if (mwx_server_new(&srv, &h) != 0 || setup_tls(srv, &o) != 0) goto out;
+    cfg.opts = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 0);
+    cfg.opts_implicit = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 1);
+    if (!cfg.opts || !cfg.opts_implicit) goto out;
+    mwx_server_set_limits(srv, o.max_conns, o.idle_sec * 1000);
+    if (open_listeners(srv, &o) != 0) goto out;
+    mwx_log("ready: host %s, %s%s%s", cfg.hostname, cfg.sink ? "sink mode" : "maildirs in ",
+            cfg.sink ? "" : cfg.maildir_root, cfg.queue_dir ? ", relay queue" : "");
+    rc = mwx_server_run(srv) == 0 ? 0 : 1;
+    mwx_log("stopped");
+out:
+    cleanup(&cfg, srv);
+    return rc;
+}
