@@ -199,7 +199,7 @@ static int tls_pull(sess *s)
 
 static int tls_fail(sess *s, const char *what)
 {
-    fprintf(s->err, "mw-send: TLS %s: %s\n", what, mw_tls_last_error(s->tls));
+    fprintf(s->err, "mw-send: TLS (%s): %s\n", what, mw_tls_last_error(s->tls));
     return -1;
 }
 

@@ -1,7 +1,7 @@
 """aiosmtpd receiver for tests/interop/mw-send.sh (run with /usr/bin/python3).
 
 usage: mw-send-aiosmtpd.py PORTFILE OUTDIR [--tls CERT KEY] [--auth USER:PASS]
-                           [--refuse ADDRESS]... [--lmtp]
+                           [--exclude MECH]... [--refuse ADDRESS]...
 
 Listens on 127.0.0.1 with a port the kernel picks (written to PORTFILE),
 stores each message as OUTDIR/N.eml (the DATA content, unstuffed, as
@@ -47,13 +47,15 @@ class Store:
 def main():
     portfile, outdir = sys.argv[1], sys.argv[2]
     rest = sys.argv[3:]
-    refuse, cert, key, cred = [], None, None, None
+    refuse, exclude, cert, key, cred = [], [], None, None, None
     while rest:
         opt = rest.pop(0)
         if opt == "--tls":
             cert, key = rest.pop(0), rest.pop(0)
         elif opt == "--auth":
             cred = rest.pop(0)
+        elif opt == "--exclude":
+            exclude.append(rest.pop(0))
         elif opt == "--refuse":
             refuse.append(rest.pop(0))
         else:
@@ -70,10 +72,12 @@ def main():
         def authenticator(server, session, envelope, mechanism, data):
             ok = (isinstance(data, LoginPassword) and data.login == user.encode()
                   and data.password == password.encode())
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         kw["authenticator"] = authenticator
         kw["auth_require_tls"] = bool(cert)
+        if exclude:
+            kw["auth_exclude_mechanism"] = exclude
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     srv = loop.run_until_complete(loop.create_server(
