@@ -163,6 +163,22 @@ else
         check "aiosmtpd: AUTH LOGIN message byte-exact" cmp "$TMP/ai2/1.eml" "$TMP/m1.eml"
         stop_pids
     fi
+    mkdir -p "$TMP/ai4"
+    if start_py "$TMP/aiport4" "$TMP/ai4" --lmtp --refuse nobody@example.org --fail full@example.org; then
+        check "aiosmtpd LMTP: 4 recipients, one refused at RCPT, one failed after DATA: exit 1" \
+            rc_is 1 mws --lmtp -v --no-tls --server "127.0.0.1:$PYPORT" --from a@remote.test \
+            --to b@example.org --to nobody@example.org --to full@example.org --to c@example.org \
+            --message "$TMP/m2.eml"
+        check "aiosmtpd LMTP: LHLO, and the failed delivery reported with its text" sh -c \
+            "grep -q '^C: LHLO ' '$TMP/out' && grep -q 'delivery to <full@example.org> failed: 452 4.2.2 <full@example.org>: mailbox full' '$TMP/out'"
+        check "aiosmtpd LMTP: one final reply per accepted recipient" sh -c \
+            "[ \$(grep -c '^S: 250 2.0.0 <[bc]@example.org> delivered' '$TMP/out') -eq 2 ]"
+        check "aiosmtpd LMTP: message byte-exact, envelope b and c" sh -c \
+            "cmp '$TMP/ai4/1.eml' '$TMP/m2.eml' && grep -q '^to b@example.org\$' '$TMP/ai4/1.env' && grep -q '^to c@example.org\$' '$TMP/ai4/1.env'"
+        check "aiosmtpd LMTP: every delivery failed: exit 4" rc_is 4 mws --lmtp --no-tls \
+            --server "127.0.0.1:$PYPORT" --from a@remote.test --to full@example.org --message "$TMP/m1.eml"
+        stop_pids
+    fi
     if [ "$HAVE_TLS" = 1 ] && need openssl; then
         make_cert || bad "openssl could not make a certificate"
         mkdir -p "$TMP/ai3"
