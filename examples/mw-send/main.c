@@ -188,6 +188,8 @@ static int envelope_address(const char *v, char *out, size_t cap)
 {
     const char *lt = strrchr(v, '<');
     const char *b = v, *e;
+    for (e = v; *e; e++) /* no line breaks or other controls anywhere */
+        if ((unsigned char)*e < 0x20 || *e == 0x7f) return -1;
     if (lt) {
         b = lt + 1;
         e = strchr(b, '>');

@@ -74,6 +74,8 @@ count() { n=$(find "$1" -type f -name "${2:-*}" | wc -l); [ "$n" -eq "$3" ] || {
 # ---- usage and connection errors ------------------------------------
 check "no recipient: exit 2" rc_is 2 mws --server 127.0.0.1 --from a@x.test --subject s
 check "bad --server: exit 2" rc_is 2 mws --server '[::1' --from a@x.test --to b@x.test --subject s
+check "a recipient with a line break: exit 2" rc_is 2 mws --server 127.0.0.1 --from a@x.test \
+    --to "$(printf 'b@x.test\r\nRCPT TO:<evil@x.test>')" --message "$TMP/m1.eml"
 DEAD=$("$PY" "$CHK" freeport)
 check "nothing listening: exit 3" rc_is 3 mws --server "127.0.0.1:$DEAD" --from a@x.test \
     --to b@x.test --message "$TMP/m1.eml"
