@@ -57,6 +57,18 @@ def files(maildir):
     return out
 
 
+def contents(d):
+    """Multiset (sorted list) of the message files under a Maildir or folder."""
+    out = []
+    for root, _, names in os.walk(d):
+        if os.path.basename(root) == "tmp":
+            continue
+        for n in names:
+            if not n.startswith("."):
+                out.append(open(os.path.join(root, n), "rb").read())
+    return sorted(out)
+
+
 class Checks:
     def __init__(self):
         self.fails = 0
@@ -212,6 +224,20 @@ def main():
         a = open(sys.argv[2], "rb").read().replace(b"\r", b"")
         b = open(sys.argv[3], "rb").read().replace(b"\r", b"")
         return 0 if a == b else 1
+    if cmd == "sameset":
+        return 0 if contents(sys.argv[2]) == contents(sys.argv[3]) else 1
+    if cmd == "mboxcheck":
+        import mailbox
+        want = sorted(x.replace(b"\r", b"") for x in contents(sys.argv[3]))
+        box = mailbox.mbox(sys.argv[2])
+        got = []
+        for key in box.keys():
+            data = box.get_bytes(key, from_=False)
+            # mboxrd: take one '>' off ">*From " lines
+            lines = [l[1:] if l.lstrip(b">").startswith(b"From ") and l.startswith(b">") else l
+                     for l in data.split(b"\n")]
+            got.append(b"\n".join(lines))
+        return 0 if sorted(got) == want else 1
     if cmd == "poplib":
         return 1 if run_poplib(*sys.argv[2:5]) else 0
     if cmd == "strict":
