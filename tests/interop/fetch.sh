@@ -53,6 +53,7 @@ check "keep mode: third run after 2 new messages" into "$TMP/f.out" F --user ali
     --password-file "$TMP/pw.alice" --keep --maildir "$TMP/k" -v
 check "keep mode: now 7 messages, byte-exact" sameset "$TMP/k" "$TMP/ref2"
 check "-v shows the dialog" grep -q '^C: RETR' "$TMP/f.out"
+check "-v: AUTH SCRAM-SHA-256 was chosen against mw-pop3d" grep -q '^C: AUTH SCRAM-SHA-256' "$TMP/f.out"
 check "-v hides the password" sh -c "! grep -q secret '$TMP/f.out' && grep -q redacted '$TMP/f.out'"
 
 # --- mw-pop3d: wrong password, then delete mode into mbox ------------------
@@ -63,6 +64,7 @@ check "... and deletes nothing" test "$(nfiles "$MD/alice/Maildir")" -eq 7
 check "delete mode into an mbox" into "$TMP/f.out" F --user alice \
     --password-file "$TMP/pw.alice" --mbox "$TMP/box"
 check "delete mode: the server's Maildir is empty" test "$(nfiles "$MD/alice/Maildir")" -eq 0
+check "mbox: From_ lines in the bodies were quoted" grep -q '^>From the start' "$TMP/box"
 check "mbox: 7 messages, identical after CRLF->LF (Python mailbox)" \
     "$PY" "$HERE/pop3_client.py" mboxcheck "$TMP/box" "$TMP/ref2"
 
@@ -144,6 +146,7 @@ EOF2
     check "Dovecot: delete mode (-v)" into "$TMP/f.out" G --maildir "$TMP/dd" -v
     check "Dovecot: delete mode, 4 messages byte-exact" sameset "$TMP/dd" "$TMP/ref5"
     check "Dovecot: its Maildir is empty" test "$(nfiles "$D/dmail/carol/Maildir")" -eq 0
+    check "Dovecot: -v shows AUTH PLAIN (its best mechanism)" grep -q '^C: AUTH PLAIN <redacted>' "$TMP/f.out"
     check "Dovecot: -v hides the password" sh -c "! grep -q 'pass word' '$TMP/f.out'"
     [ "$fail" -eq 0 ] || { cat "$TMP/f.out"; tail -n 20 "$D/log" "$D/stdout"; }
     stop_dovecot

@@ -35,6 +35,8 @@ def make(maildir, n, seed):
                 line = b"." + line
             if r.random() < 0.05:
                 line = b"."
+            if r.random() < 0.03:  # mbox From_ quoting (mboxrd) in mw-fetch
+                line = r.choice([b"From the start", b">From quoted", b">>From twice", b"From"])
             lines.append(line)
         data = b"\r\n".join(lines) + b"\r\n"
         name = "%d.M%dP1Q%d.mwtest,S=%d" % (base, i, i, len(data))
