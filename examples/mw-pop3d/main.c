@@ -1,0 +1,237 @@
+/*
+ * mw-pop3d: a POP3 server on the mailwire POP3 engine.
+ *
+ *   mw-pop3d --maildir-root DIR --users FILE [options]
+ *
+ * Serves ROOT/<user>/Maildir (what mw-smtpd delivers) to the users of the
+ * users file: USER/PASS, AUTH (SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN),
+ * APOP on request, STLS and implicit TLS. See docs/mw-pop3d.md.
+ *
+ * Exit status: 0 after SIGTERM/SIGINT, 1 runtime failure, 2 usage error.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "pop3d.h"
+#include "mwx_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define MAX_LISTEN 8
+
+static const char usage_text[] =
+    "usage: mw-pop3d --maildir-root DIR --users FILE [options]\n"
+    "  --listen ADDR:PORT       listen (repeatable; port 0 = any free port);\n"
+    "                           default 127.0.0.1:1110\n"
+    "  --listen-tls ADDR:PORT   listen with implicit TLS (port 995 style; needs --cert)\n"
+    "  --hostname NAME          name in the greeting and APOP timestamp (default localhost)\n"
+    "  --maildir-root DIR       maildrops are DIR/<user>/Maildir\n"
+    "  --users FILE             user:password lines (the accounts)\n"
+    "  --plaintext-auth         allow USER/PASS and AUTH PLAIN/LOGIN without TLS\n"
+    "  --apop                   offer APOP (RFC 1939 section 7)\n"
+    "  --cert FILE --key FILE   certificate chain and key (PEM) for STLS/implicit TLS\n"
+    "  --idle-timeout SEC       close idle sessions (default 600, RFC 1939 section 3)\n"
+    "  --max-conns N            connections at once (default 256)\n"
+    "  --port-file FILE         write the bound addresses there, one per line\n";
+
+struct options {
+    const char *listen[MAX_LISTEN];
+    int listen_tls[MAX_LISTEN];
+    size_t nlisten;
+    const char *users, *cert, *key, *port_file;
+    int plaintext_auth, idle_sec;
+    unsigned long max_conns;
+};
+
+static int usage(const char *why)
+{
+    if (why) fprintf(stderr, "mw-pop3d: %s\n", why);
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+static int parse_number(const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return (errno || end == s || *end || *s == '-') ? -1 : 0;
+}
+
+/* One option (and its value). @return the number of argv words used, 0 on error. */
+static int parse_one(pop3d_config *cfg, struct options *o, char **argv, int left)
+{
+    const char *a = argv[0], *v = left > 1 ? argv[1] : NULL;
+    unsigned long long n;
+    if (!strcmp(a, "--plaintext-auth")) return o->plaintext_auth = 1;
+    if (!strcmp(a, "--apop")) return cfg->apop = 1;
+    if (!v) return 0;
+    if (!strcmp(a, "--listen") || !strcmp(a, "--listen-tls")) {
+        if (o->nlisten == MAX_LISTEN) return 0;
+        o->listen_tls[o->nlisten] = !strcmp(a, "--listen-tls");
+        o->listen[o->nlisten++] = v;
+    } else if (!strcmp(a, "--hostname"))
+        cfg->hostname = v;
+    else if (!strcmp(a, "--maildir-root"))
+        cfg->maildir_root = v;
+    else if (!strcmp(a, "--users"))
+        o->users = v;
+    else if (!strcmp(a, "--cert"))
+        o->cert = v;
+    else if (!strcmp(a, "--key"))
+        o->key = v;
+    else if (!strcmp(a, "--port-file"))
+        o->port_file = v;
+    else if (!strcmp(a, "--idle-timeout") && !parse_number(v, &n) && n > 0 && n < 86400)
+        o->idle_sec = (int)n;
+    else if (!strcmp(a, "--max-conns") && !parse_number(v, &n) && n > 0 && n < 100000)
+        o->max_conns = (unsigned long)n;
+    else
+        return 0;
+    return 2;
+}
+
+static int parse_args(pop3d_config *cfg, struct options *o, int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc) {
+        int used = parse_one(cfg, o, argv + i, argc - i);
+        if (!used) {
+            fprintf(stderr, "mw-pop3d: bad option or value: %s\n", argv[i]);
+            return -1;
+        }
+        i += used;
+    }
+    if (!cfg->maildir_root) return fprintf(stderr, "mw-pop3d: --maildir-root is required\n"), -1;
+    if (!o->users) return fprintf(stderr, "mw-pop3d: --users is required\n"), -1;
+    if (!o->cert != !o->key) return fprintf(stderr, "mw-pop3d: --cert and --key go together\n"), -1;
+    if (o->nlisten == 0) o->listen[o->nlisten++] = "127.0.0.1:1110";
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup                                                               */
+/* ------------------------------------------------------------------ */
+
+static int random_bytes(void *buf, size_t len, void *user)
+{
+    (void)user;
+    return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* One engine options object per listener kind; sessions copy them. */
+static mw_pop3_server_opts *engine_opts(const pop3d_config *cfg, const struct options *o,
+                                        int tls_ready, int implicit)
+{
+    mw_pop3_server_opts *e = mw_pop3_server_opts_new(NULL);
+    int rc;
+    if (!e) return NULL;
+    rc = mw_pop3_server_opts_set_greeting(e, "mw-pop3d ready");
+    if (rc == MW_OK)
+        rc = mw_pop3_server_opts_set_capabilities(e, MW_POP3_CAPA_STLS, tls_ready && !implicit);
+    if (rc == MW_OK) rc = mw_pop3_server_opts_set_policy(e, NULL, NULL, "mw-pop3d");
+    if (rc == MW_OK) rc = mw_pop3_server_opts_set_capabilities(e, MW_POP3_CAPA_IMPLEMENTATION, 1);
+    if (rc == MW_OK && implicit)
+        rc = mw_pop3_server_opts_set_flags(e, MW_POP3_SERVER_IMPLICIT_TLS, 1);
+    if (rc == MW_OK && o->plaintext_auth)
+        rc = mw_pop3_server_opts_set_flags(e, MW_POP3_SERVER_PLAINTEXT_AUTH, 1);
+    /* Maildir files written by hand often have LF line ends: send CRLF. */
+    if (rc == MW_OK) rc = mw_pop3_server_opts_set_flags(e, MW_POP3_SERVER_LF_TO_CRLF, 1);
+    if (rc == MW_OK)
+        rc = mw_pop3_server_opts_set_auth_mechanisms(e, "SCRAM-SHA-256 CRAM-MD5 PLAIN LOGIN");
+    /* APOP needs a timestamp at session creation: session.c sets a fresh
+     * one before each mw_pop3_server_new; this placeholder validates. */
+    if (rc == MW_OK && cfg->apop) rc = mw_pop3_server_opts_set_apop_timestamp(e, "<0.0@localhost>");
+    if (rc == MW_OK && cfg->apop)
+        rc = mw_pop3_server_opts_set_capabilities(e, MW_POP3_CAPA_APOP, 1);
+    if (rc != MW_OK) {
+        fprintf(stderr, "mw-pop3d: engine options: %s\n", mw_strerror(rc));
+        mw_pop3_server_opts_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+static int open_listeners(mwx_server *srv, const struct options *o)
+{
+    FILE *pf = o->port_file ? fopen(o->port_file, "w") : NULL;
+    size_t i;
+    if (o->port_file && !pf)
+        return fprintf(stderr, "mw-pop3d: %s: %s\n", o->port_file, strerror(errno)), -1;
+    for (i = 0; i < o->nlisten; i++) {
+        char bound[128];
+        if (mwx_server_listen(srv, o->listen[i], o->listen_tls[i], bound, sizeof bound) != 0) {
+            fprintf(stderr, "mw-pop3d: listen %s: %s\n", o->listen[i], strerror(errno));
+            if (pf) fclose(pf);
+            return -1;
+        }
+        mwx_log("listening on %s%s", bound, o->listen_tls[i] ? " (implicit TLS)" : "");
+        if (pf) fprintf(pf, "%s%s\n", o->listen_tls[i] ? "tls " : "", bound);
+    }
+    return pf && fclose(pf) != 0 ? -1 : 0;
+}
+
+static int setup_tls(mwx_server *srv, const struct options *o)
+{
+    char err[512];
+    size_t i;
+    int need = 0;
+    for (i = 0; i < o->nlisten; i++)
+        need |= o->listen_tls[i];
+    if (!o->cert)
+        return need ? fprintf(stderr, "mw-pop3d: --listen-tls needs --cert/--key\n"), -1 : 0;
+    if (mwx_server_set_tls(srv, o->cert, o->key, err, sizeof err) != 0)
+        return fprintf(stderr, "mw-pop3d: TLS: %s\n", err), -1;
+    return 0;
+}
+
+static void cleanup(pop3d_config *cfg, mwx_server *srv)
+{
+    mwx_server_free(srv);
+    mw_pop3_server_opts_free(cfg->opts);
+    mw_pop3_server_opts_free(cfg->opts_implicit);
+    mw_sasl_options_free(cfg->sasl_opts);
+    mwx_table_free(cfg->users);
+}
+
+int main(int argc, char **argv)
+{
+    static pop3d_config cfg;
+    struct options o;
+    mwx_server *srv = NULL;
+    mwx_handlers h;
+    char err[512];
+    int rc = 1;
+
+    memset(&o, 0, sizeof o);
+    o.idle_sec = 600;
+    cfg.hostname = "localhost";
+    mwx_log_init("mw-pop3d");
+    if (argc > 1 && !strcmp(argv[1], "--help")) return fputs(usage_text, stdout), 0;
+    if (parse_args(&cfg, &o, argc, argv) != 0) return usage(NULL);
+    if (mwx_users_load(&cfg.users, o.users, err, sizeof err) != 0) {
+        fprintf(stderr, "mw-pop3d: %s\n", err);
+        goto out;
+    }
+    cfg.sasl_opts = mw_sasl_options_new(NULL);
+    if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, random_bytes, NULL) != MW_OK)
+        goto out;
+    h = pop3d_handlers;
+    h.user = &cfg;
+    if (mwx_server_new(&srv, &h) != 0 || setup_tls(srv, &o) != 0) goto out;
+    cfg.opts = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 0);
+    cfg.opts_implicit = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 1);
+    if (!cfg.opts || !cfg.opts_implicit) goto out;
+    mwx_server_set_limits(srv, o.max_conns, o.idle_sec * 1000);
+    if (open_listeners(srv, &o) != 0) goto out;
+    mwx_log("ready: host %s, maildirs in %s%s", cfg.hostname, cfg.maildir_root,
+            cfg.apop ? ", APOP on" : "");
+    rc = mwx_server_run(srv) == 0 ? 0 : 1;
+    mwx_log("stopped");
+out:
+    cleanup(&cfg, srv);
+    return rc;
+}
