@@ -75,6 +75,16 @@ start() {
     [ -n "$PORT" ] || die "$prog ($name) wrote no port" "$T/$name.log"
 }
 
+# wait_log FILE PATTERN SECONDS: wait until a line of FILE matches PATTERN.
+wait_log() {
+    i=0
+    until grep -q -- "$2" "$1"; do
+        i=$((i + 1))
+        [ $i -gt $(($3 * 10)) ] && return 1
+        sleep 0.1
+    done
+}
+
 # show FILE SEDSCRIPT: print FILE through sed, indented (the trimmed dialogs).
 show() {
     sed "$2" "$1" | sed 's/^/    /'
@@ -150,12 +160,8 @@ showlog "$T/mta-A.log" 'authenticated as' 'from=<'
 # ---- hop 2: relay -----------------------------------------------------------
 echo
 echo "== Hop 2: MTA A's queue runner relays to MTA B: SMTP client engine (RFC 5321)"
-i=0
-until grep -q 'relay id=.* to=<bob@bob.test> attempt=1 result=' "$T/mta-A.log"; do
-    i=$((i + 1))
-    [ $i -gt 300 ] && die "MTA A did not relay the message within 30 s" "$T/mta-A.log" "$T/mta-B.log"
-    sleep 0.1
-done
+wait_log "$T/mta-A.log" 'relay id=.* to=<bob@bob.test> attempt=1 result=' 30 ||
+    die "MTA A did not relay the message within 30 s" "$T/mta-A.log" "$T/mta-B.log"
 echo "  A's log:"
 showlog "$T/mta-A.log" '^relay '
 echo "  B's log:"
@@ -182,6 +188,9 @@ show "$T/fetch.log" '/^S: +OK Capability/,/^S: \.$/{
 /^S: \.$/d
 /^C: <credentials>/d'
 echo "  mw-pop3d's log:"
+# mw-pop3d writes its session line when the connection closes, which can
+# be a moment after mw-fetch has exited.
+wait_log "$T/pop3d.log" 'session user=' 5 || die "mw-pop3d did not log the session" "$T/pop3d.log"
 showlog "$T/pop3d.log" 'authenticated as' 'session user='
 set -- "$T"/bob-inbox/new/*
 [ $# -eq 1 ] && [ -f "$1" ] || die "expected one message in bob's inbox, found: $*"
