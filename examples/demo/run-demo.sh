@@ -34,12 +34,13 @@ for p in mw-smtpd mw-pop3d mw-send mw-fetch mw-mime; do
 done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mw-demo.XXXXXX") || { echo "demo: mktemp failed" >&2; exit 1; }
-PIDS=          # every server this script started, stopped by the EXIT trap
+SERVERS=       # NAME:PID of every server this script started, stopped by the EXIT trap
 cleanup() {
-    for pid in $PIDS; do
-        kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null
+    for s in $SERVERS; do
+        kill "${s#*:}" 2> /dev/null
+        wait "${s#*:}" 2> /dev/null
     done
-    PIDS=
+    SERVERS=
     if [ -n "${KEEP:-}" ]; then echo "demo: kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -62,7 +63,7 @@ start() {
     shift 2
     "$BIN/$prog" --port-file "$T/$name.port" "$@" < /dev/null > "$T/$name.log" 2>&1 &
     pid=$!
-    PIDS="$PIDS $pid"
+    SERVERS="$SERVERS $name:$pid"
     i=0
     until grep -q ': ready:' "$T/$name.log" 2> /dev/null; do
         i=$((i + 1))
@@ -193,7 +194,7 @@ echo "  mw-pop3d's log:"
 wait_log "$T/pop3d.log" 'session user=' 5 || die "mw-pop3d did not log the session" "$T/pop3d.log"
 showlog "$T/pop3d.log" 'authenticated as' 'session user='
 set -- "$T"/bob-inbox/new/*
-[ $# -eq 1 ] && [ -f "$1" ] || die "expected one message in bob's inbox, found: $*"
+if [ $# -ne 1 ] || [ ! -f "$1" ]; then die "expected one message in bob's inbox, found: $*"; fi
 GOT=$1
 
 # ---- hop 4: reading it ------------------------------------------------------
@@ -287,11 +288,16 @@ announced_size() { # the message size mw-send printed equals the submitted file'
 empty_dir() { [ -z "$(ls -A "$1")" ] || { ls -A "$1"; return 1; }; }
 stop_all() { # SIGTERM each server; each must exit 0
     rc=0
-    for pid in $PIDS; do
-        kill "$pid" && wait "$pid" || { echo "server $pid exited with $?"; rc=1; }
+    for s in $SERVERS; do
+        kill "${s#*:}"
+        wait "${s#*:}"
+        st=$?
+        if [ "$st" -ne 0 ]; then
+            echo "${s%%:*} exited with $st:"; tail -n 10 "$T/${s%%:*}.log"; rc=1
+        fi
     done
-    PIDS=
-    return $rc
+    SERVERS=
+    return "$rc"
 }
 
 check "text part (mw-mime cat) = alice's note.txt" cmp "$T/text.out" "$NOTE"

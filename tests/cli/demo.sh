@@ -5,7 +5,8 @@
 # by a wrapper: a mw-fetch that changes one base64 character of the
 # attachment after download (the parts check and the whole-message check
 # fail), one that appends a byte after the closing boundary (only the
-# whole-message check can see that), and a mw-pop3d that cannot start. After
+# whole-message check can see that), a mw-pop3d that cannot start, and one
+# that exits 3 on SIGTERM (as a server with a leak does under ASan). After
 # every run no process the demo started is left (none has the run's private
 # TMPDIR on its command line) and its temporary directory is gone.
 # Usage: sh demo.sh BUILD_DIR   (ends with "N passed, N failed")
@@ -112,7 +113,26 @@ has nopop "demo: FAILED: mw-pop3d (pop3d) did not start"
 has nopop "mw-pop3d: cannot bind"
 clean nopop
 
-# 5. Usage errors.
+# 5. A server that does not exit 0 on SIGTERM (as a leak under ASan would):
+#    the last check fails and names it.
+d=$(fakebin badexit)
+rm "$d/mw-pop3d"
+cat > "$d/mw-pop3d" << EOF
+#!/bin/sh
+"$BIN/mw-pop3d" "\$@" &
+child=\$!
+trap 'kill \$child; wait \$child; exit 3' TERM
+wait \$child
+EOF
+chmod +x "$d/mw-pop3d"
+run badexit "$d"
+if [ "$rc" -eq 1 ]; then ok "bad exit status: exit 1"; else bad "bad exit status: exit $rc"; cat "$out"; fi
+has badexit "ok    whole message"
+has badexit "FAIL  the three servers stop cleanly"
+has badexit "pop3d exited with 3"
+clean badexit
+
+# 6. Usage errors.
 run usage "$tmp/nonexistent"
 if [ "$rc" -eq 2 ]; then ok "missing directory: exit 2"; else bad "missing directory: exit $rc"; fi
 has usage "usage: sh run-demo.sh PROGRAM_DIR"
