@@ -153,8 +153,13 @@ echo "   the strongest shared mechanism is chosen (SCRAM-SHA-256: no password on
     --user alice --password-file "$T/alice.pw" --from "$FROM" --to "$TO" \
     --subject "$SUBJECT" --text "$NOTE" --attach "$PHOTO:image/jpeg" -v \
     < /dev/null > "$T/send.log" 2>&1 || die "mw-send failed (exit $?)" "$T/send.log" "$T/mta-A.log"
-# The EHLO extension list and the SCRAM round trips are left out.
-show "$T/send.log" '/^S: 250-/d; /^S: 334 /d; /^C: <redacted>/d'
+# The EHLO reply's extension lines are joined into one line (marked as
+# such); the SCRAM round trips are left out.
+awk '
+    /^S: 250-/ { if (host == "") host = $0; else ext = ext ", " substr($0, 8); next }
+    host != "" { print host; print "S: 250-" substr(ext, 3) "   (one per line)"; host = ext = "" }
+    /^S: 334 / || /^C: <redacted>/ { next }
+    { print }' "$T/send.log" | sed 's/^/    /'
 echo "  A's log:"
 showlog "$T/mta-A.log" 'authenticated as' 'from=<'
 
@@ -181,13 +186,14 @@ echo "   mw-pop3d allows AUTH without TLS only with --plaintext-auth."
 "$BIN/mw-fetch" pop3 --server "127.0.0.1:$P_PORT" --user bob --password-file "$T/bob.pw" \
     --maildir "$T/bob-inbox" -v < /dev/null > "$T/fetch.log" 2>&1 ||
     die "mw-fetch failed (exit $?)" "$T/fetch.log" "$T/pop3d.log"
-# The CAPA list is cut down to its SASL line; the SCRAM round trips and the
-# "." ending each multi-line response are left out.
-show "$T/fetch.log" '/^S: +OK Capability/,/^S: \.$/{
-/^S: SASL /!d
-}
-/^S: \.$/d
-/^C: <credentials>/d'
+# The CAPA list is joined into one line (marked as such); the SCRAM round
+# trips and the "." ending each multi-line response are left out.
+awk '
+    capa && /^S: \.$/ { print "S: " substr(list, 3) "   (one per line)"; capa = 0; next }
+    capa { list = list ", " substr($0, 4); next }
+    /^S: \+OK Capability/ { capa = 1; list = "" }
+    /^S: \.$/ || /^C: <credentials>/ { next }
+    { print }' "$T/fetch.log" | sed 's/^/    /'
 echo "  mw-pop3d's log:"
 # mw-pop3d writes its session line when the connection closes, which can
 # be a moment after mw-fetch has exited.

@@ -9,7 +9,8 @@
 # that exits 3 on SIGTERM (as a server with a leak does under ASan). After
 # every run no process the demo started is left (none has the run's private
 # TMPDIR on its command line) and its temporary directory is gone.
-# Usage: sh demo.sh BUILD_DIR   (ends with "N passed, N failed")
+# Usage: sh demo.sh BUILD_DIR   (ends with "N passed, N failed");
+# KEEPT=1 keeps this test's directory (not KEEP, which the demo would see).
 set -u
 BIN=$(cd "$1/examples" && pwd) || exit 1
 DEMO=$(cd "$(dirname "$0")/../../examples/demo" && pwd)/run-demo.sh
