@@ -14,6 +14,10 @@
 # Usage: sh run-demo.sh PROGRAM_DIR     (the directory holding mw-smtpd,
 #        mw-pop3d, mw-send, mw-fetch and mw-mime; e.g. build/examples)
 # KEEP=1 keeps the temporary directory (path printed at the end).
+# MW_DEMO_TLS=1 runs every hop over STARTTLS with a throwaway self-signed
+# certificate: it needs programs built with the OpenSSL adapter
+# (MW_WITH_OPENSSL=ON, e.g. the ci preset) and the openssl command. The
+# default is plaintext, which works on every build.
 #
 # Only POSIX shell tools are used (mktemp, sed, grep, awk, cmp, tail, wc),
 # no peer program and no network beyond 127.0.0.1. Servers listen on ports
@@ -32,6 +36,11 @@ for p in mw-smtpd mw-pop3d mw-send mw-fetch mw-mime; do
         exit 2
     fi
 done
+TLS=${MW_DEMO_TLS:-0}
+case $TLS in
+0 | 1) ;;
+*) echo "demo: MW_DEMO_TLS must be 0 (plaintext, the default) or 1 (STARTTLS)" >&2; exit 2 ;;
+esac
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mw-demo.XXXXXX") || { echo "demo: mktemp failed" >&2; exit 1; }
 SERVERS=       # NAME:PID of every server this script started, stopped by the EXIT trap
@@ -118,27 +127,51 @@ FROM='Alice <alice@alice.test>'
 TO='Bob <bob@bob.test>'
 SUBJECT='Holiday photo ☀'
 
+# Plaintext: AUTH without TLS is refused by both sides unless allowed
+# (fine on loopback only): --plaintext-auth on the servers, mw-send
+# --no-tls. TLS: one throwaway certificate for the three servers, for
+# 127.0.0.1 (the address the clients verify it against); A must use STARTTLS
+# towards B (--relay-tls required; A does not verify B's certificate:
+# opportunistic encryption between MTAs, RFC 7435).
+CA=
+if [ "$TLS" = 1 ]; then
+    command -v openssl > /dev/null 2>&1 || die "MW_DEMO_TLS=1 needs the openssl command"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$T/key.pem" -out "$T/cert.pem" > "$T/openssl.log" 2>&1 ||
+        die "openssl could not make a certificate" "$T/openssl.log"
+    CA=$T/cert.pem
+    set -- --cert "$T/cert.pem" --key "$T/key.pem" # every server's TLS options
+    RELAY_TLS="--relay-tls required" PLAIN_AUTH='' SEND_TLS=--starttls FETCH_TLS=--stls
+    MODE="STARTTLS on every hop"
+else
+    set --
+    RELAY_TLS='' PLAIN_AUTH=--plaintext-auth SEND_TLS=--no-tls FETCH_TLS=''
+    MODE=plaintext
+fi
+
 echo "mailwire end-to-end demo: $FROM sends a photo to $TO"
-echo "(servers on 127.0.0.1 only, plaintext; files in $T)"
+echo "(servers on 127.0.0.1 only, $MODE; files in $T)"
 
 # ---- the servers ----------------------------------------------------------
 # B: bob's MTA. Mail for bob.test goes into MAIL-B/bob/Maildir; it needs no
 # AUTH for its own domain (like any MX), and relays nothing.
 start mta-B mw-smtpd --hostname mx.bob.test --domains bob.test --users "$T/users-B" \
-    --maildir-root "$T/mail-B" --listen 127.0.0.1:0
+    --maildir-root "$T/mail-B" --listen 127.0.0.1:0 "$@"
 B_PORT=$PORT
 # A: alice's MTA. Authenticated users may relay: mail for other domains goes
 # into the queue, and the daemon's queue runner (the SMTP client engine,
 # examples/mw-smtpd/relay.c) sends it on. There is no DNS here, so B stands
-# in for the MX of bob.test as A's --relay-host. --plaintext-auth: AUTH
-# without TLS is refused unless allowed (fine on loopback only).
+# in for the MX of bob.test as A's --relay-host.
+# shellcheck disable=SC2086 # RELAY_TLS and PLAIN_AUTH: words without spaces, or nothing
 start mta-A mw-smtpd --hostname mail.alice.test --domains alice.test --users "$T/users-A" \
     --maildir-root "$T/mail-A" --queue "$T/queue-A" --relay-host "127.0.0.1:$B_PORT" \
-    --plaintext-auth --listen 127.0.0.1:0
+    $RELAY_TLS $PLAIN_AUTH --listen 127.0.0.1:0 "$@"
 A_PORT=$PORT
 # bob's POP3 server reads the Maildirs B delivers to, with the same users.
+# shellcheck disable=SC2086
 start pop3d mw-pop3d --hostname mx.bob.test --maildir-root "$T/mail-B" --users "$T/users-B" \
-    --plaintext-auth --listen 127.0.0.1:0
+    $PLAIN_AUTH --listen 127.0.0.1:0 "$@"
 P_PORT=$PORT
 echo "  MTA A   mail.alice.test  mw-smtpd  127.0.0.1:$A_PORT  submission with AUTH, relay queue"
 echo "  MTA B   mx.bob.test      mw-smtpd  127.0.0.1:$B_PORT  delivers to bob's Maildir"
@@ -147,9 +180,16 @@ echo "  POP3    mx.bob.test      mw-pop3d  127.0.0.1:$P_PORT  serves B's Maildir
 # ---- hop 1: submission ----------------------------------------------------
 echo
 echo "== Hop 1: alice's user agent (mw-send) submits to MTA A: SMTP + AUTH (RFC 6409, 5321, 4954)"
-echo "   mw-send --no-tls: AUTH in plaintext, allowed explicitly because this is loopback;"
-echo "   the strongest shared mechanism is chosen (SCRAM-SHA-256: no password on the wire)."
-"$BIN/mw-send" --server "127.0.0.1:$A_PORT" --no-tls --timeout 30 --helo pc.alice.test \
+if [ "$TLS" = 1 ]; then
+    echo "   mw-send --starttls: TLS required (RFC 3207), the certificate verified for 127.0.0.1;"
+    echo "   AUTH only after the handshake, with the strongest shared mechanism."
+else
+    echo "   mw-send --no-tls: AUTH in plaintext, allowed explicitly because this is loopback;"
+    echo "   the strongest shared mechanism is chosen (SCRAM-SHA-256: no password on the wire)."
+fi
+# shellcheck disable=SC2086
+"$BIN/mw-send" --server "127.0.0.1:$A_PORT" $SEND_TLS ${CA:+--cafile "$CA"} --timeout 30 \
+    --helo pc.alice.test \
     --user alice --password-file "$T/alice.pw" --from "$FROM" --to "$TO" \
     --subject "$SUBJECT" --text "$NOTE" --attach "$PHOTO:image/jpeg" -v \
     < /dev/null > "$T/send.log" 2>&1 || die "mw-send failed (exit $?)" "$T/send.log" "$T/mta-A.log"
@@ -181,9 +221,15 @@ sed -n '/^From: /q; s/\r$//; p' "$T"/mail-B/bob/Maildir/new/* | sed 's/^/    /'
 # ---- hop 3: POP3 ------------------------------------------------------------
 echo
 echo "== Hop 3: bob's user agent (mw-fetch) downloads it: POP3 (RFC 1939, 2449, 5034)"
-echo "   delete mode; plaintext (no --stls/--tls) is mw-fetch's explicit choice here, and"
-echo "   mw-pop3d allows AUTH without TLS only with --plaintext-auth."
-"$BIN/mw-fetch" pop3 --server "127.0.0.1:$P_PORT" --user bob --password-file "$T/bob.pw" \
+if [ "$TLS" = 1 ]; then
+    echo "   delete mode; mw-fetch --stls: TLS required (RFC 2595), the certificate verified."
+else
+    echo "   delete mode; plaintext (no --stls/--tls) is mw-fetch's explicit choice here, and"
+    echo "   mw-pop3d allows AUTH without TLS only with --plaintext-auth."
+fi
+# shellcheck disable=SC2086
+"$BIN/mw-fetch" pop3 --server "127.0.0.1:$P_PORT" $FETCH_TLS ${CA:+--ca-file "$CA"} \
+    --user bob --password-file "$T/bob.pw" \
     --maildir "$T/bob-inbox" -v < /dev/null > "$T/fetch.log" 2>&1 ||
     die "mw-fetch failed (exit $?)" "$T/fetch.log" "$T/pop3d.log"
 # The CAPA list is joined into one line (marked as such); the SCRAM round
@@ -256,13 +302,17 @@ check() { # check TITLE COMMAND...
 # trace_end FILE: check the three trace fields at the top of FILE and print
 # the number of the first line after them.
 trace_end() {
-    awk '
+    # The protocol word (RFC 3848): ESMTP at B, ESMTPA at A (authenticated);
+    # with an S after ESMTP when the hop used TLS.
+    tls=
+    [ "$TLS" = 1 ] && tls=S
+    awk -v tls="$tls" '
     function field_done() {
         if (n == 1 && f != "Return-Path: <alice@alice.test>\r") bad = "field 1 is not B'\''s Return-Path: " f
         if (n == 2 && index(f, "Received: from mail.alice.test ([127.0.0.1])") != 1) bad = "field 2 is not B'\''s Received: " f
-        if (n == 2 && index(f, "by mx.bob.test (mw-smtpd) with ESMTP id ") == 0) bad = "field 2 is not B'\''s Received: " f
+        if (n == 2 && index(f, "by mx.bob.test (mw-smtpd) with ESMTP" tls " id ") == 0) bad = "field 2 is not B'\''s Received: " f
         if (n == 3 && index(f, "Received: from pc.alice.test ([127.0.0.1])") != 1) bad = "field 3 is not A'\''s Received: " f
-        if (n == 3 && index(f, "by mail.alice.test (mw-smtpd) with ESMTPA id ") == 0) bad = "field 3 is not A'\''s Received: " f
+        if (n == 3 && index(f, "by mail.alice.test (mw-smtpd) with ESMTP" tls "A id ") == 0) bad = "field 3 is not A'\''s Received: " f
     }
     bad != "" { exit }
     n > 0 && /^\t/ { f = f $0; next }             # a continuation line

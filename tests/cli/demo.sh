@@ -21,11 +21,12 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
-# run NAME PROGRAM_DIR: run the demo with a private TMPDIR; sets rc, out.
+# run NAME PROGRAM_DIR [VAR=VALUE]: run the demo with a private TMPDIR (and
+# VAR in its environment); sets rc, out.
 run() {
     mkdir -p "$tmp/$1/t"
     out=$tmp/$1/out
-    TMPDIR=$tmp/$1/t sh "$DEMO" "$2" > "$out" 2>&1
+    env ${3:+"$3"} TMPDIR="$tmp/$1/t" sh "$DEMO" "$2" > "$out" 2>&1
     rc=$?
 }
 # clean NAME: the run left no temporary files and no process behind.
@@ -80,6 +81,30 @@ for h in "== Hop 1:" "== Hop 2:" "== Hop 3:" "== Hop 4:" "C: AUTH SCRAM-SHA-256 
 done
 if grep -q 'FAIL' "$out"; then bad "good: a FAIL line"; else ok "good: no FAIL line"; fi
 clean good
+
+# 1b. With the OpenSSL adapter built (and the openssl command): every hop
+#     over STARTTLS (MW_DEMO_TLS=1), the certificates verified by the clients.
+if grep -q '^MW_WITH_OPENSSL:BOOL=ON' "$1/CMakeCache.txt" 2> /dev/null &&
+    command -v openssl > /dev/null 2>&1; then
+    run tls "$BIN" MW_DEMO_TLS=1
+    if [ "$rc" -eq 0 ]; then ok "MW_DEMO_TLS=1: the demo exits 0"; else bad "MW_DEMO_TLS=1: exit $rc"; cat "$out"; fi
+    for h in "STARTTLS on every hop" "C: STARTTLS" "C: STLS" "session ready (TLS)" \
+        "with ESMTPS id" "with ESMTPSA id" "tls=yes" "demo: all 7 checks passed"; do
+        has tls "$h"
+    done
+    # mw-send's and mw-fetch's traces both name the version and the cipher.
+    if [ "$(grep -c '^    -- TLS 1\.[23], ' "$out")" -eq 2 ]; then
+        ok "tls: both clients print '-- TLS 1.x, CIPHER'"
+    else
+        bad "tls: expected two '-- TLS 1.x, CIPHER' lines"; grep -e '-- TLS' "$out"
+    fi
+    clean tls
+else
+    echo "SKIP: MW_DEMO_TLS=1 (no OpenSSL adapter in this build, or no openssl command)"
+fi
+run badtls "$BIN" MW_DEMO_TLS=yes
+if [ "$rc" -eq 2 ]; then ok "MW_DEMO_TLS=yes: exit 2"; else bad "MW_DEMO_TLS=yes: exit $rc"; fi
+has badtls "MW_DEMO_TLS must be 0"
 
 # 2. One base64 character of the attachment changed on the way.
 d=$(fakebin attach)
