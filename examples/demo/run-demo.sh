@@ -19,7 +19,7 @@
 # (MW_WITH_OPENSSL=ON, e.g. the ci preset) and the openssl command. The
 # default is plaintext, which works on every build.
 #
-# Only POSIX shell tools are used (mktemp, sed, grep, awk, cmp, tail, wc),
+# Only POSIX shell tools are used (mktemp, sed, grep, awk, cmp, head, tail, tr, wc),
 # no peer program and no network beyond 127.0.0.1. Servers listen on ports
 # the kernel picks (port 0, written to a --port-file), and the EXIT trap
 # stops exactly the processes this script started, by PID.
