@@ -212,7 +212,11 @@ static int start_tls(conn *c, const struct opts *o)
         fprintf(stderr, "mw-fetch: TLS handshake failed: %s\n", mw_tls_last_error(c->tls));
         return -1;
     }
-    if (c->verbose) fprintf(stderr, "-- TLS %s\n", mw_tls_cipher_name(c->tls));
+    /* Same form as mw-send's trace; the cipher name may be NULL. */
+    if (c->verbose)
+        fprintf(stderr, "-- TLS %s, %s\n",
+                mw_tls_protocol_version(c->tls) == MW_TLS_VERSION_1_3 ? "1.3" : "1.2",
+                mw_tls_cipher_name(c->tls) ? mw_tls_cipher_name(c->tls) : "?");
     return 0;
 #else
     (void)c;
