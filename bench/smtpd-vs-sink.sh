@@ -30,7 +30,7 @@
 # Environment (defaults in brackets):
 #   MSGS [20000] SIZE [4096] REPS [3] SESSIONS ["1 10"]
 #   DRIVERS ["source source-d pipe pipe-d"] SERVERS ["sink mw-sink mw-maildir"]
-#   MAILDIR_DRIVERS ["source"]  the Maildir server only runs under these
+#   MAILDIR_DRIVERS ["source pipe-d"]  the Maildir server only runs under these
 #                   (with fsync it takes ~150 msg/s here: 20,000 take minutes)
 #   MAILDIR_REPS [1]
 #   SMTP_SOURCE [/usr/sbin/smtp-source] SMTP_SINK [/usr/sbin/smtp-sink]
@@ -49,7 +49,7 @@ REPS=${REPS:-3}
 SESSIONS=${SESSIONS:-"1 10"}
 DRIVERS=${DRIVERS:-"source source-d pipe pipe-d"}
 SERVERS=${SERVERS:-"sink mw-sink mw-maildir"}
-MAILDIR_DRIVERS=${MAILDIR_DRIVERS:-"source"}
+MAILDIR_DRIVERS=${MAILDIR_DRIVERS:-"source pipe-d"}
 MAILDIR_REPS=${MAILDIR_REPS:-1}
 SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
@@ -207,13 +207,18 @@ function median(list,    n, a, i, j, t) {
     k = $1 SUBSEP $2 SUBSEP $3
     if ($7 != "ok") { bad[k] = $7; next }
     rate[k] = rate[k] " " $5; cpu[k] = cpu[k] " " $6; runs[k]++
+    if ($3 == "mw-maildir") maildir_runs++
     if (!(($1 SUBSEP $2) in seen)) { seen[$1 SUBSEP $2] = 1; order[++n] = $1 SUBSEP $2 }
 }
 END {
     ns = split(servers, sv, " ")
-    printf "SMTP server throughput: %d messages of %d octets; median of the runs; msg/s, ratio to smtp-sink, server CPU us/msg\n", msgs, size
+    title["sink"] = "smtp-sink"; title["mw-sink"] = "mw-smtpd --sink"; title["mw-maildir"] = "mw-smtpd Maildir+fsync"
+    printf "SMTP server throughput: %d messages of %d octets each run; medians over the runs\n", msgs, size
+    printf "(msg/s: messages per second of the load generator; x sink: ratio to smtp-sink; cpu: server CPU time per message)\n"
     printf "%-9s %4s", "driver", "sess"
-    for (i = 1; i <= ns; i++) printf "  %-24s", sv[i]
+    for (i = 1; i <= ns; i++) printf "  %-24s", (sv[i] in title) ? title[sv[i]] : sv[i]
+    printf "\n%-9s %4s", "", ""
+    for (i = 1; i <= ns; i++) printf "  %-24s", sv[i] == "sink" ? " msg/s          cpu" : " msg/s x sink     cpu"
     printf "\n"
     for (o = 1; o <= n; o++) {
         split(order[o], ds, SUBSEP)
@@ -224,12 +229,13 @@ END {
             if (k in bad) { printf "  %-24s", bad[k]; continue }
             if (!(k in runs)) { printf "  %-24s", "-"; continue }
             r = median(rate[k]); c = median(cpu[k])
-            if (sv[i] == "sink" || base <= 0) cell = sprintf("%6d       %5.0fus", r, c)
-            else cell = sprintf("%6d %5.2fx %5.0fus", r, r / base, c)
+            if (sv[i] == "sink" || base <= 0) cell = sprintf("%6d        %5.0fus", r, c)
+            else cell = sprintf("%6d %5.2fx  %5.0fus", r, r / base, c)
             printf "  %-24s", cell
         }
         printf "\n"
     }
+    if (maildir_runs) printf "Maildir: %d runs, each stored all %d messages (files counted in new/)\n", maildir_runs, msgs
     printf "(load average at the end: %s)\n", loadend
 }' "$RESULTS"
 exit $failed
