@@ -158,12 +158,12 @@ one() {
     if run_driver "$1" "$2" > "$TMP/driver.log" 2>&1; then ok=ok; else ok=FAIL; fi
     t1=$(date +%s.%N)
     c1=$(cpu_ticks)
-    if [ "$3" = mw-maildir ] && [ $ok = ok ]; then
+    if [ "$3" = mw-maildir ] && [ "$ok" = ok ]; then
         stored=$(find "$TMP/mail/load/Maildir/new" -type f 2> /dev/null | wc -l)
         [ "$stored" -eq "$MSGS" ] || ok="LOST:$stored/$MSGS"
     fi
     stop_server
-    [ $ok = ok ] || { failed=1; sed 's/^/  driver: /' "$TMP/driver.log" | head -n 5 >&2; }
+    [ "$ok" = ok ] || { failed=1; sed 's/^/  driver: /' "$TMP/driver.log" | head -n 5 >&2; }
     awk -v d="$1" -v s="$2" -v sv="$3" -v r="$4" -v t0="$t0" -v t1="$t1" -v c0="$c0" \
         -v c1="$c1" -v m="$MSGS" -v tick="$TICK" -v ok="$ok" 'BEGIN {
         printf "%s %s %s %s %.0f %.1f %s\n", d, s, sv, r, m / (t1 - t0),
@@ -205,10 +205,10 @@ function median(list,    n, a, i, j, t) {
 }
 {
     k = $1 SUBSEP $2 SUBSEP $3
+    if (!(($1 SUBSEP $2) in seen)) { seen[$1 SUBSEP $2] = 1; order[++n] = $1 SUBSEP $2 }
     if ($7 != "ok") { bad[k] = $7; next }
     rate[k] = rate[k] " " $5; cpu[k] = cpu[k] " " $6; runs[k]++
     if ($3 == "mw-maildir") maildir_runs++
-    if (!(($1 SUBSEP $2) in seen)) { seen[$1 SUBSEP $2] = 1; order[++n] = $1 SUBSEP $2 }
 }
 END {
     ns = split(servers, sv, " ")
