@@ -5,6 +5,9 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* accept4() */
+#endif
 #include "mwx_net.h"
 #include "mwx_log.h"
 
@@ -239,6 +242,12 @@ static void accept_one(mwx_server *srv, const struct listener *l)
     socklen_t sl = sizeof ss;
     int one = 1;
     mwx_conn *c;
+#if defined(__linux__) && defined(SOCK_NONBLOCK)
+    /* Non-blocking and close-on-exec in the same call: three fcntl()s
+     * less per connection, which counts when every message has its own. */
+    int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+#else
     int fd = accept(l->fd, (struct sockaddr *)&ss, &sl);
 
     if (fd < 0) return;
@@ -246,6 +255,7 @@ static void accept_one(mwx_server *srv, const struct listener *l)
         close(fd);
         return;
     }
+#endif
     /* Replies are small and pipelined groups are flushed at once by the
      * engine; Nagle would only add a round trip of delay. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -256,7 +266,10 @@ static void accept_one(mwx_server *srv, const struct listener *l)
     }
     c->fd = fd;
     c->implicit_tls = l->implicit_tls;
-    c->readable = 1; /* the first bytes may already be there */
+    /* The server speaks first (greeting, or the client's TLS hello is
+     * awaited): nothing to read yet, and a recv() now would only return
+     * EAGAIN. poll() reports whatever arrives, even if it already has. */
+    c->readable = 0;
     c->deadline = mwx_now_ms() + srv->idle_ms;
     format_addr((struct sockaddr *)&ss, sl, c->peer, sizeof c->peer);
 #ifdef MW_EXAMPLES_HAVE_TLS

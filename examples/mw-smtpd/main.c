@@ -44,6 +44,7 @@ static const char usage_text[] =
     "  --cert FILE --key FILE   certificate chain and key (PEM) for STARTTLS/implicit TLS\n"
     "  --sink                   accept everything and discard the bodies\n"
     "  --no-trace               do not add Return-Path: and Received: headers\n"
+    "  --quiet                  no log line per transaction (benchmarks)\n"
     "  --idle-timeout SEC       close idle sessions with 421 (default 300)\n"
     "  --max-conns N            connections at once (default 256)\n"
     "  --port-file FILE         write the bound addresses there, one per line\n"
@@ -99,6 +100,7 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
     if (!strcmp(a, "--relay-open")) return cfg->relay_open = 1;
     if (!strcmp(a, "--plaintext-auth")) return o->plaintext_auth = 1;
     if (!strcmp(a, "--no-trace")) return cfg->trace = 0, 1;
+    if (!strcmp(a, "--quiet")) return cfg->quiet = 1;
     if (!strcmp(a, "--flush-queue")) return o->flush = 1;
     if (!strcmp(a, "--relay-plaintext-auth")) return o->relay_plaintext_auth = 1;
     if (!v) return 0;

@@ -92,9 +92,11 @@ static void join_rcpts(const mwx_strlist *l, char *out, size_t cap)
     }
 }
 
-static void log_txn(mwx_conn *c, session *ss, uint64_t size, int code, const char *what)
+static void log_txn(mwx_conn *c, session *ss, const smtpd_config *cfg, uint64_t size, int code,
+                    const char *what)
 {
     char rcpts[1024];
+    if (cfg->quiet) return;
     join_rcpts(&ss->txn.rcpts, rcpts, sizeof rcpts);
     mwx_log("%s: from=<%s> to=%s size=%llu result=%d %s", c->peer, ss->txn.from, rcpts,
             (unsigned long long)size, code, what);
@@ -171,22 +173,22 @@ static int on_body_end(mwx_conn *c, session *ss, smtpd_config *cfg, const mw_smt
     int rc;
     ss->ntxn++;
     if (ev->reject_code) { /* the engine refused it (size, line length): already answered */
-        log_txn(c, ss, ev->size, ev->reject_code, "rejected by the engine");
+        log_txn(c, ss, cfg, ev->size, ev->reject_code, "rejected by the engine");
         smtpd_txn_reset(&ss->txn);
         return 0;
     }
     if (cfg->sink) {
-        log_txn(c, ss, ev->size, 250, "discarded (sink)");
+        log_txn(c, ss, cfg, ev->size, 250, "discarded (sink)");
         return mw_smtp_server_accept(ss->smtp);
     }
     if (smtpd_deliver(cfg, &ss->txn) != 0) {
-        log_txn(c, ss, ev->size, 451, "local error");
+        log_txn(c, ss, cfg, ev->size, 451, "local error");
         smtpd_txn_reset(&ss->txn);
         return mw_smtp_server_reply(ss->smtp, 451, "4.3.0", "Local error in processing");
     }
     if (ss->txn.queued) cfg->flush_soon = 1; /* relay it within a second */
     snprintf(text, sizeof text, "Ok: queued as %s", ss->txn.spool.name);
-    log_txn(c, ss, ev->size, 250, ss->txn.spool.name);
+    log_txn(c, ss, cfg, ev->size, 250, ss->txn.spool.name);
     rc = mw_smtp_server_reply(ss->smtp, 250, "2.0.0", text);
     smtpd_txn_reset(&ss->txn);
     return rc;

@@ -31,6 +31,7 @@ typedef struct smtpd_config {
     int sink;                           /* discard bodies (benchmarks) */
     int relay_open;                     /* relay without AUTH */
     int trace;                          /* add Return-Path: and Received: */
+    int quiet;                          /* no log line per transaction */
     mw_smtp_server_opts *opts;          /* plaintext/STARTTLS listeners */
     mw_smtp_server_opts *opts_implicit; /* implicit-TLS listeners */
     mw_sasl_options *sasl_opts;

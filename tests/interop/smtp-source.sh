@@ -51,4 +51,11 @@ check "sink: smtp-source -s 10 -m 1000 -l 16384 exits 0" \
 check "sink: 1000 transactions logged" \
     test "$(grep -c 'result=250 discarded (sink)' "$TMP/smtpd.log")" -eq 1000
 check "sink: mw-smtpd stops cleanly" stop_smtpd
+
+# 4. --quiet (what bench/smtpd-vs-sink.sh runs): the same service, no line per transaction.
+start_smtpd --sink --quiet --listen 127.0.0.1:0 || finish
+check "sink --quiet: smtp-source -s 5 -m 200 exits 0" \
+    "$SRC" -s 5 -m 200 -l 4096 -f a@remote.test -t b@anywhere.test "127.0.0.1:$PORT"
+check "sink --quiet: no transaction logged" test "$(grep -c 'result=' "$TMP/smtpd.log")" -eq 0
+check "sink --quiet: mw-smtpd stops cleanly" stop_smtpd
 finish
