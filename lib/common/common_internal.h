@@ -204,9 +204,29 @@ int mw__io_recv_ack(mw__engine_io *io, size_t n);
 const unsigned char *mw__io_out_buf(mw__engine_io *io, size_t *len);
 /** mw_X_out_ack; io may be NULL. */
 void mw__io_out_ack(mw__engine_io *io, size_t n);
+/** mw_X_eof: the peer closed. @return MW_OK. */
+int mw__io_eof(mw__engine_io *io);
 /** Drop every buffered input byte and any half-read line. @return bytes dropped. */
 size_t mw__io_drop_input(mw__engine_io *io);
 /** Server at STARTTLS/STLS: drop the pipelined plaintext and count it. @return bytes dropped. */
 size_t mw__io_handoff_discard(mw__engine_io *io);
+
+/**
+ * Define an engine's six public transport calls on its mw__engine_io
+ * member `io`: PFX_feed, PFX_recv_buf, PFX_recv_ack, PFX_eof, PFX_out_buf,
+ * PFX_out_ack (declared, with MW_API and their doc comments, in the
+ * public header). A NULL engine gives MW_ERR_INVALID, or NULL with
+ * *len = 0, or nothing.
+ */
+#define MW__ENGINE_IO_API(PFX, T)                                                                  \
+    mw_ssize PFX##_feed(T *e, const void *data, size_t len)                                        \
+    {                                                                                              \
+        return e ? mw__io_feed(&e->io, data, len) : MW_ERR_INVALID;                                \
+    }                                                                                              \
+    unsigned char *PFX##_recv_buf(T *e, size_t *len) { return mw__io_recv_buf(e ? &e->io : NULL, len); } \
+    int PFX##_recv_ack(T *e, size_t n) { return e ? mw__io_recv_ack(&e->io, n) : MW_ERR_INVALID; } \
+    int PFX##_eof(T *e) { return e ? mw__io_eof(&e->io) : MW_ERR_INVALID; }                        \
+    const unsigned char *PFX##_out_buf(T *e, size_t *len) { return mw__io_out_buf(e ? &e->io : NULL, len); } \
+    void PFX##_out_ack(T *e, size_t n) { mw__io_out_ack(e ? &e->io : NULL, n); }
 
 #endif /* MW_COMMON_INTERNAL_H */

@@ -108,6 +108,12 @@ int mw__io_recv_ack(mw__engine_io *io, size_t n)
     return MW_OK;
 }
 
+int mw__io_eof(mw__engine_io *io)
+{
+    io->eof = 1;
+    return MW_OK;
+}
+
 const unsigned char *mw__io_out_buf(mw__engine_io *io, size_t *len)
 {
     size_t dummy;

@@ -257,40 +257,12 @@ void mw_pop3_client_free(mw_pop3_client *c)
     mw__free(&m, c);
 }
 
-/* ---- input and output: the shared engine glue (DESIGN rule 1: after
- * the +OK to STLS the server must be silent) ------------------------------ */
+/* ---- input and output ----------------------------------------------- */
 
-mw_ssize mw_pop3_client_feed(mw_pop3_client *c, const void *data, size_t len)
-{
-    return c ? mw__io_feed(&c->io, data, len) : MW_ERR_INVALID;
-}
-
-unsigned char *mw_pop3_client_recv_buf(mw_pop3_client *c, size_t *len)
-{
-    return mw__io_recv_buf(c ? &c->io : NULL, len);
-}
-
-int mw_pop3_client_recv_ack(mw_pop3_client *c, size_t n)
-{
-    return c ? mw__io_recv_ack(&c->io, n) : MW_ERR_INVALID;
-}
-
-int mw_pop3_client_eof(mw_pop3_client *c)
-{
-    if (!c) return MW_ERR_INVALID;
-    c->io.eof = 1;
-    return MW_OK;
-}
-
-const unsigned char *mw_pop3_client_out_buf(mw_pop3_client *c, size_t *len)
-{
-    return mw__io_out_buf(c ? &c->io : NULL, len);
-}
-
-void mw_pop3_client_out_ack(mw_pop3_client *c, size_t n)
-{
-    mw__io_out_ack(c ? &c->io : NULL, n);
-}
+/* mw_pop3_client_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack are the
+ * transport glue every engine shares (lib/common/engine_io.c). Bytes that reach the client while it is stopped at the TLS handoff fail
+ * it with MW_ERR_TLS_INJECTION (DESIGN rule 1). */
+MW__ENGINE_IO_API(mw_pop3_client, mw_pop3_client)
 
 unsigned mw_pop3_client_state(const mw_pop3_client *c)
 {

@@ -160,39 +160,12 @@ void mw_pop3_server_free(mw_pop3_server *s)
     mw__free(&m, s);
 }
 
-/* ---- input and output: the shared engine glue ------------------------ */
+/* ---- input and output ----------------------------------------------- */
 
-mw_ssize mw_pop3_server_feed(mw_pop3_server *s, const void *data, size_t len)
-{
-    return s ? mw__io_feed(&s->io, data, len) : MW_ERR_INVALID;
-}
-
-unsigned char *mw_pop3_server_recv_buf(mw_pop3_server *s, size_t *len)
-{
-    return mw__io_recv_buf(s ? &s->io : NULL, len);
-}
-
-int mw_pop3_server_recv_ack(mw_pop3_server *s, size_t n)
-{
-    return s ? mw__io_recv_ack(&s->io, n) : MW_ERR_INVALID;
-}
-
-int mw_pop3_server_eof(mw_pop3_server *s)
-{
-    if (!s) return MW_ERR_INVALID;
-    s->io.eof = 1;
-    return MW_OK;
-}
-
-const unsigned char *mw_pop3_server_out_buf(mw_pop3_server *s, size_t *len)
-{
-    return mw__io_out_buf(s ? &s->io : NULL, len);
-}
-
-void mw_pop3_server_out_ack(mw_pop3_server *s, size_t n)
-{
-    mw__io_out_ack(s ? &s->io : NULL, n);
-}
+/* mw_pop3_server_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack are the
+ * transport glue every engine shares (lib/common/engine_io.c). Plaintext pipelined after the TLS handoff is counted and dropped, or ends
+ * the session under TLS_INJECTION_CLOSE (DESIGN rule 1, CVE-2011-0411). */
+MW__ENGINE_IO_API(mw_pop3_server, mw_pop3_server)
 
 unsigned mw_pop3_server_state(const mw_pop3_server *s)
 {

@@ -180,40 +180,12 @@ void mw_smtp_client_free(mw_smtp_client *c)
     mw__free(&m, c);
 }
 
-/* ---- input and output: the shared engine glue (DESIGN rule 1: nothing
- * may follow the STARTTLS 220 in plaintext) ------------------------------- */
+/* ---- input and output ----------------------------------------------- */
 
-mw_ssize mw_smtp_client_feed(mw_smtp_client *c, const void *data, size_t len)
-{
-    return c ? mw__io_feed(&c->io, data, len) : MW_ERR_INVALID;
-}
-
-unsigned char *mw_smtp_client_recv_buf(mw_smtp_client *c, size_t *len)
-{
-    return mw__io_recv_buf(c ? &c->io : NULL, len);
-}
-
-int mw_smtp_client_recv_ack(mw_smtp_client *c, size_t n)
-{
-    return c ? mw__io_recv_ack(&c->io, n) : MW_ERR_INVALID;
-}
-
-int mw_smtp_client_eof(mw_smtp_client *c)
-{
-    if (!c) return MW_ERR_INVALID;
-    c->io.eof = 1;
-    return MW_OK;
-}
-
-const unsigned char *mw_smtp_client_out_buf(mw_smtp_client *c, size_t *len)
-{
-    return mw__io_out_buf(c ? &c->io : NULL, len);
-}
-
-void mw_smtp_client_out_ack(mw_smtp_client *c, size_t n)
-{
-    mw__io_out_ack(c ? &c->io : NULL, n);
-}
+/* mw_smtp_client_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack are the
+ * transport glue every engine shares (lib/common/engine_io.c). Bytes that reach the client while it is stopped at the TLS handoff fail
+ * it with MW_ERR_TLS_INJECTION (DESIGN rule 1). */
+MW__ENGINE_IO_API(mw_smtp_client, mw_smtp_client)
 
 unsigned mw_smtp_client_state(const mw_smtp_client *c)
 {
