@@ -202,6 +202,14 @@ void mw_replay_fail(mw_replay *r, const char *line)
     r->failed = 1;
 }
 
+void mw_replay_answered(mw_replay *r, const char *answer, int rc)
+{
+    char t[160];
+    if (rc == MW_OK) return;
+    snprintf(t, sizeof t, "!! answer '%.100s' failed: %d", answer, rc);
+    mw_replay_fail(r, t);
+}
+
 void mw_replay_drain(mw_replay *r)
 {
     size_t len;

@@ -152,6 +152,8 @@ void mw_replay_init(mw_replay *r, const mw_vector *v, const mw_replay_io *io, vo
 void mw_replay_log(mw_replay *r, const char *line);
 /** Log a "!! ..." line and mark the replay failed. */
 void mw_replay_fail(mw_replay *r, const char *line);
+/** The test ran answer (an A: line) with result rc: anything but MW_OK is a failure. */
+void mw_replay_answered(mw_replay *r, const char *answer, int rc);
 /** Move the engine's output to r->out, out_chunk bytes at a time. */
 void mw_replay_drain(mw_replay *r);
 /** Keep BODY event bytes: consecutive ones become one "body ESCAPED" log line. */

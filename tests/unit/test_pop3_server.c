@@ -210,12 +210,7 @@ static void answer(run *r)
     } else {
         rc = MW_ERR_INVALID;
     }
-    if (rc != MW_OK) {
-        char t[160];
-        snprintf(t, sizeof t, "!! answer '%.100s' failed: %d", a, rc);
-        mw_replay_log(&r->base, t);
-        r->base.failed = 1;
-    }
+    mw_replay_answered(&r->base, a, rc);
 }
 
 /* One event for mw_replay_pump_server. */
