@@ -28,7 +28,7 @@ static size_t body_room(const mw_pop3_server *s)
 static int put(mw_pop3_server *s, const void *p, size_t n)
 {
     int rc = mw__outq_append(&s->io.out, p, n);
-    if (rc == MW_ERR_NOMEM && !s->io.fatal) s->io.fatal = rc;
+    if (rc == MW_ERR_NOMEM) mw__io_fail(&s->io, rc);
     return rc;
 }
 
@@ -114,7 +114,7 @@ int mw_pop3_server_body_end(mw_pop3_server *s)
     int complete = s->b_bol && s->b_crlf;
     const char *t = complete ? ".\r\n" : "\r\n.\r\n";
     int rc = mw__outq_append(&s->io.out, t, complete ? 3u : 5u);
-    if (rc == MW_ERR_NOMEM) s->io.fatal = rc;
+    if (rc == MW_ERR_NOMEM) mw__io_fail(&s->io, rc);
     if (rc) return rc;
     s->phase = MW__POP3_PH_CMD;
     return MW_OK;
