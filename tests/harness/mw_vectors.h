@@ -98,19 +98,29 @@ typedef struct mw_replay_io {
     uint64_t (*tls_discarded)(void *e); /* servers; NULL for clients */
 } mw_replay_io;
 
-/** Define `static const mw_replay_io NAME` for the engine functions PFX_feed ... on type T. */
-#define MW_REPLAY_IO(NAME, T, PFX, DISCARDED)                                                        \
-    static mw_ssize NAME##_feed(void *e, const void *p, size_t n) { return PFX##_feed((T *)e, p, n); } \
-    static unsigned char *NAME##_recv_buf(void *e, size_t *len) { return PFX##_recv_buf((T *)e, len); } \
-    static int NAME##_recv_ack(void *e, size_t n) { return PFX##_recv_ack((T *)e, n); }                \
-    static const unsigned char *NAME##_out_buf(void *e, size_t *len) { return PFX##_out_buf((T *)e, len); } \
-    static void NAME##_out_ack(void *e, size_t n) { PFX##_out_ack((T *)e, n); }                        \
-    static unsigned NAME##_state(void *e) { return PFX##_state((T *)e); }                              \
-    static int NAME##_tls_started(void *e) { return PFX##_tls_started((T *)e); }                       \
-    static int NAME##_eof(void *e) { return PFX##_eof((T *)e); }                                       \
-    static const mw_replay_io NAME = {NAME##_feed, NAME##_recv_buf, NAME##_recv_ack, NAME##_out_buf,   \
-                                      NAME##_out_ack, NAME##_state, NAME##_tls_started, NAME##_eof,    \
+/* The engine calls of the type T (whose functions are named T_feed ...). */
+#define MW_REPLAY_IO_CALLS_(NAME, T)                                                                \
+    static mw_ssize NAME##_feed(void *e, const void *p, size_t n) { return T##_feed((T *)e, p, n); }  \
+    static unsigned char *NAME##_recv_buf(void *e, size_t *len) { return T##_recv_buf((T *)e, len); } \
+    static int NAME##_recv_ack(void *e, size_t n) { return T##_recv_ack((T *)e, n); }                 \
+    static const unsigned char *NAME##_out_buf(void *e, size_t *len) { return T##_out_buf((T *)e, len); } \
+    static void NAME##_out_ack(void *e, size_t n) { T##_out_ack((T *)e, n); }                         \
+    static unsigned NAME##_state(void *e) { return T##_state((T *)e); }                               \
+    static int NAME##_tls_started(void *e) { return T##_tls_started((T *)e); }                        \
+    static int NAME##_eof(void *e) { return T##_eof((T *)e); }
+#define MW_REPLAY_IO_TABLE_(NAME, DISCARDED)                                                       \
+    static const mw_replay_io NAME = {NAME##_feed, NAME##_recv_buf, NAME##_recv_ack, NAME##_out_buf, \
+                                      NAME##_out_ack, NAME##_state, NAME##_tls_started, NAME##_eof,  \
                                       DISCARDED}
+
+/** Define `static const mw_replay_io NAME` for a client engine type T (mw_smtp_client ...). */
+#define MW_REPLAY_CLIENT_IO(NAME, T) MW_REPLAY_IO_CALLS_(NAME, T) MW_REPLAY_IO_TABLE_(NAME, NULL)
+
+/** The same for a server engine type T, with T_tls_discarded. */
+#define MW_REPLAY_SERVER_IO(NAME, T)                                                                 \
+    MW_REPLAY_IO_CALLS_(NAME, T)                                                                     \
+    static uint64_t NAME##_discarded(void *e) { return T##_tls_discarded((T *)e); }                  \
+    MW_REPLAY_IO_TABLE_(NAME, NAME##_discarded)
 
 typedef struct mw_replay mw_replay;
 

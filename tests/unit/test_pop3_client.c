@@ -26,7 +26,7 @@ typedef struct crun {
     int err; /* the error next() or the input ended with, 0 if none */
 } crun;
 
-MW_REPLAY_IO(client_io, mw_pop3_client, mw_pop3_client, NULL);
+MW_REPLAY_CLIENT_IO(client_io, mw_pop3_client);
 
 static const char *cmd_name(int cmd)
 {

@@ -71,9 +71,7 @@ typedef struct run {
     mw_pop3_server *s;
 } run;
 
-static uint64_t server_discarded(void *e) { return mw_pop3_server_tls_discarded(e); }
-
-MW_REPLAY_IO(server_io, mw_pop3_server, mw_pop3_server, server_discarded);
+MW_REPLAY_SERVER_IO(server_io, mw_pop3_server);
 
 static void log_event(run *r, const mw_pop3_event *ev)
 {

@@ -84,7 +84,7 @@ typedef struct run {
     mw_sasl_client *sasl;
 } run;
 
-MW_REPLAY_IO(client_io, mw_smtp_client, mw_smtp_client, NULL);
+MW_REPLAY_CLIENT_IO(client_io, mw_smtp_client);
 
 static void log_event(run *r, const mw_smtp_client_event *ev)
 {

@@ -78,9 +78,7 @@ typedef struct run {
     mw_smtp_server *s;
 } run;
 
-static uint64_t server_discarded(void *e) { return mw_smtp_server_tls_discarded(e); }
-
-MW_REPLAY_IO(server_io, mw_smtp_server, mw_smtp_server, server_discarded);
+MW_REPLAY_SERVER_IO(server_io, mw_smtp_server);
 
 static void log_event(run *r, const mw_smtp_event *ev)
 {
