@@ -53,7 +53,7 @@ typedef struct mwx_smtpc_conf {
      * instead of helo, lmtp, plaintext_auth and the policy tls implies;
      * tls still says whether TLS is implicit or required. NULL: none. */
     const mw_smtp_client_opts *opts;
-    void *tls_config;     /* ready mw_tls_config * (client) instead of cafile/insecure; NULL: none */
+    void *tls_config;     /* ready mw_tls_config * (client) instead of cafile/insecure */
 } mwx_smtpc_conf;
 
 #define MWX_SMTPC_TEXT_MAX 400

@@ -137,7 +137,7 @@ int mw__inbuf_line(mw__inbuf *b, size_t max_line, unsigned flags, mw_slice *line
 int mw__ieq(const char *p, size_t len, const char *s);
 /** Is word (len octets) one of the space-separated words in list (case-insensitive)? */
 int mw__in_list(const char *list, const char *word, size_t len);
-/** Parse n decimal digits (no sign, no space). @return 0, or -1 when not a number or over 2^64-1. */
+/** Parse n decimal digits (no sign, no space). @return 0, or -1 (not a number, over 2^64-1). */
 int mw__parse_u64(const char *p, size_t n, uint64_t *out);
 
 /** mw__word_list_copy: '_' is a word character too (SASL names, RFC 4422 §3.1). */
@@ -152,7 +152,7 @@ int mw__parse_u64(const char *p, size_t n, uint64_t *out);
  *         would not fit) with dst untouched.
  */
 int mw__word_list_copy(char *dst, size_t cap, const char *list, size_t max_word, unsigned flags);
-/** Option setter for a bit set: turn bits on or off. @return MW_OK, MW_ERR_INVALID (a bit outside all). */
+/** Option setter: turn bits on or off. @return MW_OK, MW_ERR_INVALID (a bit outside all). */
 int mw__set_bits(unsigned *field, unsigned bits, unsigned all, int on);
 
 /* ---- engine transport glue ---------------------------------------- */
@@ -181,7 +181,7 @@ typedef struct mw__engine_io {
     int eof;                /* the peer closed (mw_X_eof) */
     int recv_out;           /* recv_buf handed out: its length is recv_len */
     size_t recv_len;
-    size_t recv_room;       /* recv_buf offers an empty buffer at least this much (0: grow on demand) */
+    size_t recv_room;       /* least room recv_buf offers when empty (0: grow on demand) */
     uint64_t tls_discarded; /* plaintext dropped at TLS handoffs */
     int *phase;             /* the engine's phase */
     int ph_handoff, ph_closed;

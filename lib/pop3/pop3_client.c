@@ -259,9 +259,10 @@ void mw_pop3_client_free(mw_pop3_client *c)
 
 /* ---- input and output ----------------------------------------------- */
 
-/* mw_pop3_client_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack are the
- * transport glue every engine shares (lib/common/engine_io.c). Bytes that reach the client while it is stopped at the TLS handoff fail
- * it with MW_ERR_TLS_INJECTION (DESIGN rule 1). */
+/* mw_pop3_client_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack:
+ * the transport glue every engine shares (lib/common/engine_io.c). A byte
+ * that reaches the client while it is stopped at the TLS handoff fails it
+ * with MW_ERR_TLS_INJECTION (DESIGN rule 1). */
 MW__ENGINE_IO_API(mw_pop3_client, mw_pop3_client)
 
 unsigned mw_pop3_client_state(const mw_pop3_client *c)

@@ -182,8 +182,9 @@ void mw_smtp_server_free(mw_smtp_server *s)
 
 /* ---- input and output ----------------------------------------------- */
 
-/* mw_smtp_server_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack are the
- * transport glue every engine shares (lib/common/engine_io.c). Plaintext pipelined after the TLS handoff is counted and dropped, or ends
+/* mw_smtp_server_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack:
+ * the transport glue every engine shares (lib/common/engine_io.c).
+ * Plaintext pipelined after the TLS handoff is counted and dropped, or ends
  * the session under TLS_INJECTION_CLOSE (DESIGN rule 1, CVE-2011-0411). */
 MW__ENGINE_IO_API(mw_smtp_server, mw_smtp_server)
 
