@@ -17,13 +17,34 @@
 
 /* ---- the engines, seen by the loop --------------------------------- */
 
-static unsigned char *smtp_recv_buf(void *e, size_t *len) { return mw_smtp_server_recv_buf(e, len); }
-static int smtp_recv_ack(void *e, size_t n) { return mw_smtp_server_recv_ack(e, n); }
-static int smtp_eof(void *e) { return mw_smtp_server_eof(e); }
-static const unsigned char *smtp_out_buf(void *e, size_t *len) { return mw_smtp_server_out_buf(e, len); }
-static void smtp_out_ack(void *e, size_t n) { mw_smtp_server_out_ack(e, n); }
-static unsigned smtp_state(void *e) { return mw_smtp_server_state(e); }
-static int smtp_tls_started(void *e) { return mw_smtp_server_tls_started(e); }
+static unsigned char *smtp_recv_buf(void *e, size_t *len)
+{
+    return mw_smtp_server_recv_buf(e, len);
+}
+static int smtp_recv_ack(void *e, size_t n)
+{
+    return mw_smtp_server_recv_ack(e, n);
+}
+static int smtp_eof(void *e)
+{
+    return mw_smtp_server_eof(e);
+}
+static const unsigned char *smtp_out_buf(void *e, size_t *len)
+{
+    return mw_smtp_server_out_buf(e, len);
+}
+static void smtp_out_ack(void *e, size_t n)
+{
+    mw_smtp_server_out_ack(e, n);
+}
+static unsigned smtp_state(void *e)
+{
+    return mw_smtp_server_state(e);
+}
+static int smtp_tls_started(void *e)
+{
+    return mw_smtp_server_tls_started(e);
+}
 
 const mwx_engine_ops mwx_smtp_server_ops = {
     .recv_buf = smtp_recv_buf,
@@ -35,13 +56,34 @@ const mwx_engine_ops mwx_smtp_server_ops = {
     .tls_started = smtp_tls_started,
 };
 
-static unsigned char *pop3_recv_buf(void *e, size_t *len) { return mw_pop3_server_recv_buf(e, len); }
-static int pop3_recv_ack(void *e, size_t n) { return mw_pop3_server_recv_ack(e, n); }
-static int pop3_eof(void *e) { return mw_pop3_server_eof(e); }
-static const unsigned char *pop3_out_buf(void *e, size_t *len) { return mw_pop3_server_out_buf(e, len); }
-static void pop3_out_ack(void *e, size_t n) { mw_pop3_server_out_ack(e, n); }
-static unsigned pop3_state(void *e) { return mw_pop3_server_state(e); }
-static int pop3_tls_started(void *e) { return mw_pop3_server_tls_started(e); }
+static unsigned char *pop3_recv_buf(void *e, size_t *len)
+{
+    return mw_pop3_server_recv_buf(e, len);
+}
+static int pop3_recv_ack(void *e, size_t n)
+{
+    return mw_pop3_server_recv_ack(e, n);
+}
+static int pop3_eof(void *e)
+{
+    return mw_pop3_server_eof(e);
+}
+static const unsigned char *pop3_out_buf(void *e, size_t *len)
+{
+    return mw_pop3_server_out_buf(e, len);
+}
+static void pop3_out_ack(void *e, size_t n)
+{
+    mw_pop3_server_out_ack(e, n);
+}
+static unsigned pop3_state(void *e)
+{
+    return mw_pop3_server_state(e);
+}
+static int pop3_tls_started(void *e)
+{
+    return mw_pop3_server_tls_started(e);
+}
 
 const mwx_engine_ops mwx_pop3_server_ops = {
     .recv_buf = pop3_recv_buf,
@@ -60,7 +102,8 @@ int mwx_open_listeners(mwx_server *srv, const char *prog, const char *const *lis
 {
     FILE *pf = port_file ? fopen(port_file, "w") : NULL;
     size_t i;
-    if (port_file && !pf) return fprintf(stderr, "%s: %s: %s\n", prog, port_file, strerror(errno)), -1;
+    if (port_file && !pf)
+        return fprintf(stderr, "%s: %s: %s\n", prog, port_file, strerror(errno)), -1;
     for (i = 0; i < n; i++) {
         char bound[128];
         if (mwx_server_listen(srv, listen[i], tls[i], bound, sizeof bound) != 0) {
@@ -96,11 +139,13 @@ static int auth_verify(mw_sasl_server *sasl, const mwx_table *users, mw_slice *o
 {
     const mw_sasl_server_info *info = mw_sasl_server_info_get(sasl);
     const char *pw =
-        info ? mwx_users_password(users, (const char *)info->authcid.base, info->authcid.len) : NULL;
+        info ? mwx_users_password(users, (const char *)info->authcid.base, info->authcid.len)
+             : NULL;
     int other = info && info->authzid.len &&
                 (info->authzid.len != info->authcid.len ||
                  memcmp(info->authzid.base, info->authcid.base, info->authcid.len) != 0);
-    if (!pw || other || !(info->need & MW_SASL_NEED_PASSWORD)) return mw_sasl_server_verdict(sasl, 0, out);
+    if (!pw || other || !(info->need & MW_SASL_NEED_PASSWORD))
+        return mw_sasl_server_verdict(sasl, 0, out);
     return mw_sasl_server_supply_password(sasl, pw, strlen(pw), out);
 }
 

@@ -125,8 +125,7 @@ static int sock_connect(sess *s)
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        problem(s, "connect to %s port %s: %s", s->conf->host, s->conf->port,
-                strerror(errno));
+        problem(s, "connect to %s port %s: %s", s->conf->host, s->conf->port, strerror(errno));
         return -1;
     }
     s->fd = fd;
@@ -352,8 +351,7 @@ static int start_auth(sess *s)
         if (list.len == 0)
             problem(s, "the server offers no AUTH");
         else
-            problem(s, "no usable AUTH mechanism among \"%.*s\"%s", (int)list.len,
-                    list.base,
+            problem(s, "no usable AUTH mechanism among \"%.*s\"%s", (int)list.len, list.base,
                     k->plaintext_auth ? "" : " (PLAIN/LOGIN need TLS unless --no-tls)");
         return -1;
     }
@@ -380,8 +378,7 @@ static int start_auth(sess *s)
 
 static void print_reply(sess *s, const char *what, const mw_smtp_client_event *ev)
 {
-    problem(s, "%s: %d %.*s", what, ev->code, (int)ev->text.len,
-            ev->text.base);
+    problem(s, "%s: %d %.*s", what, ev->code, (int)ev->text.len, ev->text.base);
 }
 
 static int send_envelope(sess *s, const mw_smtp_client_envelope *env, int *result)
@@ -495,7 +492,8 @@ static void settle(txn *x, size_t i, const mw_smtp_client_event *ev)
 static void settle_rest(txn *x, const mw_smtp_client_event *ev)
 {
     size_t i;
-    for (i = 0; i < x->nrcpts; i++) settle(x, i, ev);
+    for (i = 0; i < x->nrcpts; i++)
+        settle(x, i, ev);
 }
 
 /* Act on one event. @return 0, or -1 to end the session. */
@@ -558,7 +556,8 @@ static int on_event(sess *s, txn *x, int t, const mw_smtp_client_event *ev,
         break;
     case MW_SMTP_CLIENT_EV_SEND_BODY:
         s->writing = 1;
-        if (conf->trace) fprintf(conf->trace, "C: <message, %llu octets>\n", (unsigned long long)x->size);
+        if (conf->trace)
+            fprintf(conf->trace, "C: <message, %llu octets>\n", (unsigned long long)x->size);
         break;
     case MW_SMTP_CLIENT_EV_BDAT:
         if (ev->code / 100 != 2) print_reply(s, "BDAT refused", ev);
@@ -570,8 +569,8 @@ static int on_event(sess *s, txn *x, int t, const mw_smtp_client_event *ev,
             if (x->results) x->results[ev->rcpt_index].final_code = ev->code;
             settle(x, ev->rcpt_index, ev);
             if (ev->code / 100 != 2) {
-                problem(s, "delivery to <%.*s> failed: %d %.*s", (int)ev->rcpt.len,
-                        ev->rcpt.base, ev->code, (int)ev->text.len, ev->text.base);
+                problem(s, "delivery to <%.*s> failed: %d %.*s", (int)ev->rcpt.len, ev->rcpt.base,
+                        ev->code, (int)ev->text.len, ev->text.base);
                 x->refused++;
             }
         } else {

@@ -53,7 +53,7 @@ typedef struct mwx_smtpc_conf {
      * instead of helo, lmtp, plaintext_auth and the policy tls implies;
      * tls still says whether TLS is implicit or required. NULL: none. */
     const mw_smtp_client_opts *opts;
-    void *tls_config;     /* ready mw_tls_config * (client) instead of cafile/insecure */
+    void *tls_config; /* ready mw_tls_config * (client) instead of cafile/insecure */
 } mwx_smtpc_conf;
 
 #define MWX_SMTPC_TEXT_MAX 400
@@ -67,15 +67,15 @@ typedef struct mwx_smtpc_rcpt_result {
      * reply to the message (LMTP: its own). A recipient still at 0 after
      * the call was neither delivered nor refused (connection lost...). */
     int code;
-    char status[16];                /* its RFC 3463 enhanced code, "" if none */
-    char text[MWX_SMTPC_TEXT_MAX];  /* its text (first line, enhanced code included) */
+    char status[16];               /* its RFC 3463 enhanced code, "" if none */
+    char text[MWX_SMTPC_TEXT_MAX]; /* its text (first line, enhanced code included) */
 } mwx_smtpc_rcpt_result;
 
 /* How the session went, beyond the per-recipient results. */
 typedef struct mwx_smtpc_outcome {
-    int ready;                      /* it got as far as sending the envelope */
-    int tls;                        /* ... over TLS */
-    char fail[MWX_SMTPC_TEXT_MAX];  /* the last problem line (no prefix), "" if none */
+    int ready;                     /* it got as far as sending the envelope */
+    int tls;                       /* ... over TLS */
+    char fail[MWX_SMTPC_TEXT_MAX]; /* the last problem line (no prefix), "" if none */
 } mwx_smtpc_outcome;
 
 /*

@@ -170,7 +170,8 @@ int main(int argc, char **argv)
         goto out;
     }
     cfg.sasl_opts = mw_sasl_options_new(NULL);
-    if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, mwx_random_bytes, NULL) != MW_OK)
+    if (!cfg.sasl_opts ||
+        mw_sasl_options_set_random(cfg.sasl_opts, mwx_random_bytes, NULL) != MW_OK)
         goto out;
     h = pop3d_handlers;
     h.user = &cfg;
@@ -181,7 +182,8 @@ int main(int argc, char **argv)
     cfg.opts_implicit = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 1);
     if (!cfg.opts || !cfg.opts_implicit) goto out;
     mwx_server_set_limits(srv, o.max_conns, o.idle_sec * 1000);
-    if (mwx_open_listeners(srv, "mw-pop3d", o.listen, o.listen_tls, o.nlisten, o.port_file) != 0) goto out;
+    if (mwx_open_listeners(srv, "mw-pop3d", o.listen, o.listen_tls, o.nlisten, o.port_file) != 0)
+        goto out;
     mwx_log("ready: host %s, maildirs in %s%s", cfg.hostname, cfg.maildir_root,
             cfg.apop ? ", APOP on" : "");
     rc = mwx_server_run(srv) == 0 ? 0 : 1;

@@ -104,7 +104,8 @@ static void note(struct entry *e, size_t i, const mwx_smtpc_rcpt_result *r)
 }
 
 /* "host:port" or "[v6]:port". @return 0, -1 (malformed or too long). */
-static int split_hostport(const char *hostport, char *buf, size_t cap, const char **host, const char **port)
+static int split_hostport(const char *hostport, char *buf, size_t cap, const char **host,
+                          const char **port)
 {
     char *p;
     if (strlen(hostport) >= cap) return -1;
@@ -161,7 +162,8 @@ static void log_problems(struct entry *e, const char *text, const char *fail)
 
 /* One SMTP transaction through the smarthost; fills e->st. Codes stay 0
  * where nothing final was learnt (e->fail says why). */
-static void transact(const smtpd_config *cfg, const char *relay_host, const char *msg_path, struct entry *e)
+static void transact(const smtpd_config *cfg, const char *relay_host, const char *msg_path,
+                     struct entry *e)
 {
     char hp[300], *errs = NULL;
     size_t i, errs_len = 0;
@@ -172,19 +174,21 @@ static void transact(const smtpd_config *cfg, const char *relay_host, const char
     int fd = open_body(msg_path);
     memset(&conf, 0, sizeof conf);
     memset(&out, 0, sizeof out);
-    if (!res || !err || fd < 0 || split_hostport(relay_host, hp, sizeof hp, &conf.host, &conf.port) != 0) {
+    if (!res || !err || fd < 0 ||
+        split_hostport(relay_host, hp, sizeof hp, &conf.host, &conf.port) != 0) {
         snprintf(e->fail, sizeof e->fail, "cannot start an attempt through %s", relay_host);
         mwx_log("relay id=%s: %s", e->id, e->fail);
     } else {
         conf.name = "smarthost";
         conf.opts = cfg->client_opts; /* EHLO name, STARTTLS policy, plaintext AUTH */
-        conf.tls = cfg->relay_tls == MW_SMTP_TLS_REQUIRED      ? MWX_SMTPC_TLS_STARTTLS
+        conf.tls = cfg->relay_tls == MW_SMTP_TLS_REQUIRED        ? MWX_SMTPC_TLS_STARTTLS
                    : cfg->relay_tls == MW_SMTP_TLS_OPPORTUNISTIC ? MWX_SMTPC_TLS_OPPORTUNISTIC
                                                                  : MWX_SMTPC_TLS_NONE;
         conf.tls_config = cfg->relay_tls_cfg;
         conf.user = cfg->relay_user;
         conf.password = cfg->relay_pass;
-        mwx_smtpc_send(&conf, e->from, (const char *const *)e->rcpts.v, e->rcpts.n, fd, 0, res, &out, err);
+        mwx_smtpc_send(&conf, e->from, (const char *const *)e->rcpts.v, e->rcpts.n, fd, 0, res,
+                       &out, err);
         fflush(err);
         if (out.ready) mwx_log("relay id=%s: session ready%s", e->id, out.tls ? " (TLS)" : "");
         log_problems(e, errs, out.fail);

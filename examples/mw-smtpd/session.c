@@ -152,8 +152,9 @@ static int on_auth(mwx_conn *c, session *ss, const smtpd_config *cfg, const mw_s
     mw_slice out;
     int start = ev->type == MW_SMTP_EV_AUTH;
     const char *ir = (ev->flags & MW_SMTP_F_INITIAL) ? ev->data.base : NULL;
-    int rc = mwx_auth_step(&ss->sasl, cfg->sasl_opts, cfg->hostname, cfg->users, start ? &ev->arg : NULL,
-                           start ? ir : ev->data.base, ev->data.len, &out, ss->user, sizeof ss->user);
+    int rc =
+        mwx_auth_step(&ss->sasl, cfg->sasl_opts, cfg->hostname, cfg->users, start ? &ev->arg : NULL,
+                      start ? ir : ev->data.base, ev->data.len, &out, ss->user, sizeof ss->user);
     if (rc == MW_SASL_CONTINUE) return mw_smtp_server_auth_challenge(ss->smtp, out.base, out.len);
     if (rc == MW_SASL_DONE) {
         mwx_log("%s: authenticated as %s", c->peer, ss->user);

@@ -177,15 +177,15 @@ int mw__set_bits(unsigned *field, unsigned bits, unsigned all, int on);
 typedef struct mw__engine_io {
     mw__inbuf in;
     mw__outq out;
-    int fatal;              /* sticky fatal error, 0 if none */
-    int eof;                /* the peer closed (mw_X_eof) */
-    int recv_out;           /* recv_buf handed out: its length is recv_len */
+    int fatal;    /* sticky fatal error, 0 if none */
+    int eof;      /* the peer closed (mw_X_eof) */
+    int recv_out; /* recv_buf handed out: its length is recv_len */
     size_t recv_len;
     size_t recv_room;       /* least room recv_buf offers when empty (0: grow on demand) */
     uint64_t tls_discarded; /* plaintext dropped at TLS handoffs */
     int *phase;             /* the engine's phase */
     int ph_handoff, ph_closed;
-    unsigned flags;         /* MW__IO_* */
+    unsigned flags; /* MW__IO_* */
 } mw__engine_io;
 
 void mw__io_init(mw__engine_io *io, const mw_mem *mem, size_t in_max, size_t out_max);
@@ -223,10 +223,25 @@ size_t mw__io_handoff_discard(mw__engine_io *io);
     {                                                                                              \
         return e ? mw__io_feed(&e->io, data, len) : MW_ERR_INVALID;                                \
     }                                                                                              \
-    unsigned char *PFX##_recv_buf(T *e, size_t *len) { return mw__io_recv_buf(e ? &e->io : NULL, len); } \
-    int PFX##_recv_ack(T *e, size_t n) { return e ? mw__io_recv_ack(&e->io, n) : MW_ERR_INVALID; } \
-    int PFX##_eof(T *e) { return e ? mw__io_eof(&e->io) : MW_ERR_INVALID; }                        \
-    const unsigned char *PFX##_out_buf(T *e, size_t *len) { return mw__io_out_buf(e ? &e->io : NULL, len); } \
-    void PFX##_out_ack(T *e, size_t n) { mw__io_out_ack(e ? &e->io : NULL, n); }
+    unsigned char *PFX##_recv_buf(T *e, size_t *len)                                               \
+    {                                                                                              \
+        return mw__io_recv_buf(e ? &e->io : NULL, len);                                            \
+    }                                                                                              \
+    int PFX##_recv_ack(T *e, size_t n)                                                             \
+    {                                                                                              \
+        return e ? mw__io_recv_ack(&e->io, n) : MW_ERR_INVALID;                                    \
+    }                                                                                              \
+    int PFX##_eof(T *e)                                                                            \
+    {                                                                                              \
+        return e ? mw__io_eof(&e->io) : MW_ERR_INVALID;                                            \
+    }                                                                                              \
+    const unsigned char *PFX##_out_buf(T *e, size_t *len)                                          \
+    {                                                                                              \
+        return mw__io_out_buf(e ? &e->io : NULL, len);                                             \
+    }                                                                                              \
+    void PFX##_out_ack(T *e, size_t n)                                                             \
+    {                                                                                              \
+        mw__io_out_ack(e ? &e->io : NULL, n);                                                      \
+    }
 
 #endif /* MW_COMMON_INTERNAL_H */

@@ -30,7 +30,10 @@ void mw__io_free(mw__engine_io *io)
     mw__outq_free(&io->out);
 }
 
-static int phase_is(const mw__engine_io *io, int ph) { return io->phase && *io->phase == ph; }
+static int phase_is(const mw__engine_io *io, int ph)
+{
+    return io->phase && *io->phase == ph;
+}
 
 int mw__io_fail(mw__engine_io *io, int rc)
 {

@@ -6,7 +6,10 @@
  */
 #include "common/common_internal.h"
 
-static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c; }
+static unsigned char lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
 
 static int ieq_n(const char *p, const char *q, size_t n)
 {
@@ -24,9 +27,11 @@ int mw__in_list(const char *list, const char *word, size_t len)
 {
     const char *p = list;
     while (*p) {
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
         const char *e = p;
-        while (*e && *e != ' ') e++;
+        while (*e && *e != ' ')
+            e++;
         if ((size_t)(e - p) == len && len > 0 && ieq_n(p, word, len)) return 1;
         p = e;
     }

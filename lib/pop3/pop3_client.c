@@ -367,11 +367,14 @@ static int start_auth(mw_pop3_client *c, mw__pop3_cmd *k)
     if (!rc && ir.base) {
         if (6 + nlen + 1 + (enc ? enc : 1) + 2 <= MW__POP3_CMDLINE_MAX) {
             rc = mw__outq_puts(&c->io.out, " ");
-            if (!rc && ir.len == 0) rc = mw__outq_puts(&c->io.out, "="); /* RFC 5034 §4: empty response */
+            if (!rc && ir.len == 0)
+                rc = mw__outq_puts(&c->io.out, "="); /* RFC 5034 §4: empty response */
             size_t got;
             unsigned char *w = !rc && enc ? mw__outq_reserve(&c->io.out, enc, &got) : NULL;
             if (!rc && enc && !w) rc = MW_ERR_NOMEM;
-            if (w) mw__outq_commit(&c->io.out, (size_t)mw_b64_encode(ir.base, ir.len, (char *)w, enc, 0));
+            if (w)
+                mw__outq_commit(&c->io.out,
+                                (size_t)mw_b64_encode(ir.base, ir.len, (char *)w, enc, 0));
         } else {
             c->auth_ir_pending = 1; /* too long for the command: after the empty "+ " */
         }
@@ -471,7 +474,8 @@ static int read_line(mw_pop3_client *c, mw_slice *line)
 {
     size_t lim = c->sasl ? MW__POP3_AUTH_LINE : c->o.max_line;
     if (lim > c->io.in.max) lim = c->io.in.max;
-    if (mw__inbuf_len(&c->io.in) == 0) return 0; /* nothing buffered (the buffer may not exist yet) */
+    if (mw__inbuf_len(&c->io.in) == 0)
+        return 0; /* nothing buffered (the buffer may not exist yet) */
     int rc = mw__inbuf_line(&c->io.in, lim, 0, line);
     if (rc == MW_ERR_LINE_TOO_LONG) return fail(c, MW_ERR_PROTOCOL);
     return rc;

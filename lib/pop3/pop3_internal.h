@@ -67,7 +67,7 @@ struct mw_pop3_server {
 
     int phase, pending;
     int tls, authed, utf8;
-    int maildrop_due;   /* credentials accepted: MAILDROP is the next event */
+    int maildrop_due; /* credentials accepted: MAILDROP is the next event */
     unsigned bad;
 
     char user[MW__POP3_USER_MAX + 1]; /* from USER, waiting for PASS */

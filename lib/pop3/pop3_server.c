@@ -473,7 +473,8 @@ static int cmd_auth(mw_pop3_server *s, char *arg, size_t alen)
     if (mlen == 0) return bad(s, NULL, "Syntax: AUTH mechanism [initial-response]");
     for (size_t i = 0; i < mlen; i++)
         if (arg[i] >= 'a' && arg[i] <= 'z') arg[i] = (char)(arg[i] - 32);
-    if (!mw__in_list(s->o.auth_mechs, arg, mlen)) return bad(s, NULL, "Unrecognized authentication type");
+    if (!mw__in_list(s->o.auth_mechs, arg, mlen))
+        return bad(s, NULL, "Unrecognized authentication type");
     if (is_plaintext_mech(arg, mlen) && !plaintext_ok(s)) return refuse_plaintext(s);
     s->ev.arg.base = arg;
     s->ev.arg.len = mlen;
@@ -702,7 +703,8 @@ static int line_step(mw_pop3_server *s)
     size_t lim = in_auth ? s->o.max_auth : s->o.max_cmd;
     unsigned lf = (s->o.flags & MW_POP3_SERVER_BARE_LF) ? MW__LINE_LENIENT_LF : 0u;
     mw_slice line;
-    if (mw__inbuf_len(&s->io.in) == 0) return 0; /* nothing buffered (the buffer may not exist yet) */
+    if (mw__inbuf_len(&s->io.in) == 0)
+        return 0; /* nothing buffered (the buffer may not exist yet) */
     int rc = mw__inbuf_line(&s->io.in, lim, lf, &line);
     if (rc == 0) return 0;
     if (rc == MW_ERR_LINE_TOO_LONG) {
@@ -737,7 +739,8 @@ int mw_pop3_server_next(mw_pop3_server *s, const mw_pop3_event **evp)
             s->ev.user.base = s->user;
             s->ev.user.len = s->user_len;
             rc = paused(s, MW__POP3_P_MAILDROP, MW_POP3_EV_MAILDROP);
-        } else if (s->phase == MW__POP3_PH_HANDOFF || mw__outq_len(&s->io.out) > MW__POP3_OUT_HIGH) {
+        } else if (s->phase == MW__POP3_PH_HANDOFF ||
+                   mw__outq_len(&s->io.out) > MW__POP3_OUT_HIGH) {
             return 0;
         } else if (s->phase == MW__POP3_PH_LISTING) {
             rc = listing_step(s);

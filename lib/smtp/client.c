@@ -685,7 +685,8 @@ static int next_reply(mw_smtp_client *c, int *answered)
     rc = mw__smtpc_read_reply(c);
     if (rc < 0) return mw__smtpc_set_fatal(c, rc);
     if (rc == 0) {
-        if (c->io.eof && (c->wcount || mw__inbuf_len(&c->io.in))) return mw__smtpc_set_fatal(c, MW_ERR_CLOSED);
+        if (c->io.eof && (c->wcount || mw__inbuf_len(&c->io.in)))
+            return mw__smtpc_set_fatal(c, MW_ERR_CLOSED);
         if (c->io.eof) { /* the server went away while idle: nothing more can happen */
             c->phase = MW__SMTPC_PH_CLOSED;
             return MW_ERR_CLOSED;

@@ -213,7 +213,8 @@ int mw__smtpc_pump(mw_smtp_client *c)
 {
     while (c->txn && c->next_line < c->send_limit && c->next_line < c->nlines) {
         const mw__smtpc_line *l = &c->lines[c->next_line];
-        if (l->len > mw__outq_room(&c->io.out) || c->wcount == c->wcap) return MW_OK; /* after a drain */
+        if (l->len > mw__outq_room(&c->io.out) || c->wcount == c->wcap)
+            return MW_OK; /* after a drain */
         int kind = c->next_line == 0                               ? MW__SMTPC_K_MAIL
                    : (!c->bdat && c->next_line == c->nlines - 1) ? MW__SMTPC_K_DATA
                                                                   : MW__SMTPC_K_RCPT;
@@ -429,7 +430,8 @@ int mw_smtp_client_body_end(mw_smtp_client *c)
         if (rc) return rc;
     } else {
         size_t finals = (c->o.flags & MW_SMTP_CLIENT_LMTP) ? c->accepted : 1;
-        if (mw__outq_room(&c->io.out) < TERM_RESERVE || c->wcap - c->wcount < finals) return MW_ERR_LIMIT;
+        if (mw__outq_room(&c->io.out) < TERM_RESERVE || c->wcap - c->wcount < finals)
+            return MW_ERR_LIMIT;
         size_t got;
         unsigned char *w = mw__outq_reserve(&c->io.out, TERM_RESERVE, &got);
         if (!w) return mw__smtpc_set_fatal(c, MW_ERR_NOMEM);

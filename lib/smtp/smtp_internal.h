@@ -69,7 +69,7 @@ enum mw__smtp_pending {
 struct mw_smtp_server {
     mw_mem mem;
     mw_smtp_server_opts o; /* private copy */
-    mw__engine_io io; /* input, output, eof, sticky fatal error, TLS handoff */
+    mw__engine_io io;      /* input, output, eof, sticky fatal error, TLS handoff */
     unsigned char *scratch; /* decoded xtext values; o.max_cmd octets */
     unsigned char *auth_buf; /* decoded SASL data; o.max_auth octets, only with AUTH mechanisms */
     mw_smtp_event ev;

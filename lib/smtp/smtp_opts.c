@@ -108,7 +108,8 @@ int mw_smtp_server_opts_set_input_buffer(mw_smtp_server_opts *o, size_t size)
 int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const char *list)
 {
     if (!o) return MW_ERR_INVALID;
-    return mw__word_list_copy(o->auth_mechs, sizeof o->auth_mechs, list, 20, MW__WORDS_UNDERSCORE); /* RFC 4422 §3.1: 1..20 chars */
+    return mw__word_list_copy(o->auth_mechs, sizeof o->auth_mechs, list, 20,
+                              MW__WORDS_UNDERSCORE); /* RFC 4422 §3.1: 1..20 chars */
 }
 
 int mw_smtp_server_opts_declare_params(mw_smtp_server_opts *o, int rcpt, const char *names,

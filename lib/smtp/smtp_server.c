@@ -193,7 +193,8 @@ unsigned mw_smtp_server_state(const mw_smtp_server *s)
     if (!s) return 0;
     unsigned st = 0;
     int out = mw__outq_len(&s->io.out) > 0;
-    if (s->io.fatal || s->phase == MW__SMTP_PH_CLOSED) return MW_CLOSED | (out ? MW_WANT_WRITE : 0u);
+    if (s->io.fatal || s->phase == MW__SMTP_PH_CLOSED)
+        return MW_CLOSED | (out ? MW_WANT_WRITE : 0u);
     if (s->phase == MW__SMTP_PH_HANDOFF) return MW_TLS_HANDOFF | (out ? MW_WANT_WRITE : 0u);
     /* RFC 2920 §3.2: replies to a pipelined group are held until the
      * engine has run out of buffered commands (blocked), then flushed. */
@@ -331,12 +332,13 @@ static int mail_params(mw_smtp_server *s, mw_slice rest)
             else if (!has || scratch_xtext(s, v, &off, 500, &ev->auth))
                 return mw__smtp_bad(s, 501, "5.5.4", "Bad AUTH value");
             ev->flags |= MW_SMTP_F_AUTH;
-        } else if (mw__ieq(key.base, key.len, "REQUIRETLS") &&
-                   has_ext(s, MW_SMTP_EXT_REQUIRETLS) && s->tls) {
+        } else if (mw__ieq(key.base, key.len, "REQUIRETLS") && has_ext(s, MW_SMTP_EXT_REQUIRETLS) &&
+                   s->tls) {
             SEEN(64u);
             if (has) return mw__smtp_bad(s, 501, "5.5.4", "REQUIRETLS takes no value");
             ev->flags |= MW_SMTP_F_REQUIRETLS;
-        } else if (mw__ieq(key.base, key.len, "MT-PRIORITY") && has_ext(s, MW_SMTP_EXT_MT_PRIORITY)) {
+        } else if (mw__ieq(key.base, key.len, "MT-PRIORITY") &&
+                   has_ext(s, MW_SMTP_EXT_MT_PRIORITY)) {
             SEEN(128u);
             /* RFC 6710 §3: ["-" / "+"] DIGIT, range -9..9 */
             const char *p = v.base;
@@ -379,7 +381,7 @@ static int rcpt_params(mw_smtp_server *s, mw_slice rest)
                                : mw__ieq(v.base + i, e - i, "SUCCESS") ? MW_SMTP_NOTIFY_SUCCESS
                                : mw__ieq(v.base + i, e - i, "FAILURE") ? MW_SMTP_NOTIFY_FAILURE
                                : mw__ieq(v.base + i, e - i, "DELAY")   ? MW_SMTP_NOTIFY_DELAY
-                                                                            : 0;
+                                                                       : 0;
                 if (!bit || (ev->notify & bit)) return mw__smtp_bad(s, 501, "5.5.4", "Bad NOTIFY value");
                 ev->notify |= bit;
                 i = e + 1;

@@ -17,7 +17,8 @@ void mw_vbuf_add(mw_vbuf *b, const void *d, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
+        while (cap < b->len + n + 1)
+            cap *= 2;
         b->p = realloc(b->p, cap);
         if (!b->p) abort();
         b->cap = cap;
@@ -27,7 +28,10 @@ void mw_vbuf_add(mw_vbuf *b, const void *d, size_t n)
     b->p[b->len] = 0;
 }
 
-void mw_vbuf_puts(mw_vbuf *b, const char *s) { mw_vbuf_add(b, s, strlen(s)); }
+void mw_vbuf_puts(mw_vbuf *b, const char *s)
+{
+    mw_vbuf_add(b, s, strlen(s));
+}
 
 void mw_vbuf_escape(mw_vbuf *b, const void *data, size_t n)
 {
@@ -35,15 +39,21 @@ void mw_vbuf_escape(mw_vbuf *b, const void *data, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
         char t[8];
-        if (c == '\r') mw_vbuf_puts(b, "\\r");
-        else if (c == '\n') mw_vbuf_puts(b, "\\n");
-        else if (c == '\t') mw_vbuf_puts(b, "\\t");
-        else if (c == '\\') mw_vbuf_puts(b, "\\\\");
-        else if (c == 0) mw_vbuf_puts(b, "\\0");
+        if (c == '\r')
+            mw_vbuf_puts(b, "\\r");
+        else if (c == '\n')
+            mw_vbuf_puts(b, "\\n");
+        else if (c == '\t')
+            mw_vbuf_puts(b, "\\t");
+        else if (c == '\\')
+            mw_vbuf_puts(b, "\\\\");
+        else if (c == 0)
+            mw_vbuf_puts(b, "\\0");
         else if (c < 32 || c >= 127) {
             snprintf(t, sizeof t, "\\x%02X", c);
             mw_vbuf_puts(b, t);
-        } else mw_vbuf_add(b, &c, 1);
+        } else
+            mw_vbuf_add(b, &c, 1);
     }
 }
 
@@ -62,16 +72,21 @@ void mw_vbuf_unescape(mw_vbuf *b, const char *s)
         }
         s++;
         char c = *s ? *s++ : '\\';
-        if (c == 'r') mw_vbuf_add(b, "\r", 1);
-        else if (c == 'n') mw_vbuf_add(b, "\n", 1);
-        else if (c == 't') mw_vbuf_add(b, "\t", 1);
-        else if (c == '0') mw_vbuf_add(b, "", 1);
+        if (c == 'r')
+            mw_vbuf_add(b, "\r", 1);
+        else if (c == 'n')
+            mw_vbuf_add(b, "\n", 1);
+        else if (c == 't')
+            mw_vbuf_add(b, "\t", 1);
+        else if (c == '0')
+            mw_vbuf_add(b, "", 1);
         else if (c == 'x' && s[0] && s[1]) {
             char hex[3] = {s[0], s[1], 0};
             unsigned char v = (unsigned char)strtoul(hex, NULL, 16);
             mw_vbuf_add(b, &v, 1);
             s += 2;
-        } else mw_vbuf_add(b, &c, 1);
+        } else
+            mw_vbuf_add(b, &c, 1);
     }
 }
 
@@ -112,9 +127,12 @@ static int directive(mw_vector *v, char d, const char *arg, unsigned flags)
         if (upper) mw_vbuf_add(b, "\r\n", 2);
         return 0;
     }
-    case 'O': return push(v->opts, &v->nopts, COUNT(v->opts), arg);
-    case 'E': return push(v->events, &v->nevents, COUNT(v->events), arg);
-    case 'X': return push(v->expect, &v->nexpect, COUNT(v->expect), arg);
+    case 'O':
+        return push(v->opts, &v->nopts, COUNT(v->opts), arg);
+    case 'E':
+        return push(v->events, &v->nevents, COUNT(v->events), arg);
+    case 'X':
+        return push(v->expect, &v->nexpect, COUNT(v->expect), arg);
     case 'A':
         if (v->nanswers < COUNT(v->answers)) v->answer_after[v->nanswers] = v->nevents;
         return push(v->answers, &v->nanswers, COUNT(v->answers), arg);
@@ -123,7 +141,8 @@ static int directive(mw_vector *v, char d, const char *arg, unsigned flags)
         snprintf(sg->step, sizeof sg->step, "%s", arg);
         v->nseg++;
         return 0;
-    default: return -1;
+    default:
+        return -1;
     }
 }
 
@@ -139,9 +158,11 @@ int mw_vector_load(const char *path, mw_vector *v, unsigned flags)
     int rc = 0;
     while (rc == 0 && fgets(line, sizeof line, f)) {
         size_t n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = 0;
         if (n == 0 || line[0] == '#') continue;
-        if (n < 2 || line[1] != ':' || directive(v, line[0], line[2] == ' ' ? line + 3 : line + 2, flags)) {
+        if (n < 2 || line[1] != ':' ||
+            directive(v, line[0], line[2] == ' ' ? line + 3 : line + 2, flags)) {
             fprintf(stderr, "%s: bad, unknown or one too many: %s\n", path, line);
             rc = -1;
         }
@@ -152,12 +173,17 @@ int mw_vector_load(const char *path, mw_vector *v, unsigned flags)
 
 void mw_vector_free(mw_vector *v)
 {
-    for (size_t i = 0; i < v->nopts; i++) free(v->opts[i]);
-    for (size_t i = 0; i < v->nseg; i++) free(v->seg[i].bytes.p);
+    for (size_t i = 0; i < v->nopts; i++)
+        free(v->opts[i]);
+    for (size_t i = 0; i < v->nseg; i++)
+        free(v->seg[i].bytes.p);
     free(v->out.p);
-    for (size_t i = 0; i < v->nevents; i++) free(v->events[i]);
-    for (size_t i = 0; i < v->nanswers; i++) free(v->answers[i]);
-    for (size_t i = 0; i < v->nexpect; i++) free(v->expect[i]);
+    for (size_t i = 0; i < v->nevents; i++)
+        free(v->events[i]);
+    for (size_t i = 0; i < v->nanswers; i++)
+        free(v->answers[i]);
+    for (size_t i = 0; i < v->nexpect; i++)
+        free(v->expect[i]);
 }
 
 int mw_vector_expects(const mw_vector *v, const char *x)
@@ -179,8 +205,8 @@ void mw_vector_option_check(const char *opt, int rc)
 
 /* ---- replaying ------------------------------------------------------------ */
 
-void mw_replay_init(mw_replay *r, const mw_vector *v, const mw_replay_io *io, void *eng, size_t chunk,
-                    int zero_copy)
+void mw_replay_init(mw_replay *r, const mw_vector *v, const mw_replay_io *io, void *eng,
+                    size_t chunk, int zero_copy)
 {
     memset(r, 0, sizeof *r);
     r->v = v;
@@ -221,7 +247,10 @@ void mw_replay_drain(mw_replay *r)
     }
 }
 
-void mw_replay_body(mw_replay *r, mw_slice data) { mw_vbuf_add(&r->body, data.base, data.len); }
+void mw_replay_body(mw_replay *r, mw_slice data)
+{
+    mw_vbuf_add(&r->body, data.base, data.len);
+}
 
 void mw_replay_flush_body(mw_replay *r)
 {
@@ -314,10 +343,13 @@ void mw_replay_segments(mw_replay *r)
         feed_all(r, &v->seg[i].bytes);
         if (r->stop) continue;
         if (!strcmp(v->seg[i].step, "tls")) {
-            if (!(r->io->state(r->eng) & MW_TLS_HANDOFF)) mw_replay_fail(r, "!! expected TLS handoff");
+            if (!(r->io->state(r->eng) & MW_TLS_HANDOFF))
+                mw_replay_fail(r, "!! expected TLS handoff");
             int rc = r->io->tls_started(r->eng);
-            if (rc && r->tls_error) r->tls_error(r, rc);
-            else if (rc) r->failed = 1;
+            if (rc && r->tls_error)
+                r->tls_error(r, rc);
+            else if (rc)
+                r->failed = 1;
             mw_replay_drain(r);
         } else if (!strcmp(v->seg[i].step, "eof")) {
             r->io->eof(r->eng);
@@ -345,14 +377,15 @@ static int expectations_met(mw_replay *r)
 static void dump(mw_replay *r, int ok)
 {
     const mw_vector *v = r->v;
-    fprintf(stderr, "vector %s chunk %zu%s: %s\n", v->name, r->chunk, r->zero_copy ? " (zero-copy)" : "",
-            ok ? "ok" : "MISMATCH");
+    fprintf(stderr, "vector %s chunk %zu%s: %s\n", v->name, r->chunk,
+            r->zero_copy ? " (zero-copy)" : "", ok ? "ok" : "MISMATCH");
     mw_test_dump("  output  ", r->out.p ? r->out.p : "", r->out.len);
     mw_test_dump("  expected", v->out.p ? v->out.p : "", v->out.len);
     for (size_t i = 0; i < r->nlog; i++)
         fprintf(stderr, "  E: %s%s\n", r->log[i],
                 i < v->nevents && !strcmp(r->log[i], v->events[i]) ? "" : "   <-- differs");
-    fprintf(stderr, "  (%zu events expected, %zu answers used of %zu, state 0x%x, discarded %llu)\n",
+    fprintf(stderr,
+            "  (%zu events expected, %zu answers used of %zu, state 0x%x, discarded %llu)\n",
             v->nevents, r->next_answer, v->nanswers, r->io->state(r->eng),
             r->io->tls_discarded ? (unsigned long long)r->io->tls_discarded(r->eng) : 0ull);
 }
@@ -362,7 +395,8 @@ int mw_replay_finish(mw_replay *r, int ok, int verbose, int answers_free)
     const mw_vector *v = r->v;
     mw_replay_flush_body(r);
     ok = ok && !r->failed;
-    if (r->out.len != v->out.len || memcmp(r->out.p ? r->out.p : "", v->out.p ? v->out.p : "", v->out.len))
+    if (r->out.len != v->out.len ||
+        memcmp(r->out.p ? r->out.p : "", v->out.p ? v->out.p : "", v->out.len))
         ok = 0;
     if (r->nlog != v->nevents) ok = 0;
     for (size_t i = 0; ok && i < r->nlog; i++)
@@ -370,7 +404,8 @@ int mw_replay_finish(mw_replay *r, int ok, int verbose, int answers_free)
     if (!answers_free && r->next_answer != v->nanswers) ok = 0;
     if (!expectations_met(r)) ok = 0;
     if (!ok || verbose) dump(r, ok);
-    for (size_t i = 0; i < r->nlog; i++) free(r->log[i]);
+    for (size_t i = 0; i < r->nlog; i++)
+        free(r->log[i]);
     free(r->out.p);
     free(r->body.p);
     r->nlog = 0;
@@ -384,13 +419,15 @@ static int replay_all_ways(const mw_vector *v, mw_replay_fn replay, int verbose)
 {
     int ok = replay(v, (size_t)-1, 0, verbose);
     if (mw_vector_expects(v, "whole-only")) return ok && replay(v, (size_t)-1, 1, 0);
-    for (size_t chunk = 1; ok && chunk <= 8; chunk++) ok = replay(v, chunk, 0, 0);
-    for (size_t chunk = 1; ok && chunk <= 9; chunk++) ok = replay(v, chunk == 9 ? (size_t)-1 : chunk, 1, 0);
+    for (size_t chunk = 1; ok && chunk <= 8; chunk++)
+        ok = replay(v, chunk, 0, 0);
+    for (size_t chunk = 1; ok && chunk <= 9; chunk++)
+        ok = replay(v, chunk == 9 ? (size_t)-1 : chunk, 1, 0);
     return ok;
 }
 
-int mw_vectors_run_dir(const char *dir, const char *prefix, const char *only_env, unsigned load_flags,
-                       mw_replay_fn replay, int (*more)(const mw_vector *v))
+int mw_vectors_run_dir(const char *dir, const char *prefix, const char *only_env,
+                       unsigned load_flags, mw_replay_fn replay, int (*more)(const mw_vector *v))
 {
     DIR *d = opendir(dir);
     CHECK(d != NULL);
@@ -400,7 +437,9 @@ int mw_vectors_run_dir(const char *dir, const char *prefix, const char *only_env
     int count = 0;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 4, ".txt") || strncmp(e->d_name, prefix, strlen(prefix))) continue;
+        if (n < 5 || strcmp(e->d_name + n - 4, ".txt") ||
+            strncmp(e->d_name, prefix, strlen(prefix)))
+            continue;
         if (only && !strstr(e->d_name, only)) continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);

@@ -99,27 +99,54 @@ typedef struct mw_replay_io {
 } mw_replay_io;
 
 /* The engine calls of the type T (whose functions are named T_feed ...). */
-#define MW_REPLAY_IO_CALLS_(NAME, T)                                                                \
-    static mw_ssize NAME##_feed(void *e, const void *p, size_t n) { return T##_feed((T *)e, p, n); }  \
-    static unsigned char *NAME##_recv_buf(void *e, size_t *len) { return T##_recv_buf((T *)e, len); } \
-    static int NAME##_recv_ack(void *e, size_t n) { return T##_recv_ack((T *)e, n); }                 \
-    static const unsigned char *NAME##_out_buf(void *e, size_t *len) { return T##_out_buf((T *)e, len); } \
-    static void NAME##_out_ack(void *e, size_t n) { T##_out_ack((T *)e, n); }                         \
-    static unsigned NAME##_state(void *e) { return T##_state((T *)e); }                               \
-    static int NAME##_tls_started(void *e) { return T##_tls_started((T *)e); }                        \
-    static int NAME##_eof(void *e) { return T##_eof((T *)e); }
+#define MW_REPLAY_IO_CALLS_(NAME, T)                                                               \
+    static mw_ssize NAME##_feed(void *e, const void *p, size_t n)                                  \
+    {                                                                                              \
+        return T##_feed((T *)e, p, n);                                                             \
+    }                                                                                              \
+    static unsigned char *NAME##_recv_buf(void *e, size_t *len)                                    \
+    {                                                                                              \
+        return T##_recv_buf((T *)e, len);                                                          \
+    }                                                                                              \
+    static int NAME##_recv_ack(void *e, size_t n)                                                  \
+    {                                                                                              \
+        return T##_recv_ack((T *)e, n);                                                            \
+    }                                                                                              \
+    static const unsigned char *NAME##_out_buf(void *e, size_t *len)                               \
+    {                                                                                              \
+        return T##_out_buf((T *)e, len);                                                           \
+    }                                                                                              \
+    static void NAME##_out_ack(void *e, size_t n)                                                  \
+    {                                                                                              \
+        T##_out_ack((T *)e, n);                                                                    \
+    }                                                                                              \
+    static unsigned NAME##_state(void *e)                                                          \
+    {                                                                                              \
+        return T##_state((T *)e);                                                                  \
+    }                                                                                              \
+    static int NAME##_tls_started(void *e)                                                         \
+    {                                                                                              \
+        return T##_tls_started((T *)e);                                                            \
+    }                                                                                              \
+    static int NAME##_eof(void *e)                                                                 \
+    {                                                                                              \
+        return T##_eof((T *)e);                                                                    \
+    }
 #define MW_REPLAY_IO_TABLE_(NAME, DISCARDED)                                                       \
-    static const mw_replay_io NAME = {NAME##_feed, NAME##_recv_buf, NAME##_recv_ack, NAME##_out_buf, \
-                                      NAME##_out_ack, NAME##_state, NAME##_tls_started, NAME##_eof,  \
-                                      DISCARDED}
+    static const mw_replay_io NAME = {NAME##_feed,        NAME##_recv_buf, NAME##_recv_ack,        \
+                                      NAME##_out_buf,     NAME##_out_ack,  NAME##_state,           \
+                                      NAME##_tls_started, NAME##_eof,      DISCARDED}
 
 /** Define `static const mw_replay_io NAME` for a client engine type T (mw_smtp_client ...). */
 #define MW_REPLAY_CLIENT_IO(NAME, T) MW_REPLAY_IO_CALLS_(NAME, T) MW_REPLAY_IO_TABLE_(NAME, NULL)
 
 /** The same for a server engine type T, with T_tls_discarded. */
-#define MW_REPLAY_SERVER_IO(NAME, T)                                                                 \
-    MW_REPLAY_IO_CALLS_(NAME, T)                                                                     \
-    static uint64_t NAME##_discarded(void *e) { return T##_tls_discarded((T *)e); }                  \
+#define MW_REPLAY_SERVER_IO(NAME, T)                                                               \
+    MW_REPLAY_IO_CALLS_(NAME, T)                                                                   \
+    static uint64_t NAME##_discarded(void *e)                                                      \
+    {                                                                                              \
+        return T##_tls_discarded((T *)e);                                                          \
+    }                                                                                              \
     MW_REPLAY_IO_TABLE_(NAME, NAME##_discarded)
 
 typedef struct mw_replay mw_replay;
@@ -157,8 +184,8 @@ struct mw_replay {
 };
 
 /** Start a replay: zero r, then set v, io, eng, chunk, out_chunk, zero_copy. */
-void mw_replay_init(mw_replay *r, const mw_vector *v, const mw_replay_io *io, void *eng, size_t chunk,
-                    int zero_copy);
+void mw_replay_init(mw_replay *r, const mw_vector *v, const mw_replay_io *io, void *eng,
+                    size_t chunk, int zero_copy);
 void mw_replay_log(mw_replay *r, const char *line);
 /** Log a "!! ..." line and mark the replay failed. */
 void mw_replay_fail(mw_replay *r, const char *line);
@@ -197,7 +224,7 @@ typedef int (*mw_replay_fn)(const mw_vector *v, size_t chunk, int zero_copy, int
  * value run, verbosely.
  * @return the number of vectors run.
  */
-int mw_vectors_run_dir(const char *dir, const char *prefix, const char *only_env, unsigned load_flags,
-                       mw_replay_fn replay, int (*more)(const mw_vector *v));
+int mw_vectors_run_dir(const char *dir, const char *prefix, const char *only_env,
+                       unsigned load_flags, mw_replay_fn replay, int (*more)(const mw_vector *v));
 
 #endif
