@@ -17,83 +17,48 @@
 
 /* ---- the engines, seen by the loop --------------------------------- */
 
-static unsigned char *smtp_recv_buf(void *e, size_t *len)
-{
-    return mw_smtp_server_recv_buf(e, len);
-}
-static int smtp_recv_ack(void *e, size_t n)
-{
-    return mw_smtp_server_recv_ack(e, n);
-}
-static int smtp_eof(void *e)
-{
-    return mw_smtp_server_eof(e);
-}
-static const unsigned char *smtp_out_buf(void *e, size_t *len)
-{
-    return mw_smtp_server_out_buf(e, len);
-}
-static void smtp_out_ack(void *e, size_t n)
-{
-    mw_smtp_server_out_ack(e, n);
-}
-static unsigned smtp_state(void *e)
-{
-    return mw_smtp_server_state(e);
-}
-static int smtp_tls_started(void *e)
-{
-    return mw_smtp_server_tls_started(e);
-}
+/* The adapters and the table for the engine type T (functions T_recv_buf ...). */
+#define ENGINE_OPS(NAME, T)                                                                        \
+    static unsigned char *NAME##_recv_buf(void *e, size_t *len)                                    \
+    {                                                                                              \
+        return T##_recv_buf(e, len);                                                               \
+    }                                                                                              \
+    static int NAME##_recv_ack(void *e, size_t n)                                                  \
+    {                                                                                              \
+        return T##_recv_ack(e, n);                                                                 \
+    }                                                                                              \
+    static int NAME##_eof(void *e)                                                                 \
+    {                                                                                              \
+        return T##_eof(e);                                                                         \
+    }                                                                                              \
+    static const unsigned char *NAME##_out_buf(void *e, size_t *len)                               \
+    {                                                                                              \
+        return T##_out_buf(e, len);                                                                \
+    }                                                                                              \
+    static void NAME##_out_ack(void *e, size_t n)                                                  \
+    {                                                                                              \
+        T##_out_ack(e, n);                                                                         \
+    }                                                                                              \
+    static unsigned NAME##_state(void *e)                                                          \
+    {                                                                                              \
+        return T##_state(e);                                                                       \
+    }                                                                                              \
+    static int NAME##_tls_started(void *e)                                                         \
+    {                                                                                              \
+        return T##_tls_started(e);                                                                 \
+    }                                                                                              \
+    const mwx_engine_ops NAME = {                                                                  \
+        .recv_buf = NAME##_recv_buf,                                                               \
+        .recv_ack = NAME##_recv_ack,                                                               \
+        .eof = NAME##_eof,                                                                         \
+        .out_buf = NAME##_out_buf,                                                                 \
+        .out_ack = NAME##_out_ack,                                                                 \
+        .state = NAME##_state,                                                                     \
+        .tls_started = NAME##_tls_started,                                                         \
+    }
 
-const mwx_engine_ops mwx_smtp_server_ops = {
-    .recv_buf = smtp_recv_buf,
-    .recv_ack = smtp_recv_ack,
-    .eof = smtp_eof,
-    .out_buf = smtp_out_buf,
-    .out_ack = smtp_out_ack,
-    .state = smtp_state,
-    .tls_started = smtp_tls_started,
-};
-
-static unsigned char *pop3_recv_buf(void *e, size_t *len)
-{
-    return mw_pop3_server_recv_buf(e, len);
-}
-static int pop3_recv_ack(void *e, size_t n)
-{
-    return mw_pop3_server_recv_ack(e, n);
-}
-static int pop3_eof(void *e)
-{
-    return mw_pop3_server_eof(e);
-}
-static const unsigned char *pop3_out_buf(void *e, size_t *len)
-{
-    return mw_pop3_server_out_buf(e, len);
-}
-static void pop3_out_ack(void *e, size_t n)
-{
-    mw_pop3_server_out_ack(e, n);
-}
-static unsigned pop3_state(void *e)
-{
-    return mw_pop3_server_state(e);
-}
-static int pop3_tls_started(void *e)
-{
-    return mw_pop3_server_tls_started(e);
-}
-
-const mwx_engine_ops mwx_pop3_server_ops = {
-    .recv_buf = pop3_recv_buf,
-    .recv_ack = pop3_recv_ack,
-    .eof = pop3_eof,
-    .out_buf = pop3_out_buf,
-    .out_ack = pop3_out_ack,
-    .state = pop3_state,
-    .tls_started = pop3_tls_started,
-};
+ENGINE_OPS(mwx_smtp_server_ops, mw_smtp_server);
+ENGINE_OPS(mwx_pop3_server_ops, mw_pop3_server);
 
 /* ---- listeners and TLS ----------------------------------------------- */
 

@@ -223,8 +223,7 @@ static int alloc_inbuf(const mw_mem *user, void *arg)
     return rc;
 }
 
-static void check_words(const char *list, size_t max_word, unsigned flags, int rc,
-                        const char *expect)
+static void check_words(const char *list, size_t max_word, unsigned flags, int rc, const char *expect)
 {
     char dst[16];
     memcpy(dst, "untouched", sizeof "untouched");
@@ -243,8 +242,8 @@ static void test_word_lists(void)
     check_words("x_y z-1", 20, sasl, MW_OK, "X_Y Z-1");
     check_words("abc", 2, 0, MW_ERR_INVALID, NULL);
     check_words("a\tb", 20, 0, MW_ERR_INVALID, NULL);
-    check_words("aaaaaaaaaaaaaaa", 20, 0, MW_OK, "AAAAAAAAAAAAAAA"); /* 15 + NUL fits */
-    check_words("aaaaaaaaaaaaaaaa", 20, 0, MW_ERR_INVALID, NULL);    /* 16 does not */
+    check_words("aaaaaaaaaaaaaaa", 20, 0, MW_OK, "AAAAAAAAAAAAAAA");     /* 15 + NUL fits */
+    check_words("aaaaaaaaaaaaaaaa", 20, 0, MW_ERR_INVALID, NULL);         /* 16 does not */
     check_words("aaaaaaa  bbbbbbb   ", 20, MW__WORDS_TIDY, MW_OK, "AAAAAAA BBBBBBB");
     check_words("aaaaaaa  bbbbbbb", 20, 0, MW_ERR_INVALID, NULL);
 
@@ -280,8 +279,7 @@ static void test_engine_io(void)
         mw__engine_io io;
         int phase = PH_RUN;
         mw__io_init(&io, &m, 4096, 4096);
-        mw__io_bind(&io, &phase, PH_HANDOFF, PH_CLOSED,
-                    server ? MW__IO_SERVER : MW__IO_FATAL_CLOSES);
+        mw__io_bind(&io, &phase, PH_HANDOFF, PH_CLOSED, server ? MW__IO_SERVER : MW__IO_FATAL_CLOSES);
         CHECK_INT(mw__io_feed(&io, NULL, 1), MW_ERR_INVALID);
         CHECK_INT(mw__io_feed(&io, "AB\r\nCD", 6), 6);
         CHECK_INT(mw__io_recv_ack(&io, 0), MW_ERR_STATE); /* no buffer out */

@@ -61,9 +61,7 @@ static void log_cevent(crun *r, const mw_pop3_client_event *ev)
             mw_vbuf_escape(&b, ev->arg.base, ev->arg.len);
         }
         break;
-    case MW_POP3_CLIENT_EV_READY:
-        mw_vbuf_puts(&b, "ready");
-        break;
+    case MW_POP3_CLIENT_EV_READY: mw_vbuf_puts(&b, "ready"); break;
     case MW_POP3_CLIENT_EV_REPLY:
         snprintf(t, sizeof t, "reply %s %s", cmd_name(ev->cmd), ev->ok ? "ok" : "err");
         mw_vbuf_puts(&b, t);
@@ -105,9 +103,7 @@ static void log_cevent(crun *r, const mw_pop3_client_event *ev)
         snprintf(t, sizeof t, "end %s", cmd_name(ev->cmd));
         mw_vbuf_puts(&b, t);
         break;
-    default:
-        snprintf(t, sizeof t, "event %d", ev->type);
-        mw_vbuf_puts(&b, t);
+    default: snprintf(t, sizeof t, "event %d", ev->type); mw_vbuf_puts(&b, t);
     }
     mw_replay_log(&r->base, b.p);
     free(b.p);
@@ -239,8 +235,7 @@ static int creplay(const mw_vector *v, size_t chunk, int zero_copy, int verbose)
         if (strcmp(err_name(r.err), v->expect[i] + 6)) ok = 0;
     }
     if (!want_err && r.err && r.err != MW_ERR_CLOSED) ok = 0;
-    if (!ok || verbose)
-        fprintf(stderr, "vector %s: error %s\n", v->name, r.err ? err_name(r.err) : "none");
+    if (!ok || verbose) fprintf(stderr, "vector %s: error %s\n", v->name, r.err ? err_name(r.err) : "none");
     ok = mw_replay_finish(&r.base, ok, verbose, 1);
     mw_pop3_client_free(r.c);
     return ok;
@@ -248,8 +243,7 @@ static int creplay(const mw_vector *v, size_t chunk, int zero_copy, int verbose)
 
 static void test_vectors(void)
 {
-    int count = mw_vectors_run_dir(MW_TEST_VECTORS_DIR "/pop3", "client_", "MW_POP3_VECTOR", 0,
-                                   creplay, NULL);
+    int count = mw_vectors_run_dir(MW_TEST_VECTORS_DIR "/pop3", "client_", "MW_POP3_VECTOR", 0, creplay, NULL);
     CHECK(count >= 8 || getenv("MW_POP3_VECTOR"));
 }
 

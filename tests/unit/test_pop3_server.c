@@ -62,8 +62,7 @@ static void apply_option(mw_pop3_server_opts *o, const char *opt)
     else if (!strcmp(key, "login-delay")) rc = mw_pop3_server_opts_set_policy(o, NULL, rest, NULL);
     else if (!strcmp(key, "implementation")) rc = mw_pop3_server_opts_set_policy(o, NULL, NULL, rest);
     else if (!strcmp(key, "max-msgs")) rc = mw_pop3_server_opts_set_max_messages(o, strtoul(a, NULL, 10));
-    else
-        rc = MW_VEC_UNKNOWN_OPTION;
+    else rc = MW_VEC_UNKNOWN_OPTION;
     mw_vector_option_check(opt, rc);
 }
 
@@ -91,15 +90,9 @@ static void log_event(run *r, const mw_pop3_event *ev)
         mw_vbuf_slice(&b, "auth ", ev->arg);
         if (ev->flags & MW_POP3_F_INITIAL) mw_vbuf_slice(&b, " ir=", ev->data);
         break;
-    case MW_POP3_EV_AUTH_RESPONSE:
-        mw_vbuf_slice(&b, "auth-response ", ev->data);
-        break;
-    case MW_POP3_EV_AUTH_ABORT:
-        mw_vbuf_puts(&b, "auth-abort");
-        break;
-    case MW_POP3_EV_MAILDROP:
-        mw_vbuf_slice(&b, "maildrop ", ev->user);
-        break;
+    case MW_POP3_EV_AUTH_RESPONSE: mw_vbuf_slice(&b, "auth-response ", ev->data); break;
+    case MW_POP3_EV_AUTH_ABORT: mw_vbuf_puts(&b, "auth-abort"); break;
+    case MW_POP3_EV_MAILDROP: mw_vbuf_slice(&b, "maildrop ", ev->user); break;
     case MW_POP3_EV_RETR:
     case MW_POP3_EV_TOP:
         snprintf(t, sizeof t, "%s %lu size=%llu", ev->type == MW_POP3_EV_RETR ? "retr" : "top",
@@ -123,15 +116,11 @@ static void log_event(run *r, const mw_pop3_event *ev)
         }
         break;
     }
-    case MW_POP3_EV_QUIT:
-        mw_vbuf_puts(&b, "quit");
-        break;
+    case MW_POP3_EV_QUIT: mw_vbuf_puts(&b, "quit"); break;
     case MW_POP3_EV_STLS:
         mw_vbuf_puts(&b, "stls"); /* the count depends on the cut: see X: discarded */
         break;
-    default:
-        snprintf(t, sizeof t, "event %d", ev->type);
-        mw_vbuf_puts(&b, t);
+    default: snprintf(t, sizeof t, "event %d", ev->type); mw_vbuf_puts(&b, t);
     }
     if (ev->flags & MW_POP3_F_TLS) mw_vbuf_puts(&b, " [tls]");
     if (ev->flags & MW_POP3_F_UTF8) mw_vbuf_puts(&b, " [utf8]");
@@ -158,8 +147,7 @@ static int stream_body(run *r, const mw_vbuf *msg)
         off += (size_t)t;
     }
     int rc;
-    while ((rc = mw_pop3_server_body_end(r->s)) == MW_ERR_LIMIT)
-        mw_replay_drain(&r->base);
+    while ((rc = mw_pop3_server_body_end(r->s)) == MW_ERR_LIMIT) mw_replay_drain(&r->base);
     return rc;
 }
 
@@ -258,8 +246,7 @@ static int replay(const mw_vector *v, size_t chunk, int zero_copy, int verbose)
 
 static void test_vectors(void)
 {
-    int count = mw_vectors_run_dir(MW_TEST_VECTORS_DIR "/pop3", "server_", "MW_POP3_VECTOR", 0,
-                                   replay, NULL);
+    int count = mw_vectors_run_dir(MW_TEST_VECTORS_DIR "/pop3", "server_", "MW_POP3_VECTOR", 0, replay, NULL);
     CHECK(count >= 10 || getenv("MW_POP3_VECTOR"));
 }
 

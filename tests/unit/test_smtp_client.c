@@ -287,9 +287,7 @@ static void do_action(run *r, const char *text)
         write_body(r, args);
     } else if (!strcmp(tmp, "end")) {
         int rc;
-        while ((rc = mw_smtp_client_body_end(r->c)) == MW_ERR_LIMIT &&
-               mw_smtp_client_out_buf(r->c, NULL))
-            mw_replay_drain(&r->base);
+        while ((rc = mw_smtp_client_body_end(r->c)) == MW_ERR_LIMIT && mw_smtp_client_out_buf(r->c, NULL)) mw_replay_drain(&r->base);
         result(r, "end", rc);
     } else if (!strcmp(tmp, "rset")) {
         result(r, "rset", mw_smtp_client_rset(r->c));
@@ -323,8 +321,7 @@ static void do_action(run *r, const char *text)
 static void run_actions(run *r)
 {
     const mw_vector *v = r->base.v;
-    while (r->base.next_answer < v->nanswers &&
-           v->answer_after[r->base.next_answer] <= r->base.nlog) {
+    while (r->base.next_answer < v->nanswers && v->answer_after[r->base.next_answer] <= r->base.nlog) {
         do_action(r, v->answers[r->base.next_answer++]);
         mw_replay_drain(&r->base);
     }
@@ -371,24 +368,22 @@ static void apply_option(mw_smtp_client_opts *o, const mw_vector *v, const char 
     sscanf(opt, "%31s %63s %31s %31s", key, a, b, c3);
     int rc = MW_ERR_INVALID;
     if (!strcmp(key, "flag")) {
-        unsigned bit = !strcmp(a, "LMTP")             ? MW_SMTP_CLIENT_LMTP
-                       : !strcmp(a, "IMPLICIT_TLS")   ? MW_SMTP_CLIENT_IMPLICIT_TLS
+        unsigned bit = !strcmp(a, "LMTP") ? MW_SMTP_CLIENT_LMTP
+                       : !strcmp(a, "IMPLICIT_TLS") ? MW_SMTP_CLIENT_IMPLICIT_TLS
                        : !strcmp(a, "PLAINTEXT_AUTH") ? MW_SMTP_CLIENT_PLAINTEXT_AUTH
-                       : !strcmp(a, "NO_PIPELINING")  ? MW_SMTP_CLIENT_NO_PIPELINING
-                       : !strcmp(a, "NO_CHUNKING")    ? MW_SMTP_CLIENT_NO_CHUNKING
-                       : !strcmp(a, "RAW_BODY")       ? MW_SMTP_CLIENT_RAW_BODY
-                                                      : 0x8000u;
+                       : !strcmp(a, "NO_PIPELINING") ? MW_SMTP_CLIENT_NO_PIPELINING
+                       : !strcmp(a, "NO_CHUNKING") ? MW_SMTP_CLIENT_NO_CHUNKING
+                       : !strcmp(a, "RAW_BODY") ? MW_SMTP_CLIENT_RAW_BODY
+                                                   : 0x8000u;
         rc = mw_smtp_client_opts_set_flags(o, bit, 1);
     } else if (!strcmp(key, "tls")) {
         rc = mw_smtp_client_opts_set_starttls(o, !strcmp(a, "none") ? MW_SMTP_TLS_NONE
-                                                 : !strcmp(a, "required")
-                                                     ? MW_SMTP_TLS_REQUIRED
-                                                     : MW_SMTP_TLS_OPPORTUNISTIC);
+                                                 : !strcmp(a, "required") ? MW_SMTP_TLS_REQUIRED
+                                                                          : MW_SMTP_TLS_OPPORTUNISTIC);
     } else if (!strcmp(key, "reply-limits")) {
         rc = mw_smtp_client_opts_set_reply_limits(o, strtoul(a, NULL, 10), strtoul(b, NULL, 10));
     } else if (!strcmp(key, "limits")) {
-        rc = mw_smtp_client_opts_set_limits(o, strtoul(a, NULL, 10), strtoul(b, NULL, 10),
-                                            strtoul(c3, NULL, 10));
+        rc = mw_smtp_client_opts_set_limits(o, strtoul(a, NULL, 10), strtoul(b, NULL, 10), strtoul(c3, NULL, 10));
     }
     if (rc != MW_OK) {
         fprintf(stderr, "%s: option %s failed\n", v->name, opt);
@@ -401,8 +396,7 @@ static int replay(const mw_vector *v, size_t chunk, int zero_copy, int verbose)
     mw_smtp_client_opts *o = mw_smtp_client_opts_new(NULL);
     CHECK(o != NULL);
     CHECK_INT(mw_smtp_client_opts_set_hostname(o, "client.example"), MW_OK);
-    for (size_t i = 0; i < v->nopts; i++)
-        apply_option(o, v, v->opts[i]);
+    for (size_t i = 0; i < v->nopts; i++) apply_option(o, v, v->opts[i]);
     run *r = calloc(1, sizeof *r);
     if (!r) abort();
     CHECK_INT(mw_smtp_client_new(NULL, o, &r->c), MW_OK);
@@ -421,8 +415,8 @@ static int replay(const mw_vector *v, size_t chunk, int zero_copy, int verbose)
 
 static void test_vectors(void)
 {
-    int count = mw_vectors_run_dir(MW_TEST_VECTORS_DIR "/smtp_client", "", "MW_SMTPC_VECTOR",
-                                   MW_VEC_INPUT_S, replay, NULL);
+    int count = mw_vectors_run_dir(MW_TEST_VECTORS_DIR "/smtp_client", "", "MW_SMTPC_VECTOR", MW_VEC_INPUT_S,
+                                   replay, NULL);
     CHECK(count >= 15 || getenv("MW_SMTPC_VECTOR"));
 }
 
@@ -606,8 +600,7 @@ static void body_backpressure(int raw, uint64_t seed)
         mw_vbuf_add(&want, norm.p + i, 1);
         bol = norm.p[i] == '\n' && i > 0 && norm.p[i - 1] == '\r';
     }
-    if (!(norm.len >= 2 && norm.p[norm.len - 2] == '\r' && norm.p[norm.len - 1] == '\n'))
-        mw_vbuf_add(&want, "\r\n", 2);
+    if (!(norm.len >= 2 && norm.p[norm.len - 2] == '\r' && norm.p[norm.len - 1] == '\n')) mw_vbuf_add(&want, "\r\n", 2);
     mw_vbuf_add(&want, ".\r\n", 3);
     size_t off = 0;
     int zero = 0;

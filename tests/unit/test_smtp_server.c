@@ -67,8 +67,7 @@ static void apply_option(mw_smtp_server_opts *o, const char *opt)
     else if (!strcmp(key, "auth")) rc = mw_smtp_server_opts_set_auth_mechanisms(o, opt + 5);
     else if (!strcmp(key, "mail-params")) rc = mw_smtp_server_opts_declare_params(o, 0, a, b[0] ? opt + strlen(key) + strlen(a) + 2 : NULL);
     else if (!strcmp(key, "rcpt-params")) rc = mw_smtp_server_opts_declare_params(o, 1, a, NULL);
-    else
-        rc = MW_VEC_UNKNOWN_OPTION;
+    else rc = MW_VEC_UNKNOWN_OPTION;
     mw_vector_option_check(opt, rc);
 }
 
@@ -91,9 +90,7 @@ static void log_event(run *r, const mw_smtp_event *ev)
     mw_vbuf b = {0};
     char t[64];
     switch (ev->type) {
-    case MW_SMTP_EV_CONNECT:
-        mw_vbuf_puts(&b, "connect");
-        break;
+    case MW_SMTP_EV_CONNECT: mw_vbuf_puts(&b, "connect"); break;
     case MW_SMTP_EV_HELO:
         for (size_t i = 0; i < ev->verb.len; i++) {
             char c = (char)(ev->verb.base[i] | 0x20);
@@ -110,10 +107,7 @@ static void log_event(run *r, const mw_smtp_event *ev)
             snprintf(t, sizeof t, " size=%llu", (unsigned long long)ev->size);
             mw_vbuf_puts(&b, t);
         }
-        if (ev->body)
-            mw_vbuf_puts(&b, ev->body == 1   ? " body=7BIT"
-                             : ev->body == 2 ? " body=8BITMIME"
-                                             : " body=BINARYMIME");
+        if (ev->body) mw_vbuf_puts(&b, ev->body == 1 ? " body=7BIT" : ev->body == 2 ? " body=8BITMIME" : " body=BINARYMIME");
         if (ev->flags & MW_SMTP_F_SMTPUTF8) mw_vbuf_puts(&b, " smtputf8");
         if (ev->ret) mw_vbuf_puts(&b, ev->ret == 1 ? " ret=FULL" : " ret=HDRS");
         if (ev->flags & MW_SMTP_F_ENVID) mw_vbuf_slice(&b, " envid=", ev->envid);
@@ -153,35 +147,21 @@ static void log_event(run *r, const mw_smtp_event *ev)
             mw_vbuf_puts(&b, t);
         }
         break;
-    case MW_SMTP_EV_RSET:
-        mw_vbuf_puts(&b, "rset");
-        break;
-    case MW_SMTP_EV_VRFY:
-        mw_vbuf_slice(&b, "vrfy ", ev->arg);
-        break;
-    case MW_SMTP_EV_EXPN:
-        mw_vbuf_slice(&b, "expn ", ev->arg);
-        break;
-    case MW_SMTP_EV_QUIT:
-        mw_vbuf_puts(&b, "quit");
-        break;
-    case MW_SMTP_EV_STARTTLS:
-        mw_vbuf_puts(&b, "starttls");
-        break;
+    case MW_SMTP_EV_RSET: mw_vbuf_puts(&b, "rset"); break;
+    case MW_SMTP_EV_VRFY: mw_vbuf_slice(&b, "vrfy ", ev->arg); break;
+    case MW_SMTP_EV_EXPN: mw_vbuf_slice(&b, "expn ", ev->arg); break;
+    case MW_SMTP_EV_QUIT: mw_vbuf_puts(&b, "quit"); break;
+    case MW_SMTP_EV_STARTTLS: mw_vbuf_puts(&b, "starttls"); break;
     case MW_SMTP_EV_AUTH:
         mw_vbuf_slice(&b, "auth ", ev->arg);
         if (ev->flags & MW_SMTP_F_INITIAL) mw_vbuf_slice(&b, " ir=", ev->data);
         break;
-    case MW_SMTP_EV_AUTH_RESPONSE:
-        mw_vbuf_slice(&b, "auth-response ", ev->data);
-        break;
+    case MW_SMTP_EV_AUTH_RESPONSE: mw_vbuf_slice(&b, "auth-response ", ev->data); break;
     case MW_SMTP_EV_AUTH_ABORT:
         snprintf(t, sizeof t, "auth-abort %d", ev->reject_code);
         mw_vbuf_puts(&b, t);
         break;
-    default:
-        snprintf(t, sizeof t, "event %d", ev->type);
-        mw_vbuf_puts(&b, t);
+    default: snprintf(t, sizeof t, "event %d", ev->type); mw_vbuf_puts(&b, t);
     }
     if (ev->flags & MW_SMTP_F_TLS) mw_vbuf_puts(&b, " [tls]");
     if (ev->flags & MW_SMTP_F_AUTHENTICATED) mw_vbuf_puts(&b, " [authed]");
