@@ -44,13 +44,7 @@ void mw_smtp_client_opts_free(mw_smtp_client_opts *o)
 
 int mw_smtp_client_opts_set_hostname(mw_smtp_client_opts *o, const char *name)
 {
-    if (!o || !name) return MW_ERR_INVALID;
-    size_t n = strlen(name);
-    if (n == 0 || n > MW__SMTP_HOST_MAX) return MW_ERR_INVALID;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] >= 127) return MW_ERR_INVALID;
-    memcpy(o->hostname, name, n + 1);
-    return MW_OK;
+    return o ? mw__smtp_copy_hostname(o->hostname, name) : MW_ERR_INVALID;
 }
 
 #define CLIENT_FLAGS_ALL 0x3fu

@@ -147,4 +147,9 @@ mw_ssize mw__smtp_xtext_decode(const char *in, size_t len, unsigned char *out);
 /** Well-formed UTF-8 (no overlongs, no surrogates)? */
 int mw__smtp_utf8_valid(const unsigned char *p, size_t len);
 
+/** Check an EHLO/greeting name and copy it to dst (MW__SMTP_HOST_MAX + 1
+ *  octets). @return MW_OK, MW_ERR_INVALID (empty, too long, space or
+ *  control). */
+int mw__smtp_copy_hostname(char *dst, const char *name);
+
 #endif /* MW_SMTP_INTERNAL_H */

@@ -38,17 +38,24 @@ void mw_smtp_server_opts_free(mw_smtp_server_opts *o)
     mw__free(&m, o);
 }
 
-int mw_smtp_server_opts_set_hostname(mw_smtp_server_opts *o, const char *name)
+/* Our name for EHLO and the greeting: 1..MW__SMTP_HOST_MAX printable
+ * ASCII octets, no space (RFC 5321 §4.1.1.1: a domain or address literal). */
+int mw__smtp_copy_hostname(char *dst, const char *name)
 {
-    if (!o || !name) return MW_ERR_INVALID;
+    if (!name) return MW_ERR_INVALID;
     size_t n = strlen(name);
     if (n == 0 || n > MW__SMTP_HOST_MAX) return MW_ERR_INVALID;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         if (c <= 32 || c >= 127) return MW_ERR_INVALID;
     }
-    memcpy(o->hostname, name, n + 1);
+    memcpy(dst, name, n + 1);
     return MW_OK;
+}
+
+int mw_smtp_server_opts_set_hostname(mw_smtp_server_opts *o, const char *name)
+{
+    return o ? mw__smtp_copy_hostname(o->hostname, name) : MW_ERR_INVALID;
 }
 
 int mw_smtp_server_opts_set_extensions(mw_smtp_server_opts *o, unsigned ext, int on)
