@@ -122,7 +122,7 @@ static void run_data(void *arg)
         fprintf(stderr, "bad end %d\n", t);
         exit(4);
     }
-    r->inbuf_cap = s->in.cap;
+    r->inbuf_cap = s->io.in.cap;
     mw_smtp_server_free(s);
 }
 

@@ -15,15 +15,18 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 /* One session: socket, optional TLS, engine, and the transaction's state. */
 typedef struct sess {
     const mwx_smtpc_conf *conf;
     FILE *err;
+    mwx_smtpc_outcome *outcome;
     int fd;
     void *tls; /* mw_tls_session * */
     void *tls_cfg; /* mw_tls_config * */
@@ -39,6 +42,20 @@ typedef struct sess {
     char sline[1024]; /* the server's partial line (trace) */
     size_t slen;
 } sess;
+
+/* One line about a problem: to the error stream, and kept as the
+ * outcome's last failure. */
+static void problem(sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(sess *s, const char *fmt, ...)
+{
+    char line[MWX_SMTPC_TEXT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(s->err, "%s: %s\n", s->conf->name ? s->conf->name : "mw-send", line);
+    if (s->outcome) memcpy(s->outcome->fail, line, sizeof line);
+}
 
 static void trace_out(sess *s, const unsigned char *p, size_t n)
 {
@@ -94,7 +111,7 @@ static int sock_connect(sess *s)
     hints.ai_socktype = SOCK_STREAM;
     rc = getaddrinfo(s->conf->host, s->conf->port, &hints, &res);
     if (rc != 0) {
-        fprintf(s->err, "mw-send: %s: %s\n", s->conf->host, gai_strerror(rc));
+        problem(s, "%s: %s", s->conf->host, gai_strerror(rc));
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {
@@ -108,11 +125,17 @@ static int sock_connect(sess *s)
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        fprintf(s->err, "mw-send: connect to %s port %s: %s\n", s->conf->host, s->conf->port,
-                strerror(errno));
+        problem(s, "connect to %s port %s: %s", s->conf->host, s->conf->port, strerror(errno));
         return -1;
     }
     s->fd = fd;
+    { /* a server that stops reading must not hang a write */
+        int ms = s->conf->timeout_ms > 0 ? s->conf->timeout_ms : 300000;
+        struct timeval tv;
+        tv.tv_sec = ms / 1000;
+        tv.tv_usec = (ms % 1000) * 1000;
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
     return 0;
 }
 
@@ -122,7 +145,7 @@ static int sock_write_all(sess *s, const unsigned char *p, size_t n)
         ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR) continue;
-            fprintf(s->err, "mw-send: write: %s\n", strerror(errno));
+            problem(s, "write: %s", strerror(errno));
             return -1;
         }
         p += w;
@@ -144,11 +167,11 @@ static int sock_wait(sess *s)
         int r = poll(&pfd, 1, ms);
         if (r > 0) return 0;
         if (r == 0) {
-            fprintf(s->err, "mw-send: timeout: no answer from the server in %d s\n", ms / 1000);
+            problem(s, "timeout: no answer from the server in %d s", ms / 1000);
             return -1;
         }
         if (errno != EINTR) {
-            fprintf(s->err, "mw-send: poll: %s\n", strerror(errno));
+            problem(s, "poll: %s", strerror(errno));
             return -1;
         }
     }
@@ -162,7 +185,7 @@ static mw_ssize sock_read(sess *s, unsigned char *buf, size_t cap)
         r = recv(s->fd, buf, cap, 0);
         if (r >= 0) return (mw_ssize)r;
         if (errno != EINTR) {
-            fprintf(s->err, "mw-send: read: %s\n", strerror(errno));
+            problem(s, "read: %s", strerror(errno));
             return -1;
         }
     }
@@ -199,18 +222,20 @@ static int tls_pull(sess *s)
 
 static int tls_fail(sess *s, const char *what)
 {
-    fprintf(s->err, "mw-send: TLS (%s): %s\n", what, mw_tls_last_error(s->tls));
+    problem(s, "TLS (%s): %s", what, mw_tls_last_error(s->tls));
     return -1;
 }
 
-static int tls_begin(sess *s)
+/* The caller's TLS configuration, or one built from cafile/insecure
+ * (kept in s->tls_cfg to be freed). @return NULL on failure (said). */
+static mw_tls_config *tls_config(sess *s)
 {
     mw_tls_config *cfg = NULL;
-    mw_tls_session *t = NULL;
     const mwx_smtpc_conf *k = s->conf;
+    if (k->tls_config) return k->tls_config;
     if (mw_tls_config_new(NULL, MW_TLS_CLIENT, &cfg) != MW_OK) {
-        fprintf(s->err, "mw-send: TLS: cannot create a configuration\n");
-        return -1;
+        problem(s, "TLS: cannot create a configuration");
+        return NULL;
     }
     s->tls_cfg = cfg;
     if (k->insecure) {
@@ -219,16 +244,25 @@ static int tls_begin(sess *s)
         int rc = k->cafile ? mw_tls_config_set_ca_file(cfg, k->cafile, NULL)
                            : mw_tls_config_set_ca_system(cfg);
         if (rc != MW_OK) {
-            fprintf(s->err, "mw-send: TLS trust anchors: %s\n", mw_tls_config_last_error(cfg));
-            return -1;
+            problem(s, "TLS trust anchors: %s", mw_tls_config_last_error(cfg));
+            return NULL;
         }
         if (mw_tls_config_set_host_name(cfg, k->host) != MW_OK) {
-            fprintf(s->err, "mw-send: TLS: unusable host name %s\n", k->host);
-            return -1;
+            problem(s, "TLS: unusable host name %s", k->host);
+            return NULL;
         }
     }
+    return cfg;
+}
+
+static int tls_begin(sess *s)
+{
+    mw_tls_session *t = NULL;
+    const mwx_smtpc_conf *k = s->conf;
+    mw_tls_config *cfg = tls_config(s);
+    if (!cfg) return -1;
     if (mw_tls_new(NULL, cfg, &t) != MW_OK) {
-        fprintf(s->err, "mw-send: TLS: cannot create a session\n");
+        problem(s, "TLS: cannot create a session");
         return -1;
     }
     s->tls = t;
@@ -243,7 +277,7 @@ static int tls_begin(sess *s)
         if (r == 0) {
             mw_tls_state(t);
             if (mw_tls_state(t) & MW_TLS_READY) break;
-            fprintf(s->err, "mw-send: TLS handshake: the server closed the connection%s%s\n",
+            problem(s, "TLS handshake: the server closed the connection%s%s",
                     *mw_tls_last_error(t) ? ": " : "", mw_tls_last_error(t));
             return -1;
         }
@@ -315,10 +349,9 @@ static int start_auth(sess *s)
         mw_slice list;
         mw_smtp_client_extensions(s->c, NULL, &list);
         if (list.len == 0)
-            fprintf(s->err, "mw-send: the server offers no AUTH\n");
+            problem(s, "the server offers no AUTH");
         else
-            fprintf(s->err, "mw-send: no usable AUTH mechanism among \"%.*s\"%s\n", (int)list.len,
-                    list.base,
+            problem(s, "no usable AUTH mechanism among \"%.*s\"%s", (int)list.len, list.base,
                     k->plaintext_auth ? "" : " (PLAIN/LOGIN need TLS unless --no-tls)");
         return -1;
     }
@@ -331,13 +364,13 @@ static int start_auth(sess *s)
     if (mw_sasl_client_set(s->sasl, MW_SASL_PROP_AUTHCID, k->user, strlen(k->user)) != MW_OK ||
         mw_sasl_client_set(s->sasl, MW_SASL_PROP_PASSWORD, k->password,
                            strlen(k->password)) != MW_OK) {
-        fprintf(s->err, "mw-send: the user name or password cannot be used\n");
+        problem(s, "the user name or password cannot be used");
         return -1;
     }
     s->auth_busy = 1;
     rc = mw_smtp_client_auth(s->c, s->sasl, mech);
     if (rc != MW_OK) {
-        fprintf(s->err, "mw-send: AUTH %s: %s\n", mw_sasl_mech_name(mech), mw_strerror(rc));
+        problem(s, "AUTH %s: %s", mw_sasl_mech_name(mech), mw_strerror(rc));
         return -1;
     }
     return 0;
@@ -345,15 +378,14 @@ static int start_auth(sess *s)
 
 static void print_reply(sess *s, const char *what, const mw_smtp_client_event *ev)
 {
-    fprintf(s->err, "mw-send: %s: %d %.*s\n", what, ev->code, (int)ev->text.len,
-            ev->text.base);
+    problem(s, "%s: %d %.*s", what, ev->code, (int)ev->text.len, ev->text.base);
 }
 
 static int send_envelope(sess *s, const mw_smtp_client_envelope *env, int *result)
 {
     int rc = mw_smtp_client_send(s->c, env);
     if (rc == MW_OK) return 0;
-    fprintf(s->err, "mw-send: cannot send the envelope: %s%s\n", mw_strerror(rc),
+    problem(s, "cannot send the envelope: %s%s", mw_strerror(rc),
             rc == MW_ERR_LIMIT         ? " (the message is over the server's SIZE)"
             : rc == MW_ERR_UNSUPPORTED ? " (the server lacks an extension it needs, e.g. DSN)"
             : rc == MW_ERR_INVALID     ? " (an address is unusable)"
@@ -362,15 +394,18 @@ static int send_envelope(sess *s, const mw_smtp_client_envelope *env, int *resul
     return -1;
 }
 
-/* Feed the body from the file as far as the engine takes it. */
+/* Feed the body from the file as far as the engine takes it.
+ * @return 1 when something moved, 0 when the engine waits (for a drain or,
+ * with BDAT and no PIPELINING, for the reply to the last chunk), -1. */
 static int pump_body(sess *s)
 {
+    int moved = 0;
     while (s->writing && !s->body_done) {
         if (s->body_off == s->body_len && !s->body_eof) {
             ssize_t r = read(s->body_fd, s->body, sizeof s->body);
             if (r < 0) {
                 if (errno == EINTR) continue;
-                fprintf(s->err, "mw-send: reading the message: %s\n", strerror(errno));
+                problem(s, "reading the message: %s", strerror(errno));
                 return -1;
             }
             s->body_off = 0;
@@ -381,55 +416,39 @@ static int pump_body(sess *s)
             mw_ssize w = mw_smtp_client_body_write(s->c, s->body + s->body_off,
                                                    s->body_len - s->body_off);
             if (w < 0) {
-                fprintf(s->err, "mw-send: body: %s\n", mw_strerror((int)w));
+                problem(s, "body: %s", mw_strerror((int)w));
                 return -1;
             }
-            if (w == 0) return 0; /* drain first */
+            if (w == 0) return moved;
             s->body_off += (size_t)w;
         } else {
             int rc = mw_smtp_client_body_end(s->c);
-            if (rc == MW_ERR_LIMIT) return 0;
+            if (rc == MW_ERR_LIMIT) return moved;
             if (rc != MW_OK) {
-                fprintf(s->err, "mw-send: body end: %s\n", mw_strerror(rc));
+                problem(s, "body end: %s", mw_strerror(rc));
                 return -1;
             }
             s->body_done = 1;
         }
+        moved = 1;
     }
-    return 0;
+    return moved;
 }
 
-int mwx_smtpc_send(const mwx_smtpc_conf *conf, const char *from, const char *const *rcpts,
-                   size_t nrcpts, int fd, uint64_t size, mwx_smtpc_rcpt_result *results,
-                   FILE *err_out)
+/* The engine, on the caller's options or on ones built from conf. */
+static int make_engine(sess *s)
 {
-    sess *s = calloc(1, sizeof *s);
-    mw_smtp_client_opts *o = NULL;
-    mw_smtp_client_rcpt *rv = NULL;
-    mw_smtp_client_envelope env;
-    size_t i, refused = 0, delivered = 0;
-    int result = MWX_SMTPC_FAILED, msg_refused = 0, done = 0, quit_sent = 0;
+    const mwx_smtpc_conf *conf = s->conf;
+    mw_smtp_client_opts *o;
     unsigned flags = 0;
-
-    if (!s) return MWX_SMTPC_FAILED;
-    s->conf = conf;
-    s->err = err_out ? err_out : stderr;
-    s->fd = -1;
-    s->body_fd = fd;
-    if (results)
-        for (i = 0; i < nrcpts; i++) results[i].rcpt_code = results[i].final_code = 0;
-#ifndef MW_EXAMPLES_HAVE_TLS
-    if (conf->tls == MWX_SMTPC_TLS_STARTTLS || conf->tls == MWX_SMTPC_TLS_IMPLICIT) {
-        fprintf(s->err, "mw-send: built without TLS (MW_WITH_OPENSSL=OFF)\n");
-        goto out;
-    }
-#endif
-    rv = calloc(nrcpts ? nrcpts : 1, sizeof *rv);
+    int rc;
+    if (conf->opts) return mw_smtp_client_new(NULL, conf->opts, &s->c) == MW_OK ? 0 : -1;
     o = mw_smtp_client_opts_new(NULL);
-    if (!rv || !o) goto out;
+    if (!o) return -1;
     if (conf->helo && mw_smtp_client_opts_set_hostname(o, conf->helo) != MW_OK) {
-        fprintf(s->err, "mw-send: unusable EHLO name %s\n", conf->helo);
-        goto out;
+        problem(s, "unusable EHLO name %s", conf->helo);
+        mw_smtp_client_opts_free(o);
+        return -1;
     }
     if (conf->lmtp) flags |= MW_SMTP_CLIENT_LMTP;
     if (conf->tls == MWX_SMTPC_TLS_IMPLICIT) flags |= MW_SMTP_CLIENT_IMPLICIT_TLS;
@@ -443,7 +462,258 @@ int mwx_smtpc_send(const mwx_smtpc_conf *conf, const char *from, const char *con
 #else
     mw_smtp_client_opts_set_starttls(o, MW_SMTP_TLS_NONE);
 #endif
-    if (mw_smtp_client_new(NULL, o, &s->c) != MW_OK) goto out;
+    rc = mw_smtp_client_new(NULL, o, &s->c);
+    mw_smtp_client_opts_free(o);
+    return rc == MW_OK ? 0 : -1;
+}
+
+/* The transaction as the events report it. */
+typedef struct txn {
+    mwx_smtpc_rcpt_result *results; /* may be NULL */
+    size_t nrcpts, refused, delivered;
+    uint64_t size; /* of the message, 0 when unknown (trace only) */
+    int msg_refused, done, quit_sent;
+} txn;
+
+/* Let ev settle recipient i unless an earlier reply did. */
+static void settle(txn *x, size_t i, const mw_smtp_client_event *ev)
+{
+    mwx_smtpc_rcpt_result *r;
+    size_t n;
+    if (!x->results || i >= x->nrcpts || x->results[i].code != 0) return;
+    r = &x->results[i];
+    r->code = ev->code;
+    snprintf(r->status, sizeof r->status, "%.*s", (int)ev->enhanced.len, ev->enhanced.base);
+    n = ev->text.len < sizeof r->text ? ev->text.len : sizeof r->text - 1;
+    if (n) memcpy(r->text, ev->text.base, n);
+    r->text[n] = '\0';
+}
+
+static void settle_rest(txn *x, const mw_smtp_client_event *ev)
+{
+    size_t i;
+    for (i = 0; i < x->nrcpts; i++)
+        settle(x, i, ev);
+}
+
+/* Act on one event. @return 0, or -1 to end the session. */
+static int on_event(sess *s, txn *x, int t, const mw_smtp_client_event *ev,
+                    const mw_smtp_client_envelope *env, int *result)
+{
+    const mwx_smtpc_conf *conf = s->conf;
+    size_t i;
+    int rc = 0;
+    switch (t) {
+    case MW_SMTP_CLIENT_EV_GREETING:
+        if (ev->code != 220) {
+            print_reply(s, "the server refused the session", ev);
+            return -1;
+        }
+        break;
+    case MW_SMTP_CLIENT_EV_STARTTLS:
+        if (ev->code != 220) print_reply(s, "STARTTLS refused", ev);
+        break;
+    case MW_SMTP_CLIENT_EV_READY:
+        if (s->outcome) s->outcome->tls = (ev->flags & MW_SMTP_CLIENT_F_TLS) != 0;
+        if (conf->user) {
+            rc = start_auth(s);
+            break;
+        }
+        if (s->outcome) s->outcome->ready = 1;
+        rc = send_envelope(s, env, result);
+        break;
+    case MW_SMTP_CLIENT_EV_AUTH:
+        s->auth_busy = 0;
+        if (ev->error != MW_OK) {
+            print_reply(s, "authentication failed", ev);
+            return -1;
+        }
+        if (s->outcome) s->outcome->ready = 1;
+        rc = send_envelope(s, env, result);
+        break;
+    case MW_SMTP_CLIENT_EV_MAIL:
+        if (ev->code / 100 != 2) { /* decides for every recipient */
+            print_reply(s, "sender refused", ev);
+            x->msg_refused = 1;
+            settle_rest(x, ev);
+        }
+        break;
+    case MW_SMTP_CLIENT_EV_RCPT:
+        if (x->results) x->results[ev->rcpt_index].rcpt_code = ev->code;
+        if (ev->code / 100 != 2) {
+            problem(s, "recipient <%.*s> refused: %d %.*s", (int)ev->rcpt.len, ev->rcpt.base,
+                    ev->code, (int)ev->text.len, ev->text.base);
+            x->refused++;
+            settle(x, ev->rcpt_index, ev); /* after a refused MAIL: its reply stays */
+        }
+        break;
+    case MW_SMTP_CLIENT_EV_DATA:
+        if (ev->code != 354 && ev->accepted > 0) {
+            print_reply(s, "DATA refused", ev);
+            x->msg_refused = 1;
+            settle_rest(x, ev);
+        }
+        break;
+    case MW_SMTP_CLIENT_EV_SEND_BODY:
+        s->writing = 1;
+        if (conf->trace)
+            fprintf(conf->trace, "C: <message, %llu octets>\n", (unsigned long long)x->size);
+        break;
+    case MW_SMTP_CLIENT_EV_BDAT:
+        if (ev->code / 100 != 2) print_reply(s, "BDAT refused", ev);
+        break;
+    case MW_SMTP_CLIENT_EV_MESSAGE:
+        if (ev->flags & MW_SMTP_CLIENT_F_EMPTY_BODY) break;
+        s->writing = 0;
+        if (conf->lmtp) {
+            if (x->results) x->results[ev->rcpt_index].final_code = ev->code;
+            settle(x, ev->rcpt_index, ev);
+            if (ev->code / 100 != 2) {
+                problem(s, "delivery to <%.*s> failed: %d %.*s", (int)ev->rcpt.len, ev->rcpt.base,
+                        ev->code, (int)ev->text.len, ev->text.base);
+                x->refused++;
+            }
+        } else {
+            if (x->results)
+                for (i = 0; i < x->nrcpts; i++)
+                    if (x->results[i].rcpt_code / 100 == 2) x->results[i].final_code = ev->code;
+            settle_rest(x, ev); /* those RCPT accepted */
+            if (ev->code / 100 != 2) {
+                print_reply(s, "message refused", ev);
+                x->msg_refused = 1;
+            }
+        }
+        break;
+    case MW_SMTP_CLIENT_EV_DONE:
+        s->writing = 0;
+        x->delivered = ev->delivered;
+        x->done = 1;
+        if (mw_smtp_client_quit(s->c) == MW_OK) x->quit_sent = 1;
+        break;
+    case MW_SMTP_CLIENT_EV_UNSOLICITED:
+        print_reply(s, "the server closed the session", ev);
+        break;
+    default:
+        break;
+    }
+    if (rc != 0) return -1;
+    if ((ev->flags & MW_SMTP_CLIENT_F_CLOSED) && t != MW_SMTP_CLIENT_EV_QUIT && !x->done) {
+        print_reply(s, "the server closed the session", ev);
+        return -1;
+    }
+    return 0;
+}
+
+/* All output to the wire, the body pumped as room appears.
+ * @return 1 when body moved, 0, -1. */
+static int flush_out(sess *s)
+{
+    int moved = pump_body(s);
+    while (moved >= 0) {
+        size_t n;
+        const unsigned char *p = mw_smtp_client_out_buf(s->c, &n);
+        int more;
+        if (n == 0) break;
+        trace_out(s, p, n);
+        if (conn_write(s, p, n) != 0) return -1;
+        mw_smtp_client_out_ack(s->c, n);
+        more = pump_body(s);
+        moved = more < 0 ? -1 : moved | more;
+    }
+    return moved;
+}
+
+/* Read once from the server into the engine. @return 0, -1. */
+static int read_in(sess *s)
+{
+    size_t room;
+    unsigned char *p = mw_smtp_client_recv_buf(s->c, &room);
+    mw_ssize r;
+    if (!p) return 0; /* buffer full: next() first */
+    r = conn_read(s, p, room);
+    if (r < 0) return -1;
+    if (r == 0) {
+        mw_smtp_client_recv_ack(s->c, 0);
+        mw_smtp_client_eof(s->c);
+        if (s->conf->trace) fprintf(s->conf->trace, "-- connection closed by the server\n");
+        return 0;
+    }
+    trace_in(s, p, (size_t)r);
+    return mw_smtp_client_recv_ack(s->c, (size_t)r) == MW_OK ? 0 : -1;
+}
+
+/* Run the session to its end. @return 0 when it ended with QUIT or a
+ * close after the transaction, -1 on a failure (said). */
+static int run_session(sess *s, txn *x, const mw_smtp_client_envelope *env, int *result)
+{
+    const mwx_smtpc_conf *conf = s->conf;
+    for (;;) {
+        const mw_smtp_client_event *ev;
+        int t, moved;
+        unsigned st;
+        while ((t = mw_smtp_client_next(s->c, &ev)) > 0)
+            if (on_event(s, x, t, ev, env, result) != 0) return -1;
+        if (t < 0) {
+            if (t == MW_ERR_CLOSED && x->quit_sent) return 0;
+            if (t == MW_ERR_UNSUPPORTED)
+                problem(s, "%s",
+                        conf->tls == MWX_SMTPC_TLS_STARTTLS
+                            ? "STARTTLS is required (--starttls) but the server did not offer or "
+                              "refused it"
+                            : "the server refused EHLO");
+            else
+                problem(s, "session failed: %s", mw_strerror(t));
+            return -1;
+        }
+        moved = flush_out(s);
+        if (moved < 0) return -1;
+        st = mw_smtp_client_state(s->c);
+        if (st & MW_CLOSED) return 0;
+        if (st & MW_TLS_HANDOFF) {
+#ifdef MW_EXAMPLES_HAVE_TLS
+            if (tls_begin(s) != 0) return -1;
+            if (mw_smtp_client_tls_started(s->c) != MW_OK) return -1;
+            continue;
+#else
+            return -1;
+#endif
+        }
+        if (moved) continue; /* more body to push */
+        if (read_in(s) != 0) return -1;
+    }
+}
+
+int mwx_smtpc_send(const mwx_smtpc_conf *conf, const char *from, const char *const *rcpts,
+                   size_t nrcpts, int fd, uint64_t size, mwx_smtpc_rcpt_result *results,
+                   mwx_smtpc_outcome *outcome, FILE *err_out)
+{
+    sess *s = calloc(1, sizeof *s);
+    mw_smtp_client_rcpt *rv = NULL;
+    mw_smtp_client_envelope env;
+    txn x;
+    size_t i;
+    int result = MWX_SMTPC_FAILED;
+
+    if (!s) return MWX_SMTPC_FAILED;
+    s->conf = conf;
+    s->err = err_out ? err_out : stderr;
+    s->outcome = outcome;
+    s->fd = -1;
+    s->body_fd = fd;
+    memset(&x, 0, sizeof x);
+    x.results = results;
+    x.nrcpts = nrcpts;
+    x.size = size;
+    if (results) memset(results, 0, nrcpts * sizeof *results);
+    if (outcome) memset(outcome, 0, sizeof *outcome);
+#ifndef MW_EXAMPLES_HAVE_TLS
+    if (conf->tls == MWX_SMTPC_TLS_STARTTLS || conf->tls == MWX_SMTPC_TLS_IMPLICIT) {
+        problem(s, "built without TLS (MW_WITH_OPENSSL=OFF)");
+        goto out;
+    }
+#endif
+    rv = calloc(nrcpts ? nrcpts : 1, sizeof *rv);
+    if (!rv || make_engine(s) != 0) goto out;
 
     memset(&env, 0, sizeof env);
     env.from = from;
@@ -464,162 +734,10 @@ int mwx_smtpc_send(const mwx_smtpc_conf *conf, const char *from, const char *con
 #ifdef MW_EXAMPLES_HAVE_TLS
     if (conf->tls == MWX_SMTPC_TLS_IMPLICIT && tls_begin(s) != 0) goto out;
 #endif
-
-    for (;;) {
-        const mw_smtp_client_event *ev;
-        int t;
-        unsigned st;
-        while ((t = mw_smtp_client_next(s->c, &ev)) > 0) {
-            switch (t) {
-            case MW_SMTP_CLIENT_EV_GREETING:
-                if (ev->code != 220) {
-                    print_reply(s, "the server refused the session", ev);
-                    goto out;
-                }
-                break;
-            case MW_SMTP_CLIENT_EV_STARTTLS:
-                if (ev->code != 220) print_reply(s, "STARTTLS refused", ev);
-                break;
-            case MW_SMTP_CLIENT_EV_READY:
-                if (conf->user) {
-                    if (start_auth(s) != 0) goto out;
-                    break;
-                }
-                if (send_envelope(s, &env, &result) != 0) goto out;
-                break;
-            case MW_SMTP_CLIENT_EV_AUTH:
-                s->auth_busy = 0;
-                if (ev->error != MW_OK) {
-                    print_reply(s, "authentication failed", ev);
-                    goto out;
-                }
-                if (send_envelope(s, &env, &result) != 0) goto out;
-                break;
-            case MW_SMTP_CLIENT_EV_MAIL:
-                if (ev->code / 100 != 2) {
-                    print_reply(s, "sender refused", ev);
-                    msg_refused = 1;
-                }
-                break;
-            case MW_SMTP_CLIENT_EV_RCPT:
-                if (results) results[ev->rcpt_index].rcpt_code = ev->code;
-                if (ev->code / 100 != 2) {
-                    fprintf(s->err, "mw-send: recipient <%.*s> refused: %d %.*s\n",
-                            (int)ev->rcpt.len, ev->rcpt.base, ev->code,
-                            (int)ev->text.len, ev->text.base);
-                    refused++;
-                }
-                break;
-            case MW_SMTP_CLIENT_EV_DATA:
-                if (ev->code != 354 && ev->accepted > 0) {
-                    print_reply(s, "DATA refused", ev);
-                    msg_refused = 1;
-                }
-                break;
-            case MW_SMTP_CLIENT_EV_SEND_BODY:
-                s->writing = 1;
-                if (conf->trace) fprintf(conf->trace, "C: <message, %llu octets>\n",
-                                         (unsigned long long)size);
-                break;
-            case MW_SMTP_CLIENT_EV_BDAT:
-                if (ev->code / 100 != 2) print_reply(s, "BDAT refused", ev);
-                break;
-            case MW_SMTP_CLIENT_EV_MESSAGE:
-                if (ev->flags & MW_SMTP_CLIENT_F_EMPTY_BODY) break;
-                s->writing = 0;
-                if (conf->lmtp) {
-                    if (results) results[ev->rcpt_index].final_code = ev->code;
-                    if (ev->code / 100 != 2) {
-                        fprintf(s->err, "mw-send: delivery to <%.*s> failed: %d %.*s\n",
-                                (int)ev->rcpt.len, ev->rcpt.base, ev->code,
-                                (int)ev->text.len, ev->text.base);
-                        refused++;
-                    }
-                } else {
-                    if (results)
-                        for (i = 0; i < nrcpts; i++)
-                            if (results[i].rcpt_code / 100 == 2) results[i].final_code = ev->code;
-                    if (ev->code / 100 != 2) {
-                        print_reply(s, "message refused", ev);
-                        msg_refused = 1;
-                    }
-                }
-                break;
-            case MW_SMTP_CLIENT_EV_DONE:
-                s->writing = 0;
-                delivered = ev->delivered;
-                done = 1;
-                if (mw_smtp_client_quit(s->c) == MW_OK) quit_sent = 1;
-                break;
-            case MW_SMTP_CLIENT_EV_QUIT:
-                break;
-            case MW_SMTP_CLIENT_EV_UNSOLICITED:
-                print_reply(s, "the server closed the session", ev);
-                break;
-            default:
-                break;
-            }
-            if (ev && (ev->flags & MW_SMTP_CLIENT_F_CLOSED) && t != MW_SMTP_CLIENT_EV_QUIT &&
-                !done) {
-                print_reply(s, "the server closed the session", ev);
-                goto out;
-            }
-        }
-        if (t < 0) {
-            if (t == MW_ERR_CLOSED && quit_sent) break;
-            if (t == MW_ERR_UNSUPPORTED)
-                fprintf(s->err, "mw-send: %s\n",
-                        conf->tls == MWX_SMTPC_TLS_STARTTLS
-                            ? "STARTTLS is required (--starttls) but the server did not offer or "
-                              "refused it"
-                            : "the server refused EHLO");
-            else
-                fprintf(s->err, "mw-send: session failed: %s\n", mw_strerror(t));
-            goto out;
-        }
-        if (pump_body(s) != 0) goto out;
-        for (;;) { /* all output to the wire */
-            size_t n;
-            const unsigned char *p = mw_smtp_client_out_buf(s->c, &n);
-            if (n == 0) break;
-            trace_out(s, p, n);
-            if (conn_write(s, p, n) != 0) goto out;
-            mw_smtp_client_out_ack(s->c, n);
-            if (pump_body(s) != 0) goto out;
-        }
-        st = mw_smtp_client_state(s->c);
-        if (st & MW_CLOSED) break;
-        if (st & MW_TLS_HANDOFF) {
-#ifdef MW_EXAMPLES_HAVE_TLS
-            if (tls_begin(s) != 0) goto out;
-            if (mw_smtp_client_tls_started(s->c) != MW_OK) goto out;
-            continue;
-#else
-            goto out;
-#endif
-        }
-        if (s->writing && !s->body_done) continue; /* more body to push */
-        {
-            size_t room;
-            unsigned char *p = mw_smtp_client_recv_buf(s->c, &room);
-            mw_ssize r;
-            if (!p) continue; /* buffer full: next() first */
-            r = conn_read(s, p, room);
-            if (r < 0) goto out;
-            if (r == 0) {
-                mw_smtp_client_recv_ack(s->c, 0);
-                mw_smtp_client_eof(s->c);
-                if (s->conf->trace) fprintf(s->conf->trace, "-- connection closed by the server\n");
-                continue;
-            }
-            trace_in(s, p, (size_t)r);
-            if (mw_smtp_client_recv_ack(s->c, (size_t)r) != MW_OK) goto out;
-        }
-    }
-    if (!done) goto out;
-    if (msg_refused || delivered == 0 || refused >= nrcpts)
+    if (run_session(s, &x, &env, &result) != 0 || !x.done) goto out;
+    if (x.msg_refused || x.delivered == 0 || x.refused >= nrcpts)
         result = MWX_SMTPC_REFUSED;
-    else if (refused > 0)
+    else if (x.refused > 0)
         result = MWX_SMTPC_PARTIAL;
     else
         result = MWX_SMTPC_OK;
@@ -639,7 +757,6 @@ out:
     if (s->fd >= 0) close(s->fd);
     mw_sasl_client_free(s->sasl);
     mw_smtp_client_free(s->c);
-    mw_smtp_client_opts_free(o);
     free(rv);
     free(s);
     return result;

@@ -3,7 +3,8 @@
  * (include/mailwire/smtp_client.h) for the example programs: one TCP
  * connection, optional TLS (implicit or STARTTLS, through the OpenSSL
  * adapter), optional AUTH, one message read from a file descriptor.
- * Used by mw-send; written so a relay (mw-smtpd's queue) can reuse it.
+ * Used by mw-send and by mw-smtpd's relay (its queue flush), which reads
+ * the per-recipient replies for its retry schedule and its bounces.
  *
  * All protocol logic stays in the engine: this file only moves bytes,
  * runs the TLS handshake at the handoff, and collects the replies.
@@ -12,6 +13,8 @@
  */
 #ifndef MWX_SMTPC_H
 #define MWX_SMTPC_H
+
+#include <mailwire/smtp_client.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -43,25 +46,48 @@ typedef struct mwx_smtpc_conf {
     unsigned notify;      /* MW_SMTP_NOTIFY_* for every recipient (0: none) */
     int ret;              /* MW_SMTP_RET_* */
     const char *envid;    /* DSN ENVID (NULL: none) */
-    int timeout_ms;       /* per read; 0: the engine's RFC 5321 timeouts */
+    int timeout_ms;       /* per read and write; 0: the engine's RFC 5321 timeouts */
     FILE *trace;          /* dialog as C:/S: lines (AUTH redacted); NULL: none */
+    const char *name;     /* prefix of the problem lines (NULL: "mw-send") */
+    /* Ready engine options (EHLO name, STARTTLS policy, flags) to use
+     * instead of helo, lmtp, plaintext_auth and the policy tls implies;
+     * tls still says whether TLS is implicit or required. NULL: none. */
+    const mw_smtp_client_opts *opts;
+    void *tls_config; /* ready mw_tls_config * (client) instead of cafile/insecure */
 } mwx_smtpc_conf;
+
+#define MWX_SMTPC_TEXT_MAX 400
 
 /* Per-recipient result. */
 typedef struct mwx_smtpc_rcpt_result {
     int rcpt_code;  /* reply to RCPT (0: never answered) */
     int final_code; /* LMTP: its own final reply; SMTP: the message's */
+    /* The reply that settled this recipient, 0 while none did: a refused
+     * MAIL (for every recipient), its refused RCPT, a refused DATA, or the
+     * reply to the message (LMTP: its own). A recipient still at 0 after
+     * the call was neither delivered nor refused (connection lost...). */
+    int code;
+    char status[16];               /* its RFC 3463 enhanced code, "" if none */
+    char text[MWX_SMTPC_TEXT_MAX]; /* its text (first line, enhanced code included) */
 } mwx_smtpc_rcpt_result;
+
+/* How the session went, beyond the per-recipient results. */
+typedef struct mwx_smtpc_outcome {
+    int ready;                     /* it got as far as sending the envelope */
+    int tls;                       /* ... over TLS */
+    char fail[MWX_SMTPC_TEXT_MAX]; /* the last problem line (no prefix), "" if none */
+} mwx_smtpc_outcome;
 
 /*
  * Send the message in fd (read from its current offset to EOF; size is
  * its length for SIZE=, 0 when unknown) to every recipient. Writes one
  * English line per problem to err_out (NULL: stderr), with the server's
- * reply text. results (may be NULL) has nrcpts entries.
+ * reply text. results (may be NULL) has nrcpts entries; outcome may be
+ * NULL.
  * @return MWX_SMTPC_OK, _PARTIAL, _FAILED or _REFUSED.
  */
 int mwx_smtpc_send(const mwx_smtpc_conf *conf, const char *from, const char *const *rcpts,
                    size_t nrcpts, int fd, uint64_t size, mwx_smtpc_rcpt_result *results,
-                   FILE *err_out);
+                   mwx_smtpc_outcome *outcome, FILE *err_out);
 
 #endif

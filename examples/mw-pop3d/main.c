@@ -12,13 +12,13 @@
  * SPDX-License-Identifier: MIT
  */
 #include "pop3d.h"
+#include "mwx_daemon.h"
 #include "mwx_log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define MAX_LISTEN 8
 
@@ -53,14 +53,6 @@ static int usage(const char *why)
     return 2;
 }
 
-static int parse_number(const char *s, unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return (errno || end == s || *end || *s == '-') ? -1 : 0;
-}
-
 /* One option (and its value). @return the number of argv words used, 0 on error. */
 static int parse_one(pop3d_config *cfg, struct options *o, char **argv, int left)
 {
@@ -85,9 +77,9 @@ static int parse_one(pop3d_config *cfg, struct options *o, char **argv, int left
         o->key = v;
     else if (!strcmp(a, "--port-file"))
         o->port_file = v;
-    else if (!strcmp(a, "--idle-timeout") && !parse_number(v, &n) && n > 0 && n < 86400)
+    else if (!strcmp(a, "--idle-timeout") && !mwx_parse_number(v, &n) && n > 0 && n < 86400)
         o->idle_sec = (int)n;
-    else if (!strcmp(a, "--max-conns") && !parse_number(v, &n) && n > 0 && n < 100000)
+    else if (!strcmp(a, "--max-conns") && !mwx_parse_number(v, &n) && n > 0 && n < 100000)
         o->max_conns = (unsigned long)n;
     else
         return 0;
@@ -115,12 +107,6 @@ static int parse_args(pop3d_config *cfg, struct options *o, int argc, char **arg
 /* ------------------------------------------------------------------ */
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */
-
-static int random_bytes(void *buf, size_t len, void *user)
-{
-    (void)user;
-    return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
-}
 
 /* One engine options object per listener kind; sessions copy them. */
 static mw_pop3_server_opts *engine_opts(const pop3d_config *cfg, const struct options *o,
@@ -155,39 +141,6 @@ static mw_pop3_server_opts *engine_opts(const pop3d_config *cfg, const struct op
     return e;
 }
 
-static int open_listeners(mwx_server *srv, const struct options *o)
-{
-    FILE *pf = o->port_file ? fopen(o->port_file, "w") : NULL;
-    size_t i;
-    if (o->port_file && !pf)
-        return fprintf(stderr, "mw-pop3d: %s: %s\n", o->port_file, strerror(errno)), -1;
-    for (i = 0; i < o->nlisten; i++) {
-        char bound[128];
-        if (mwx_server_listen(srv, o->listen[i], o->listen_tls[i], bound, sizeof bound) != 0) {
-            fprintf(stderr, "mw-pop3d: listen %s: %s\n", o->listen[i], strerror(errno));
-            if (pf) fclose(pf);
-            return -1;
-        }
-        mwx_log("listening on %s%s", bound, o->listen_tls[i] ? " (implicit TLS)" : "");
-        if (pf) fprintf(pf, "%s%s\n", o->listen_tls[i] ? "tls " : "", bound);
-    }
-    return pf && fclose(pf) != 0 ? -1 : 0;
-}
-
-static int setup_tls(mwx_server *srv, const struct options *o)
-{
-    char err[512];
-    size_t i;
-    int need = 0;
-    for (i = 0; i < o->nlisten; i++)
-        need |= o->listen_tls[i];
-    if (!o->cert)
-        return need ? fprintf(stderr, "mw-pop3d: --listen-tls needs --cert/--key\n"), -1 : 0;
-    if (mwx_server_set_tls(srv, o->cert, o->key, err, sizeof err) != 0)
-        return fprintf(stderr, "mw-pop3d: TLS: %s\n", err), -1;
-    return 0;
-}
-
 static void cleanup(pop3d_config *cfg, mwx_server *srv)
 {
     mwx_server_free(srv);
@@ -217,16 +170,20 @@ int main(int argc, char **argv)
         goto out;
     }
     cfg.sasl_opts = mw_sasl_options_new(NULL);
-    if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, random_bytes, NULL) != MW_OK)
+    if (!cfg.sasl_opts ||
+        mw_sasl_options_set_random(cfg.sasl_opts, mwx_random_bytes, NULL) != MW_OK)
         goto out;
     h = pop3d_handlers;
     h.user = &cfg;
-    if (mwx_server_new(&srv, &h) != 0 || setup_tls(srv, &o) != 0) goto out;
+    if (mwx_server_new(&srv, &h) != 0 ||
+        mwx_setup_server_tls(srv, "mw-pop3d", o.cert, o.key, o.listen_tls, o.nlisten) != 0)
+        goto out;
     cfg.opts = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 0);
     cfg.opts_implicit = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 1);
     if (!cfg.opts || !cfg.opts_implicit) goto out;
     mwx_server_set_limits(srv, o.max_conns, o.idle_sec * 1000);
-    if (open_listeners(srv, &o) != 0) goto out;
+    if (mwx_open_listeners(srv, "mw-pop3d", o.listen, o.listen_tls, o.nlisten, o.port_file) != 0)
+        goto out;
     mwx_log("ready: host %s, maildirs in %s%s", cfg.hostname, cfg.maildir_root,
             cfg.apop ? ", APOP on" : "");
     rc = mwx_server_run(srv) == 0 ? 0 : 1;

@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "pop3d.h"
+#include "mwx_daemon.h"
 #include "mwx_log.h"
 
 #include <errno.h>
@@ -40,58 +41,8 @@ typedef struct session {
 } session;
 
 /* ------------------------------------------------------------------ */
-/* The engine, seen by the loop                                        */
-/* ------------------------------------------------------------------ */
-
-static unsigned char *op_recv_buf(void *e, size_t *len)
-{
-    return mw_pop3_server_recv_buf(e, len);
-}
-static int op_recv_ack(void *e, size_t n)
-{
-    return mw_pop3_server_recv_ack(e, n);
-}
-static int op_eof(void *e)
-{
-    return mw_pop3_server_eof(e);
-}
-static const unsigned char *op_out_buf(void *e, size_t *len)
-{
-    return mw_pop3_server_out_buf(e, len);
-}
-static void op_out_ack(void *e, size_t n)
-{
-    mw_pop3_server_out_ack(e, n);
-}
-static unsigned op_state(void *e)
-{
-    return mw_pop3_server_state(e);
-}
-static int op_tls_started(void *e)
-{
-    return mw_pop3_server_tls_started(e);
-}
-
-static const mwx_engine_ops pop3_ops = {
-    .recv_buf = op_recv_buf,
-    .recv_ack = op_recv_ack,
-    .eof = op_eof,
-    .out_buf = op_out_buf,
-    .out_ack = op_out_ack,
-    .state = op_state,
-    .tls_started = op_tls_started,
-};
-
-/* ------------------------------------------------------------------ */
 /* The maildrop                                                        */
 /* ------------------------------------------------------------------ */
-
-static void copy_slice(char *dst, size_t cap, mw_slice s)
-{
-    size_t n = s.len < cap - 1 ? s.len : cap - 1;
-    memcpy(dst, s.base, n);
-    dst[n] = '\0';
-}
 
 /* A user name that is safe as one path component. */
 static int user_is_safe(const char *u)
@@ -246,7 +197,7 @@ static int pump_body(session *ss)
 static int on_password(mwx_conn *c, session *ss, const pop3d_config *cfg, const mw_pop3_event *ev)
 {
     const char *pw = mwx_users_password(cfg->users, (const char *)ev->user.base, ev->user.len);
-    copy_slice(ss->user, sizeof ss->user, ev->user);
+    mwx_copy_slice(ss->user, sizeof ss->user, ev->user);
     if (pw && mw_pop3_server_check_secret(ss->pop, pw, strlen(pw)) == 1) {
         mwx_log("%s: authenticated as %s (%s)", c->peer, ss->user,
                 ev->type == MW_POP3_EV_APOP ? "APOP" : "USER/PASS");
@@ -257,61 +208,21 @@ static int on_password(mwx_conn *c, session *ss, const pop3d_config *cfg, const 
     return mw_pop3_server_reply(ss->pop, 0, "AUTH", "Invalid credentials");
 }
 
-static int auth_finish(mwx_conn *c, session *ss, int rc, mw_slice out)
-{
-    const mw_sasl_server_info *info = mw_sasl_server_info_get(ss->sasl);
-    if (rc == MW_SASL_CONTINUE) return mw_pop3_server_auth_challenge(ss->pop, out.base, out.len);
-    if (rc == MW_SASL_DONE && info) {
-        copy_slice(ss->user, sizeof ss->user, info->authcid);
-        mwx_log("%s: authenticated as %s (AUTH)", c->peer, ss->user);
-        rc = mw_pop3_server_accept(ss->pop);
-    } else {
-        mwx_log("%s: authentication failed (%s)", c->peer, mw_strerror(rc));
-        rc = mw_pop3_server_reply(ss->pop, 0, "AUTH", "Authentication failed");
-    }
-    mw_sasl_server_free(ss->sasl);
-    ss->sasl = NULL;
-    return rc;
-}
-
-/* The SASL engine has parsed the credentials: look the user up. Acting
- * as another user (an authorization identity) is not allowed here. */
-static int auth_verify(const pop3d_config *cfg, session *ss, mw_slice *out)
-{
-    const mw_sasl_server_info *info = mw_sasl_server_info_get(ss->sasl);
-    const char *pw =
-        info ? mwx_users_password(cfg->users, (const char *)info->authcid.base, info->authcid.len)
-             : NULL;
-    int other = info && info->authzid.len &&
-                (info->authzid.len != info->authcid.len ||
-                 memcmp(info->authzid.base, info->authcid.base, info->authcid.len) != 0);
-    if (!pw || other || !(info->need & MW_SASL_NEED_PASSWORD))
-        return mw_sasl_server_verdict(ss->sasl, 0, out);
-    return mw_sasl_server_supply_password(ss->sasl, pw, strlen(pw), out);
-}
-
 static int on_auth(mwx_conn *c, session *ss, const pop3d_config *cfg, const mw_pop3_event *ev)
 {
-    char mech[32];
-    mw_slice out = {NULL, 0};
-    int rc;
-    if (ev->type == MW_POP3_EV_AUTH) {
-        mw_sasl_server_free(ss->sasl);
-        ss->sasl = NULL;
-        copy_slice(mech, sizeof mech, ev->arg);
-        rc = mw_sasl_server_new(&ss->sasl, NULL, mech, cfg->sasl_opts);
-        if (rc == MW_OK)
-            mw_sasl_server_set(ss->sasl, MW_SASL_PROP_HOST, cfg->hostname, strlen(cfg->hostname));
-        if (rc == MW_OK)
-            rc = mw_sasl_server_start(ss->sasl,
-                                      (ev->flags & MW_POP3_F_INITIAL) ? ev->data.base : NULL,
-                                      ev->data.len, &out);
-    } else {
-        rc = ss->sasl ? mw_sasl_server_step(ss->sasl, ev->data.base, ev->data.len, &out)
-                      : MW_ERR_STATE;
+    mw_slice out;
+    int start = ev->type == MW_POP3_EV_AUTH;
+    const char *ir = (ev->flags & MW_POP3_F_INITIAL) ? ev->data.base : NULL;
+    int rc =
+        mwx_auth_step(&ss->sasl, cfg->sasl_opts, cfg->hostname, cfg->users, start ? &ev->arg : NULL,
+                      start ? ir : ev->data.base, ev->data.len, &out, ss->user, sizeof ss->user);
+    if (rc == MW_SASL_CONTINUE) return mw_pop3_server_auth_challenge(ss->pop, out.base, out.len);
+    if (rc == MW_SASL_DONE) {
+        mwx_log("%s: authenticated as %s (AUTH)", c->peer, ss->user);
+        return mw_pop3_server_accept(ss->pop);
     }
-    if (rc == MW_SASL_VERIFY) rc = auth_verify(cfg, ss, &out);
-    return auth_finish(c, ss, rc, out);
+    mwx_log("%s: authentication failed (%s)", c->peer, mw_strerror(rc));
+    return mw_pop3_server_reply(ss->pop, 0, "AUTH", "Authentication failed");
 }
 
 /* ------------------------------------------------------------------ */
@@ -409,7 +320,7 @@ static int sess_open(mwx_conn *c, void *user)
     if (!ss) return -1;
     ss->lock_fd = ss->body_fd = -1;
     c->app = ss;
-    c->ops = &pop3_ops;
+    c->ops = &mwx_pop3_server_ops;
     if (cfg->apop) set_apop_timestamp(cfg, opts);
     if (mw_pop3_server_new(NULL, opts, &ss->pop) != MW_OK) return -1;
     c->engine = ss->pop;

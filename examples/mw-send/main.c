@@ -346,7 +346,7 @@ int main(int argc, char **argv)
     conf.trace = a.verbose ? stderr : NULL;
     rc = mwx_smtpc_send(&conf, from, rcpts, n, fd,
                         fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0,
-                        NULL, stderr);
+                        NULL, NULL, stderr);
     close(fd);
     memset(password, 0, sizeof password);
     return rc;

@@ -12,6 +12,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "smtpd.h"
+#include "mwx_daemon.h"
 #include "mwx_log.h"
 
 #ifdef MW_EXAMPLES_HAVE_TLS
@@ -85,10 +86,7 @@ static int usage(const char *why)
 
 static int parse_number(const char *s, unsigned long long *out)
 {
-    char *end;
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return (errno || end == s || *end || *s == '-') ? -1 : 0;
+    return mwx_parse_number(s, out);
 }
 
 /* One option (and its value). @return the number of argv words used, 0 on error. */
@@ -182,12 +180,6 @@ static int parse_args(smtpd_config *cfg, struct options *o, int argc, char **arg
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */
 
-static int random_bytes(void *buf, size_t len, void *user)
-{
-    (void)user;
-    return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
-}
-
 static int load_tables(smtpd_config *cfg, const struct options *o)
 {
     char err[512];
@@ -230,35 +222,12 @@ static mw_smtp_server_opts *engine_opts(const smtpd_config *cfg, const struct op
 
 static int open_listeners(mwx_server *srv, const struct options *o)
 {
-    FILE *pf = o->port_file ? fopen(o->port_file, "w") : NULL;
-    size_t i;
-    if (o->port_file && !pf)
-        return fprintf(stderr, "mw-smtpd: %s: %s\n", o->port_file, strerror(errno)), -1;
-    for (i = 0; i < o->nlisten; i++) {
-        char bound[128];
-        if (mwx_server_listen(srv, o->listen[i], o->listen_tls[i], bound, sizeof bound) != 0) {
-            fprintf(stderr, "mw-smtpd: listen %s: %s\n", o->listen[i], strerror(errno));
-            if (pf) fclose(pf);
-            return -1;
-        }
-        mwx_log("listening on %s%s", bound, o->listen_tls[i] ? " (implicit TLS)" : "");
-        if (pf) fprintf(pf, "%s%s\n", o->listen_tls[i] ? "tls " : "", bound);
-    }
-    return pf && fclose(pf) != 0 ? -1 : 0;
+    return mwx_open_listeners(srv, "mw-smtpd", o->listen, o->listen_tls, o->nlisten, o->port_file);
 }
 
 static int setup_tls(mwx_server *srv, const struct options *o)
 {
-    char err[512];
-    size_t i;
-    int need = 0;
-    for (i = 0; i < o->nlisten; i++)
-        need |= o->listen_tls[i];
-    if (!o->cert)
-        return need ? fprintf(stderr, "mw-smtpd: --listen-tls needs --cert/--key\n"), -1 : 0;
-    if (mwx_server_set_tls(srv, o->cert, o->key, err, sizeof err) != 0)
-        return fprintf(stderr, "mw-smtpd: TLS: %s\n", err), -1;
-    return 0;
+    return mwx_setup_server_tls(srv, "mw-smtpd", o->cert, o->key, o->listen_tls, o->nlisten);
 }
 
 /* "user:password" from the --relay-auth file (kept for the process). */
@@ -378,7 +347,7 @@ int main(int argc, char **argv)
     if (parse_args(&cfg, &o, argc, argv) != 0) return usage(NULL);
     if (load_tables(&cfg, &o) != 0) goto out;
     cfg.sasl_opts = mw_sasl_options_new(NULL);
-    if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, random_bytes, NULL) != MW_OK)
+    if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, mwx_random_bytes, NULL) != MW_OK)
         goto out;
     if (o.flush) {
         rc = flush_mode(&cfg, &o);

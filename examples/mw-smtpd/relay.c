@@ -12,48 +12,35 @@
  * (then a DSN too). The schedule lives in the envelope file:
  *   ARRIVAL <unix seconds>, ATTEMPTS <n>, NEXT <unix seconds>.
  *
- * The blocking driver is kept here rather than in examples/common/mwx_smtpc
- * (branch send): a DSN needs, per recipient, the whole reply (code,
- * enhanced status, text) including a refused MAIL's, which that driver's
- * results (codes only) do not carry yet.
+ * The connection itself (TCP, STARTTLS by policy, AUTH, the engine's
+ * events) is examples/common/mwx_smtpc, the driver mw-send uses too; its
+ * per-recipient results carry the whole reply (code, enhanced status,
+ * text) a DSN needs, a refused MAIL's included.
  *
  * SPDX-License-Identifier: MIT
  */
 #include "smtpd.h"
 #include "mwx_log.h"
+#include "mwx_smtpc.h"
 #include "compose.h"
 
 #include <mailwire/mime.h>
-#ifdef MW_EXAMPLES_HAVE_TLS
-#include <mailwire/openssl.h>
-#endif
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define IO_TIMEOUT_SEC 60
 #define DIAG_MAX 400
 #define MAX_BACKOFF_SEC (4 * 3600)
-
-struct link {
-    int fd;
-    mw_smtp_client *c;
-    void *tls; /* mw_tls_session * under STARTTLS */
-    int broken;
-};
 
 struct rcpt_state {
     int code;             /* final SMTP code, 0 = nothing final learnt */
@@ -70,200 +57,6 @@ struct entry {
     long attempts;
     char fail[DIAG_MAX]; /* why the whole attempt failed (connection, greeting) */
 };
-
-/* ------------------------------------------------------------------ */
-/* Blocking transport, plain or TLS                                    */
-/* ------------------------------------------------------------------ */
-
-static int connect_to(const char *hostport)
-{
-    char buf[300], *host = buf, *port;
-    struct addrinfo hints, *ai = NULL, *p;
-    struct timeval tv = {IO_TIMEOUT_SEC, 0};
-    int fd = -1;
-    if (strlen(hostport) >= sizeof buf) return -1;
-    strcpy(buf, hostport);
-    if (buf[0] == '[') { /* [v6]:port */
-        host = buf + 1;
-        port = strchr(host, ']');
-        if (!port || port[1] != ':') return -1;
-        *port = '\0';
-        port += 2;
-    } else {
-        port = strrchr(buf, ':');
-        if (!port) return -1;
-        *port++ = '\0';
-    }
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, port, &hints, &ai) != 0) return -1;
-    for (p = ai; p && fd < 0; p = p->ai_next) {
-        fd = socket(p->ai_family, p->ai_socktype, 0);
-        if (fd >= 0 && connect(fd, p->ai_addr, p->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(ai);
-    if (fd >= 0) { /* a silent server must not hang the flush */
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    }
-    return fd;
-}
-
-static int send_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-#ifdef MW_EXAMPLES_HAVE_TLS
-static int tls_push(struct link *l)
-{
-    const unsigned char *p;
-    size_t len;
-    while ((p = mw_tls_out_buf(l->tls, &len)) != NULL) {
-        if (send_all(l->fd, p, len) != 0) return -1;
-        mw_tls_out_ack(l->tls, len);
-    }
-    return 0;
-}
-
-/* Read ciphertext once into the session. @return 0, -1 (closed or broken). */
-static int tls_pull(struct link *l)
-{
-    size_t room;
-    unsigned char *p = mw_tls_recv_buf(l->tls, &room);
-    ssize_t n;
-    if (!p) return -1;
-    n = recv(l->fd, p, room, 0);
-    if (n <= 0) {
-        mw_tls_eof(l->tls);
-        return -1;
-    }
-    return mw_tls_recv_ack(l->tls, (size_t)n) == MW_OK ? 0 : -1;
-}
-#endif
-
-/* Send plaintext to the peer. */
-static int link_write(struct link *l, const unsigned char *p, size_t len)
-{
-#ifdef MW_EXAMPLES_HAVE_TLS
-    while (l->tls && len > 0) {
-        mw_ssize took = mw_tls_write_plain(l->tls, p, len);
-        if (took < 0 || tls_push(l) != 0) return -1;
-        if (took == 0 && !(mw_tls_state(l->tls) & MW_TLS_READY) && tls_pull(l) != 0) return -1;
-        p += took;
-        len -= (size_t)took;
-    }
-    if (l->tls) return 0;
-#endif
-    return send_all(l->fd, p, len);
-}
-
-/* Receive plaintext. @return octets (> 0), 0 at end of file, -1 on error. */
-static ssize_t link_read(struct link *l, unsigned char *buf, size_t cap)
-{
-#ifdef MW_EXAMPLES_HAVE_TLS
-    if (l->tls) {
-        for (;;) {
-            mw_ssize n = mw_tls_read_plain(l->tls, buf, cap);
-            if (n > 0) return (ssize_t)n;
-            if (n == MW_ERR_CLOSED) return 0;
-            if (n < 0 || tls_push(l) != 0 || tls_pull(l) != 0) return -1;
-        }
-    }
-#endif
-    return recv(l->fd, buf, cap, 0);
-}
-
-static int flush_out(struct link *l)
-{
-    const unsigned char *p;
-    size_t len;
-    while ((p = mw_smtp_client_out_buf(l->c, &len)) != NULL) {
-        if (link_write(l, p, len) != 0) return -1;
-        mw_smtp_client_out_ack(l->c, len);
-    }
-    return 0;
-}
-
-/* The STARTTLS 220 came: handshake, then tell the engine (it says EHLO again). */
-static int start_tls(const smtpd_config *cfg, struct link *l)
-{
-#ifdef MW_EXAMPLES_HAVE_TLS
-    mw_tls_session *t = NULL;
-    if (!cfg->relay_tls_cfg || mw_tls_new(NULL, cfg->relay_tls_cfg, &t) != MW_OK) return -1;
-    l->tls = t;
-    while (!(mw_tls_state(t) & MW_TLS_READY)) {
-        if (mw_tls_state(t) & MW_TLS_FAILED) {
-            mwx_log("relay: TLS: %s", mw_tls_last_error(t));
-            return -1;
-        }
-        if (tls_push(l) != 0 || tls_pull(l) != 0) return -1;
-    }
-    if (tls_push(l) != 0) return -1;
-    return mw_smtp_client_tls_started(l->c) == MW_OK ? 0 : -1;
-#else
-    (void)cfg;
-    (void)l;
-    return -1;
-#endif
-}
-
-/* RFC 5321 §4.5.3.2: the engine knows which timeout applies to what it
- * awaits (5 minutes for most replies, 10 for the one after the data). */
-static void set_read_timeout(int fd, unsigned sec)
-{
-    struct timeval tv;
-    tv.tv_sec = (time_t)(sec ? sec : IO_TIMEOUT_SEC);
-    tv.tv_usec = 0;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
-
-/* Next event: flush the output, read until the engine has one.
- * @return the event type (> 0) or -1 (connection or protocol broken). */
-static int next_event(const smtpd_config *cfg, struct link *l, const mw_smtp_client_event **ev)
-{
-    unsigned char buf[16384];
-    if (l->broken) return -1;
-    for (;;) {
-        int t;
-        ssize_t n;
-        if (flush_out(l) != 0) break;
-        t = mw_smtp_client_next(l->c, ev);
-        if (t > 0) return t;
-        if (t < 0) {
-            mwx_log("relay: session: %s", mw_strerror(t));
-            break;
-        }
-        if (mw_smtp_client_state(l->c) & MW_TLS_HANDOFF) {
-            if (start_tls(cfg, l) != 0) break;
-            continue;
-        }
-        if (mw_smtp_client_state(l->c) & MW_WANT_WRITE) continue; /* e.g. a SASL step */
-        if (mw_smtp_client_state(l->c) & MW_CLOSED) break;
-        set_read_timeout(l->fd, mw_smtp_client_timeout(l->c));
-        n = link_read(l, buf, sizeof buf);
-        if (n < 0) break;
-        if (n == 0) {
-            mw_smtp_client_eof(l->c);
-            continue;
-        }
-        if (mw_smtp_client_feed(l->c, buf, (size_t)n) != n) break;
-    }
-    l->broken = 1;
-    return -1;
-}
 
 /* ------------------------------------------------------------------ */
 /* One queue entry                                                     */
@@ -297,177 +90,115 @@ static int read_envelope(const char *env_path, const char *msg_path, struct entr
     return e->st && e->rcpts.n ? 0 : -1;
 }
 
-/* Remember a reply as the result for recipient i. */
-static void note(struct entry *e, size_t i, const mw_smtp_client_event *ev)
+/* Keep what settled recipient i, for the log and the DSN. */
+static void note(struct entry *e, size_t i, const mwx_smtpc_rcpt_result *r)
 {
     struct rcpt_state *s = &e->st[i];
-    size_t k, len = ev->text.len < DIAG_MAX - 8 ? ev->text.len : DIAG_MAX - 8;
-    const char *txt = (const char *)ev->text.base;
-    s->code = ev->code;
-    snprintf(s->status, sizeof s->status, "%.*s", (int)ev->enhanced.len, (const char *)ev->enhanced.base);
-    snprintf(s->diag, sizeof s->diag, "%d %.*s", ev->code, (int)len, txt ? txt : "");
+    size_t k;
+    s->code = r->code;
+    snprintf(s->status, sizeof s->status, "%s", r->status);
+    snprintf(s->diag, sizeof s->diag, "%d %.*s", r->code, DIAG_MAX - 8, r->text);
     for (k = 0; s->diag[k]; k++) /* one line in the DSN field */
         if ((unsigned char)s->diag[k] < 0x20 || (unsigned char)s->diag[k] > 0x7e)
             s->diag[k] = (s->diag[k] == '\n' || s->diag[k] == '\r') ? ' ' : '?';
 }
 
-/* BDAT without PIPELINING: the engine takes no more body until the reply
- * to the last chunk is read. @return 0 when it was a 2xx. */
-static int await_bdat(const smtpd_config *cfg, struct link *l)
+/* "host:port" or "[v6]:port". @return 0, -1 (malformed or too long). */
+static int split_hostport(const char *hostport, char *buf, size_t cap, const char **host,
+                          const char **port)
 {
-    const mw_smtp_client_event *ev;
-    size_t len;
-    if (mw_smtp_client_out_buf(l->c, &len) != NULL) return flush_out(l);
-    if (next_event(cfg, l, &ev) < 0) return -1;
-    return ev->type == MW_SMTP_CLIENT_EV_BDAT && ev->code / 100 == 2 ? 0 : -1;
+    char *p;
+    if (strlen(hostport) >= cap) return -1;
+    strcpy(buf, hostport);
+    if (buf[0] == '[') {
+        *host = buf + 1;
+        p = strchr(buf, ']');
+        if (!p || p[1] != ':') return -1;
+        *p = '\0';
+        *port = p + 2;
+        return 0;
+    }
+    p = strrchr(buf, ':');
+    if (!p) return -1;
+    *p = '\0';
+    *host = buf;
+    *port = p + 1;
+    return 0;
 }
 
 /* The queued file starts with our Return-Path line, which belongs to the
- * final delivery (RFC 5321 §4.4), not to the next hop: skip it. */
-static int send_body(const smtpd_config *cfg, struct link *l, const char *path)
+ * final delivery (RFC 5321 §4.4), not to the next hop: the descriptor is
+ * left just after it. @return the descriptor or -1. */
+static int open_body(const char *path)
 {
-    static char buf[65536];
-    ssize_t n;
-    int first = 1, fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    while ((n = read(fd, buf, sizeof buf)) > 0) {
-        const char *p = buf;
-        size_t len = (size_t)n;
-        if (first && len > 13 && memcmp(p, "Return-Path: ", 13) == 0) {
-            const char *nl = memchr(p, '\n', len);
-            if (nl) {
-                len -= (size_t)(nl + 1 - p);
-                p = nl + 1;
-            }
-        }
-        first = 0;
-        while (len > 0) {
-            mw_ssize took = mw_smtp_client_body_write(l->c, p, len);
-            if (took < 0 || flush_out(l) != 0 || (took == 0 && await_bdat(cfg, l) != 0)) {
-                close(fd);
-                return -1;
-            }
-            p += took;
-            len -= (size_t)took;
-        }
+    char buf[4096];
+    off_t skip = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
+    if (n > 13 && memcmp(buf, "Return-Path: ", 13) == 0) {
+        const char *nl = memchr(buf, '\n', (size_t)n);
+        if (nl) skip = (off_t)(nl + 1 - buf);
     }
-    close(fd);
-    if (n < 0) return -1;
-    for (;;) { /* MW_ERR_LIMIT: drain and try again */
-        int rc = mw_smtp_client_body_end(l->c);
-        if (rc == MW_OK) return 0;
-        if (rc != MW_ERR_LIMIT || await_bdat(cfg, l) != 0) return -1;
-    }
-}
-
-/* AUTH to the smarthost with the configured credentials. @return 0, -1. */
-static int authenticate(const smtpd_config *cfg, struct link *l, struct entry *e)
-{
-    const mw_smtp_client_event *ev;
-    mw_sasl_client *sc = NULL;
-    int mech = mw_smtp_client_auth_choose(l->c, MW_SASL_PASSWORD_MECHS), rc = -1;
-    if (mech < 0) {
-        snprintf(e->fail, sizeof e->fail, "no usable AUTH mechanism offered");
+    if (n < 0 || lseek(fd, skip, SEEK_SET) < 0) {
+        if (fd >= 0) close(fd);
         return -1;
     }
-    if (mw_sasl_client_new(&sc, NULL, mw_sasl_mech_name(mech), cfg->sasl_opts) == MW_OK &&
-        mw_sasl_client_set(sc, MW_SASL_PROP_AUTHCID, cfg->relay_user, strlen(cfg->relay_user)) == MW_OK &&
-        mw_sasl_client_set(sc, MW_SASL_PROP_PASSWORD, cfg->relay_pass, strlen(cfg->relay_pass)) == MW_OK &&
-        mw_smtp_client_auth(l->c, sc, mech) == MW_OK) {
-        while (next_event(cfg, l, &ev) > 0)
-            if (ev->type == MW_SMTP_CLIENT_EV_AUTH) {
-                rc = ev->error == MW_OK ? 0 : -1;
-                if (rc != 0)
-                    snprintf(e->fail, sizeof e->fail, "AUTH %s refused: %d %.*s",
-                             mw_sasl_mech_name(mech), ev->code, (int)ev->text.len,
-                             (const char *)ev->text.base);
-                break;
-            }
-    }
-    mw_sasl_client_free(sc);
-    return rc;
+    return fd;
 }
 
-/* Greeting, EHLO, STARTTLS by policy, AUTH by option. @return 0 when READY. */
-static int open_session(const smtpd_config *cfg, struct link *l, struct entry *e)
+/* The driver's problem lines, one log line each; the last one says why
+ * the attempt failed. */
+static void log_problems(struct entry *e, const char *text, const char *fail)
 {
-    const mw_smtp_client_event *ev;
-    int t;
-    while ((t = next_event(cfg, l, &ev)) > 0) {
-        if (t == MW_SMTP_CLIENT_EV_READY) break;
-        if ((t == MW_SMTP_CLIENT_EV_GREETING && ev->code != 220) ||
-            (t == MW_SMTP_CLIENT_EV_STARTTLS && ev->code != 220))
-            snprintf(e->fail, sizeof e->fail, "%s: %d %.*s",
-                     t == MW_SMTP_CLIENT_EV_GREETING ? "greeting" : "STARTTLS", ev->code,
-                     (int)ev->text.len, (const char *)ev->text.base);
+    const char *p = text;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        int len = (int)(nl ? (size_t)(nl - p) : strlen(p));
+        mwx_log("relay id=%s: %.*s", e->id, len, p);
+        p = nl ? nl + 1 : NULL;
     }
-    if (t < 0) {
-        if (!e->fail[0])
-            snprintf(e->fail, sizeof e->fail, "session failed before READY%s",
-                     cfg->relay_tls == MW_SMTP_TLS_REQUIRED ? " (STARTTLS required)" : "");
-        return -1;
-    }
-    mwx_log("relay id=%s: session ready%s", e->id, (ev->flags & MW_SMTP_CLIENT_F_TLS) ? " (TLS)" : "");
-    return cfg->relay_user ? authenticate(cfg, l, e) : 0;
+    snprintf(e->fail, sizeof e->fail, "%s", fail);
 }
 
-/* One SMTP transaction; fills e->st. Codes stay 0 where nothing final was learnt. */
-static void transact(const smtpd_config *cfg, struct link *l, const char *msg_path, struct entry *e)
+/* One SMTP transaction through the smarthost; fills e->st. Codes stay 0
+ * where nothing final was learnt (e->fail says why). */
+static void transact(const smtpd_config *cfg, const char *relay_host, const char *msg_path,
+                     struct entry *e)
 {
-    const mw_smtp_client_event *ev;
-    mw_smtp_client_rcpt *rc;
-    mw_smtp_client_envelope env;
-    size_t i;
-    int t, done = 0, mail_failed = 0;
-    if (open_session(cfg, l, e) != 0) return;
-    rc = calloc(e->rcpts.n, sizeof *rc);
-    if (!rc) return;
-    for (i = 0; i < e->rcpts.n; i++)
-        rc[i].address = e->rcpts.v[i];
-    memset(&env, 0, sizeof env);
-    env.from = e->from;
-    env.rcpts = rc;
-    env.nrcpts = e->rcpts.n;
-    if ((t = mw_smtp_client_send(l->c, &env)) != MW_OK) {
-        snprintf(e->fail, sizeof e->fail, "envelope refused by the engine: %s", mw_strerror(t));
-        free(rc);
-        return;
+    char hp[300], *errs = NULL;
+    size_t i, errs_len = 0;
+    mwx_smtpc_conf conf;
+    mwx_smtpc_outcome out;
+    mwx_smtpc_rcpt_result *res = calloc(e->rcpts.n, sizeof *res);
+    FILE *err = open_memstream(&errs, &errs_len);
+    int fd = open_body(msg_path);
+    memset(&conf, 0, sizeof conf);
+    memset(&out, 0, sizeof out);
+    if (!res || !err || fd < 0 ||
+        split_hostport(relay_host, hp, sizeof hp, &conf.host, &conf.port) != 0) {
+        snprintf(e->fail, sizeof e->fail, "cannot start an attempt through %s", relay_host);
+        mwx_log("relay id=%s: %s", e->id, e->fail);
+    } else {
+        conf.name = "smarthost";
+        conf.opts = cfg->client_opts; /* EHLO name, STARTTLS policy, plaintext AUTH */
+        conf.tls = cfg->relay_tls == MW_SMTP_TLS_REQUIRED        ? MWX_SMTPC_TLS_STARTTLS
+                   : cfg->relay_tls == MW_SMTP_TLS_OPPORTUNISTIC ? MWX_SMTPC_TLS_OPPORTUNISTIC
+                                                                 : MWX_SMTPC_TLS_NONE;
+        conf.tls_config = cfg->relay_tls_cfg;
+        conf.user = cfg->relay_user;
+        conf.password = cfg->relay_pass;
+        mwx_smtpc_send(&conf, e->from, (const char *const *)e->rcpts.v, e->rcpts.n, fd, 0, res,
+                       &out, err);
+        fflush(err);
+        if (out.ready) mwx_log("relay id=%s: session ready%s", e->id, out.tls ? " (TLS)" : "");
+        log_problems(e, errs, out.fail);
+        for (i = 0; i < e->rcpts.n; i++)
+            if (res[i].code) note(e, i, &res[i]);
     }
-    while (!done && (t = next_event(cfg, l, &ev)) > 0) {
-        switch (t) {
-        case MW_SMTP_CLIENT_EV_MAIL: /* a refused MAIL decides for every recipient */
-            mail_failed = ev->code / 100 != 2;
-            for (i = 0; mail_failed && i < e->rcpts.n; i++)
-                note(e, i, ev);
-            break;
-        case MW_SMTP_CLIENT_EV_RCPT: /* after a refused MAIL, pipelined RCPTs get 503: not theirs */
-            if (!mail_failed && ev->code / 100 != 2 && ev->rcpt_index < e->rcpts.n)
-                note(e, ev->rcpt_index, ev);
-            break;
-        case MW_SMTP_CLIENT_EV_SEND_BODY:
-            if (send_body(cfg, l, msg_path) != 0) done = 1;
-            break;
-        case MW_SMTP_CLIENT_EV_MESSAGE:
-            if (ev->flags & MW_SMTP_CLIENT_F_EMPTY_BODY) break;
-            for (i = 0; i < e->rcpts.n; i++) /* the rest: those RCPT accepted */
-                if (e->st[i].code == 0) note(e, i, ev);
-            break;
-        case MW_SMTP_CLIENT_EV_DATA:
-            if (ev->code != 354 && ev->accepted > 0)
-                for (i = 0; i < e->rcpts.n; i++)
-                    if (e->st[i].code == 0) note(e, i, ev);
-            break;
-        case MW_SMTP_CLIENT_EV_DONE:
-            done = 1;
-            break;
-        default:
-            break;
-        }
-    }
-    free(rc);
-    if (t > 0 && mw_smtp_client_quit(l->c) == MW_OK)
-        while (next_event(cfg, l, &ev) > 0 && ev->type != MW_SMTP_CLIENT_EV_QUIT) {
-        }
+    if (err) fclose(err);
+    free(errs);
+    if (fd >= 0) close(fd);
+    free(res);
 }
 
 /* ------------------------------------------------------------------ */
@@ -694,7 +425,6 @@ static int flush_entry(const smtpd_config *cfg, const char *relay_host, const ch
 {
     char env_path[4200], msg_path[4200];
     struct entry e;
-    struct link l = {-1, NULL, NULL, 0};
     int rc = -1;
     memset(&e, 0, sizeof e);
     snprintf(e.id, sizeof e.id, "%s", id);
@@ -708,20 +438,9 @@ static int flush_entry(const smtpd_config *cfg, const char *relay_host, const ch
         rc = 1; /* not due yet */
         goto out;
     }
-    l.fd = connect_to(relay_host);
-    if (l.fd < 0) {
-        snprintf(e.fail, sizeof e.fail, "cannot connect to %s: %s", relay_host, strerror(errno));
-        mwx_log("relay id=%s: %s", id, e.fail);
-    } else if (mw_smtp_client_new(NULL, cfg->client_opts, &l.c) == MW_OK) {
-        transact(cfg, &l, msg_path, &e);
-    }
+    transact(cfg, relay_host, msg_path, &e);
     rc = settle(cfg, &e, env_path, msg_path);
 out:
-#ifdef MW_EXAMPLES_HAVE_TLS
-    mw_tls_free(l.tls);
-#endif
-    if (l.fd >= 0) close(l.fd);
-    mw_smtp_client_free(l.c);
     mwx_strlist_clear(&e.rcpts);
     free(e.st);
     return rc;

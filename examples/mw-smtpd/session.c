@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "smtpd.h"
+#include "mwx_daemon.h"
 #include "mwx_log.h"
 
 #include <stdio.h>
@@ -24,58 +25,8 @@ typedef struct session {
 } session;
 
 /* ------------------------------------------------------------------ */
-/* The engine, seen by the loop                                        */
-/* ------------------------------------------------------------------ */
-
-static unsigned char *op_recv_buf(void *e, size_t *len)
-{
-    return mw_smtp_server_recv_buf(e, len);
-}
-static int op_recv_ack(void *e, size_t n)
-{
-    return mw_smtp_server_recv_ack(e, n);
-}
-static int op_eof(void *e)
-{
-    return mw_smtp_server_eof(e);
-}
-static const unsigned char *op_out_buf(void *e, size_t *len)
-{
-    return mw_smtp_server_out_buf(e, len);
-}
-static void op_out_ack(void *e, size_t n)
-{
-    mw_smtp_server_out_ack(e, n);
-}
-static unsigned op_state(void *e)
-{
-    return mw_smtp_server_state(e);
-}
-static int op_tls_started(void *e)
-{
-    return mw_smtp_server_tls_started(e);
-}
-
-static const mwx_engine_ops smtp_ops = {
-    .recv_buf = op_recv_buf,
-    .recv_ack = op_recv_ack,
-    .eof = op_eof,
-    .out_buf = op_out_buf,
-    .out_ack = op_out_ack,
-    .state = op_state,
-    .tls_started = op_tls_started,
-};
-
-/* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
-
-static void copy_slice(char *dst, size_t cap, mw_slice s)
-{
-    size_t n = s.len < cap - 1 ? s.len : cap - 1;
-    memcpy(dst, s.base, n);
-    dst[n] = '\0';
-}
 
 /* "a@b,c@d" for the log line (truncated with "..." past the buffer). */
 static void join_rcpts(const mwx_strlist *l, char *out, size_t cap)
@@ -148,7 +99,7 @@ static int on_rcpt(session *ss, const smtpd_config *cfg, const mw_smtp_event *ev
     if (ev->flags & MW_SMTP_F_POSTMASTER)
         strcpy(addr, "postmaster");
     else
-        copy_slice(addr, sizeof addr, ev->path);
+        mwx_copy_slice(addr, sizeof addr, ev->path);
     code = smtpd_rcpt_check(cfg, addr, (ev->flags & MW_SMTP_F_AUTHENTICATED) != 0, &enh, &text);
     if (code) return mw_smtp_server_reply(ss->smtp, code, enh, text);
     if (mwx_strlist_push(&ss->txn.rcpts, addr, strlen(addr)) != 0) /* sink: for the log line */
@@ -198,61 +149,21 @@ static int on_body_end(mwx_conn *c, session *ss, smtpd_config *cfg, const mw_smt
 /* AUTH through the SASL engine (docs/smtp.md, "AUTH")                 */
 /* ------------------------------------------------------------------ */
 
-static int auth_finish(mwx_conn *c, session *ss, int rc, mw_slice out)
-{
-    const mw_sasl_server_info *info = mw_sasl_server_info_get(ss->sasl);
-    if (rc == MW_SASL_CONTINUE) return mw_smtp_server_auth_challenge(ss->smtp, out.base, out.len);
-    if (rc == MW_SASL_DONE && info) {
-        copy_slice(ss->user, sizeof ss->user, info->authcid);
-        mwx_log("%s: authenticated as %s", c->peer, ss->user);
-        rc = mw_smtp_server_reply(ss->smtp, 235, NULL, NULL);
-    } else {
-        mwx_log("%s: authentication failed (%s)", c->peer, mw_strerror(rc));
-        rc = mw_smtp_server_reply(ss->smtp, 535, "5.7.8", "Authentication credentials invalid");
-    }
-    mw_sasl_server_free(ss->sasl);
-    ss->sasl = NULL;
-    return rc;
-}
-
-/* The SASL engine has parsed the credentials: look the user up. Acting
- * as another user (an authorization identity) is not allowed here. */
-static int auth_verify(const smtpd_config *cfg, session *ss, mw_slice *out)
-{
-    const mw_sasl_server_info *info = mw_sasl_server_info_get(ss->sasl);
-    const char *pw =
-        info ? mwx_users_password(cfg->users, (const char *)info->authcid.base, info->authcid.len)
-             : NULL;
-    int other = info && info->authzid.len &&
-                (info->authzid.len != info->authcid.len ||
-                 memcmp(info->authzid.base, info->authcid.base, info->authcid.len) != 0);
-    if (!pw || other || !(info->need & MW_SASL_NEED_PASSWORD))
-        return mw_sasl_server_verdict(ss->sasl, 0, out);
-    return mw_sasl_server_supply_password(ss->sasl, pw, strlen(pw), out);
-}
-
 static int on_auth(mwx_conn *c, session *ss, const smtpd_config *cfg, const mw_smtp_event *ev)
 {
-    char mech[32];
-    mw_slice out = {NULL, 0};
-    int rc;
-    if (ev->type == MW_SMTP_EV_AUTH) {
-        mw_sasl_server_free(ss->sasl);
-        ss->sasl = NULL;
-        copy_slice(mech, sizeof mech, ev->arg);
-        rc = mw_sasl_server_new(&ss->sasl, NULL, mech, cfg->sasl_opts);
-        if (rc == MW_OK)
-            mw_sasl_server_set(ss->sasl, MW_SASL_PROP_HOST, cfg->hostname, strlen(cfg->hostname));
-        if (rc == MW_OK)
-            rc = mw_sasl_server_start(ss->sasl,
-                                      (ev->flags & MW_SMTP_F_INITIAL) ? ev->data.base : NULL,
-                                      ev->data.len, &out);
-    } else {
-        rc = ss->sasl ? mw_sasl_server_step(ss->sasl, ev->data.base, ev->data.len, &out)
-                      : MW_ERR_STATE;
+    mw_slice out;
+    int start = ev->type == MW_SMTP_EV_AUTH;
+    const char *ir = (ev->flags & MW_SMTP_F_INITIAL) ? ev->data.base : NULL;
+    int rc =
+        mwx_auth_step(&ss->sasl, cfg->sasl_opts, cfg->hostname, cfg->users, start ? &ev->arg : NULL,
+                      start ? ir : ev->data.base, ev->data.len, &out, ss->user, sizeof ss->user);
+    if (rc == MW_SASL_CONTINUE) return mw_smtp_server_auth_challenge(ss->smtp, out.base, out.len);
+    if (rc == MW_SASL_DONE) {
+        mwx_log("%s: authenticated as %s", c->peer, ss->user);
+        return mw_smtp_server_reply(ss->smtp, 235, NULL, NULL);
     }
-    if (rc == MW_SASL_VERIFY) rc = auth_verify(cfg, ss, &out);
-    return auth_finish(c, ss, rc, out);
+    mwx_log("%s: authentication failed (%s)", c->peer, mw_strerror(rc));
+    return mw_smtp_server_reply(ss->smtp, 535, "5.7.8", "Authentication credentials invalid");
 }
 
 /* ------------------------------------------------------------------ */
@@ -264,12 +175,12 @@ static int on_event(mwx_conn *c, session *ss, smtpd_config *cfg, const mw_smtp_e
     switch (ev->type) {
     case MW_SMTP_EV_HELO:
         smtpd_txn_reset(&ss->txn); /* HELO/EHLO reset the transaction (§4.1.4) */
-        copy_slice(ss->helo, sizeof ss->helo, ev->arg);
+        mwx_copy_slice(ss->helo, sizeof ss->helo, ev->arg);
         ss->ehlo = ev->verb.len == 4 && (ev->verb.base[0] == 'E' || ev->verb.base[0] == 'e');
         return mw_smtp_server_accept(ss->smtp);
     case MW_SMTP_EV_MAIL:
         smtpd_txn_reset(&ss->txn);
-        copy_slice(ss->txn.from, sizeof ss->txn.from, ev->path);
+        mwx_copy_slice(ss->txn.from, sizeof ss->txn.from, ev->path);
         return mw_smtp_server_accept(ss->smtp);
     case MW_SMTP_EV_RCPT:
         return on_rcpt(ss, cfg, ev);
@@ -338,7 +249,7 @@ static int sess_open(mwx_conn *c, void *user)
     if (!ss) return -1;
     ss->txn.spool.fd = -1;
     c->app = ss;
-    c->ops = &smtp_ops;
+    c->ops = &mwx_smtp_server_ops;
     if (mw_smtp_server_new(NULL, c->implicit_tls ? cfg->opts_implicit : cfg->opts, &ss->smtp) !=
         MW_OK)
         return -1;

@@ -1,6 +1,7 @@
 /*
  * mailwire — internal core shared by every module: allocator plumbing, the
- * bounded output queue, the bounded input buffer and the CRLF line reader.
+ * bounded output queue, the bounded input buffer and the CRLF line reader,
+ * and the transport glue every protocol engine is built on.
  * Nothing here is exported (names start with mw__).
  *
  * SPDX-License-Identifier: MIT
@@ -129,5 +130,118 @@ void mw__inbuf_consume(mw__inbuf *b, size_t n);
  * @return 1 (line), 0 (need more input), MW_ERR_LINE_TOO_LONG.
  */
 int mw__inbuf_line(mw__inbuf *b, size_t max_line, unsigned flags, mw_slice *line);
+
+/* ---- small text helpers (text.c) ------------------------------------ */
+
+/** ASCII case-insensitive equality of a slice and a C string. */
+int mw__ieq(const char *p, size_t len, const char *s);
+/** Is word (len octets) one of the space-separated words in list (case-insensitive)? */
+int mw__in_list(const char *list, const char *word, size_t len);
+/** Parse n decimal digits (no sign, no space). @return 0, or -1 (not a number, over 2^64-1). */
+int mw__parse_u64(const char *p, size_t n, uint64_t *out);
+
+/** mw__word_list_copy: '_' is a word character too (SASL names, RFC 4422 §3.1). */
+#define MW__WORDS_UNDERSCORE 0x1u
+/** mw__word_list_copy: one space between words, none at either end. */
+#define MW__WORDS_TIDY 0x2u
+/**
+ * Check a space-separated list of words (A-Z a-z 0-9 '-', each 1..max_word
+ * characters) and copy it upper-cased into dst. A NULL list is empty.
+ * @param cap size of dst including the NUL.
+ * @return MW_OK, or MW_ERR_INVALID (bad character, long word, or the copy
+ *         would not fit) with dst untouched.
+ */
+int mw__word_list_copy(char *dst, size_t cap, const char *list, size_t max_word, unsigned flags);
+/** Option setter: turn bits on or off. @return MW_OK, MW_ERR_INVALID (a bit outside all). */
+int mw__set_bits(unsigned *field, unsigned bits, unsigned all, int on);
+
+/* ---- engine transport glue ---------------------------------------- */
+
+/* What an engine does with bytes that arrive once it has stopped at the
+ * STARTTLS/STLS boundary (DESIGN rule 1): a server counts and drops them,
+ * a client fails hard with MW_ERR_TLS_INJECTION. */
+#define MW__IO_SERVER 0x1u
+/** Server: dropping any plaintext at the handoff also ends the session. */
+#define MW__IO_INJECTION_CLOSES 0x2u
+/** Client: a sticky error also moves the engine to its closed phase. */
+#define MW__IO_FATAL_CLOSES 0x4u
+
+/**
+ * The transport side every protocol engine shares: the input buffer and
+ * its zero-copy handout, the output queue, end of input, the sticky fatal
+ * error and the plaintext dropped at a TLS handoff. The engine keeps its
+ * own phase variable; the glue reads it (and may set it to the closed
+ * phase) through the pointer given to mw__io_bind, so the engine object
+ * must not move while bound.
+ */
+typedef struct mw__engine_io {
+    mw__inbuf in;
+    mw__outq out;
+    int fatal;    /* sticky fatal error, 0 if none */
+    int eof;      /* the peer closed (mw_X_eof) */
+    int recv_out; /* recv_buf handed out: its length is recv_len */
+    size_t recv_len;
+    size_t recv_room;       /* least room recv_buf offers when empty (0: grow on demand) */
+    uint64_t tls_discarded; /* plaintext dropped at TLS handoffs */
+    int *phase;             /* the engine's phase */
+    int ph_handoff, ph_closed;
+    unsigned flags; /* MW__IO_* */
+} mw__engine_io;
+
+void mw__io_init(mw__engine_io *io, const mw_mem *mem, size_t in_max, size_t out_max);
+/** Tell the glue where the engine's phase is and which values mean "TLS handoff" and "closed". */
+void mw__io_bind(mw__engine_io *io, int *phase, int ph_handoff, int ph_closed, unsigned flags);
+void mw__io_free(mw__engine_io *io);
+/** Record rc as the sticky error (the first one stays). @return the sticky error. */
+int mw__io_fail(mw__engine_io *io, int rc);
+/** mw_X_feed: MW_ERR_INVALID, the sticky error, MW_ERR_CLOSED, or bytes taken. */
+mw_ssize mw__io_feed(mw__engine_io *io, const void *data, size_t len);
+/** mw_X_recv_buf: room to read into, or NULL (*len = 0); io may be NULL. */
+unsigned char *mw__io_recv_buf(mw__engine_io *io, size_t *len);
+/** mw_X_recv_ack: MW_OK, MW_ERR_STATE (no buffer out), MW_ERR_INVALID, MW_ERR_TLS_INJECTION. */
+int mw__io_recv_ack(mw__engine_io *io, size_t n);
+/** mw_X_out_buf; io may be NULL. */
+const unsigned char *mw__io_out_buf(mw__engine_io *io, size_t *len);
+/** mw_X_out_ack; io may be NULL. */
+void mw__io_out_ack(mw__engine_io *io, size_t n);
+/** mw_X_eof: the peer closed. @return MW_OK. */
+int mw__io_eof(mw__engine_io *io);
+/** Drop every buffered input byte and any half-read line. @return bytes dropped. */
+size_t mw__io_drop_input(mw__engine_io *io);
+/** Server at STARTTLS/STLS: drop the pipelined plaintext and count it. @return bytes dropped. */
+size_t mw__io_handoff_discard(mw__engine_io *io);
+
+/**
+ * Define an engine's six public transport calls on its mw__engine_io
+ * member `io`: PFX_feed, PFX_recv_buf, PFX_recv_ack, PFX_eof, PFX_out_buf,
+ * PFX_out_ack (declared, with MW_API and their doc comments, in the
+ * public header). A NULL engine gives MW_ERR_INVALID, or NULL with
+ * *len = 0, or nothing.
+ */
+#define MW__ENGINE_IO_API(PFX, T)                                                                  \
+    mw_ssize PFX##_feed(T *e, const void *data, size_t len)                                        \
+    {                                                                                              \
+        return e ? mw__io_feed(&e->io, data, len) : MW_ERR_INVALID;                                \
+    }                                                                                              \
+    unsigned char *PFX##_recv_buf(T *e, size_t *len)                                               \
+    {                                                                                              \
+        return mw__io_recv_buf(e ? &e->io : NULL, len);                                            \
+    }                                                                                              \
+    int PFX##_recv_ack(T *e, size_t n)                                                             \
+    {                                                                                              \
+        return e ? mw__io_recv_ack(&e->io, n) : MW_ERR_INVALID;                                    \
+    }                                                                                              \
+    int PFX##_eof(T *e)                                                                            \
+    {                                                                                              \
+        return e ? mw__io_eof(&e->io) : MW_ERR_INVALID;                                            \
+    }                                                                                              \
+    const unsigned char *PFX##_out_buf(T *e, size_t *len)                                          \
+    {                                                                                              \
+        return mw__io_out_buf(e ? &e->io : NULL, len);                                             \
+    }                                                                                              \
+    void PFX##_out_ack(T *e, size_t n)                                                             \
+    {                                                                                              \
+        mw__io_out_ack(e ? &e->io : NULL, n);                                                      \
+    }
 
 #endif /* MW_COMMON_INTERNAL_H */

@@ -21,14 +21,14 @@
 
 static size_t body_room(const mw_pop3_server *s)
 {
-    size_t used = mw__outq_len(&s->out);
+    size_t used = mw__outq_len(&s->io.out);
     return used >= BODY_HIGH ? 0 : BODY_HIGH - used;
 }
 
 static int put(mw_pop3_server *s, const void *p, size_t n)
 {
-    int rc = mw__outq_append(&s->out, p, n);
-    if (rc == MW_ERR_NOMEM && !s->fatal) s->fatal = rc;
+    int rc = mw__outq_append(&s->io.out, p, n);
+    if (rc == MW_ERR_NOMEM) mw__io_fail(&s->io, rc);
     return rc;
 }
 
@@ -50,7 +50,7 @@ static void line_end(mw_pop3_server *s, int empty)
 mw_ssize mw_pop3_server_body_write(mw_pop3_server *s, const void *data, size_t len)
 {
     if (!s || (!data && len)) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     if (s->phase != MW__POP3_PH_BODY) return MW_ERR_STATE;
     if (s->body_done) return (mw_ssize)len; /* TOP has what it needs: drop the rest */
     const unsigned char *d = data;
@@ -60,7 +60,7 @@ mw_ssize mw_pop3_server_body_write(mw_pop3_server *s, const void *data, size_t l
         size_t room = body_room(s);
         if (room < 3) break; /* a stuffed dot or an added CR needs space */
         if (s->b_bol && d[r] == '.') {
-            if (put(s, ".", 1)) return s->fatal ? s->fatal : (mw_ssize)r; /* RFC 1939 §3 */
+            if (put(s, ".", 1)) return s->io.fatal ? s->io.fatal : (mw_ssize)r; /* RFC 1939 §3 */
             room--;
         }
         s->b_bol = 0;
@@ -84,13 +84,13 @@ mw_ssize mw_pop3_server_body_write(mw_pop3_server *s, const void *data, size_t l
             } else {
                 rc = put(s, d + r, seg);
             }
-            if (rc) return s->fatal ? s->fatal : (mw_ssize)r;
+            if (rc) return s->io.fatal ? s->io.fatal : (mw_ssize)r;
             s->b_crlf = crlf;
             r = stop;
             line_end(s, empty);
             if (s->body_done) return (mw_ssize)len;
         } else {
-            if (put(s, d + r, seg)) return s->fatal ? s->fatal : (mw_ssize)r;
+            if (put(s, d + r, seg)) return s->io.fatal ? s->io.fatal : (mw_ssize)r;
             s->b_linelen += seg;
             s->b_cr = d[stop - 1] == '\r';
             r = stop;
@@ -107,14 +107,14 @@ int mw_pop3_server_body_wanted(const mw_pop3_server *s)
 int mw_pop3_server_body_end(mw_pop3_server *s)
 {
     if (!s) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     if (s->phase != MW__POP3_PH_BODY) return MW_ERR_STATE;
     /* The terminator must follow a CRLF; complete the last line otherwise
      * (a bare LF alone would not end the line for a strict reader). */
     int complete = s->b_bol && s->b_crlf;
     const char *t = complete ? ".\r\n" : "\r\n.\r\n";
-    int rc = mw__outq_append(&s->out, t, complete ? 3u : 5u);
-    if (rc == MW_ERR_NOMEM) s->fatal = rc;
+    int rc = mw__outq_append(&s->io.out, t, complete ? 3u : 5u);
+    if (rc == MW_ERR_NOMEM) mw__io_fail(&s->io, rc);
     if (rc) return rc;
     s->phase = MW__POP3_PH_CMD;
     return MW_OK;

@@ -24,8 +24,7 @@
 
 static int fail(mw_pop3_client *c, int rc)
 {
-    if (!c->fatal) c->fatal = rc;
-    c->phase = MW__POP3C_CLOSED;
+    mw__io_fail(&c->io, rc);
     return rc;
 }
 
@@ -81,7 +80,7 @@ static mw_ssize queue(mw_pop3_client *c, int cmd, int multi, uint32_t msg, const
 static mw_ssize queue(mw_pop3_client *c, int cmd, int multi, uint32_t msg, const char *fmt, ...)
 {
     if (!c) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
+    if (c->io.fatal) return c->io.fatal;
     if (c->phase == MW__POP3C_CLOSED || c->quit_done) return MW_ERR_STATE;
     if (c->qcount >= c->o.max_queue) return MW_ERR_LIMIT;
     mw__pop3_cmd *k = q_at(c, c->qcount);
@@ -238,8 +237,8 @@ int mw_pop3_client_new(const mw_mem *mem, const mw_pop3_client_opts *opts,
         mw__free(&m, c);
         return MW_ERR_NOMEM;
     }
-    mw__inbuf_init(&c->in, &c->mem, c->o.inbuf);
-    mw__outq_init(&c->out, &c->mem, MW__POP3_OUT_MAX);
+    mw__io_init(&c->io, &c->mem, c->o.inbuf, MW__POP3_OUT_MAX);
+    mw__io_bind(&c->io, &c->phase, MW__POP3C_HANDOFF, MW__POP3C_CLOSED, MW__IO_FATAL_CLOSES);
     c->tls = (c->o.flags & MW_POP3_CLIENT_IMPLICIT_TLS) != 0;
     c->phase = MW__POP3C_GREETING;
     *out = c;
@@ -253,84 +252,27 @@ void mw_pop3_client_free(mw_pop3_client *c)
     while (c->qcount) q_pop(c);
     mw__free(&m, c->q);
     mw_sasl_client_free(c->sasl);
-    mw__inbuf_free(&c->in);
-    if (c->out.buf) mw__wipe(c->out.buf, c->out.cap); /* PASS lines */
-    mw__outq_free(&c->out);
+    if (c->io.out.buf) mw__wipe(c->io.out.buf, c->io.out.cap); /* PASS lines */
+    mw__io_free(&c->io);
     mw__free(&m, c);
 }
 
-/* ---- input ------------------------------------------------------------ */
+/* ---- input and output ----------------------------------------------- */
 
-mw_ssize mw_pop3_client_feed(mw_pop3_client *c, const void *data, size_t len)
-{
-    if (!c || (!data && len)) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
-    if (c->phase == MW__POP3C_CLOSED || c->eof) return MW_ERR_CLOSED;
-    /* DESIGN rule 1: after the +OK to STLS the server must be silent. */
-    if (c->phase == MW__POP3C_HANDOFF) return len ? fail(c, MW_ERR_TLS_INJECTION) : 0;
-    c->recv_out = 0;
-    mw_ssize n = mw__inbuf_feed(&c->in, data, len);
-    if (n < 0) return fail(c, (int)n);
-    return n;
-}
-
-unsigned char *mw_pop3_client_recv_buf(mw_pop3_client *c, size_t *len)
-{
-    if (len) *len = 0;
-    if (!c || !len || c->fatal || c->phase == MW__POP3C_CLOSED || c->eof) return NULL;
-    unsigned char *p;
-    int rc = mw__inbuf_reserve(&c->in, &p, len);
-    if (rc) {
-        fail(c, rc);
-        return NULL;
-    }
-    c->recv_out = p != NULL;
-    c->recv_len = *len;
-    return p;
-}
-
-int mw_pop3_client_recv_ack(mw_pop3_client *c, size_t n)
-{
-    if (!c) return MW_ERR_INVALID;
-    if (!c->recv_out) return MW_ERR_STATE;
-    if (n > c->recv_len) return MW_ERR_INVALID;
-    c->recv_out = 0;
-    if (c->phase == MW__POP3C_HANDOFF && n) return fail(c, MW_ERR_TLS_INJECTION);
-    mw__inbuf_recv_ack(&c->in, n);
-    return MW_OK;
-}
-
-int mw_pop3_client_eof(mw_pop3_client *c)
-{
-    if (!c) return MW_ERR_INVALID;
-    c->eof = 1;
-    return MW_OK;
-}
-
-const unsigned char *mw_pop3_client_out_buf(mw_pop3_client *c, size_t *len)
-{
-    size_t dummy;
-    if (!len) len = &dummy;
-    if (!c) {
-        *len = 0;
-        return NULL;
-    }
-    return mw__outq_buf(&c->out, len);
-}
-
-void mw_pop3_client_out_ack(mw_pop3_client *c, size_t n)
-{
-    if (c) mw__outq_ack(&c->out, n);
-}
+/* mw_pop3_client_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack:
+ * the transport glue every engine shares (lib/common/engine_io.c). A byte
+ * that reaches the client while it is stopped at the TLS handoff fails it
+ * with MW_ERR_TLS_INJECTION (DESIGN rule 1). */
+MW__ENGINE_IO_API(mw_pop3_client, mw_pop3_client)
 
 unsigned mw_pop3_client_state(const mw_pop3_client *c)
 {
     if (!c) return 0;
     unsigned st = 0;
-    if (mw__outq_len(&c->out)) st |= MW_WANT_WRITE;
-    if (c->fatal || c->phase == MW__POP3C_CLOSED) return st | MW_CLOSED;
+    if (mw__outq_len(&c->io.out)) st |= MW_WANT_WRITE;
+    if (c->io.fatal || c->phase == MW__POP3C_CLOSED) return st | MW_CLOSED;
     if (c->phase == MW__POP3C_HANDOFF) return st | MW_TLS_HANDOFF;
-    if (!c->eof) st |= MW_WANT_READ;
+    if (!c->io.eof) st |= MW_WANT_READ;
     return st;
 }
 
@@ -348,7 +290,7 @@ mw_slice mw_pop3_client_sasl_mechs(const mw_pop3_client *c)
 
 static int send_line(mw_pop3_client *c, const char *p, size_t n)
 {
-    int rc = mw__outq_append(&c->out, p, n);
+    int rc = mw__outq_append(&c->io.out, p, n);
     return rc ? fail(c, rc) : MW_OK;
 }
 
@@ -421,20 +363,23 @@ static int start_auth(mw_pop3_client *c, mw__pop3_cmd *k)
     size_t nlen = strlen(name);
     c->auth_ir_pending = 0;
     c->auth_cancelled = 0;
-    rc = mw__outq_printf(&c->out, "AUTH %s", name);
+    rc = mw__outq_printf(&c->io.out, "AUTH %s", name);
     if (!rc && ir.base) {
         if (6 + nlen + 1 + (enc ? enc : 1) + 2 <= MW__POP3_CMDLINE_MAX) {
-            rc = mw__outq_puts(&c->out, " ");
-            if (!rc && ir.len == 0) rc = mw__outq_puts(&c->out, "="); /* RFC 5034 §4: empty response */
+            rc = mw__outq_puts(&c->io.out, " ");
+            if (!rc && ir.len == 0)
+                rc = mw__outq_puts(&c->io.out, "="); /* RFC 5034 §4: empty response */
             size_t got;
-            unsigned char *w = !rc && enc ? mw__outq_reserve(&c->out, enc, &got) : NULL;
+            unsigned char *w = !rc && enc ? mw__outq_reserve(&c->io.out, enc, &got) : NULL;
             if (!rc && enc && !w) rc = MW_ERR_NOMEM;
-            if (w) mw__outq_commit(&c->out, (size_t)mw_b64_encode(ir.base, ir.len, (char *)w, enc, 0));
+            if (w)
+                mw__outq_commit(&c->io.out,
+                                (size_t)mw_b64_encode(ir.base, ir.len, (char *)w, enc, 0));
         } else {
             c->auth_ir_pending = 1; /* too long for the command: after the empty "+ " */
         }
     }
-    if (!rc) rc = mw__outq_puts(&c->out, "\r\n");
+    if (!rc) rc = mw__outq_puts(&c->io.out, "\r\n");
     if (rc) return fail(c, rc);
     c->qsent++;
     return AGAIN;
@@ -444,12 +389,12 @@ static int start_auth(mw_pop3_client *c, mw__pop3_cmd *k)
 static int send_b64_line(mw_pop3_client *c, const void *data, size_t len)
 {
     size_t enc = mw_b64_encoded_len(len, 0), got;
-    unsigned char *w = mw__outq_reserve(&c->out, enc + 2, &got);
+    unsigned char *w = mw__outq_reserve(&c->io.out, enc + 2, &got);
     if (!w) return fail(c, MW_ERR_NOMEM);
     size_t n = len ? (size_t)mw_b64_encode(data, len, (char *)w, enc, 0) : 0;
     w[n] = '\r';
     w[n + 1] = '\n';
-    mw__outq_commit(&c->out, n + 2);
+    mw__outq_commit(&c->io.out, n + 2);
     return MW_OK;
 }
 
@@ -528,9 +473,10 @@ static int parse_status(mw_pop3_client *c, const char *p, size_t n)
 static int read_line(mw_pop3_client *c, mw_slice *line)
 {
     size_t lim = c->sasl ? MW__POP3_AUTH_LINE : c->o.max_line;
-    if (lim > c->in.max) lim = c->in.max;
-    if (mw__inbuf_len(&c->in) == 0) return 0; /* nothing buffered (the buffer may not exist yet) */
-    int rc = mw__inbuf_line(&c->in, lim, 0, line);
+    if (lim > c->io.in.max) lim = c->io.in.max;
+    if (mw__inbuf_len(&c->io.in) == 0)
+        return 0; /* nothing buffered (the buffer may not exist yet) */
+    int rc = mw__inbuf_line(&c->io.in, lim, 0, line);
     if (rc == MW_ERR_LINE_TOO_LONG) return fail(c, MW_ERR_PROTOCOL);
     return rc;
 }
@@ -575,7 +521,7 @@ static void learn_capa(mw_pop3_client *c, mw_slice tag, mw_slice args)
         {"STLS", MW_POP3_HAS_STLS},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if (!mw__pop3_ieq(tag.base, tag.len, t[i].name)) continue;
+        if (!mw__ieq(tag.base, tag.len, t[i].name)) continue;
         c->caps |= t[i].bit;
         if (t[i].bit == MW_POP3_HAS_SASL) {
             size_t n = args.len < MW__POP3_LIST_MAX ? args.len : MW__POP3_LIST_MAX;
@@ -629,7 +575,7 @@ static int multi_line(mw_pop3_client *c, int cmd)
     if (cmd == MW_POP3_CMD_LIST) {
         const char *sp2 = memchr(rest.base, ' ', rest.len); /* RFC 1939 §5: more info may follow */
         size_t n = sp2 ? (size_t)(sp2 - rest.base) : rest.len;
-        if (mw__pop3_parse_u64(rest.base, n, &c->ev.size)) return fail(c, MW_ERR_PROTOCOL);
+        if (mw__parse_u64(rest.base, n, &c->ev.size)) return fail(c, MW_ERR_PROTOCOL);
         c->ev.type = MW_POP3_CLIENT_EV_LIST;
     } else {
         c->ev.arg = rest;
@@ -650,8 +596,8 @@ static int body_step(mw_pop3_client *c)
         c->ev.type = MW_POP3_CLIENT_EV_END;
         return MW_POP3_CLIENT_EV_END;
     }
-    unsigned char *d = c->in.buf + c->in.start;
-    size_t n = mw__inbuf_len(&c->in), r = 0, w = 0, consumed;
+    unsigned char *d = c->io.in.buf + c->io.in.start;
+    size_t n = mw__inbuf_len(&c->io.in), r = 0, w = 0, consumed;
     int ended = 0, bol = c->b_bol, cr = c->b_cr;
     while (r < n) {
         if (bol) {
@@ -693,8 +639,8 @@ static int body_step(mw_pop3_client *c)
     consumed = ended ? r + 3 : r;
     c->b_bol = bol;
     c->b_cr = cr;
-    mw__inbuf_consume(&c->in, consumed);
-    c->in.scanned = 0;
+    mw__inbuf_consume(&c->io.in, consumed);
+    c->io.in.scanned = 0;
     if (ended) {
         if (!w) {
             q_pop(c);
@@ -722,7 +668,7 @@ static int auth_challenge(mw_pop3_client *c, mw_slice l)
     int rc;
     if (dn < 0 || c->auth_cancelled) {
         c->auth_cancelled = 1;
-        return send_line(c, "*\r\n", 3) ? c->fatal : AGAIN; /* must cancel */
+        return send_line(c, "*\r\n", 3) ? c->io.fatal : AGAIN; /* must cancel */
     }
     /* An empty first challenge after a withheld initial response makes
      * the SASL client hand the initial response out again. */
@@ -732,7 +678,7 @@ static int auth_challenge(mw_pop3_client *c, mw_slice l)
     if (rc == MW_ERR_NOMEM) return fail(c, rc);
     if (rc < 0) {
         c->auth_cancelled = 1;
-        return send_line(c, "*\r\n", 3) ? c->fatal : AGAIN;
+        return send_line(c, "*\r\n", 3) ? c->io.fatal : AGAIN;
     }
     rc = send_b64_line(c, out.base, out.len);
     return rc ? rc : AGAIN;
@@ -750,9 +696,9 @@ static void parse_single(mw_pop3_client *c, const mw__pop3_cmd *k)
         /* RFC 1939 §5: "+OK nn mm" */
         uint32_t cnt;
         if (!mw__pop3_parse_u32(t.base, first, &cnt)) c->ev.count = cnt;
-        mw__pop3_parse_u64(rest.base, second, &c->ev.size);
+        mw__parse_u64(rest.base, second, &c->ev.size);
     } else if (k->cmd == MW_POP3_CMD_LIST) {
-        mw__pop3_parse_u64(rest.base, second, &c->ev.size);
+        mw__parse_u64(rest.base, second, &c->ev.size);
     } else if (k->cmd == MW_POP3_CMD_UIDL) {
         c->ev.arg.base = rest.base;
         c->ev.arg.len = second;
@@ -781,7 +727,7 @@ static int status_line(mw_pop3_client *c)
         /* STLS */
         if (ok) {
             /* DESIGN rule 1: nothing may follow the +OK before TLS. */
-            if (mw__inbuf_len(&c->in)) return fail(c, MW_ERR_TLS_INJECTION);
+            if (mw__inbuf_len(&c->io.in)) return fail(c, MW_ERR_TLS_INJECTION);
             c->phase = MW__POP3C_HANDOFF;
             return MW_POP3_CLIENT_EV_REPLY;
         }
@@ -839,7 +785,7 @@ int mw_pop3_client_next(mw_pop3_client *c, const mw_pop3_client_event **evp)
     if (evp) *evp = NULL;
     if (!c || !evp) return MW_ERR_INVALID;
     for (;;) {
-        if (c->fatal) return c->fatal;
+        if (c->io.fatal) return c->io.fatal;
         if (c->phase == MW__POP3C_CLOSED || c->phase == MW__POP3C_HANDOFF)
             return c->phase == MW__POP3C_CLOSED ? MW_ERR_CLOSED : 0;
         memset(&c->ev, 0, sizeof c->ev);
@@ -879,10 +825,10 @@ int mw_pop3_client_next(mw_pop3_client *c, const mw_pop3_client_event **evp)
             return rc;
         }
         if (rc < 0) return fail(c, rc);
-        if (c->eof) {
+        if (c->io.eof) {
             /* Closed mid-response, or with commands unanswered. */
             int mid = c->in_body || c->in_multi || c->qsent || c->setup_cmd ||
-                      c->phase == MW__POP3C_GREETING || mw__inbuf_len(&c->in);
+                      c->phase == MW__POP3C_GREETING || mw__inbuf_len(&c->io.in);
             return fail(c, mid ? MW_ERR_TRUNCATED : MW_ERR_CLOSED);
         }
         return 0;

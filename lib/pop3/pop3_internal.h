@@ -62,17 +62,13 @@ enum mw__pop3_pending {
 struct mw_pop3_server {
     mw_mem mem;
     mw_pop3_server_opts o;
-    mw__inbuf in;
-    mw__outq out;
+    mw__engine_io io; /* input, output, eof, sticky fatal error, TLS handoff */
     mw_pop3_event ev;
 
-    int fatal, phase, pending;
-    int eof, tls, authed, utf8;
-    int maildrop_due;   /* credentials accepted: MAILDROP is the next event */
-    int recv_out;
-    size_t recv_len;
+    int phase, pending;
+    int tls, authed, utf8;
+    int maildrop_due; /* credentials accepted: MAILDROP is the next event */
     unsigned bad;
-    uint64_t tls_discarded;
 
     char user[MW__POP3_USER_MAX + 1]; /* from USER, waiting for PASS */
     size_t user_len;
@@ -144,13 +140,10 @@ struct mw_pop3_client {
     mw_mem mem;
     mw_pop3_client_opts o;
     mw_sasl_options sasl_opts;
-    mw__inbuf in;
-    mw__outq out;
+    mw__engine_io io; /* input, output, eof, sticky fatal error, TLS handoff */
     mw_pop3_client_event ev;
 
-    int fatal, phase, eof, tls;
-    int recv_out;
-    size_t recv_len;
+    int phase, tls;
     int ready_due;     /* READY still to report */
     int setup_cmd;     /* the setup command in flight: CAPA, STLS or 0 */
     int quit_done;
@@ -182,12 +175,9 @@ struct mw_pop3_client {
 
 /* ---- helpers (pop3_util.c) ------------------------------------------- */
 
-int mw__pop3_ieq(const char *p, size_t len, const char *s);
-int mw__pop3_in_list(const char *list, const char *word, size_t len);
-/** Parse a decimal message number / count (1..2^32-1 or 0..2^64-1).
+/** Parse a decimal message number / count (0..2^32-1; 64-bit: mw__parse_u64).
  *  @return 0 ok, -1 not a number or overflow. */
 int mw__pop3_parse_u32(const char *p, size_t n, uint32_t *out);
-int mw__pop3_parse_u64(const char *p, size_t n, uint64_t *out);
 /** Printable ASCII 0x20..0x7E (space allowed when sp) and some length. */
 int mw__pop3_text_ok(const char *t, size_t n, int sp);
 /** Strict base64 (RFC 5034 §4) decoded in place. @return length or -1. */

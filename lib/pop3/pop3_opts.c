@@ -71,24 +71,14 @@ int mw_pop3_server_opts_set_apop_timestamp(mw_pop3_server_opts *o, const char *t
     return MW_OK;
 }
 
-static int set_bits(unsigned *field, unsigned bits, unsigned all, int on)
-{
-    if (bits & ~all) return MW_ERR_INVALID;
-    if (on)
-        *field |= bits;
-    else
-        *field &= ~bits;
-    return MW_OK;
-}
-
 int mw_pop3_server_opts_set_capabilities(mw_pop3_server_opts *o, unsigned capa, int on)
 {
-    return o ? set_bits(&o->capa, capa, MW_POP3_CAPA_ALL, on) : MW_ERR_INVALID;
+    return o ? mw__set_bits(&o->capa, capa, MW_POP3_CAPA_ALL, on) : MW_ERR_INVALID;
 }
 
 int mw_pop3_server_opts_set_flags(mw_pop3_server_opts *o, unsigned flags, int on)
 {
-    return o ? set_bits(&o->flags, flags, SERVER_FLAGS, on) : MW_ERR_INVALID;
+    return o ? mw__set_bits(&o->flags, flags, SERVER_FLAGS, on) : MW_ERR_INVALID;
 }
 
 int mw_pop3_server_opts_set_policy(mw_pop3_server_opts *o, const char *expire,
@@ -112,27 +102,9 @@ int mw_pop3_server_opts_set_policy(mw_pop3_server_opts *o, const char *expire,
 int mw_pop3_server_opts_set_auth_mechanisms(mw_pop3_server_opts *o, const char *list)
 {
     if (!o) return MW_ERR_INVALID;
-    char buf[MW__POP3_LIST_MAX + 1];
-    size_t n = 0, word = 0;
-    if (!list) list = "";
-    for (const char *p = list; *p; p++) {
-        char c = *p;
-        if (c == ' ') {
-            if (word && n < sizeof buf - 1) buf[n++] = ' ';
-            word = 0;
-            continue;
-        }
-        /* RFC 4422 §3.1: A-Z 0-9 - _ */
-        if (c >= 'a' && c <= 'z') c = (char)(c - 32);
-        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-            return MW_ERR_INVALID;
-        if (++word > 20 || n >= sizeof buf - 1) return MW_ERR_INVALID;
-        buf[n++] = c;
-    }
-    while (n && buf[n - 1] == ' ') n--;
-    buf[n] = 0;
-    memcpy(o->auth_mechs, buf, n + 1);
-    return MW_OK;
+    /* RFC 4422 §3.1: 1..20 of A-Z 0-9 - _ */
+    return mw__word_list_copy(o->auth_mechs, sizeof o->auth_mechs, list, 20,
+                              MW__WORDS_UNDERSCORE | MW__WORDS_TIDY);
 }
 
 int mw_pop3_server_opts_set_max_line(mw_pop3_server_opts *o, size_t command, size_t auth)
@@ -196,7 +168,7 @@ int mw_pop3_client_opts_set_tls(mw_pop3_client_opts *o, int policy)
 
 int mw_pop3_client_opts_set_flags(mw_pop3_client_opts *o, unsigned flags, int on)
 {
-    return o ? set_bits(&o->flags, flags, CLIENT_FLAGS, on) : MW_ERR_INVALID;
+    return o ? mw__set_bits(&o->flags, flags, CLIENT_FLAGS, on) : MW_ERR_INVALID;
 }
 
 int mw_pop3_client_opts_set_limits(mw_pop3_client_opts *o, size_t max_line, size_t max_queue,

@@ -27,7 +27,7 @@
 
 static int set_fatal(mw_pop3_server *s, int rc)
 {
-    if (mw_is_fatal(rc) && !s->fatal) s->fatal = rc;
+    if (mw_is_fatal(rc)) mw__io_fail(&s->io, rc);
     return rc;
 }
 
@@ -49,7 +49,7 @@ static int put_status(mw_pop3_server *s, int ok, const char *code, const char *t
     else
         n = snprintf(line, sizeof line, "%s%s%s\r\n", ok ? "+OK" : "-ERR", *text ? " " : "", text);
     if (n < 0 || (size_t)n >= sizeof line) return MW_ERR_INVALID;
-    int rc = mw__outq_append(&s->out, line, (size_t)n);
+    int rc = mw__outq_append(&s->io.out, line, (size_t)n);
     return rc == MW_ERR_NOMEM ? set_fatal(s, rc) : rc;
 }
 
@@ -95,7 +95,7 @@ static int greet(mw_pop3_server *s)
         snprintf(line, sizeof line, "%s", s->o.greeting);
     char out[sizeof line + 8];
     int n = snprintf(out, sizeof out, "+OK %s\r\n", line);
-    return mw__outq_append(&s->out, out, (size_t)n);
+    return mw__outq_append(&s->io.out, out, (size_t)n);
 }
 
 int mw_pop3_server_new(const mw_mem *mem, const mw_pop3_server_opts *opts, mw_pop3_server **out)
@@ -121,8 +121,10 @@ int mw_pop3_server_new(const mw_mem *mem, const mw_pop3_server_opts *opts, mw_po
     s->mem = m;
     s->o = *opts;
     s->o.mem = m;
-    mw__inbuf_init(&s->in, &s->mem, s->o.inbuf_size);
-    mw__outq_init(&s->out, &s->mem, MW__POP3_OUT_MAX);
+    mw__io_init(&s->io, &s->mem, s->o.inbuf_size, MW__POP3_OUT_MAX);
+    unsigned io_flags = MW__IO_SERVER;
+    if (s->o.flags & MW_POP3_SERVER_TLS_INJECTION_CLOSE) io_flags |= MW__IO_INJECTION_CLOSES;
+    mw__io_bind(&s->io, &s->phase, MW__POP3_PH_HANDOFF, MW__POP3_PH_CLOSED, io_flags);
     s->tls = (s->o.flags & MW_POP3_SERVER_IMPLICIT_TLS) != 0;
     s->phase = MW__POP3_PH_CMD;
     if (greet(s) != MW_OK) {
@@ -153,104 +155,33 @@ void mw_pop3_server_free(mw_pop3_server *s)
     if (!s) return;
     mw_mem m = s->mem;
     maildrop_clear(s);
-    mw__inbuf_free(&s->in);
-    mw__outq_free(&s->out);
+    mw__io_free(&s->io);
     mw__wipe(s->user, sizeof s->user);
     mw__free(&m, s);
 }
 
-/* ---- input ----------------------------------------------------------- */
+/* ---- input and output ----------------------------------------------- */
 
-/* Plaintext after STLS is never interpreted (DESIGN rule 1). */
-static void handoff_discard(mw_pop3_server *s, size_t n)
-{
-    s->tls_discarded += n;
-    if (n && (s->o.flags & MW_POP3_SERVER_TLS_INJECTION_CLOSE)) close_session(s);
-}
-
-mw_ssize mw_pop3_server_feed(mw_pop3_server *s, const void *data, size_t len)
-{
-    if (!s || (!data && len)) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
-    if (s->phase == MW__POP3_PH_CLOSED || s->eof) return MW_ERR_CLOSED;
-    if (s->phase == MW__POP3_PH_HANDOFF) {
-        handoff_discard(s, len);
-        return (mw_ssize)len;
-    }
-    s->recv_out = 0;
-    mw_ssize n = mw__inbuf_feed(&s->in, data, len);
-    if (n < 0) return set_fatal(s, (int)n);
-    return n;
-}
-
-unsigned char *mw_pop3_server_recv_buf(mw_pop3_server *s, size_t *len)
-{
-    if (len) *len = 0;
-    if (!s || !len || s->fatal || s->phase == MW__POP3_PH_CLOSED || s->eof) return NULL;
-    unsigned char *p;
-    int rc = mw__inbuf_reserve(&s->in, &p, len);
-    if (rc) {
-        set_fatal(s, rc);
-        return NULL;
-    }
-    s->recv_out = p != NULL;
-    s->recv_len = *len;
-    return p;
-}
-
-int mw_pop3_server_recv_ack(mw_pop3_server *s, size_t n)
-{
-    if (!s) return MW_ERR_INVALID;
-    if (!s->recv_out) return MW_ERR_STATE;
-    if (n > s->recv_len) return MW_ERR_INVALID;
-    s->recv_out = 0;
-    if (s->phase == MW__POP3_PH_HANDOFF) {
-        handoff_discard(s, n);
-        return MW_OK;
-    }
-    mw__inbuf_recv_ack(&s->in, n);
-    return MW_OK;
-}
-
-int mw_pop3_server_eof(mw_pop3_server *s)
-{
-    if (!s) return MW_ERR_INVALID;
-    s->eof = 1;
-    return MW_OK;
-}
-
-/* ---- output ----------------------------------------------------------- */
-
-const unsigned char *mw_pop3_server_out_buf(mw_pop3_server *s, size_t *len)
-{
-    size_t dummy;
-    if (!len) len = &dummy;
-    if (!s) {
-        *len = 0;
-        return NULL;
-    }
-    return mw__outq_buf(&s->out, len);
-}
-
-void mw_pop3_server_out_ack(mw_pop3_server *s, size_t n)
-{
-    if (s) mw__outq_ack(&s->out, n);
-}
+/* mw_pop3_server_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack:
+ * the transport glue every engine shares (lib/common/engine_io.c).
+ * Plaintext pipelined after the TLS handoff is counted and dropped, or ends
+ * the session under TLS_INJECTION_CLOSE (DESIGN rule 1, CVE-2011-0411). */
+MW__ENGINE_IO_API(mw_pop3_server, mw_pop3_server)
 
 unsigned mw_pop3_server_state(const mw_pop3_server *s)
 {
     if (!s) return 0;
     unsigned st = 0;
-    if (mw__outq_len(&s->out)) st |= MW_WANT_WRITE;
-    if (s->fatal || s->phase == MW__POP3_PH_CLOSED) return st | MW_CLOSED;
+    if (mw__outq_len(&s->io.out)) st |= MW_WANT_WRITE;
+    if (s->io.fatal || s->phase == MW__POP3_PH_CLOSED) return st | MW_CLOSED;
     if (s->phase == MW__POP3_PH_HANDOFF) return st | MW_TLS_HANDOFF;
-    if (!s->eof && mw__inbuf_len(&s->in) < s->in.max) st |= MW_WANT_READ;
+    if (!s->io.eof && mw__inbuf_len(&s->io.in) < s->io.in.max) st |= MW_WANT_READ;
     return st;
 }
 
 uint64_t mw_pop3_server_tls_discarded(const mw_pop3_server *s)
 {
-    return s ? s->tls_discarded : 0;
+    return s ? s->io.tls_discarded : 0;
 }
 
 int mw_pop3_server_tls_started(mw_pop3_server *s)
@@ -263,9 +194,7 @@ int mw_pop3_server_tls_started(mw_pop3_server *s)
     s->have_user = 0;
     s->utf8 = 0;
     s->bad = 0;
-    mw__inbuf_consume(&s->in, mw__inbuf_len(&s->in));
-    s->in.scanned = 0;
-    s->in.discarding = 0;
+    mw__io_drop_input(&s->io);
     return MW_OK;
 }
 
@@ -300,7 +229,7 @@ static int grow_msgs(mw_pop3_server *s)
 int mw_pop3_server_maildrop_add(mw_pop3_server *s, uint64_t size, const char *uid, size_t uid_len)
 {
     if (!s || (!uid && uid_len)) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     if (s->pending != MW__POP3_P_MAILDROP) return MW_ERR_STATE;
     if (s->o.capa & MW_POP3_CAPA_UIDL) {
         /* RFC 1939 §7: 1 to 70 characters in 0x21..0x7E */
@@ -351,7 +280,7 @@ static mw_slice uid_of(const mw_pop3_server *s, uint32_t i)
 static int listing_step(mw_pop3_server *s)
 {
     while (s->list_next < s->nmsgs) {
-        if (mw__outq_len(&s->out) > MW__POP3_OUT_HIGH) return 0;
+        if (mw__outq_len(&s->io.out) > MW__POP3_OUT_HIGH) return 0;
         uint32_t i = s->list_next++;
         if (s->deleted[i]) continue;
         char line[128];
@@ -362,11 +291,11 @@ static int listing_step(mw_pop3_server *s)
         } else {
             n = snprintf(line, sizeof line, "%lu %llu\r\n", (unsigned long)i + 1, (unsigned long long)s->sizes[i]);
         }
-        int rc = mw__outq_append(&s->out, line, (size_t)n);
+        int rc = mw__outq_append(&s->io.out, line, (size_t)n);
         if (rc) return set_fatal(s, rc);
     }
     s->phase = MW__POP3_PH_CMD;
-    int rc = mw__outq_append(&s->out, ".\r\n", 3);
+    int rc = mw__outq_append(&s->io.out, ".\r\n", 3);
     return rc ? set_fatal(s, rc) : AGAIN;
 }
 
@@ -379,7 +308,7 @@ static int plaintext_ok(const mw_pop3_server *s)
 
 static int is_plaintext_mech(const char *p, size_t n)
 {
-    return mw__pop3_ieq(p, n, "PLAIN") || mw__pop3_ieq(p, n, "LOGIN");
+    return mw__ieq(p, n, "PLAIN") || mw__ieq(p, n, "LOGIN");
 }
 
 static int has_capa(const mw_pop3_server *s, unsigned c) { return (s->o.capa & c) != 0; }
@@ -414,7 +343,7 @@ static size_t offered_mechs(const mw_pop3_server *s, char *buf, const char *sep)
 static int cmd_capa(mw_pop3_server *s)
 {
     char buf[MW__POP3_LIST_MAX + 64];
-    mw__outq *q = &s->out;
+    mw__outq *q = &s->io.out;
     int rc = put_status(s, 1, NULL, "Capability list follows");
     if (rc) return rc;
 #define LINE(str) do { if ((rc = mw__outq_puts(q, str))) return set_fatal(s, rc); } while (0)
@@ -459,11 +388,7 @@ static int cmd_stls(mw_pop3_server *s, size_t alen)
     if (s->authed) return bad(s, NULL, "Not in AUTHORIZATION state"); /* RFC 2595 §4 */
     /* DESIGN rule 1 (CVE-2011-0411 class): bytes after STLS are attacker
      * plaintext and are never read as commands. */
-    size_t extra = mw__inbuf_len(&s->in);
-    mw__inbuf_consume(&s->in, extra);
-    s->in.scanned = 0;
-    s->in.discarding = 0;
-    s->tls_discarded += extra;
+    size_t extra = mw__io_handoff_discard(&s->io);
     s->ev.discarded = extra;
     if (extra && (s->o.flags & MW_POP3_SERVER_TLS_INJECTION_CLOSE)) {
         int rc = put_status(s, 0, NULL, "Commands pipelined after STLS; closing connection");
@@ -539,8 +464,8 @@ static int cmd_auth(mw_pop3_server *s, char *arg, size_t alen)
         char buf[2 * MW__POP3_LIST_MAX + 8];
         size_t n = offered_mechs(s, buf, "\r\n");
         int rc = put_status(s, 1, NULL, NULL);
-        if (!rc && n) rc = mw__outq_append(&s->out, buf + 2, n - 2);
-        if (!rc) rc = mw__outq_puts(&s->out, n ? "\r\n.\r\n" : ".\r\n");
+        if (!rc && n) rc = mw__outq_append(&s->io.out, buf + 2, n - 2);
+        if (!rc) rc = mw__outq_puts(&s->io.out, n ? "\r\n.\r\n" : ".\r\n");
         return rc ? set_fatal(s, rc) : AGAIN;
     }
     char *sp = memchr(arg, ' ', alen);
@@ -548,7 +473,8 @@ static int cmd_auth(mw_pop3_server *s, char *arg, size_t alen)
     if (mlen == 0) return bad(s, NULL, "Syntax: AUTH mechanism [initial-response]");
     for (size_t i = 0; i < mlen; i++)
         if (arg[i] >= 'a' && arg[i] <= 'z') arg[i] = (char)(arg[i] - 32);
-    if (!mw__pop3_in_list(s->o.auth_mechs, arg, mlen)) return bad(s, NULL, "Unrecognized authentication type");
+    if (!mw__in_list(s->o.auth_mechs, arg, mlen))
+        return bad(s, NULL, "Unrecognized authentication type");
     if (is_plaintext_mech(arg, mlen) && !plaintext_ok(s)) return refuse_plaintext(s);
     s->ev.arg.base = arg;
     s->ev.arg.len = mlen;
@@ -593,9 +519,9 @@ static int parse_numbers(const char *arg, size_t alen, uint64_t *a, uint64_t *b)
     if (alen == 0) return 0;
     const char *sp = memchr(arg, ' ', alen);
     size_t n1 = sp ? (size_t)(sp - arg) : alen;
-    if (mw__pop3_parse_u64(arg, n1, a)) return -1;
+    if (mw__parse_u64(arg, n1, a)) return -1;
     if (!sp) return 1;
-    if (mw__pop3_parse_u64(sp + 1, alen - n1 - 1, b)) return -1;
+    if (mw__parse_u64(sp + 1, alen - n1 - 1, b)) return -1;
     return 2;
 }
 
@@ -721,10 +647,10 @@ static int command(mw_pop3_server *s, char *line, size_t len)
     int tx = s->authed;
     /* PASS keeps its spaces (RFC 1939 §7 allows them in passwords);
      * other arguments lose trailing blanks. */
-    int is_pass = mw__pop3_ieq(line, v, "PASS");
+    int is_pass = mw__ieq(line, v, "PASS");
     if (!is_pass)
         while (alen && (arg[alen - 1] == ' ' || arg[alen - 1] == '\t')) alen--;
-#define VERB(name) mw__pop3_ieq(line, v, name)
+#define VERB(name) mw__ieq(line, v, name)
     if (VERB("QUIT")) return cmd_quit(s, alen);
     if (VERB("CAPA")) return alen ? bad(s, NULL, "Syntax: CAPA") : cmd_capa(s);
     if (!tx) {
@@ -777,8 +703,9 @@ static int line_step(mw_pop3_server *s)
     size_t lim = in_auth ? s->o.max_auth : s->o.max_cmd;
     unsigned lf = (s->o.flags & MW_POP3_SERVER_BARE_LF) ? MW__LINE_LENIENT_LF : 0u;
     mw_slice line;
-    if (mw__inbuf_len(&s->in) == 0) return 0; /* nothing buffered (the buffer may not exist yet) */
-    int rc = mw__inbuf_line(&s->in, lim, lf, &line);
+    if (mw__inbuf_len(&s->io.in) == 0)
+        return 0; /* nothing buffered (the buffer may not exist yet) */
+    int rc = mw__inbuf_line(&s->io.in, lim, lf, &line);
     if (rc == 0) return 0;
     if (rc == MW_ERR_LINE_TOO_LONG) {
         if (in_auth) {
@@ -800,7 +727,7 @@ int mw_pop3_server_next(mw_pop3_server *s, const mw_pop3_event **evp)
 {
     if (evp) *evp = NULL;
     if (!s || !evp) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     if (s->pending || s->phase == MW__POP3_PH_BODY) return MW_ERR_STATE;
     for (;;) {
         if (s->phase == MW__POP3_PH_CLOSED) return MW_ERR_CLOSED;
@@ -812,7 +739,8 @@ int mw_pop3_server_next(mw_pop3_server *s, const mw_pop3_event **evp)
             s->ev.user.base = s->user;
             s->ev.user.len = s->user_len;
             rc = paused(s, MW__POP3_P_MAILDROP, MW_POP3_EV_MAILDROP);
-        } else if (s->phase == MW__POP3_PH_HANDOFF || mw__outq_len(&s->out) > MW__POP3_OUT_HIGH) {
+        } else if (s->phase == MW__POP3_PH_HANDOFF ||
+                   mw__outq_len(&s->io.out) > MW__POP3_OUT_HIGH) {
             return 0;
         } else if (s->phase == MW__POP3_PH_LISTING) {
             rc = listing_step(s);
@@ -830,7 +758,7 @@ int mw_pop3_server_next(mw_pop3_server *s, const mw_pop3_event **evp)
         }
         if (rc < 0) return set_fatal(s, rc);
         if (s->phase == MW__POP3_PH_LISTING) return 0; /* wait for the output to drain */
-        if (s->eof) {
+        if (s->io.eof) {
             close_session(s);
             return MW_ERR_CLOSED;
         }
@@ -874,7 +802,7 @@ static void begin_body(mw_pop3_server *s)
 int mw_pop3_server_reply(mw_pop3_server *s, int ok, const char *code, const char *text)
 {
     if (!s) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     if (!s->pending) return MW_ERR_STATE;
     if (!code_ok(code)) return MW_ERR_INVALID;
     if (text && (strlen(text) > MW__POP3_TEXT_MAX || !mw__pop3_text_ok(text, strlen(text), 1)))
@@ -959,13 +887,13 @@ int mw_pop3_server_accept(mw_pop3_server *s)
 int mw_pop3_server_auth_challenge(mw_pop3_server *s, const void *data, size_t len)
 {
     if (!s || (!data && len)) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     if (s->pending != MW__POP3_P_AUTH) return MW_ERR_STATE;
     size_t enc = mw_b64_encoded_len(len, 0);
     if (enc + 4 > s->o.max_auth) return MW_ERR_INVALID;
-    if (enc + 4 > mw__outq_room(&s->out)) return MW_ERR_LIMIT;
+    if (enc + 4 > mw__outq_room(&s->io.out)) return MW_ERR_LIMIT;
     size_t got;
-    unsigned char *w = mw__outq_reserve(&s->out, enc + 4, &got);
+    unsigned char *w = mw__outq_reserve(&s->io.out, enc + 4, &got);
     if (!w) return set_fatal(s, MW_ERR_NOMEM);
     w[0] = '+';
     w[1] = ' '; /* RFC 5034 §4: an empty challenge is "+ " */
@@ -973,7 +901,7 @@ int mw_pop3_server_auth_challenge(mw_pop3_server *s, const void *data, size_t le
     if (n < 0) return MW_ERR_INVALID;
     w[2 + n] = '\r';
     w[3 + n] = '\n';
-    mw__outq_commit(&s->out, (size_t)n + 4);
+    mw__outq_commit(&s->io.out, (size_t)n + 4);
     s->pending = MW__POP3_P_NONE;
     s->phase = MW__POP3_PH_AUTH;
     return MW_OK;

@@ -1,6 +1,7 @@
 /*
- * POP3 helpers shared by the server and client engines: case-insensitive
- * words, decimal numbers without overflow, text checks, the APOP digest.
+ * POP3 helpers shared by the server and client engines: 32-bit numbers,
+ * text checks, in-place base64, the APOP digest. (Words and 64-bit numbers
+ * are lib/common/text.c.)
  *
  * SPDX-License-Identifier: MIT
  */
@@ -8,52 +9,10 @@
 
 #include <mailwire/codec.h>
 
-static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c; }
-
-int mw__pop3_ieq(const char *p, size_t len, const char *s)
-{
-    size_t n = strlen(s);
-    if (n != len) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)p[i]) != lower((unsigned char)s[i])) return 0;
-    return 1;
-}
-
-int mw__pop3_in_list(const char *list, const char *word, size_t len)
-{
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ') p++;
-        const char *e = p;
-        while (*e && *e != ' ') e++;
-        if ((size_t)(e - p) == len && len > 0) {
-            size_t i = 0;
-            while (i < len && lower((unsigned char)p[i]) == lower((unsigned char)word[i])) i++;
-            if (i == len) return 1;
-        }
-        p = e;
-    }
-    return 0;
-}
-
-int mw__pop3_parse_u64(const char *p, size_t n, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (n == 0) return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)p[i] - '0';
-        if (d > 9) return -1;
-        if (v > (UINT64_MAX - d) / 10) return -1; /* "99999999999999999999" */
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
 int mw__pop3_parse_u32(const char *p, size_t n, uint32_t *out)
 {
     uint64_t v;
-    if (mw__pop3_parse_u64(p, n, &v) || v > UINT32_MAX) return -1;
+    if (mw__parse_u64(p, n, &v) || v > UINT32_MAX) return -1;
     *out = (uint32_t)v;
     return 0;
 }

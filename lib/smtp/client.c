@@ -44,13 +44,7 @@ void mw_smtp_client_opts_free(mw_smtp_client_opts *o)
 
 int mw_smtp_client_opts_set_hostname(mw_smtp_client_opts *o, const char *name)
 {
-    if (!o || !name) return MW_ERR_INVALID;
-    size_t n = strlen(name);
-    if (n == 0 || n > MW__SMTP_HOST_MAX) return MW_ERR_INVALID;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] >= 127) return MW_ERR_INVALID;
-    memcpy(o->hostname, name, n + 1);
-    return MW_OK;
+    return o ? mw__smtp_copy_hostname(o->hostname, name) : MW_ERR_INVALID;
 }
 
 #define CLIENT_FLAGS_ALL 0x3fu
@@ -94,9 +88,7 @@ int mw_smtp_client_opts_set_limits(mw_smtp_client_opts *o, size_t max_rcpts, siz
 
 int mw__smtpc_set_fatal(mw_smtp_client *c, int rc)
 {
-    if (!c->fatal) c->fatal = rc;
-    c->phase = MW__SMTPC_PH_CLOSED;
-    return c->fatal;
+    return mw__io_fail(&c->io, rc);
 }
 
 int mw__smtpc_expect(mw_smtp_client *c, int kind, int flag, size_t index, uint64_t size)
@@ -115,8 +107,8 @@ int mw__smtpc_expect(mw_smtp_client *c, int kind, int flag, size_t index, uint64
 static int command(mw_smtp_client *c, const char *line, int kind, int flag)
 {
     size_t n = strlen(line);
-    if (c->wcount == c->wcap || n > mw__outq_room(&c->out)) return MW_ERR_LIMIT;
-    int rc = mw__outq_append(&c->out, line, n);
+    if (c->wcount == c->wcap || n > mw__outq_room(&c->io.out)) return MW_ERR_LIMIT;
+    int rc = mw__outq_append(&c->io.out, line, n);
     if (rc) return rc;
     return mw__smtpc_expect(c, kind, flag, 0, 0);
 }
@@ -155,8 +147,8 @@ int mw_smtp_client_new(const mw_mem *mem, const mw_smtp_client_opts *opts, mw_sm
     c->scratch = mw__malloc(&c->mem, c->o.max_line);
     /* The input buffer holds at least two reply lines; a reply is copied out
      * line by line, so it needs no more. */
-    mw__inbuf_init(&c->in, &c->mem, c->o.max_line * 2 > 4096 ? c->o.max_line * 2 : 4096);
-    mw__outq_init(&c->out, &c->mem, c->o.out_max);
+    mw__io_init(&c->io, &c->mem, c->o.max_line * 2 > 4096 ? c->o.max_line * 2 : 4096, c->o.out_max);
+    mw__io_bind(&c->io, &c->phase, MW__SMTPC_PH_HANDOFF, MW__SMTPC_PH_CLOSED, MW__IO_FATAL_CLOSES);
     if (!c->wait || !c->scratch) {
         mw_smtp_client_free(c);
         return MW_ERR_NOMEM;
@@ -172,8 +164,7 @@ void mw_smtp_client_free(mw_smtp_client *c)
 {
     if (!c) return;
     mw_mem m = c->mem;
-    mw__inbuf_free(&c->in);
-    mw__outq_free(&c->out);
+    mw__io_free(&c->io);
     mw__free(&m, c->wait);
     mw__free(&m, c->scratch);
     mw__free(&m, c->rbuf);
@@ -183,80 +174,22 @@ void mw_smtp_client_free(mw_smtp_client *c)
     mw__free(&m, c);
 }
 
-/* ---- input -------------------------------------------------------------- */
+/* ---- input and output ----------------------------------------------- */
 
-mw_ssize mw_smtp_client_feed(mw_smtp_client *c, const void *data, size_t len)
-{
-    if (!c || (!data && len)) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
-    /* DESIGN.md rule 1: nothing may follow the STARTTLS 220 in plaintext. */
-    if (c->phase == MW__SMTPC_PH_HANDOFF && len) return mw__smtpc_set_fatal(c, MW_ERR_TLS_INJECTION);
-    if (c->phase == MW__SMTPC_PH_CLOSED || c->eof) return MW_ERR_CLOSED;
-    c->recv_out = 0;
-    mw_ssize n = mw__inbuf_feed(&c->in, data, len);
-    if (n < 0) return mw__smtpc_set_fatal(c, (int)n);
-    return n;
-}
-
-unsigned char *mw_smtp_client_recv_buf(mw_smtp_client *c, size_t *len)
-{
-    if (len) *len = 0;
-    if (!c || !len || c->fatal || c->phase == MW__SMTPC_PH_CLOSED || c->eof) return NULL;
-    unsigned char *p;
-    int rc = mw__inbuf_reserve(&c->in, &p, len);
-    if (rc) {
-        mw__smtpc_set_fatal(c, rc);
-        return NULL;
-    }
-    c->recv_out = p != NULL;
-    c->recv_len = *len;
-    return p;
-}
-
-int mw_smtp_client_recv_ack(mw_smtp_client *c, size_t n)
-{
-    if (!c) return MW_ERR_INVALID;
-    if (!c->recv_out) return MW_ERR_STATE;
-    if (n > c->recv_len) return MW_ERR_INVALID;
-    c->recv_out = 0;
-    if (c->phase == MW__SMTPC_PH_HANDOFF && n) return mw__smtpc_set_fatal(c, MW_ERR_TLS_INJECTION);
-    mw__inbuf_recv_ack(&c->in, n);
-    return MW_OK;
-}
-
-int mw_smtp_client_eof(mw_smtp_client *c)
-{
-    if (!c) return MW_ERR_INVALID;
-    c->eof = 1;
-    return MW_OK;
-}
-
-/* ---- output --------------------------------------------------------------- */
-
-const unsigned char *mw_smtp_client_out_buf(mw_smtp_client *c, size_t *len)
-{
-    size_t dummy;
-    if (!len) len = &dummy;
-    if (!c) {
-        *len = 0;
-        return NULL;
-    }
-    return mw__outq_buf(&c->out, len);
-}
-
-void mw_smtp_client_out_ack(mw_smtp_client *c, size_t n)
-{
-    if (c) mw__outq_ack(&c->out, n);
-}
+/* mw_smtp_client_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack:
+ * the transport glue every engine shares (lib/common/engine_io.c). A byte
+ * that reaches the client while it is stopped at the TLS handoff fails it
+ * with MW_ERR_TLS_INJECTION (DESIGN rule 1). */
+MW__ENGINE_IO_API(mw_smtp_client, mw_smtp_client)
 
 unsigned mw_smtp_client_state(const mw_smtp_client *c)
 {
     if (!c) return 0;
-    unsigned out = mw__outq_len(&c->out) ? MW_WANT_WRITE : 0u;
-    if (c->fatal || c->phase == MW__SMTPC_PH_CLOSED) return MW_CLOSED | out;
+    unsigned out = mw__outq_len(&c->io.out) ? MW_WANT_WRITE : 0u;
+    if (c->io.fatal || c->phase == MW__SMTPC_PH_CLOSED) return MW_CLOSED | out;
     if (c->phase == MW__SMTPC_PH_HANDOFF) return MW_TLS_HANDOFF | out;
     /* Input is always welcome: a 421 may come at any time (RFC 5321 §3.8). */
-    if (!c->eof && mw__inbuf_len(&c->in) < c->in.max) out |= MW_WANT_READ;
+    if (!c->io.eof && mw__inbuf_len(&c->io.in) < c->io.in.max) out |= MW_WANT_READ;
     return out;
 }
 
@@ -287,7 +220,7 @@ unsigned mw_smtp_client_timeout(const mw_smtp_client *c)
 int mw_smtp_client_tls_started(mw_smtp_client *c)
 {
     if (!c) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
+    if (c->io.fatal) return c->io.fatal;
     if (c->phase != MW__SMTPC_PH_HANDOFF) return MW_ERR_STATE;
     /* RFC 3207 §4.2: forget what the server said before TLS, ask again. */
     c->ext = 0;
@@ -358,7 +291,7 @@ static int synthetic(mw_smtp_client *c, int type)
 static int give_up(mw_smtp_client *c, int err)
 {
     command(c, "QUIT\r\n", MW__SMTPC_K_QUIT, 0);
-    c->fatal = err;
+    c->io.fatal = err;
     c->phase = MW__SMTPC_PH_CLOSED;
     return err;
 }
@@ -428,7 +361,7 @@ static int on_starttls(mw_smtp_client *c)
         /* DESIGN.md rule 1: bytes after the 220 are an attacker's plaintext
          * (CVE-2011-0411 class). The event is reported in every case so the
          * log is the same however the input was cut; the error follows. */
-        if (mw__inbuf_len(&c->in)) {
+        if (mw__inbuf_len(&c->io.in)) {
             reply_event(c, MW_SMTP_CLIENT_EV_STARTTLS);
             mw__smtpc_set_fatal(c, MW_ERR_TLS_INJECTION);
             return MW_SMTP_CLIENT_EV_STARTTLS;
@@ -448,7 +381,7 @@ static int auth_line(mw_smtp_client *c, const char *prefix, mw_slice data, int e
     size_t plen = strlen(prefix);
     size_t b64 = 4 * ((data.len + 2) / 3);
     size_t need = plen + (b64 ? b64 : 1) + 2, got;
-    unsigned char *w = mw__outq_reserve(&c->out, need, &got);
+    unsigned char *w = mw__outq_reserve(&c->io.out, need, &got);
     if (!w) return MW_ERR_NOMEM;
     memcpy(w, prefix, plen);
     mw_ssize e = mw_b64_encode(data.base, data.len, (char *)w + plen, b64, 0);
@@ -457,19 +390,19 @@ static int auth_line(mw_smtp_client *c, const char *prefix, mw_slice data, int e
     if (!data.len && empty_as_eq) w[o++] = '='; /* RFC 4954 §4: empty initial response */
     w[o++] = '\r';
     w[o++] = '\n';
-    mw__outq_commit(&c->out, o);
+    mw__outq_commit(&c->io.out, o);
     return MW_OK;
 }
 
 int mw_smtp_client_auth(mw_smtp_client *c, mw_sasl_client *sasl, int mech)
 {
     if (!c || !sasl) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
+    if (c->io.fatal) return c->io.fatal;
     const char *name = mw_sasl_mech_name(mech);
     if (!name || mech == MW_SASL_MECH_NONE) return MW_ERR_INVALID;
     if (!c->ready || c->txn || c->wcount || c->ndue || c->authed || c->phase != MW__SMTPC_PH_RUN)
         return MW_ERR_STATE;
-    if (!(c->ext & MW_SMTP_EXT_AUTH) || !mw__smtp_in_list(c->auth_list, name, strlen(name)))
+    if (!(c->ext & MW_SMTP_EXT_AUTH) || !mw__in_list(c->auth_list, name, strlen(name)))
         return MW_ERR_UNSUPPORTED;
     int plaintext = mech == MW_SASL_MECH_PLAIN || mech == MW_SASL_MECH_LOGIN ||
                     mech == MW_SASL_MECH_XOAUTH2 || mech == MW_SASL_MECH_OAUTHBEARER;
@@ -484,7 +417,7 @@ int mw_smtp_client_auth(mw_smtp_client *c, mw_sasl_client *sasl, int mech)
         /* No initial response, or one that would overrun the command line
          * (RFC 4954 §4): send it after the server's empty 334. */
         snprintf(prefix, sizeof prefix, "AUTH %s\r\n", name);
-        rc = mw__outq_puts(&c->out, prefix);
+        rc = mw__outq_puts(&c->io.out, prefix);
     } else {
         rc = auth_line(c, prefix, ir, 1);
     }
@@ -517,7 +450,7 @@ static int on_auth(mw_smtp_client *c)
         rc = dl < 0 ? MW_ERR_SYNTAX : mw_sasl_client_step(c->sasl, c->scratch, (size_t)dl, &out);
         if (rc < 0) {
             c->sasl_error = rc;
-            rc = mw__outq_puts(&c->out, "*\r\n");
+            rc = mw__outq_puts(&c->io.out, "*\r\n");
         } else {
             rc = auth_line(c, "", out, 0);
         }
@@ -528,7 +461,7 @@ static int on_auth(mw_smtp_client *c)
         /* A challenge after we cancelled, or a multi-line one: the server
          * is out of step. Cancel (again). */
         if (c->sasl_error == MW_OK) c->sasl_error = MW_ERR_PROTOCOL;
-        rc = mw__outq_puts(&c->out, "*\r\n");
+        rc = mw__outq_puts(&c->io.out, "*\r\n");
         if (rc == MW_OK) rc = mw__smtpc_expect(c, MW__SMTPC_K_AUTH, 0, 0, 0);
         return rc ? mw__smtpc_set_fatal(c, rc == MW_ERR_LIMIT ? MW_ERR_NOMEM : rc) : 0;
     }
@@ -555,7 +488,7 @@ static int idle(const mw_smtp_client *c)
 static int simple(mw_smtp_client *c, const char *line, int kind)
 {
     if (!c) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
+    if (c->io.fatal) return c->io.fatal;
     if (!idle(c)) return MW_ERR_STATE;
     int rc = command(c, line, kind, 0);
     return rc ? mw__smtpc_set_fatal(c, rc == MW_ERR_LIMIT ? MW_ERR_NOMEM : rc) : MW_OK;
@@ -579,7 +512,7 @@ int mw_smtp_client_vrfy(mw_smtp_client *c, const char *arg)
 int mw_smtp_client_quit(mw_smtp_client *c)
 {
     if (!c) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
+    if (c->io.fatal) return c->io.fatal;
     if (c->wcount || c->txn || c->phase != MW__SMTPC_PH_RUN) return MW_ERR_STATE;
     c->ndue = 0;
     int rc = command(c, "QUIT\r\n", MW__SMTPC_K_QUIT, 0);
@@ -746,8 +679,9 @@ static int next_reply(mw_smtp_client *c, int *answered)
     rc = mw__smtpc_read_reply(c);
     if (rc < 0) return mw__smtpc_set_fatal(c, rc);
     if (rc == 0) {
-        if (c->eof && (c->wcount || mw__inbuf_len(&c->in))) return mw__smtpc_set_fatal(c, MW_ERR_CLOSED);
-        if (c->eof) { /* the server went away while idle: nothing more can happen */
+        if (c->io.eof && (c->wcount || mw__inbuf_len(&c->io.in)))
+            return mw__smtpc_set_fatal(c, MW_ERR_CLOSED);
+        if (c->io.eof) { /* the server went away while idle: nothing more can happen */
             c->phase = MW__SMTPC_PH_CLOSED;
             return MW_ERR_CLOSED;
         }
@@ -777,7 +711,7 @@ int mw_smtp_client_next(mw_smtp_client *c, const mw_smtp_client_event **ev)
     if (ev) *ev = NULL;
     if (!c || !ev) return MW_ERR_INVALID;
     for (;;) {
-        if (c->fatal) return c->fatal;
+        if (c->io.fatal) return c->io.fatal;
         clear_event(c);
         if (c->ndue) {
             int type = c->due[0];

@@ -213,11 +213,12 @@ int mw__smtpc_pump(mw_smtp_client *c)
 {
     while (c->txn && c->next_line < c->send_limit && c->next_line < c->nlines) {
         const mw__smtpc_line *l = &c->lines[c->next_line];
-        if (l->len > mw__outq_room(&c->out) || c->wcount == c->wcap) return MW_OK; /* after a drain */
+        if (l->len > mw__outq_room(&c->io.out) || c->wcount == c->wcap)
+            return MW_OK; /* after a drain */
         int kind = c->next_line == 0                               ? MW__SMTPC_K_MAIL
                    : (!c->bdat && c->next_line == c->nlines - 1) ? MW__SMTPC_K_DATA
                                                                   : MW__SMTPC_K_RCPT;
-        int rc = mw__outq_append(&c->out, c->store + l->off, l->len);
+        int rc = mw__outq_append(&c->io.out, c->store + l->off, l->len);
         if (rc) return rc;
         mw__smtpc_expect(c, kind, 0, c->next_line, 0);
         c->next_line++;
@@ -228,7 +229,7 @@ int mw__smtpc_pump(mw_smtp_client *c)
 int mw_smtp_client_send(mw_smtp_client *c, const mw_smtp_client_envelope *env)
 {
     if (!c || !env) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
+    if (c->io.fatal) return c->io.fatal;
     if (!c->ready || c->txn || c->wcount || c->ndue || c->phase != MW__SMTPC_PH_RUN) return MW_ERR_STATE;
     int rc = check_envelope(c, env);
     if (rc) return rc;
@@ -299,13 +300,13 @@ static size_t stuff(mw_smtp_client *c, const unsigned char *in, size_t n, unsign
  */
 static mw_ssize data_write(mw_smtp_client *c, const unsigned char *p, size_t len)
 {
-    size_t room = mw__outq_room(&c->out);
+    size_t room = mw__outq_room(&c->io.out);
     if (room <= TERM_RESERVE) return 0;
     room -= TERM_RESERVE;
     size_t want = len + len / 4 + 64;
     if (want > room || want < len) want = room;
     size_t got;
-    unsigned char *w = mw__outq_reserve(&c->out, want, &got);
+    unsigned char *w = mw__outq_reserve(&c->io.out, want, &got);
     if (!w) return mw__smtpc_set_fatal(c, MW_ERR_NOMEM);
     static const unsigned char crlf[2] = {'\r', '\n'};
     int raw = (c->o.flags & MW_SMTP_CLIENT_RAW_BODY) != 0;
@@ -356,7 +357,7 @@ static mw_ssize data_write(mw_smtp_client *c, const unsigned char *p, size_t len
         out += made;
         if (took < k) break; /* output full */
     }
-    mw__outq_commit(&c->out, out);
+    mw__outq_commit(&c->io.out, out);
     return (mw_ssize)in;
 }
 
@@ -369,9 +370,9 @@ static int flush_chunk(mw_smtp_client *c, int last)
     if (c->wcap - c->wcount < finals) return MW_ERR_LIMIT;
     char head[48];
     int hl = snprintf(head, sizeof head, "BDAT %zu%s\r\n", c->chunk_len, last ? " LAST" : "");
-    if ((size_t)hl + c->chunk_len > mw__outq_room(&c->out)) return MW_ERR_LIMIT;
-    int rc = mw__outq_append(&c->out, head, (size_t)hl);
-    if (!rc) rc = mw__outq_append(&c->out, c->chunk, c->chunk_len);
+    if ((size_t)hl + c->chunk_len > mw__outq_room(&c->io.out)) return MW_ERR_LIMIT;
+    int rc = mw__outq_append(&c->io.out, head, (size_t)hl);
+    if (!rc) rc = mw__outq_append(&c->io.out, c->chunk, c->chunk_len);
     if (rc) return mw__smtpc_set_fatal(c, rc);
     if (!last) mw__smtpc_expect(c, MW__SMTPC_K_BDAT, 0, 0, c->chunk_len);
     c->chunk_len = 0;
@@ -381,7 +382,7 @@ static int flush_chunk(mw_smtp_client *c, int last)
 mw_ssize mw_smtp_client_body_write(mw_smtp_client *c, const void *data, size_t len)
 {
     if (!c || (!data && len)) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
+    if (c->io.fatal) return c->io.fatal;
     if (!c->body_open || c->ndue) return MW_ERR_STATE;
     const unsigned char *p = data;
     if (!c->bdat) return data_write(c, p, len);
@@ -422,16 +423,17 @@ static void expect_finals(mw_smtp_client *c)
 int mw_smtp_client_body_end(mw_smtp_client *c)
 {
     if (!c) return MW_ERR_INVALID;
-    if (c->fatal) return c->fatal;
+    if (c->io.fatal) return c->io.fatal;
     if (!c->body_open || c->ndue) return MW_ERR_STATE;
     if (c->bdat) {
         int rc = flush_chunk(c, 1); /* "BDAT 0 LAST" for an empty rest */
         if (rc) return rc;
     } else {
         size_t finals = (c->o.flags & MW_SMTP_CLIENT_LMTP) ? c->accepted : 1;
-        if (mw__outq_room(&c->out) < TERM_RESERVE || c->wcap - c->wcount < finals) return MW_ERR_LIMIT;
+        if (mw__outq_room(&c->io.out) < TERM_RESERVE || c->wcap - c->wcount < finals)
+            return MW_ERR_LIMIT;
         size_t got;
-        unsigned char *w = mw__outq_reserve(&c->out, TERM_RESERVE, &got);
+        unsigned char *w = mw__outq_reserve(&c->io.out, TERM_RESERVE, &got);
         if (!w) return mw__smtpc_set_fatal(c, MW_ERR_NOMEM);
         size_t made = 0;
         if (c->held_cr) stuff(c, (const unsigned char *)"\r\n", 2, w, 2, &made);
@@ -442,7 +444,7 @@ int mw_smtp_client_body_end(mw_smtp_client *c)
         c->dot.avail_out = TERM_RESERVE - made;
         int rc = mw_dotstuff_step(&c->dot, 1);
         if (rc != MW_CODEC_DONE) return mw__smtpc_set_fatal(c, rc < 0 ? rc : MW_ERR_STATE);
-        mw__outq_commit(&c->out, (size_t)(c->dot.next_out - w));
+        mw__outq_commit(&c->io.out, (size_t)(c->dot.next_out - w));
     }
     expect_finals(c);
     c->body_open = 0;

@@ -46,8 +46,8 @@ int mw__smtpc_read_reply(mw_smtp_client *c)
 {
     for (;;) {
         mw_slice line;
-        if (mw__inbuf_len(&c->in) == 0) return 0; /* also: no buffer yet */
-        int rc = mw__inbuf_line(&c->in, c->o.max_line, 0, &line);
+        if (mw__inbuf_len(&c->io.in) == 0) return 0; /* also: no buffer yet */
+        int rc = mw__inbuf_line(&c->io.in, c->o.max_line, 0, &line);
         if (rc == 0) return 0;
         if (rc < 0) return MW_ERR_PROTOCOL; /* line over the limit */
         const unsigned char *p = (const unsigned char *)line.base;
@@ -96,7 +96,7 @@ static void add_auth(mw_smtp_client *c, const char *p, size_t n)
         while (n && (*p == ' ' || *p == '=')) p++, n--;
         size_t w = 0;
         while (w < n && p[w] != ' ') w++;
-        if (w && !mw__smtp_in_list(c->auth_list, p, w) &&
+        if (w && !mw__in_list(c->auth_list, p, w) &&
             c->auth_len + w + 1 <= MW__SMTPC_AUTH_LIST_MAX) {
             if (c->auth_len) c->auth_list[c->auth_len++] = ' ';
             memcpy(c->auth_list + c->auth_len, p, w);
@@ -135,7 +135,7 @@ static void ehlo_keyword(mw_smtp_client *c, const char *p, size_t n)
     size_t alen = n - k;
     while (alen && (*arg == ' ' || *arg == '=')) arg++, alen--;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-        if (!mw__smtp_ieq(p, k, known[i].name)) continue;
+        if (!mw__ieq(p, k, known[i].name)) continue;
         c->ext |= known[i].bit;
         if (known[i].bit == MW_SMTP_EXT_SIZE) c->size_limit = parse_size(arg, alen);
         /* "AUTH=LOGIN PLAIN" is the pre-standard form some servers still send. */

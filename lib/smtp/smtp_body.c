@@ -28,8 +28,8 @@ void mw__smtp_body_begin(mw_smtp_server *s, int bdat)
     s->d_cr = 0;
     s->d_line = 0;
     if (!bdat) s->phase = MW__SMTP_PH_DATA;
-    s->in.scanned = 0;
-    s->in.discarding = 0;
+    s->io.in.scanned = 0;
+    s->io.in.discarding = 0;
 }
 
 /* Count n body octets; return how many of them may be shown to the caller.
@@ -71,8 +71,8 @@ static int has_cr(const unsigned char *p, size_t n)
  */
 static int data_step_checked(mw_smtp_server *s)
 {
-    unsigned char *d = s->in.buf + s->in.start;
-    size_t n = mw__inbuf_len(&s->in);
+    unsigned char *d = s->io.in.buf + s->io.in.start;
+    size_t n = mw__inbuf_len(&s->io.in);
     if (n == 0) return 0;
     const int lenient = (s->o.quirks & MW_SMTP_QUIRK_BARE_LF) != 0;
     const int watch_bare = 1;
@@ -129,7 +129,7 @@ static int data_step_checked(mw_smtp_server *s)
     s->d_bol = bol;
     s->d_cr = cr;
     s->d_line = line;
-    mw__inbuf_consume(&s->in, consumed);
+    mw__inbuf_consume(&s->io.in, consumed);
     size_t keep = size_cut(s, w);
     if (ended) s->phase = MW__SMTP_PH_DATA_END;
     if (keep) return body_event(s, d, keep);
@@ -207,8 +207,8 @@ static size_t run_end(scan *sc, size_t r)
 int mw__smtp_data_step(mw_smtp_server *s)
 {
     if (s->o.flags & MW_SMTP_SERVER_REJECT_BARE_EOL) return data_step_checked(s);
-    unsigned char *d = s->in.buf + s->in.start;
-    size_t n = mw__inbuf_len(&s->in);
+    unsigned char *d = s->io.in.buf + s->io.in.start;
+    size_t n = mw__inbuf_len(&s->io.in);
     if (n == 0) return 0;
     scan sc = {d, n, 0, s->d_line, s->o.max_text, (s->o.quirks & MW_SMTP_QUIRK_BARE_LF) != 0,
                s->d_bol, s->d_cr, 0};
@@ -246,7 +246,7 @@ int mw__smtp_data_step(mw_smtp_server *s)
     s->d_bol = sc.bol;
     s->d_cr = sc.bol ? 0 : sc.cr;
     s->d_line = sc.bol ? 0 : sc.carry + r - sc.lstart;
-    mw__inbuf_consume(&s->in, consumed);
+    mw__inbuf_consume(&s->io.in, consumed);
     size_t keep = size_cut(s, w);
     if (ended) s->phase = MW__SMTP_PH_DATA_END;
     if (keep) return body_event(s, d, keep);
@@ -265,7 +265,7 @@ int mw__smtp_body_end(mw_smtp_server *s)
         code = 554, enh = "5.6.0", text = "Bare CR or LF in message";
     }
     s->phase = MW__SMTP_PH_CMD;
-    s->in.scanned = 0;
+    s->io.in.scanned = 0;
     s->ev.size = s->d_total;
     s->ev.rcpt_count = s->rcpts;
     if (s->used_bdat) s->ev.flags |= MW_SMTP_F_BDAT;
@@ -288,7 +288,7 @@ int mw__smtp_body_end(mw_smtp_server *s)
 static int chunk_done(mw_smtp_server *s)
 {
     s->phase = MW__SMTP_PH_CMD;
-    s->in.scanned = 0;
+    s->io.in.scanned = 0;
     switch (s->bdat_error) {
     case 502: return mw__smtp_bad(s, 502, "5.5.1", "Command not implemented");
     case 503: return mw__smtp_bad(s, 503, "5.5.1", "Bad sequence of commands");
@@ -319,11 +319,11 @@ static int chunk_done(mw_smtp_server *s)
 int mw__smtp_bdat_step(mw_smtp_server *s)
 {
     if (s->bdat_left == 0) return chunk_done(s);
-    size_t n = mw__inbuf_len(&s->in);
+    size_t n = mw__inbuf_len(&s->io.in);
     if (n == 0) return 0;
     size_t take = (uint64_t)n < s->bdat_left ? n : (size_t)s->bdat_left;
-    unsigned char *d = s->in.buf + s->in.start;
-    mw__inbuf_consume(&s->in, take);
+    unsigned char *d = s->io.in.buf + s->io.in.start;
+    mw__inbuf_consume(&s->io.in, take);
     s->bdat_left -= take;
     if (s->bdat_error) return AGAIN; /* refused chunk: octets dropped */
     size_t keep = size_cut(s, take);

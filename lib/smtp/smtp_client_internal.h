@@ -66,11 +66,9 @@ enum mw__smtpc_phase {
 struct mw_smtp_client {
     mw_mem mem;
     mw_smtp_client_opts o;
-    mw__inbuf in;
-    mw__outq out;
+    mw__engine_io io; /* input, output, eof, sticky fatal error, TLS handoff */
     mw_smtp_client_event ev;
-    int fatal, phase, eof, tls, authed, ready, recv_out;
-    size_t recv_len;
+    int phase, tls, authed, ready;
 
     /* the reply being read */
     unsigned char *rbuf;

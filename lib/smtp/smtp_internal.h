@@ -69,23 +69,18 @@ enum mw__smtp_pending {
 struct mw_smtp_server {
     mw_mem mem;
     mw_smtp_server_opts o; /* private copy */
-    mw__inbuf in;
-    mw__outq out;
+    mw__engine_io io;      /* input, output, eof, sticky fatal error, TLS handoff */
     unsigned char *scratch; /* decoded xtext values; o.max_cmd octets */
     unsigned char *auth_buf; /* decoded SASL data; o.max_auth octets, only with AUTH mechanisms */
     mw_smtp_event ev;
 
-    int fatal;   /* sticky fatal error, 0 if none */
     int phase;   /* mw__smtp_phase */
     int pending; /* mw__smtp_pending */
     int helo_kind; /* 0 none, 1 HELO, 2 EHLO/LHLO (the accepted one) */
     int pending_helo_kind;
-    int eof, blocked, refused, tls, authed;
+    int blocked, refused, tls, authed;
     int connect_due; /* MANUAL_GREETING: the CONNECT event is still to come */
-    int recv_out; /* recv_buf handed out: its length is recv_len */
-    size_t recv_len;
     unsigned bad;
-    uint64_t tls_discarded;
 
     /* transaction */
     int txn, txn_failed, used_data, used_bdat, smtputf8, binarymime;
@@ -152,10 +147,9 @@ mw_ssize mw__smtp_xtext_decode(const char *in, size_t len, unsigned char *out);
 /** Well-formed UTF-8 (no overlongs, no surrogates)? */
 int mw__smtp_utf8_valid(const unsigned char *p, size_t len);
 
-/** ASCII case-insensitive equality of a slice and a C string. */
-int mw__smtp_ieq(const char *p, size_t len, const char *s);
-
-/** Is word (len octets) one of the space-separated words in list (case-insensitive)? */
-int mw__smtp_in_list(const char *list, const char *word, size_t len);
+/** Check an EHLO/greeting name and copy it to dst (MW__SMTP_HOST_MAX + 1
+ *  octets). @return MW_OK, MW_ERR_INVALID (empty, too long, space or
+ *  control). */
+int mw__smtp_copy_hostname(char *dst, const char *name);
 
 #endif /* MW_SMTP_INTERNAL_H */

@@ -38,42 +38,39 @@ void mw_smtp_server_opts_free(mw_smtp_server_opts *o)
     mw__free(&m, o);
 }
 
-int mw_smtp_server_opts_set_hostname(mw_smtp_server_opts *o, const char *name)
+/* Our name for EHLO and the greeting: 1..MW__SMTP_HOST_MAX printable
+ * ASCII octets, no space (RFC 5321 §4.1.1.1: a domain or address literal). */
+int mw__smtp_copy_hostname(char *dst, const char *name)
 {
-    if (!o || !name) return MW_ERR_INVALID;
+    if (!name) return MW_ERR_INVALID;
     size_t n = strlen(name);
     if (n == 0 || n > MW__SMTP_HOST_MAX) return MW_ERR_INVALID;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         if (c <= 32 || c >= 127) return MW_ERR_INVALID;
     }
-    memcpy(o->hostname, name, n + 1);
+    memcpy(dst, name, n + 1);
     return MW_OK;
 }
 
-static int set_bits(unsigned *field, unsigned bits, unsigned all, int on)
+int mw_smtp_server_opts_set_hostname(mw_smtp_server_opts *o, const char *name)
 {
-    if (bits & ~all) return MW_ERR_INVALID;
-    if (on)
-        *field |= bits;
-    else
-        *field &= ~bits;
-    return MW_OK;
+    return o ? mw__smtp_copy_hostname(o->hostname, name) : MW_ERR_INVALID;
 }
 
 int mw_smtp_server_opts_set_extensions(mw_smtp_server_opts *o, unsigned ext, int on)
 {
-    return o ? set_bits(&o->ext, ext, MW_SMTP_EXT_ALL, on) : MW_ERR_INVALID;
+    return o ? mw__set_bits(&o->ext, ext, MW_SMTP_EXT_ALL, on) : MW_ERR_INVALID;
 }
 
 int mw_smtp_server_opts_set_flags(mw_smtp_server_opts *o, unsigned flags, int on)
 {
-    return o ? set_bits(&o->flags, flags, ALL_FLAGS, on) : MW_ERR_INVALID;
+    return o ? mw__set_bits(&o->flags, flags, ALL_FLAGS, on) : MW_ERR_INVALID;
 }
 
 int mw_smtp_server_opts_set_quirks(mw_smtp_server_opts *o, unsigned quirks, int on)
 {
-    return o ? set_bits(&o->quirks, quirks, ALL_QUIRKS, on) : MW_ERR_INVALID;
+    return o ? mw__set_bits(&o->quirks, quirks, ALL_QUIRKS, on) : MW_ERR_INVALID;
 }
 
 int mw_smtp_server_opts_set_max_message_size(mw_smtp_server_opts *o, uint64_t max)
@@ -115,37 +112,11 @@ int mw_smtp_server_opts_set_input_buffer(mw_smtp_server_opts *o, size_t size)
     return MW_OK;
 }
 
-/* Copy a space-separated word list, upper-cased, after checking each word
- * against the allowed characters and length. */
-static int copy_word_list(char *dst, const char *list, size_t max_word, int sasl)
-{
-    if (!list) {
-        dst[0] = 0;
-        return MW_OK;
-    }
-    size_t n = strlen(list), w = 0;
-    if (n > MW__SMTP_LIST_MAX) return MW_ERR_INVALID;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)list[i];
-        if (c == ' ') {
-            w = 0;
-            continue;
-        }
-        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '-' || (sasl && c == '_');
-        if (!ok || ++w > max_word) return MW_ERR_INVALID;
-    }
-    for (size_t i = 0; i <= n; i++) {
-        char c = list[i];
-        dst[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
-    }
-    return MW_OK;
-}
-
 int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const char *list)
 {
     if (!o) return MW_ERR_INVALID;
-    return copy_word_list(o->auth_mechs, list, 20, 1); /* RFC 4422 §3.1: 1..20 chars */
+    return mw__word_list_copy(o->auth_mechs, sizeof o->auth_mechs, list, 20,
+                              MW__WORDS_UNDERSCORE); /* RFC 4422 §3.1: 1..20 chars */
 }
 
 int mw_smtp_server_opts_declare_params(mw_smtp_server_opts *o, int rcpt, const char *names,
@@ -153,7 +124,7 @@ int mw_smtp_server_opts_declare_params(mw_smtp_server_opts *o, int rcpt, const c
 {
     if (!o) return MW_ERR_INVALID;
     char tmp[MW__SMTP_LIST_MAX + 1];
-    int rc = copy_word_list(tmp, names, MW__SMTP_LIST_MAX, 0);
+    int rc = mw__word_list_copy(tmp, sizeof tmp, names, MW__SMTP_LIST_MAX, 0);
     if (rc) return rc;
     if (ehlo_line) {
         size_t n = strlen(ehlo_line);

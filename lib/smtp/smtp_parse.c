@@ -10,35 +10,6 @@ static int is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <=
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static int is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
 
-static int ieq_n(const char *p, const char *q, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char a = (unsigned char)p[i], b = (unsigned char)q[i];
-        if (a >= 'A' && a <= 'Z') a = (unsigned char)(a | 0x20);
-        if (b >= 'A' && b <= 'Z') b = (unsigned char)(b | 0x20);
-        if (a != b) return 0;
-    }
-    return 1;
-}
-
-int mw__smtp_ieq(const char *p, size_t len, const char *s)
-{
-    return strlen(s) == len && ieq_n(p, s, len);
-}
-
-int mw__smtp_in_list(const char *list, const char *word, size_t len)
-{
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ') p++;
-        const char *e = p;
-        while (*e && *e != ' ') e++;
-        if ((size_t)(e - p) == len && len > 0 && ieq_n(p, word, len)) return 1;
-        p = e;
-    }
-    return 0;
-}
-
 /* atext of RFC 5322 §3.2.3, as used by RFC 5321's Atom; octets >= 0x80
  * are UTF-8 (RFC 6531 §3.3), checked afterwards. */
 static int is_atext(unsigned char c)
@@ -147,7 +118,7 @@ int mw__smtp_parse_path(const char *s, size_t len, int allow_null, int allow_pos
     size_t lp = local_part(p + i, len - i);
     if (!lp) return MW__SMTP_PATH_SYNTAX;
     i += lp;
-    if (allow_postmaster && i < len && p[i] == '>' && mw__smtp_ieq(s + mb, lp, "postmaster")) {
+    if (allow_postmaster && i < len && p[i] == '>' && mw__ieq(s + mb, lp, "postmaster")) {
         *flags |= MW_SMTP_F_POSTMASTER;
     } else {
         if (i >= len || p[i] != '@') return MW__SMTP_PATH_SYNTAX;
@@ -269,7 +240,7 @@ int mw_smtp_params_get(mw_slice params, const char *name, mw_slice *value)
     mw_slice rest = params, key, val;
     int has;
     while (mw__smtp_param_next(&rest, &key, &val, &has) == 1) {
-        if (mw__smtp_ieq(key.base, key.len, name)) {
+        if (mw__ieq(key.base, key.len, name)) {
             *value = val;
             return 1;
         }

@@ -22,7 +22,7 @@
 
 static int set_fatal(mw_smtp_server *s, int rc)
 {
-    if (mw_is_fatal(rc) && !s->fatal) s->fatal = rc;
+    if (mw_is_fatal(rc)) mw__io_fail(&s->io, rc);
     return rc;
 }
 
@@ -35,9 +35,9 @@ int mw__smtp_put_reply(mw_smtp_server *s, int code, const char *enh, const char 
     size_t elen = enh ? strlen(enh) + 1 : 0;
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += 4 + elen + strlen(lines[i]) + 2;
-    if (total > mw__outq_room(&s->out)) return MW_ERR_LIMIT;
+    if (total > mw__outq_room(&s->io.out)) return MW_ERR_LIMIT;
     size_t got;
-    unsigned char *w = mw__outq_reserve(&s->out, total, &got);
+    unsigned char *w = mw__outq_reserve(&s->io.out, total, &got);
     if (!w) return MW_ERR_NOMEM;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -57,7 +57,7 @@ int mw__smtp_put_reply(mw_smtp_server *s, int code, const char *enh, const char 
         w[o++] = '\r';
         w[o++] = '\n';
     }
-    mw__outq_commit(&s->out, o);
+    mw__outq_commit(&s->io.out, o);
     return MW_OK;
 }
 
@@ -148,12 +148,15 @@ int mw_smtp_server_new(const mw_mem *mem, const mw_smtp_server_opts *opts, mw_sm
         mw__free(&s->mem, s);
         return MW_ERR_NOMEM;
     }
-    mw__inbuf_init(&s->in, &s->mem, s->o.inbuf_size);
     /* LMTP may owe one engine-built refusal per recipient at once (a
      * message over the size limit): leave room for all of them. */
     size_t out_max = MW__SMTP_OUT_MAX;
     if (s->o.flags & MW_SMTP_SERVER_LMTP) out_max += s->o.max_rcpt * 80u;
-    mw__outq_init(&s->out, &s->mem, out_max);
+    mw__io_init(&s->io, &s->mem, s->o.inbuf_size, out_max);
+    unsigned io_flags = MW__IO_SERVER;
+    if (s->o.flags & MW_SMTP_SERVER_TLS_INJECTION_CLOSE) io_flags |= MW__IO_INJECTION_CLOSES;
+    mw__io_bind(&s->io, &s->phase, MW__SMTP_PH_HANDOFF, MW__SMTP_PH_CLOSED, io_flags);
+    s->io.recv_room = 65536; /* a whole socket read per zero-copy recv */
     s->tls = (s->o.flags & MW_SMTP_SERVER_IMPLICIT_TLS) != 0;
     s->blocked = 1; /* the greeting goes out at once */
     s->phase = MW__SMTP_PH_CMD;
@@ -171,123 +174,38 @@ void mw_smtp_server_free(mw_smtp_server *s)
 {
     if (!s) return;
     mw_mem m = s->mem;
-    mw__inbuf_free(&s->in);
-    mw__outq_free(&s->out);
+    mw__io_free(&s->io);
     mw__free(&m, s->scratch);
     mw__free(&m, s->auth_buf);
     mw__free(&m, s);
 }
 
-/* ---- input ----------------------------------------------------------- */
+/* ---- input and output ----------------------------------------------- */
 
-/* Plaintext after STARTTLS is never interpreted (CVE-2011-0411): it is
- * counted and dropped, or ends the session under TLS_INJECTION_CLOSE. */
-static void handoff_discard(mw_smtp_server *s, size_t n)
-{
-    s->tls_discarded += n;
-    if (n && (s->o.flags & MW_SMTP_SERVER_TLS_INJECTION_CLOSE)) mw__smtp_close(s);
-}
-
-mw_ssize mw_smtp_server_feed(mw_smtp_server *s, const void *data, size_t len)
-{
-    if (!s || (!data && len)) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
-    if (s->phase == MW__SMTP_PH_CLOSED || s->eof) return MW_ERR_CLOSED;
-    if (s->phase == MW__SMTP_PH_HANDOFF) {
-        handoff_discard(s, len);
-        return (mw_ssize)len;
-    }
-    s->recv_out = 0;
-    mw_ssize n = mw__inbuf_feed(&s->in, data, len);
-    if (n < 0) return set_fatal(s, (int)n);
-    return n;
-}
-
-unsigned char *mw_smtp_server_recv_buf(mw_smtp_server *s, size_t *len)
-{
-    if (len) *len = 0;
-    if (!s || !len || s->fatal || s->phase == MW__SMTP_PH_CLOSED || s->eof) return NULL;
-    /* The shared reserve only grows a full buffer; a server that keeps up
-     * would then read 1 KiB at a time. Give zero-copy readers room for a
-     * whole socket read (never past the configured ceiling). */
-    size_t want = s->in.max < 65536 ? s->in.max : 65536;
-    if (s->in.cap < want && mw__inbuf_len(&s->in) == 0) {
-        unsigned char *nb = mw__realloc(&s->mem, s->in.buf, want);
-        if (!nb) {
-            set_fatal(s, MW_ERR_NOMEM);
-            return NULL;
-        }
-        s->in.buf = nb;
-        s->in.cap = want;
-        s->in.start = s->in.end = 0;
-    }
-    unsigned char *p;
-    int rc = mw__inbuf_reserve(&s->in, &p, len);
-    if (rc) {
-        set_fatal(s, rc);
-        return NULL;
-    }
-    s->recv_out = p != NULL;
-    s->recv_len = *len;
-    return p;
-}
-
-int mw_smtp_server_recv_ack(mw_smtp_server *s, size_t n)
-{
-    if (!s) return MW_ERR_INVALID;
-    if (!s->recv_out) return MW_ERR_STATE;
-    if (n > s->recv_len) return MW_ERR_INVALID;
-    s->recv_out = 0;
-    if (s->phase == MW__SMTP_PH_HANDOFF) {
-        handoff_discard(s, n);
-        return MW_OK;
-    }
-    mw__inbuf_recv_ack(&s->in, n);
-    return MW_OK;
-}
-
-int mw_smtp_server_eof(mw_smtp_server *s)
-{
-    if (!s) return MW_ERR_INVALID;
-    s->eof = 1;
-    return MW_OK;
-}
-
-/* ---- output ----------------------------------------------------------- */
-
-const unsigned char *mw_smtp_server_out_buf(mw_smtp_server *s, size_t *len)
-{
-    size_t dummy;
-    if (!len) len = &dummy;
-    if (!s) {
-        *len = 0;
-        return NULL;
-    }
-    return mw__outq_buf(&s->out, len);
-}
-
-void mw_smtp_server_out_ack(mw_smtp_server *s, size_t n)
-{
-    if (s) mw__outq_ack(&s->out, n);
-}
+/* mw_smtp_server_feed, _recv_buf, _recv_ack, _eof, _out_buf and _out_ack:
+ * the transport glue every engine shares (lib/common/engine_io.c).
+ * Plaintext pipelined after the TLS handoff is counted and dropped, or ends
+ * the session under TLS_INJECTION_CLOSE (DESIGN rule 1, CVE-2011-0411). */
+MW__ENGINE_IO_API(mw_smtp_server, mw_smtp_server)
 
 unsigned mw_smtp_server_state(const mw_smtp_server *s)
 {
     if (!s) return 0;
     unsigned st = 0;
-    int out = mw__outq_len(&s->out) > 0;
-    if (s->fatal || s->phase == MW__SMTP_PH_CLOSED) return MW_CLOSED | (out ? MW_WANT_WRITE : 0u);
+    int out = mw__outq_len(&s->io.out) > 0;
+    if (s->io.fatal || s->phase == MW__SMTP_PH_CLOSED)
+        return MW_CLOSED | (out ? MW_WANT_WRITE : 0u);
     if (s->phase == MW__SMTP_PH_HANDOFF) return MW_TLS_HANDOFF | (out ? MW_WANT_WRITE : 0u);
     /* RFC 2920 §3.2: replies to a pipelined group are held until the
      * engine has run out of buffered commands (blocked), then flushed. */
     if (out && s->blocked) st |= MW_WANT_WRITE;
-    if (!s->eof && mw__inbuf_len(&s->in) < s->in.max) st |= MW_WANT_READ;
+    if (!s->io.eof && mw__inbuf_len(&s->io.in) < s->io.in.max) st |= MW_WANT_READ;
     return st;
 }
 
 uint64_t mw_smtp_server_tls_discarded(const mw_smtp_server *s)
 {
-    return s ? s->tls_discarded : 0;
+    return s ? s->io.tls_discarded : 0;
 }
 
 int mw_smtp_server_tls_started(mw_smtp_server *s)
@@ -295,9 +213,7 @@ int mw_smtp_server_tls_started(mw_smtp_server *s)
     if (!s) return MW_ERR_INVALID;
     if (s->phase != MW__SMTP_PH_HANDOFF) return MW_ERR_STATE;
     /* RFC 3207 §4.2: forget everything learnt before TLS. */
-    mw__inbuf_consume(&s->in, mw__inbuf_len(&s->in));
-    s->in.scanned = 0;
-    s->in.discarding = 0;
+    mw__io_drop_input(&s->io);
     mw__smtp_reset_txn(s);
     s->helo_kind = 0;
     s->authed = 0;
@@ -321,7 +237,7 @@ static int paused(mw_smtp_server *s, int pending, int type)
 
 static int is_plaintext_mech(const char *p, size_t n)
 {
-    return mw__smtp_ieq(p, n, "PLAIN") || mw__smtp_ieq(p, n, "LOGIN");
+    return mw__ieq(p, n, "PLAIN") || mw__ieq(p, n, "LOGIN");
 }
 
 static int plaintext_ok(const mw_smtp_server *s)
@@ -341,18 +257,10 @@ static int cmd_helo(mw_smtp_server *s, int kind, char *arg, size_t alen)
     return paused(s, MW__SMTP_P_HELO, MW_SMTP_EV_HELO);
 }
 
+/* SIZE= and BDAT sizes: at most 20 digits, leading zeros included. */
 static int parse_u64(const char *p, size_t n, uint64_t *out)
 {
-    uint64_t v = 0;
-    if (n == 0 || n > 20) return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)p[i] - '0';
-        if (d > 9) return -1;
-        if (v > (UINT64_MAX - d) / 10) return -1;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
+    return n > 20 ? -1 : mw__parse_u64(p, n, out);
 }
 
 /* Decode an xtext value into the scratch area; *off advances. */
@@ -381,55 +289,56 @@ static int mail_params(mw_smtp_server *s, mw_slice rest)
     unsigned seen = 0;
     size_t off = 0;
     while ((r = mw__smtp_param_next(&rest, &key, &v, &has)) == 1) {
-        if (mw__smtp_ieq(key.base, key.len, "SIZE") && has_ext(s, MW_SMTP_EXT_SIZE)) {
+        if (mw__ieq(key.base, key.len, "SIZE") && has_ext(s, MW_SMTP_EXT_SIZE)) {
             SEEN(1u);
             if (!has || parse_u64(v.base, v.len, &ev->size))
                 return mw__smtp_bad(s, 501, "5.5.4", "Bad SIZE value");
             ev->flags |= MW_SMTP_F_SIZE;
-        } else if (mw__smtp_ieq(key.base, key.len, "BODY") &&
+        } else if (mw__ieq(key.base, key.len, "BODY") &&
                    has_ext(s, MW_SMTP_EXT_8BITMIME | MW_SMTP_EXT_BINARYMIME)) {
             SEEN(2u);
-            if (has && mw__smtp_ieq(v.base, v.len, "7BIT"))
+            if (has && mw__ieq(v.base, v.len, "7BIT"))
                 ev->body = MW_SMTP_BODY_7BIT;
-            else if (has && mw__smtp_ieq(v.base, v.len, "8BITMIME") && has_ext(s, MW_SMTP_EXT_8BITMIME))
+            else if (has && mw__ieq(v.base, v.len, "8BITMIME") && has_ext(s, MW_SMTP_EXT_8BITMIME))
                 ev->body = MW_SMTP_BODY_8BITMIME;
-            else if (has && mw__smtp_ieq(v.base, v.len, "BINARYMIME") &&
+            else if (has && mw__ieq(v.base, v.len, "BINARYMIME") &&
                      has_ext(s, MW_SMTP_EXT_BINARYMIME) && has_ext(s, MW_SMTP_EXT_CHUNKING))
                 ev->body = MW_SMTP_BODY_BINARYMIME;
             else
                 return mw__smtp_bad(s, 501, "5.5.4", "Bad BODY value");
-        } else if (mw__smtp_ieq(key.base, key.len, "SMTPUTF8") && has_ext(s, MW_SMTP_EXT_SMTPUTF8)) {
+        } else if (mw__ieq(key.base, key.len, "SMTPUTF8") && has_ext(s, MW_SMTP_EXT_SMTPUTF8)) {
             SEEN(4u);
             if (has) return mw__smtp_bad(s, 501, "5.5.4", "SMTPUTF8 takes no value");
             ev->flags |= MW_SMTP_F_SMTPUTF8;
-        } else if (mw__smtp_ieq(key.base, key.len, "RET") && has_ext(s, MW_SMTP_EXT_DSN)) {
+        } else if (mw__ieq(key.base, key.len, "RET") && has_ext(s, MW_SMTP_EXT_DSN)) {
             SEEN(8u);
-            if (has && mw__smtp_ieq(v.base, v.len, "FULL"))
+            if (has && mw__ieq(v.base, v.len, "FULL"))
                 ev->ret = MW_SMTP_RET_FULL;
-            else if (has && mw__smtp_ieq(v.base, v.len, "HDRS"))
+            else if (has && mw__ieq(v.base, v.len, "HDRS"))
                 ev->ret = MW_SMTP_RET_HDRS;
             else
                 return mw__smtp_bad(s, 501, "5.5.4", "Bad RET value");
-        } else if (mw__smtp_ieq(key.base, key.len, "ENVID") && has_ext(s, MW_SMTP_EXT_DSN)) {
+        } else if (mw__ieq(key.base, key.len, "ENVID") && has_ext(s, MW_SMTP_EXT_DSN)) {
             SEEN(16u);
             /* RFC 3461 §4.4: at most 100 characters, printable ASCII once decoded */
             if (!has || v.len > 100 || scratch_xtext(s, v, &off, 100, &ev->envid))
                 return mw__smtp_bad(s, 501, "5.5.4", "Bad ENVID value");
             ev->flags |= MW_SMTP_F_ENVID;
-        } else if (mw__smtp_ieq(key.base, key.len, "AUTH") && has_ext(s, MW_SMTP_EXT_AUTH) &&
+        } else if (mw__ieq(key.base, key.len, "AUTH") && has_ext(s, MW_SMTP_EXT_AUTH) &&
                    s->o.auth_mechs[0]) {
             SEEN(32u);
-            if (has && mw__smtp_ieq(v.base, v.len, "<>"))
+            if (has && mw__ieq(v.base, v.len, "<>"))
                 ev->auth = v;
             else if (!has || scratch_xtext(s, v, &off, 500, &ev->auth))
                 return mw__smtp_bad(s, 501, "5.5.4", "Bad AUTH value");
             ev->flags |= MW_SMTP_F_AUTH;
-        } else if (mw__smtp_ieq(key.base, key.len, "REQUIRETLS") &&
-                   has_ext(s, MW_SMTP_EXT_REQUIRETLS) && s->tls) {
+        } else if (mw__ieq(key.base, key.len, "REQUIRETLS") && has_ext(s, MW_SMTP_EXT_REQUIRETLS) &&
+                   s->tls) {
             SEEN(64u);
             if (has) return mw__smtp_bad(s, 501, "5.5.4", "REQUIRETLS takes no value");
             ev->flags |= MW_SMTP_F_REQUIRETLS;
-        } else if (mw__smtp_ieq(key.base, key.len, "MT-PRIORITY") && has_ext(s, MW_SMTP_EXT_MT_PRIORITY)) {
+        } else if (mw__ieq(key.base, key.len, "MT-PRIORITY") &&
+                   has_ext(s, MW_SMTP_EXT_MT_PRIORITY)) {
             SEEN(128u);
             /* RFC 6710 §3: ["-" / "+"] DIGIT, range -9..9 */
             const char *p = v.base;
@@ -444,7 +353,7 @@ static int mail_params(mw_smtp_server *s, mw_slice rest)
                 return mw__smtp_bad(s, 501, "5.5.4", "Bad MT-PRIORITY value");
             ev->mt_priority = neg ? -(p[0] - '0') : p[0] - '0';
             ev->flags |= MW_SMTP_F_MT_PRIORITY;
-        } else if (!mw__smtp_in_list(s->o.mail_params, key.base, key.len)) {
+        } else if (!mw__in_list(s->o.mail_params, key.base, key.len)) {
             return mw__smtp_bad(s, 555, "5.5.4", "Unsupported parameter");
         }
     }
@@ -460,7 +369,7 @@ static int rcpt_params(mw_smtp_server *s, mw_slice rest)
     unsigned seen = 0;
     size_t off = 0;
     while ((r = mw__smtp_param_next(&rest, &key, &v, &has)) == 1) {
-        if (mw__smtp_ieq(key.base, key.len, "NOTIFY") && has_ext(s, MW_SMTP_EXT_DSN)) {
+        if (mw__ieq(key.base, key.len, "NOTIFY") && has_ext(s, MW_SMTP_EXT_DSN)) {
             SEEN(1u);
             /* RFC 3461 §4.1: "NEVER" / 1#("SUCCESS" / "FAILURE" / "DELAY") */
             size_t i = 0;
@@ -468,18 +377,18 @@ static int rcpt_params(mw_smtp_server *s, mw_slice rest)
             while (i <= v.len) {
                 size_t e = i;
                 while (e < v.len && v.base[e] != ',') e++;
-                unsigned bit = mw__smtp_ieq(v.base + i, e - i, "NEVER")     ? MW_SMTP_NOTIFY_NEVER
-                               : mw__smtp_ieq(v.base + i, e - i, "SUCCESS") ? MW_SMTP_NOTIFY_SUCCESS
-                               : mw__smtp_ieq(v.base + i, e - i, "FAILURE") ? MW_SMTP_NOTIFY_FAILURE
-                               : mw__smtp_ieq(v.base + i, e - i, "DELAY")   ? MW_SMTP_NOTIFY_DELAY
-                                                                            : 0;
+                unsigned bit = mw__ieq(v.base + i, e - i, "NEVER")     ? MW_SMTP_NOTIFY_NEVER
+                               : mw__ieq(v.base + i, e - i, "SUCCESS") ? MW_SMTP_NOTIFY_SUCCESS
+                               : mw__ieq(v.base + i, e - i, "FAILURE") ? MW_SMTP_NOTIFY_FAILURE
+                               : mw__ieq(v.base + i, e - i, "DELAY")   ? MW_SMTP_NOTIFY_DELAY
+                                                                       : 0;
                 if (!bit || (ev->notify & bit)) return mw__smtp_bad(s, 501, "5.5.4", "Bad NOTIFY value");
                 ev->notify |= bit;
                 i = e + 1;
             }
             if ((ev->notify & MW_SMTP_NOTIFY_NEVER) && ev->notify != MW_SMTP_NOTIFY_NEVER)
                 return mw__smtp_bad(s, 501, "5.5.4", "Bad NOTIFY value");
-        } else if (mw__smtp_ieq(key.base, key.len, "ORCPT") && has_ext(s, MW_SMTP_EXT_DSN)) {
+        } else if (mw__ieq(key.base, key.len, "ORCPT") && has_ext(s, MW_SMTP_EXT_DSN)) {
             SEEN(2u);
             /* RFC 3461 §4.2: addr-type ";" xtext, at most 500 characters */
             const char *semi = has ? memchr(v.base, ';', v.len) : NULL;
@@ -491,7 +400,7 @@ static int rcpt_params(mw_smtp_server *s, mw_slice rest)
             if (scratch_xtext(s, x, &off, 500, &ev->orcpt))
                 return mw__smtp_bad(s, 501, "5.5.4", "Bad ORCPT value");
             ev->flags |= MW_SMTP_F_ORCPT;
-        } else if (!mw__smtp_in_list(s->o.rcpt_params, key.base, key.len)) {
+        } else if (!mw__in_list(s->o.rcpt_params, key.base, key.len)) {
             return mw__smtp_bad(s, 555, "5.5.4", "Unsupported parameter");
         }
     }
@@ -505,7 +414,7 @@ static int parse_envelope_arg(mw_smtp_server *s, const char *arg, size_t alen, c
 {
     size_t pl = strlen(prefix);
     const char *enh = is_mail ? "5.1.7" : "5.1.3";
-    if (alen < pl || !mw__smtp_ieq(arg, pl, prefix))
+    if (alen < pl || !mw__ieq(arg, pl, prefix))
         return mw__smtp_bad(s, 501, "5.5.4", is_mail ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>");
     const char *p = arg + pl;
     size_t n = alen - pl;
@@ -574,7 +483,7 @@ static int cmd_bdat(mw_smtp_server *s, const char *arg, size_t alen)
     size_t nlen = sp ? (size_t)(sp - arg) : alen;
     uint64_t size;
     int last = 0;
-    if (sp && mw__smtp_ieq(sp + 1, alen - nlen - 1, "LAST"))
+    if (sp && mw__ieq(sp + 1, alen - nlen - 1, "LAST"))
         last = 1;
     else if (sp)
         nlen = 0; /* garbage after the size */
@@ -620,11 +529,7 @@ static int cmd_starttls(mw_smtp_server *s, size_t alen)
     if (s->txn) return mw__smtp_bad(s, 503, "5.5.1", "MAIL transaction in progress");
     /* DESIGN rule 1 (CVE-2011-0411): bytes pipelined after STARTTLS are
      * attacker plaintext; they must never be read as post-TLS commands. */
-    size_t extra = mw__inbuf_len(&s->in);
-    mw__inbuf_consume(&s->in, extra);
-    s->in.scanned = 0;
-    s->in.discarding = 0;
-    s->tls_discarded += extra;
+    size_t extra = mw__io_handoff_discard(&s->io);
     s->ev.discarded = extra;
     if (extra && (s->o.flags & MW_SMTP_SERVER_TLS_INJECTION_CLOSE)) {
         int rc = mw__smtp_reply1(s, 554, "5.5.0", "Commands pipelined after STARTTLS; closing connection");
@@ -661,7 +566,7 @@ static int cmd_auth(mw_smtp_server *s, char *arg, size_t alen)
     if (mlen == 0) return mw__smtp_bad(s, 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
     for (size_t i = 0; i < mlen; i++)
         if (arg[i] >= 'a' && arg[i] <= 'z') arg[i] = (char)(arg[i] - 32);
-    if (!mw__smtp_in_list(s->o.auth_mechs, arg, mlen))
+    if (!mw__in_list(s->o.auth_mechs, arg, mlen))
         return mw__smtp_bad(s, 504, "5.5.4", "Unrecognized authentication type");
     if (is_plaintext_mech(arg, mlen) && !plaintext_ok(s))
         return reply_again(s, 538, "5.7.11", "Encryption required for requested authentication mechanism");
@@ -718,9 +623,9 @@ static int command(mw_smtp_server *s, char *line, size_t len)
     s->ev.verb.len = v;
     char *arg = line + v + (v < len ? 1 : 0);
     size_t alen = len - (size_t)(arg - line);
-    int is_auth = mw__smtp_ieq(line, v, "AUTH");
+    int is_auth = mw__ieq(line, v, "AUTH");
     if (!is_auth && len + 2 > s->o.max_cmd) return mw__smtp_bad(s, 500, "5.5.2", "Line too long");
-#define VERB(name) mw__smtp_ieq(line, v, name)
+#define VERB(name) mw__ieq(line, v, name)
     if (VERB("QUIT")) {
         if (alen) return mw__smtp_bad(s, 501, "5.5.4", "Syntax: QUIT");
         int rc = reply_host(s, 221, "2.0.0", "Service closing transmission channel");
@@ -764,7 +669,7 @@ static int line_step(mw_smtp_server *s)
     if (in_auth || (auth_on && s->o.max_auth > lim)) lim = s->o.max_auth;
     unsigned lf = (s->o.quirks & MW_SMTP_QUIRK_BARE_LF) ? MW__LINE_LENIENT_LF : 0u;
     mw_slice line;
-    int rc = mw__inbuf_line(&s->in, lim, lf, &line);
+    int rc = mw__inbuf_line(&s->io.in, lim, lf, &line);
     if (rc == 0) return 0;
     if (rc == MW_ERR_LINE_TOO_LONG) {
         if (in_auth) {
@@ -787,7 +692,7 @@ int mw_smtp_server_next(mw_smtp_server *s, const mw_smtp_event **evp)
 {
     if (evp) *evp = NULL;
     if (!s || !evp) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     if (s->pending) return MW_ERR_STATE;
     for (;;) {
         if (s->phase == MW__SMTP_PH_CLOSED) return MW_ERR_CLOSED;
@@ -798,7 +703,7 @@ int mw_smtp_server_next(mw_smtp_server *s, const mw_smtp_event **evp)
             *evp = &s->ev;
             return paused(s, MW__SMTP_P_CONNECT, MW_SMTP_EV_CONNECT);
         }
-        if (s->phase == MW__SMTP_PH_HANDOFF || mw__outq_len(&s->out) > MW__SMTP_OUT_HIGH) {
+        if (s->phase == MW__SMTP_PH_HANDOFF || mw__outq_len(&s->io.out) > MW__SMTP_OUT_HIGH) {
             s->blocked = 1;
             return 0;
         }
@@ -819,7 +724,7 @@ int mw_smtp_server_next(mw_smtp_server *s, const mw_smtp_event **evp)
             return rc;
         }
         if (rc < 0) return set_fatal(s, rc);
-        if (s->eof) {
+        if (s->io.eof) {
             mw__smtp_close(s);
             return MW_ERR_CLOSED;
         }
@@ -1001,7 +906,7 @@ int mw_smtp_server_reply_lines(mw_smtp_server *s, int code, const char *enhanced
                                const char *const *lines, size_t n)
 {
     if (!s || !lines || n < 1 || n > MW__SMTP_REPLY_LINES_MAX) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     if (!s->pending && code != 421) return MW_ERR_STATE;
     if (code != 421 && !code_fits(s, code)) return MW_ERR_INVALID;
     if (!check_enhanced(enhanced, code)) return MW_ERR_INVALID;
@@ -1040,7 +945,7 @@ int mw_smtp_server_reply(mw_smtp_server *s, int code, const char *enhanced, cons
 int mw_smtp_server_accept(mw_smtp_server *s)
 {
     if (!s) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     switch (s->pending) {
     case MW__SMTP_P_NONE: return MW_ERR_STATE;
     case MW__SMTP_P_CONNECT: {
@@ -1071,13 +976,13 @@ int mw_smtp_server_accept(mw_smtp_server *s)
 int mw_smtp_server_auth_challenge(mw_smtp_server *s, const void *data, size_t len)
 {
     if (!s || (!data && len)) return MW_ERR_INVALID;
-    if (s->fatal) return s->fatal;
+    if (s->io.fatal) return s->io.fatal;
     if (s->pending != MW__SMTP_P_AUTH) return MW_ERR_STATE;
     size_t enc = 4 * ((len + 2) / 3);
     if (enc + 6 > s->o.max_auth) return MW_ERR_INVALID;
-    if (enc + 6 > mw__outq_room(&s->out)) return MW_ERR_LIMIT;
+    if (enc + 6 > mw__outq_room(&s->io.out)) return MW_ERR_LIMIT;
     size_t got;
-    unsigned char *w = mw__outq_reserve(&s->out, enc + 6, &got);
+    unsigned char *w = mw__outq_reserve(&s->io.out, enc + 6, &got);
     if (!w) return set_fatal(s, MW_ERR_NOMEM);
     memcpy(w, "334 ", 4);
     mw_ssize e = mw_b64_encode(data, len, (char *)w + 4, enc, 0);
@@ -1085,7 +990,7 @@ int mw_smtp_server_auth_challenge(mw_smtp_server *s, const void *data, size_t le
     size_t o = 4 + (size_t)e;
     w[o++] = '\r';
     w[o++] = '\n';
-    mw__outq_commit(&s->out, o);
+    mw__outq_commit(&s->io.out, o);
     s->pending = MW__SMTP_P_NONE;
     s->phase = MW__SMTP_PH_AUTH;
     return MW_OK;

@@ -36,8 +36,8 @@ static void in_buffers(const mw_smtp_server *s, mw_slice sl)
 {
     if (sl.len == 0) return;
     const char *b = sl.base;
-    const char *in0 = (const char *)s->in.buf, *sc = (const char *)s->scratch;
-    int in_in = in0 && b >= in0 && b + sl.len <= in0 + s->in.cap;
+    const char *in0 = (const char *)s->io.in.buf, *sc = (const char *)s->scratch;
+    int in_in = in0 && b >= in0 && b + sl.len <= in0 + s->io.in.cap;
     int in_sc = b >= sc && b + sl.len <= sc + s->o.max_cmd;
     const char *ab = (const char *)s->auth_buf;
     int in_auth = ab && b >= ab && b + sl.len <= ab + s->o.max_auth;
@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (mw_smtp_server_tls_started(s) != MW_OK) abort();
             continue;
         }
-        if (s->in.cap > s->in.max) abort();
+        if (s->io.in.cap > s->io.in.max) abort();
         if (off >= size) {
             mw_smtp_server_eof(s);
             continue;

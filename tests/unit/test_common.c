@@ -1,6 +1,6 @@
 /*
  * Core: error texts, version, output queue, input buffer, line reader,
- * allocation failures.
+ * allocation failures, text helpers, the engine transport glue.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -223,6 +223,102 @@ static int alloc_inbuf(const mw_mem *user, void *arg)
     return rc;
 }
 
+static void check_words(const char *list, size_t max_word, unsigned flags, int rc, const char *expect)
+{
+    char dst[16];
+    memcpy(dst, "untouched", sizeof "untouched");
+    CHECK_INT(mw__word_list_copy(dst, sizeof dst, list, max_word, flags), rc);
+    CHECK_STR(dst, strlen(dst), rc ? "untouched" : expect);
+}
+
+static void test_word_lists(void)
+{
+    unsigned sasl = MW__WORDS_UNDERSCORE;
+    check_words(NULL, 20, 0, MW_OK, "");
+    check_words("plain login", 20, 0, MW_OK, "PLAIN LOGIN");
+    check_words(" a  b ", 20, 0, MW_OK, " A  B "); /* kept as given */
+    check_words(" a  b ", 20, MW__WORDS_TIDY, MW_OK, "A B");
+    check_words("x_y", 20, 0, MW_ERR_INVALID, NULL);
+    check_words("x_y z-1", 20, sasl, MW_OK, "X_Y Z-1");
+    check_words("abc", 2, 0, MW_ERR_INVALID, NULL);
+    check_words("a\tb", 20, 0, MW_ERR_INVALID, NULL);
+    check_words("aaaaaaaaaaaaaaa", 20, 0, MW_OK, "AAAAAAAAAAAAAAA");     /* 15 + NUL fits */
+    check_words("aaaaaaaaaaaaaaaa", 20, 0, MW_ERR_INVALID, NULL);         /* 16 does not */
+    check_words("aaaaaaa  bbbbbbb   ", 20, MW__WORDS_TIDY, MW_OK, "AAAAAAA BBBBBBB");
+    check_words("aaaaaaa  bbbbbbb", 20, 0, MW_ERR_INVALID, NULL);
+
+    CHECK(mw__ieq("EhLo", 4, "ehlo"));
+    CHECK(!mw__ieq("EHLO", 4, "ehl"));
+    CHECK(mw__in_list(" PLAIN  LOGIN ", "login", 5));
+    CHECK(!mw__in_list("PLAIN LOGIN", "LOG", 3));
+    CHECK(!mw__in_list("PLAIN", "", 0));
+    uint64_t v = 7;
+    CHECK_INT(mw__parse_u64("18446744073709551615", 20, &v), 0);
+    CHECK(v == UINT64_MAX);
+    CHECK_INT(mw__parse_u64("18446744073709551616", 20, &v), -1);
+    CHECK_INT(mw__parse_u64("", 0, &v), -1);
+    CHECK_INT(mw__parse_u64("1a", 2, &v), -1);
+    unsigned bits = 1;
+    CHECK_INT(mw__set_bits(&bits, 6, 7, 1), MW_OK);
+    CHECK_INT(bits, 7);
+    CHECK_INT(mw__set_bits(&bits, 3, 7, 0), MW_OK);
+    CHECK_INT(bits, 4);
+    CHECK_INT(mw__set_bits(&bits, 8, 7, 1), MW_ERR_INVALID);
+    CHECK_INT(bits, 4);
+}
+
+/* The transport glue on its own: a server-style and a client-style io
+ * bound to a local phase variable. */
+enum { PH_RUN, PH_HANDOFF, PH_CLOSED };
+
+static void test_engine_io(void)
+{
+    mw_mem m;
+    mw__mem_resolve(&m, NULL);
+    for (int server = 0; server <= 1; server++) {
+        mw__engine_io io;
+        int phase = PH_RUN;
+        mw__io_init(&io, &m, 4096, 4096);
+        mw__io_bind(&io, &phase, PH_HANDOFF, PH_CLOSED, server ? MW__IO_SERVER : MW__IO_FATAL_CLOSES);
+        CHECK_INT(mw__io_feed(&io, NULL, 1), MW_ERR_INVALID);
+        CHECK_INT(mw__io_feed(&io, "AB\r\nCD", 6), 6);
+        CHECK_INT(mw__io_recv_ack(&io, 0), MW_ERR_STATE); /* no buffer out */
+        size_t len;
+        unsigned char *p = mw__io_recv_buf(&io, &len);
+        CHECK(p && len > 0);
+        CHECK_INT(mw__io_recv_ack(&io, len + 1), MW_ERR_INVALID);
+        memcpy(p, "EF", 2);
+        CHECK_INT(mw__io_recv_ack(&io, 2), MW_OK);
+        CHECK_STR(mw__inbuf_data(&io.in), mw__inbuf_len(&io.in), "AB\r\nCDEF");
+        /* STARTTLS: the buffered rest is dropped, later bytes too (server)
+         * or the session fails (client). */
+        phase = PH_HANDOFF;
+        CHECK_INT(mw__io_handoff_discard(&io), 8);
+        CHECK_INT(mw__inbuf_len(&io.in), 0);
+        if (server) {
+            CHECK_INT(mw__io_feed(&io, "RSET\r\n", 6), 6);
+            CHECK_INT(io.tls_discarded, 14);
+            CHECK_INT(phase, PH_HANDOFF);
+        } else {
+            CHECK_INT(mw__io_feed(&io, "", 0), 0);
+            CHECK_INT(mw__io_feed(&io, "X", 1), MW_ERR_TLS_INJECTION);
+            CHECK_INT(phase, PH_CLOSED);
+            CHECK_INT(mw__io_feed(&io, "X", 1), MW_ERR_TLS_INJECTION); /* sticky */
+            CHECK(mw__io_recv_buf(&io, &len) == NULL && len == 0);
+        }
+        CHECK_INT(mw__outq_puts(&io.out, "250 OK\r\n"), MW_OK);
+        const unsigned char *o = mw__io_out_buf(&io, &len);
+        CHECK_STR(o, len, "250 OK\r\n");
+        mw__io_out_ack(&io, 4);
+        o = mw__io_out_buf(&io, NULL);
+        CHECK(o != NULL);
+        CHECK(mw__io_out_buf(NULL, &len) == NULL && len == 0);
+        io.eof = 1;
+        if (server) CHECK_INT(mw__io_feed(&io, "X", 1), MW_ERR_CLOSED);
+        mw__io_free(&io);
+    }
+}
+
 static void test_alloc_failures(void)
 {
     CHECK(mw_test_alloc_loop("outq", alloc_outq, NULL) > 1);
@@ -247,5 +343,7 @@ int main(void)
     MW_RUN(test_inbuf_bounded);
     MW_RUN(test_alloc_failures);
     MW_RUN(test_ct_memcmp);
+    MW_RUN(test_word_lists);
+    MW_RUN(test_engine_io);
     return mw_test_finish();
 }

@@ -14,25 +14,19 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "test_pop3_vectors.h"
+#include "mw_vectors.h"
+
+#include <stdlib.h>
 
 #include "pop3/pop3_internal.h"
 
 typedef struct crun {
-    const vector *v;
+    mw_replay base; /* first: the hooks get &crun.base */
     mw_pop3_client *c;
-    buf out, body;
-    char *log[MAXN * 2];
-    size_t nlog;
-    int failed;
-    int err; /* the error next() ended with, 0 if none */
-    size_t out_chunk;
+    int err; /* the error next() or the input ended with, 0 if none */
 } crun;
 
-static void rlog(crun *r, const char *s)
-{
-    if (r->nlog < MAXN * 2) r->log[r->nlog++] = dupstr(s);
-}
+MW_REPLAY_CLIENT_IO(client_io, mw_pop3_client);
 
 static const char *cmd_name(int cmd)
 {
@@ -41,113 +35,99 @@ static const char *cmd_name(int cmd)
     return cmd >= 0 && cmd < (int)(sizeof n / sizeof n[0]) ? n[cmd] : "?";
 }
 
-static void flush_body(crun *r)
-{
-    if (!r->body.len) return;
-    buf b = {0};
-    buf_puts(&b, "body ");
-    buf_escape(&b, r->body.p, r->body.len);
-    rlog(r, b.p);
-    free(b.p);
-    r->body.len = 0;
-}
-
 static void log_cevent(crun *r, const mw_pop3_client_event *ev)
 {
     if (ev->type == MW_POP3_CLIENT_EV_BODY) {
-        buf_add(&r->body, ev->data.base, ev->data.len);
+        mw_replay_body(&r->base, ev->data);
         return;
     }
-    flush_body(r);
-    buf b = {0};
+    mw_replay_flush_body(&r->base);
+    mw_vbuf b = {0};
     char t[128];
     switch (ev->type) {
     case MW_POP3_CLIENT_EV_GREETING:
-        buf_puts(&b, ev->ok ? "greeting ok " : "greeting err ");
-        buf_escape(&b, ev->text.base, ev->text.len);
+        mw_vbuf_puts(&b, ev->ok ? "greeting ok " : "greeting err ");
+        mw_vbuf_escape(&b, ev->text.base, ev->text.len);
         if (ev->arg.len) {
-            buf_puts(&b, " ts=");
-            buf_escape(&b, ev->arg.base, ev->arg.len);
+            mw_vbuf_puts(&b, " ts=");
+            mw_vbuf_escape(&b, ev->arg.base, ev->arg.len);
         }
         break;
     case MW_POP3_CLIENT_EV_CAPA:
-        buf_puts(&b, "capa ");
-        buf_escape(&b, ev->text.base, ev->text.len);
+        mw_vbuf_puts(&b, "capa ");
+        mw_vbuf_escape(&b, ev->text.base, ev->text.len);
         if (ev->arg.len) {
-            buf_puts(&b, " ");
-            buf_escape(&b, ev->arg.base, ev->arg.len);
+            mw_vbuf_puts(&b, " ");
+            mw_vbuf_escape(&b, ev->arg.base, ev->arg.len);
         }
         break;
-    case MW_POP3_CLIENT_EV_READY: buf_puts(&b, "ready"); break;
+    case MW_POP3_CLIENT_EV_READY: mw_vbuf_puts(&b, "ready"); break;
     case MW_POP3_CLIENT_EV_REPLY:
         snprintf(t, sizeof t, "reply %s %s", cmd_name(ev->cmd), ev->ok ? "ok" : "err");
-        buf_puts(&b, t);
+        mw_vbuf_puts(&b, t);
         if (ev->code.len) {
-            buf_puts(&b, " [");
-            buf_escape(&b, ev->code.base, ev->code.len);
-            buf_puts(&b, "]");
+            mw_vbuf_puts(&b, " [");
+            mw_vbuf_escape(&b, ev->code.base, ev->code.len);
+            mw_vbuf_puts(&b, "]");
         }
         if (ev->cmd == MW_POP3_CMD_STAT && ev->ok) {
             snprintf(t, sizeof t, " count=%llu size=%llu", (unsigned long long)ev->count, (unsigned long long)ev->size);
-            buf_puts(&b, t);
+            mw_vbuf_puts(&b, t);
         }
         if (ev->cmd == MW_POP3_CMD_LIST && ev->ok && ev->msg) {
             snprintf(t, sizeof t, " size=%llu", (unsigned long long)ev->size);
-            buf_puts(&b, t);
+            mw_vbuf_puts(&b, t);
         }
         if (ev->cmd == MW_POP3_CMD_UIDL && ev->ok && ev->msg) {
-            buf_puts(&b, " uid=");
-            buf_escape(&b, ev->arg.base, ev->arg.len);
+            mw_vbuf_puts(&b, " uid=");
+            mw_vbuf_escape(&b, ev->arg.base, ev->arg.len);
         }
-        if (ev->local) buf_puts(&b, " local");
-        buf_puts(&b, ": ");
-        buf_escape(&b, ev->text.base, ev->text.len);
+        if (ev->local) mw_vbuf_puts(&b, " local");
+        mw_vbuf_puts(&b, ": ");
+        mw_vbuf_escape(&b, ev->text.base, ev->text.len);
         if (ev->id) {
             snprintf(t, sizeof t, " #%llu", (unsigned long long)ev->id);
-            buf_puts(&b, t);
+            mw_vbuf_puts(&b, t);
         }
         break;
     case MW_POP3_CLIENT_EV_LIST:
         snprintf(t, sizeof t, "list %lu %llu", (unsigned long)ev->msg, (unsigned long long)ev->size);
-        buf_puts(&b, t);
+        mw_vbuf_puts(&b, t);
         break;
     case MW_POP3_CLIENT_EV_UIDL:
         snprintf(t, sizeof t, "uidl %lu ", (unsigned long)ev->msg);
-        buf_puts(&b, t);
-        buf_escape(&b, ev->arg.base, ev->arg.len);
+        mw_vbuf_puts(&b, t);
+        mw_vbuf_escape(&b, ev->arg.base, ev->arg.len);
         break;
     case MW_POP3_CLIENT_EV_END:
         snprintf(t, sizeof t, "end %s", cmd_name(ev->cmd));
-        buf_puts(&b, t);
+        mw_vbuf_puts(&b, t);
         break;
-    default: snprintf(t, sizeof t, "event %d", ev->type); buf_puts(&b, t);
+    default: snprintf(t, sizeof t, "event %d", ev->type); mw_vbuf_puts(&b, t);
     }
-    rlog(r, b.p);
+    mw_replay_log(&r->base, b.p);
     free(b.p);
 }
 
-static void cdrain(crun *r)
+/* The first error ends the replay's input. */
+static void stop(mw_replay *base, int rc)
 {
-    size_t len;
-    const unsigned char *p;
-    while ((p = mw_pop3_client_out_buf(r->c, &len)) != NULL) {
-        size_t n = len < r->out_chunk ? len : r->out_chunk;
-        buf_add(&r->out, p, n);
-        mw_pop3_client_out_ack(r->c, n);
-    }
+    ((crun *)base)->err = rc;
+    base->stop = 1;
 }
 
-static void cpump(crun *r)
+static void cpump(mw_replay *base)
 {
+    crun *r = (crun *)base;
     for (int guard = 0; guard < 1000000 && !r->err; guard++) {
         const mw_pop3_client_event *ev;
         int rc = mw_pop3_client_next(r->c, &ev);
-        cdrain(r);
+        mw_replay_drain(&r->base);
         if (rc > 0) {
             log_cevent(r, ev);
             continue;
         }
-        if (rc < 0) r->err = rc;
+        if (rc < 0) stop(base, rc);
         return;
     }
 }
@@ -194,7 +174,7 @@ static const char *err_name(int e)
     }
 }
 
-static mw_pop3_client *make_client(const vector *v)
+static mw_pop3_client *make_client(const mw_vector *v)
 {
     mw_pop3_client_opts *o = mw_pop3_client_opts_new(NULL);
     mw_sasl_options *so = mw_sasl_options_new(NULL);
@@ -230,136 +210,41 @@ static mw_pop3_client *make_client(const vector *v)
     return c;
 }
 
-static void cfeed_all(crun *r, const buf *b, size_t chunk, int zero_copy)
-{
-    size_t off = 0;
-    cpump(r);
-    while (off < b->len && !r->err) {
-        size_t n = b->len - off < chunk ? b->len - off : chunk;
-        size_t took;
-        if (zero_copy) {
-            size_t cap;
-            unsigned char *p = mw_pop3_client_recv_buf(r->c, &cap);
-            if (!p) break;
-            took = n < cap ? n : cap;
-            memcpy(p, b->p + off, took);
-            int rc = mw_pop3_client_recv_ack(r->c, took);
-            if (rc < 0) {
-                r->err = rc;
-                break;
-            }
-        } else {
-            mw_ssize t = mw_pop3_client_feed(r->c, b->p + off, n);
-            if (t < 0) {
-                r->err = (int)t;
-                break;
-            }
-            took = (size_t)t;
-        }
-        off += took;
-        cpump(r);
-    }
-    cpump(r);
-}
-
-static int creplay(const vector *v, size_t chunk, int zero_copy, int verbose)
+static int creplay(const mw_vector *v, size_t chunk, int zero_copy, int verbose)
 {
     crun r;
     memset(&r, 0, sizeof r);
-    r.v = v;
-    r.out_chunk = chunk < 8 ? chunk + 3 : (size_t)-1;
     r.c = make_client(v);
+    mw_replay_init(&r.base, v, &client_io, r.c, chunk, zero_copy);
+    r.base.pump = cpump;
+    r.base.input_error = stop;
     for (size_t i = 0; i < v->nanswers; i++) {
         int rc = do_action(r.c, v->answers[i]);
         if (rc) {
             char t[200];
             snprintf(t, sizeof t, "!! action '%.100s' failed: %d", v->answers[i], rc);
-            rlog(&r, t);
-            r.failed = 1;
+            mw_replay_fail(&r.base, t);
         }
     }
-    for (size_t i = 0; i < v->nseg; i++) {
-        cfeed_all(&r, &v->seg[i].bytes, chunk, zero_copy);
-        if (!strcmp(v->seg[i].step, "tls")) {
-            if (!(mw_pop3_client_state(r.c) & MW_TLS_HANDOFF)) {
-                rlog(&r, "!! expected TLS handoff");
-                r.failed = 1;
-            }
-            if (mw_pop3_client_tls_started(r.c) != MW_OK) r.failed = 1;
-            cpump(&r);
-        } else if (!strcmp(v->seg[i].step, "eof")) {
-            mw_pop3_client_eof(r.c);
-            cpump(&r);
-        }
-    }
-    flush_body(&r);
-    cdrain(&r);
-    int ok = !r.failed;
-    if (r.out.len != v->out.len || memcmp(r.out.p ? r.out.p : "", v->out.p ? v->out.p : "", v->out.len)) ok = 0;
-    if (r.nlog != v->nevents) ok = 0;
-    for (size_t i = 0; ok && i < r.nlog; i++)
-        if (strcmp(r.log[i], v->events[i])) ok = 0;
-    unsigned st = mw_pop3_client_state(r.c);
-    int want_err = 0;
+    mw_replay_segments(&r.base);
+    mw_replay_drain(&r.base);
+    int ok = 1, want_err = 0;
     for (size_t i = 0; i < v->nexpect; i++) {
-        const char *x = v->expect[i];
-        if (!strcmp(x, "closed") && !(st & MW_CLOSED)) ok = 0;
-        if (!strcmp(x, "open") && (st & (MW_CLOSED | MW_TLS_HANDOFF))) ok = 0;
-        if (!strcmp(x, "handoff") && !(st & MW_TLS_HANDOFF)) ok = 0;
-        if (!strncmp(x, "error ", 6)) {
-            want_err = 1;
-            if (strcmp(err_name(r.err), x + 6)) ok = 0;
-        }
+        if (strncmp(v->expect[i], "error ", 6)) continue;
+        want_err = 1;
+        if (strcmp(err_name(r.err), v->expect[i] + 6)) ok = 0;
     }
     if (!want_err && r.err && r.err != MW_ERR_CLOSED) ok = 0;
-    if (!ok || verbose) {
-        fprintf(stderr, "vector %s chunk %zu%s: %s (error %s)\n", v->name, chunk, zero_copy ? " (zero-copy)" : "",
-                ok ? "ok" : "MISMATCH", r.err ? err_name(r.err) : "none");
-        mw_test_dump("  output  ", r.out.p ? r.out.p : "", r.out.len);
-        mw_test_dump("  expected", v->out.p ? v->out.p : "", v->out.len);
-        for (size_t i = 0; i < r.nlog; i++)
-            fprintf(stderr, "  E: %s%s\n", r.log[i],
-                    i < v->nevents && !strcmp(r.log[i], v->events[i]) ? "" : "   <-- differs");
-    }
-    for (size_t i = 0; i < r.nlog; i++) free(r.log[i]);
-    free(r.out.p);
-    free(r.body.p);
+    if (!ok || verbose) fprintf(stderr, "vector %s: error %s\n", v->name, r.err ? err_name(r.err) : "none");
+    ok = mw_replay_finish(&r.base, ok, verbose, 1);
     mw_pop3_client_free(r.c);
     return ok;
 }
 
 static void test_vectors(void)
 {
-    const char *dir = MW_TEST_VECTORS_DIR "/pop3";
-    DIR *d = opendir(dir);
-    CHECK(d != NULL);
-    if (!d) return;
-    struct dirent *e;
-    int count = 0;
-    const char *only = getenv("MW_POP3_VECTOR");
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 4, ".txt") || strncmp(e->d_name, "client_", 7)) continue;
-        if (only && !strstr(e->d_name, only)) continue;
-        char path[900];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        vector *v = calloc(1, sizeof *v);
-        if (!v) abort();
-        CHECK_INT(load_vector(path, v), 0);
-        int ok = creplay(v, (size_t)-1, 0, only != NULL);
-        int whole_only = 0;
-        for (size_t i = 0; i < v->nexpect; i++) whole_only |= !strcmp(v->expect[i], "whole-only");
-        if (whole_only) ok = ok && creplay(v, (size_t)-1, 1, 0);
-        for (size_t chunk = 1; ok && !whole_only && chunk <= 8; chunk++) ok = creplay(v, chunk, 0, 0);
-        for (size_t chunk = 1; ok && !whole_only && chunk <= 9; chunk++)
-            ok = creplay(v, chunk == 9 ? (size_t)-1 : chunk, 1, 0);
-        if (!ok) mw_test_fail(__FILE__, __LINE__, "vector %s", e->d_name);
-        free_vector(v);
-        free(v);
-        count++;
-    }
-    closedir(d);
-    CHECK(count >= 8 || only);
+    int count = mw_vectors_run_dir(MW_TEST_VECTORS_DIR "/pop3", "client_", "MW_POP3_VECTOR", 0, creplay, NULL);
+    CHECK(count >= 8 || getenv("MW_POP3_VECTOR"));
 }
 
 
@@ -498,7 +383,7 @@ static void test_client_body_oracle(void)
         CHECK(mw_pop3_client_retr(c, 1) > 0);
         CHECK(mw_pop3_client_noop(c) > 0);
         feed_str(c, "+OK\r\n-ERR\r\n+OK\r\n");
-        buf got = {0};
+        mw_vbuf got = {0};
         int ended = 0, noop = 0;
         const mw_pop3_client_event *ev;
         size_t off = 0;
@@ -512,7 +397,7 @@ static void test_client_body_oracle(void)
             CHECK_INT(mw_pop3_client_feed(c, tail + off, k), (mw_ssize)k);
             off += k;
             while ((rc = mw_pop3_client_next(c, &ev)) > 0) {
-                if (rc == MW_POP3_CLIENT_EV_BODY) buf_add(&got, ev->data.base, ev->data.len);
+                if (rc == MW_POP3_CLIENT_EV_BODY) mw_vbuf_add(&got, ev->data.base, ev->data.len);
                 if (rc == MW_POP3_CLIENT_EV_END) ended = 1;
                 if (rc == MW_POP3_CLIENT_EV_REPLY && ev->cmd == MW_POP3_CMD_NOOP) noop = 1;
             }

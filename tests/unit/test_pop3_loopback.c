@@ -45,7 +45,7 @@ static int sasl_result(peer_srv *p, int rc, mw_slice out)
         if (rc == MW_SASL_DONE) return mw_pop3_server_accept(p->s);
         if (rc == MW_SASL_VERIFY) {
             const mw_sasl_server_info *in = mw_sasl_server_info_get(p->sasl);
-            if (!mw__pop3_ieq(in->authcid.base, in->authcid.len, "tim")) {
+            if (!mw__ieq(in->authcid.base, in->authcid.len, "tim")) {
                 rc = mw_sasl_server_verdict(p->sasl, 0, &out);
                 continue;
             }
@@ -65,7 +65,7 @@ static int serve_event(peer_srv *p, const mw_pop3_event *ev)
     switch (ev->type) {
     case MW_POP3_EV_PASS:
     case MW_POP3_EV_APOP:
-        if (mw__pop3_ieq(ev->user.base, ev->user.len, "tim") && mw_pop3_server_check_secret(p->s, "tanstaaf", 8) == 1)
+        if (mw__ieq(ev->user.base, ev->user.len, "tim") && mw_pop3_server_check_secret(p->s, "tanstaaf", 8) == 1)
             return mw_pop3_server_accept(p->s);
         return mw_pop3_server_reply(p->s, 0, "AUTH", NULL);
     case MW_POP3_EV_AUTH: {

@@ -12,7 +12,9 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "test_pop3_vectors.h"
+#include "mw_vectors.h"
+
+#include <stdlib.h>
 
 #include "pop3/pop3_internal.h"
 
@@ -60,116 +62,84 @@ static void apply_option(mw_pop3_server_opts *o, const char *opt)
     else if (!strcmp(key, "login-delay")) rc = mw_pop3_server_opts_set_policy(o, NULL, rest, NULL);
     else if (!strcmp(key, "implementation")) rc = mw_pop3_server_opts_set_policy(o, NULL, NULL, rest);
     else if (!strcmp(key, "max-msgs")) rc = mw_pop3_server_opts_set_max_messages(o, strtoul(a, NULL, 10));
-    else {
-        fprintf(stderr, "unknown option %s\n", opt);
-        abort();
-    }
-    if (rc != MW_OK) {
-        fprintf(stderr, "option %s failed: %d\n", opt, rc);
-        abort();
-    }
+    else rc = MW_VEC_UNKNOWN_OPTION;
+    mw_vector_option_check(opt, rc);
 }
 
 typedef struct run {
-    const vector *v;
+    mw_replay base; /* first: the hooks get &run.base */
     mw_pop3_server *s;
-    buf out;
-    char *log[MAXN * 2];
-    size_t nlog;
-    size_t next_answer;
-    int failed;
-    size_t chunk, out_chunk;
 } run;
 
-static void log_line(run *r, const char *s)
-{
-    if (r->nlog < MAXN * 2) r->log[r->nlog++] = dupstr(s);
-}
-
-static void add_slice(buf *b, const char *label, mw_slice s)
-{
-    buf_puts(b, label);
-    buf_escape(b, s.base, s.len);
-}
+MW_REPLAY_SERVER_IO(server_io, mw_pop3_server);
 
 static void log_event(run *r, const mw_pop3_event *ev)
 {
-    buf b = {0};
+    mw_vbuf b = {0};
     char t[128];
     switch (ev->type) {
     case MW_POP3_EV_PASS:
-        add_slice(&b, "pass ", ev->user);
-        add_slice(&b, " ", ev->secret);
+        mw_vbuf_slice(&b, "pass ", ev->user);
+        mw_vbuf_slice(&b, " ", ev->secret);
         break;
     case MW_POP3_EV_APOP:
-        add_slice(&b, "apop ", ev->user);
-        add_slice(&b, " ", ev->secret);
+        mw_vbuf_slice(&b, "apop ", ev->user);
+        mw_vbuf_slice(&b, " ", ev->secret);
         break;
     case MW_POP3_EV_AUTH:
-        add_slice(&b, "auth ", ev->arg);
-        if (ev->flags & MW_POP3_F_INITIAL) add_slice(&b, " ir=", ev->data);
+        mw_vbuf_slice(&b, "auth ", ev->arg);
+        if (ev->flags & MW_POP3_F_INITIAL) mw_vbuf_slice(&b, " ir=", ev->data);
         break;
-    case MW_POP3_EV_AUTH_RESPONSE: add_slice(&b, "auth-response ", ev->data); break;
-    case MW_POP3_EV_AUTH_ABORT: buf_puts(&b, "auth-abort"); break;
-    case MW_POP3_EV_MAILDROP: add_slice(&b, "maildrop ", ev->user); break;
+    case MW_POP3_EV_AUTH_RESPONSE: mw_vbuf_slice(&b, "auth-response ", ev->data); break;
+    case MW_POP3_EV_AUTH_ABORT: mw_vbuf_puts(&b, "auth-abort"); break;
+    case MW_POP3_EV_MAILDROP: mw_vbuf_slice(&b, "maildrop ", ev->user); break;
     case MW_POP3_EV_RETR:
     case MW_POP3_EV_TOP:
         snprintf(t, sizeof t, "%s %lu size=%llu", ev->type == MW_POP3_EV_RETR ? "retr" : "top",
                  (unsigned long)ev->msg, (unsigned long long)ev->size);
-        buf_puts(&b, t);
+        mw_vbuf_puts(&b, t);
         if (ev->type == MW_POP3_EV_TOP) {
             snprintf(t, sizeof t, " lines=%llu", (unsigned long long)ev->lines);
-            buf_puts(&b, t);
+            mw_vbuf_puts(&b, t);
         }
-        if (ev->uid.len) add_slice(&b, " uid=", ev->uid);
+        if (ev->uid.len) mw_vbuf_slice(&b, " uid=", ev->uid);
         break;
     case MW_POP3_EV_COMMIT: {
         snprintf(t, sizeof t, "commit count=%zu size=%llu deleted=", ev->count, (unsigned long long)ev->size);
-        buf_puts(&b, t);
+        mw_vbuf_puts(&b, t);
         uint32_t m = 0;
         int first = 1;
         while ((m = mw_pop3_server_next_deleted(r->s, m)) != 0) {
             snprintf(t, sizeof t, "%s%lu", first ? "" : ",", (unsigned long)m);
-            buf_puts(&b, t);
+            mw_vbuf_puts(&b, t);
             first = 0;
         }
         break;
     }
-    case MW_POP3_EV_QUIT: buf_puts(&b, "quit"); break;
+    case MW_POP3_EV_QUIT: mw_vbuf_puts(&b, "quit"); break;
     case MW_POP3_EV_STLS:
-        buf_puts(&b, "stls"); /* the count depends on the cut: see X: discarded */
+        mw_vbuf_puts(&b, "stls"); /* the count depends on the cut: see X: discarded */
         break;
-    default: snprintf(t, sizeof t, "event %d", ev->type); buf_puts(&b, t);
+    default: snprintf(t, sizeof t, "event %d", ev->type); mw_vbuf_puts(&b, t);
     }
-    if (ev->flags & MW_POP3_F_TLS) buf_puts(&b, " [tls]");
-    if (ev->flags & MW_POP3_F_UTF8) buf_puts(&b, " [utf8]");
-    if (ev->flags & MW_POP3_F_AUTHENTICATED) buf_puts(&b, " [tx]");
-    log_line(r, b.p);
+    if (ev->flags & MW_POP3_F_TLS) mw_vbuf_puts(&b, " [tls]");
+    if (ev->flags & MW_POP3_F_UTF8) mw_vbuf_puts(&b, " [utf8]");
+    if (ev->flags & MW_POP3_F_AUTHENTICATED) mw_vbuf_puts(&b, " [tx]");
+    mw_replay_log(&r->base, b.p);
     free(b.p);
 }
 
-static void drain(run *r)
-{
-    size_t len;
-    const unsigned char *p;
-    while ((p = mw_pop3_server_out_buf(r->s, &len)) != NULL) {
-        size_t n = len < r->out_chunk ? len : r->out_chunk; /* partial writes */
-        buf_add(&r->out, p, n);
-        mw_pop3_server_out_ack(r->s, n);
-    }
-}
-
 /* Stream a message through body_write in chunks, draining when full. */
-static int stream_body(run *r, const buf *msg)
+static int stream_body(run *r, const mw_vbuf *msg)
 {
     size_t off = 0;
     int guard = 0;
     while (off < msg->len && mw_pop3_server_body_wanted(r->s)) {
-        size_t n = msg->len - off < r->chunk ? msg->len - off : r->chunk;
+        size_t n = msg->len - off < r->base.chunk ? msg->len - off : r->base.chunk;
         mw_ssize t = mw_pop3_server_body_write(r->s, msg->p + off, n);
         if (t < 0) return (int)t;
         if (t == 0) {
-            drain(r);
+            mw_replay_drain(&r->base);
             if (++guard > 1000) return MW_ERR_LIMIT;
             continue;
         }
@@ -177,19 +147,19 @@ static int stream_body(run *r, const buf *msg)
         off += (size_t)t;
     }
     int rc;
-    while ((rc = mw_pop3_server_body_end(r->s)) == MW_ERR_LIMIT) drain(r);
+    while ((rc = mw_pop3_server_body_end(r->s)) == MW_ERR_LIMIT) mw_replay_drain(&r->base);
     return rc;
 }
 
 static void answer(run *r)
 {
-    if (r->next_answer >= r->v->nanswers) {
-        log_line(r, "!! paused event without an answer");
-        r->failed = 1;
+    if (r->base.next_answer >= r->base.v->nanswers) {
+        mw_replay_log(&r->base, "!! paused event without an answer");
+        r->base.failed = 1;
         mw_pop3_server_reply(r->s, 0, NULL, NULL);
         return;
     }
-    const char *a = r->v->answers[r->next_answer++];
+    const char *a = r->base.v->answers[r->base.next_answer++];
     int rc;
     if (!strcmp(a, "accept")) {
         rc = mw_pop3_server_accept(r->s);
@@ -207,8 +177,8 @@ static void answer(run *r)
         }
         rc = mw_pop3_server_reply(r->s, ok, strcmp(code, "-") && code[0] ? code : NULL, text);
     } else if (!strncmp(a, "challenge", 9)) {
-        buf b = {0};
-        unescape(&b, a[9] ? a + 10 : "");
+        mw_vbuf b = {0};
+        mw_vbuf_unescape(&b, a[9] ? a + 10 : "");
         rc = mw_pop3_server_auth_challenge(r->s, b.p ? b.p : "", b.len);
         free(b.p);
     } else if (!strncmp(a, "secret ", 7)) {
@@ -230,86 +200,31 @@ static void answer(run *r)
         }
         if (rc == MW_OK) rc = mw_pop3_server_accept(r->s);
     } else if (!strncmp(a, "body ", 5)) {
-        buf b = {0};
-        unescape(&b, a + 5);
+        mw_vbuf b = {0};
+        mw_vbuf_unescape(&b, a + 5);
         rc = mw_pop3_server_accept(r->s);
         if (rc == MW_OK) rc = stream_body(r, &b);
         free(b.p);
     } else {
         rc = MW_ERR_INVALID;
     }
-    if (rc != MW_OK) {
-        char t[160];
-        snprintf(t, sizeof t, "!! answer '%.100s' failed: %d", a, rc);
-        log_line(r, t);
-        r->failed = 1;
-    }
+    mw_replay_answered(&r->base, a, rc);
 }
 
-static void pump(run *r)
+/* One event for mw_replay_pump_server. */
+static int step(mw_replay *base)
 {
-    for (int guard = 0; guard < 1000000; guard++) {
-        const mw_pop3_event *ev;
-        int rc = mw_pop3_server_next(r->s, &ev);
-        if (rc > 0) {
-            log_event(r, ev);
-            if (ev->paused) answer(r);
-            continue;
-        }
-        if (rc == 0) {
-            size_t len;
-            if (mw_pop3_server_out_buf(r->s, &len)) {
-                drain(r);
-                continue;
-            }
-            return;
-        }
-        drain(r);
-        if (rc == MW_ERR_CLOSED) return;
-        char t[64];
-        snprintf(t, sizeof t, "!! next: %s", mw_strerror(rc));
-        log_line(r, t);
-        r->failed = 1;
-        return;
+    run *r = (run *)base;
+    const mw_pop3_event *ev;
+    int rc = mw_pop3_server_next(r->s, &ev);
+    if (rc > 0) {
+        log_event(r, ev);
+        if (ev->paused) answer(r);
     }
+    return rc;
 }
 
-static void feed_all(run *r, const buf *b, size_t chunk, int zero_copy)
-{
-    size_t off = 0;
-    pump(r);
-    while (off < b->len) {
-        size_t n = b->len - off < chunk ? b->len - off : chunk;
-        size_t took;
-        if (zero_copy) {
-            size_t cap;
-            unsigned char *p = mw_pop3_server_recv_buf(r->s, &cap);
-            if (!p) {
-                if (mw_pop3_server_state(r->s) & MW_TLS_HANDOFF) {
-                    off = b->len; /* plaintext after STLS: the test feeds it through feed() */
-                }
-                break;
-            }
-            took = n < cap ? n : cap;
-            memcpy(p, b->p + off, took);
-            CHECK_INT(mw_pop3_server_recv_ack(r->s, took), MW_OK);
-        } else {
-            mw_ssize t = mw_pop3_server_feed(r->s, b->p + off, n);
-            if (t < 0) break;
-            took = (size_t)t;
-        }
-        off += took;
-        if (took == 0 && (mw_pop3_server_state(r->s) & MW_WANT_READ)) {
-            log_line(r, "!! stuck: input refused while readable");
-            r->failed = 1;
-            break;
-        }
-        pump(r);
-    }
-    pump(r);
-}
-
-static int replay(const vector *v, size_t chunk, int zero_copy, int verbose)
+static int replay(const mw_vector *v, size_t chunk, int zero_copy, int verbose)
 {
     mw_pop3_server_opts *o = mw_pop3_server_opts_new(NULL);
     CHECK(o != NULL);
@@ -317,89 +232,22 @@ static int replay(const vector *v, size_t chunk, int zero_copy, int verbose)
     for (size_t i = 0; i < v->nopts; i++) apply_option(o, v->opts[i]);
     run r;
     memset(&r, 0, sizeof r);
-    r.v = v;
-    r.chunk = chunk;
-    r.out_chunk = chunk < 8 ? chunk + 3 : (size_t)-1;
     CHECK_INT(mw_pop3_server_new(NULL, o, &r.s), MW_OK);
     mw_pop3_server_opts_free(o);
-    for (size_t i = 0; i < v->nseg; i++) {
-        feed_all(&r, &v->seg[i].bytes, chunk, zero_copy);
-        if (!strcmp(v->seg[i].step, "tls")) {
-            if (!(mw_pop3_server_state(r.s) & MW_TLS_HANDOFF)) {
-                log_line(&r, "!! expected TLS handoff");
-                r.failed = 1;
-            }
-            if (mw_pop3_server_tls_started(r.s) != MW_OK) r.failed = 1;
-        } else if (!strcmp(v->seg[i].step, "eof")) {
-            mw_pop3_server_eof(r.s);
-            pump(&r);
-        }
-    }
-    drain(&r);
-    int ok = !r.failed;
-    if (r.out.len != v->out.len || memcmp(r.out.p ? r.out.p : "", v->out.p ? v->out.p : "", v->out.len)) ok = 0;
-    if (r.nlog != v->nevents) ok = 0;
-    for (size_t i = 0; ok && i < r.nlog; i++)
-        if (strcmp(r.log[i], v->events[i])) ok = 0;
-    if (r.next_answer != v->nanswers) ok = 0;
-    unsigned st = mw_pop3_server_state(r.s);
-    for (size_t i = 0; i < v->nexpect; i++) {
-        const char *x = v->expect[i];
-        if (!strcmp(x, "closed") && !(st & MW_CLOSED)) ok = 0;
-        if (!strcmp(x, "open") && (st & (MW_CLOSED | MW_TLS_HANDOFF))) ok = 0;
-        if (!strcmp(x, "handoff") && !(st & MW_TLS_HANDOFF)) ok = 0;
-        if (!strncmp(x, "discarded ", 10) && mw_pop3_server_tls_discarded(r.s) != strtoull(x + 10, NULL, 10))
-            ok = 0;
-    }
-    if (!ok || verbose) {
-        fprintf(stderr, "vector %s chunk %zu%s: %s\n", v->name, chunk, zero_copy ? " (zero-copy)" : "",
-                ok ? "ok" : "MISMATCH");
-        mw_test_dump("  output  ", r.out.p ? r.out.p : "", r.out.len);
-        mw_test_dump("  expected", v->out.p ? v->out.p : "", v->out.len);
-        for (size_t i = 0; i < r.nlog; i++)
-            fprintf(stderr, "  E: %s%s\n", r.log[i],
-                    i < v->nevents && !strcmp(r.log[i], v->events[i]) ? "" : "   <-- differs");
-        fprintf(stderr, "  (%zu events expected, %zu answers used of %zu, discarded %llu)\n", v->nevents,
-                r.next_answer, v->nanswers, (unsigned long long)mw_pop3_server_tls_discarded(r.s));
-    }
-    for (size_t i = 0; i < r.nlog; i++) free(r.log[i]);
-    free(r.out.p);
+    mw_replay_init(&r.base, v, &server_io, r.s, chunk, zero_copy);
+    r.base.pump = mw_replay_pump_server;
+    r.base.step = step;
+    r.base.check_stuck = 1;
+    mw_replay_segments(&r.base);
+    int ok = mw_replay_finish(&r.base, 1, verbose, 0);
     mw_pop3_server_free(r.s);
     return ok;
 }
 
 static void test_vectors(void)
 {
-    const char *dir = MW_TEST_VECTORS_DIR "/pop3";
-    DIR *d = opendir(dir);
-    CHECK(d != NULL);
-    if (!d) return;
-    struct dirent *e;
-    int count = 0;
-    const char *only = getenv("MW_POP3_VECTOR");
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 4, ".txt") || strncmp(e->d_name, "server_", 7)) continue;
-        if (only && !strstr(e->d_name, only)) continue;
-        char path[900];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        vector *v = calloc(1, sizeof *v);
-        if (!v) abort();
-        CHECK_INT(load_vector(path, v), 0);
-        int ok = replay(v, (size_t)-1, 0, only != NULL);
-        int whole_only = 0;
-        for (size_t i = 0; i < v->nexpect; i++) whole_only |= !strcmp(v->expect[i], "whole-only");
-        if (whole_only) ok = ok && replay(v, (size_t)-1, 1, 0);
-        for (size_t chunk = 1; ok && !whole_only && chunk <= 8; chunk++) ok = replay(v, chunk, 0, 0);
-        for (size_t chunk = 1; ok && !whole_only && chunk <= 9; chunk++)
-            ok = replay(v, chunk == 9 ? (size_t)-1 : chunk, 1, 0);
-        if (!ok) mw_test_fail(__FILE__, __LINE__, "vector %s", e->d_name);
-        free_vector(v);
-        free(v);
-        count++;
-    }
-    closedir(d);
-    CHECK(count >= 10 || only);
+    int count = mw_vectors_run_dir(MW_TEST_VECTORS_DIR "/pop3", "server_", "MW_POP3_VECTOR", 0, replay, NULL);
+    CHECK(count >= 10 || getenv("MW_POP3_VECTOR"));
 }
 
 

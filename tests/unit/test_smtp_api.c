@@ -196,8 +196,8 @@ static void test_backpressure(void)
         }
         int rc = next_type(s);
         CHECK_INT(rc, 0);
-        CHECK(s->out.cap <= MW__SMTP_OUT_MAX);
-        if (mw__inbuf_len(&s->in) > 0) stalls++;
+        CHECK(s->io.out.cap <= MW__SMTP_OUT_MAX);
+        if (mw__inbuf_len(&s->io.in) > 0) stalls++;
         size_t n;
         const unsigned char *p;
         while ((p = mw_smtp_server_out_buf(s, &n)) != NULL) {
@@ -229,7 +229,7 @@ static void test_bounded_memory(void)
         CHECK_INT(next_type(s), 0);
         if (t < (mw_ssize)sizeof junk) CHECK_INT(mw_smtp_server_feed(s, junk + t, sizeof junk - (size_t)t), (mw_ssize)sizeof junk - t);
         CHECK_INT(next_type(s), 0);
-        CHECK(s->in.cap <= 4096);
+        CHECK(s->io.in.cap <= 4096);
     }
     feed_str(s, "\r\nNOOP\r\n");
     CHECK_INT(next_type(s), 0);
@@ -262,7 +262,7 @@ static void test_bounded_memory(void)
             while ((rc = mw_smtp_server_next(s, &ev)) == MW_SMTP_EV_BODY) body += ev->data.len;
             CHECK_INT(rc, 0);
         }
-        CHECK(s->in.cap <= 4096);
+        CHECK(s->io.in.cap <= 4096);
     }
     feed_str(s, "\r\n.\r\n");
     const mw_smtp_event *ev;

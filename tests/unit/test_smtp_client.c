@@ -24,170 +24,13 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "mw_test.h"
+#include "mw_vectors.h"
 
 #include <mailwire/sasl.h>
 #include <mailwire/smtp_client.h>
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- small growable byte strings ------------------------------------- */
-
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
-static void buf_add(buf *b, const void *d, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p) abort();
-        b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->len, d, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void buf_puts(buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-static void buf_escape(buf *b, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        char t[8];
-        if (c == '\r') buf_puts(b, "\\r");
-        else if (c == '\n') buf_puts(b, "\\n");
-        else if (c == '\t') buf_puts(b, "\\t");
-        else if (c == '\\') buf_puts(b, "\\\\");
-        else if (c == 0) buf_puts(b, "\\0");
-        else if (c < 32 || c >= 127) {
-            snprintf(t, sizeof t, "\\x%02X", c);
-            buf_puts(b, t);
-        } else buf_add(b, &c, 1);
-    }
-}
-
-static void unescape(buf *b, const char *s)
-{
-    while (*s) {
-        if (*s != '\\') {
-            buf_add(b, s++, 1);
-            continue;
-        }
-        s++;
-        char c = *s ? *s++ : '\\';
-        if (c == 'r') buf_add(b, "\r", 1);
-        else if (c == 'n') buf_add(b, "\n", 1);
-        else if (c == 't') buf_add(b, "\t", 1);
-        else if (c == '0') buf_add(b, "", 1);
-        else if (c == 'x' && s[0] && s[1]) {
-            char hex[3] = {s[0], s[1], 0};
-            unsigned char v = (unsigned char)strtoul(hex, NULL, 16);
-            buf_add(b, &v, 1);
-            s += 2;
-        } else buf_add(b, &c, 1);
-    }
-}
-
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (!d) abort();
-    memcpy(d, s, n + 1);
-    return d;
-}
-
-/* ---- a parsed vector ----------------------------------------------- */
-
-#define MAXN 256
-
-typedef struct segment {
-    buf bytes;
-    char step[16];
-} segment;
-
-typedef struct action {
-    size_t after; /* number of events logged before it runs */
-    char *text;
-} action;
-
-typedef struct vector {
-    char name[1100];
-    char *opts[32];
-    size_t nopts;
-    segment seg[8];
-    size_t nseg;
-    buf out;
-    char *events[MAXN];
-    size_t nevents;
-    action actions[MAXN];
-    size_t nactions;
-    char *expect[8];
-    size_t nexpect;
-} vector;
-
-static int load_vector(const char *path, vector *v)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    memset(v, 0, sizeof *v);
-    const char *base = strrchr(path, '/');
-    snprintf(v->name, sizeof v->name, "%s", base ? base + 1 : path);
-    v->nseg = 1;
-    char line[8192];
-    while (fgets(line, sizeof line, f)) {
-        size_t n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        if (n == 0 || line[0] == '#') continue;
-        if (n < 2 || line[1] != ':') {
-            fprintf(stderr, "%s: bad line: %s\n", path, line);
-            fclose(f);
-            return -1;
-        }
-        const char *arg = line[2] == ' ' ? line + 3 : line + 2;
-        segment *sg = &v->seg[v->nseg - 1];
-        switch (line[0]) {
-        case 'O': v->opts[v->nopts++] = dupstr(arg); break;
-        case 'S': unescape(&sg->bytes, arg); buf_add(&sg->bytes, "\r\n", 2); break;
-        case 's': unescape(&sg->bytes, arg); break;
-        case 'C': unescape(&v->out, arg); buf_add(&v->out, "\r\n", 2); break;
-        case 'c': unescape(&v->out, arg); break;
-        case 'E': v->events[v->nevents++] = dupstr(arg); break;
-        case 'A':
-            v->actions[v->nactions].after = v->nevents;
-            v->actions[v->nactions++].text = dupstr(arg);
-            break;
-        case 'X': v->expect[v->nexpect++] = dupstr(arg); break;
-        case 'T':
-            snprintf(sg->step, sizeof sg->step, "%s", arg);
-            v->nseg++;
-            break;
-        default:
-            fprintf(stderr, "%s: unknown directive: %s\n", path, line);
-            fclose(f);
-            return -1;
-        }
-    }
-    fclose(f);
-    return 0;
-}
-
-static void free_vector(vector *v)
-{
-    for (size_t i = 0; i < v->nopts; i++) free(v->opts[i]);
-    for (size_t i = 0; i < v->nseg; i++) free(v->seg[i].bytes.p);
-    free(v->out.p);
-    for (size_t i = 0; i < v->nevents; i++) free(v->events[i]);
-    for (size_t i = 0; i < v->nactions; i++) free(v->actions[i].text);
-    for (size_t i = 0; i < v->nexpect; i++) free(v->expect[i]);
-}
 
 /* ---- names ------------------------------------------------------------ */
 
@@ -232,15 +75,8 @@ static const char *type_name(int t)
 /* ---- a run ------------------------------------------------------------ */
 
 typedef struct run {
-    const vector *v;
+    mw_replay base; /* first: the hooks get &run.base */
     mw_smtp_client *c;
-    buf out;
-    char *log[MAXN * 2];
-    size_t nlog;
-    size_t next_action;
-    size_t chunk;
-    size_t out_chunk;
-    int failed, dead;
     mw_smtp_client_envelope env;
     mw_smtp_client_rcpt rcpts[16];
     char strs[64][128];
@@ -248,92 +84,78 @@ typedef struct run {
     mw_sasl_client *sasl;
 } run;
 
-static void log_line(run *r, const char *s)
-{
-    if (r->nlog < MAXN * 2) r->log[r->nlog++] = dupstr(s);
-}
-
-static void drain(run *r)
-{
-    size_t len;
-    const unsigned char *p;
-    while ((p = mw_smtp_client_out_buf(r->c, &len)) != NULL) {
-        size_t n = len < r->out_chunk ? len : r->out_chunk;
-        buf_add(&r->out, p, n);
-        mw_smtp_client_out_ack(r->c, n);
-    }
-}
+MW_REPLAY_CLIENT_IO(client_io, mw_smtp_client);
 
 static void log_event(run *r, const mw_smtp_client_event *ev)
 {
-    buf b = {0};
+    mw_vbuf b = {0};
     char t[160];
-    buf_puts(&b, type_name(ev->type));
+    mw_vbuf_puts(&b, type_name(ev->type));
     if (ev->code) {
         snprintf(t, sizeof t, " %d", ev->code);
-        buf_puts(&b, t);
+        mw_vbuf_puts(&b, t);
     }
     if (ev->type == MW_SMTP_CLIENT_EV_RCPT || (ev->type == MW_SMTP_CLIENT_EV_MESSAGE && ev->rcpt.len)) {
         snprintf(t, sizeof t, " #%zu <", ev->rcpt_index);
-        buf_puts(&b, t);
-        buf_escape(&b, ev->rcpt.base, ev->rcpt.len);
-        buf_puts(&b, ">");
+        mw_vbuf_puts(&b, t);
+        mw_vbuf_escape(&b, ev->rcpt.base, ev->rcpt.len);
+        mw_vbuf_puts(&b, ">");
     }
     if (ev->enhanced.len) {
-        buf_puts(&b, " enh=");
-        buf_add(&b, ev->enhanced.base, ev->enhanced.len);
+        mw_vbuf_puts(&b, " enh=");
+        mw_vbuf_add(&b, ev->enhanced.base, ev->enhanced.len);
     }
     if (ev->type == MW_SMTP_CLIENT_EV_EHLO || ev->type == MW_SMTP_CLIENT_EV_READY) {
         if (ev->type == MW_SMTP_CLIENT_EV_EHLO && ev->code / 100 == 2) {
-            buf_puts(&b, " ext=");
+            mw_vbuf_puts(&b, " ext=");
             const char *sep = "";
             for (size_t i = 0; i < sizeof ext_names / sizeof ext_names[0]; i++)
                 if (ev->extensions & ext_names[i].bit) {
-                    buf_puts(&b, sep);
-                    buf_puts(&b, ext_names[i].name);
+                    mw_vbuf_puts(&b, sep);
+                    mw_vbuf_puts(&b, ext_names[i].name);
                     sep = ",";
                 }
             if (ev->size) {
                 snprintf(t, sizeof t, " size=%llu", (unsigned long long)ev->size);
-                buf_puts(&b, t);
+                mw_vbuf_puts(&b, t);
             }
             mw_slice auth;
             mw_smtp_client_extensions(r->c, NULL, &auth);
             if (auth.len) {
-                buf_puts(&b, " auth=");
-                buf_add(&b, auth.base, auth.len);
+                mw_vbuf_puts(&b, " auth=");
+                mw_vbuf_add(&b, auth.base, auth.len);
             }
         }
     }
     if (ev->type == MW_SMTP_CLIENT_EV_AUTH) {
-        buf_puts(&b, " ");
-        buf_puts(&b, err_name(ev->error));
+        mw_vbuf_puts(&b, " ");
+        mw_vbuf_puts(&b, err_name(ev->error));
     }
     if (ev->type == MW_SMTP_CLIENT_EV_BDAT) {
         snprintf(t, sizeof t, " size=%llu", (unsigned long long)ev->size);
-        buf_puts(&b, t);
+        mw_vbuf_puts(&b, t);
     }
     if (ev->type == MW_SMTP_CLIENT_EV_SEND_BODY || ev->type == MW_SMTP_CLIENT_EV_DONE) {
         snprintf(t, sizeof t, " accepted=%zu", ev->accepted);
-        buf_puts(&b, t);
+        mw_vbuf_puts(&b, t);
     }
     if (ev->type == MW_SMTP_CLIENT_EV_DONE) {
         snprintf(t, sizeof t, " delivered=%zu", ev->delivered);
-        buf_puts(&b, t);
+        mw_vbuf_puts(&b, t);
     }
     if (ev->code && ev->type != MW_SMTP_CLIENT_EV_EHLO) {
-        buf_puts(&b, " \"");
-        buf_escape(&b, ev->text.base, ev->text.len);
-        buf_puts(&b, "\"");
+        mw_vbuf_puts(&b, " \"");
+        mw_vbuf_escape(&b, ev->text.base, ev->text.len);
+        mw_vbuf_puts(&b, "\"");
     }
-    if (ev->flags & MW_SMTP_CLIENT_F_HELO) buf_puts(&b, " [helo]");
-    if (ev->flags & MW_SMTP_CLIENT_F_BDAT) buf_puts(&b, " [bdat]");
-    if (ev->flags & MW_SMTP_CLIENT_F_EMPTY_BODY) buf_puts(&b, " [empty]");
-    if (ev->flags & MW_SMTP_CLIENT_F_LAST) buf_puts(&b, " [last]");
-    if (ev->flags & MW_SMTP_CLIENT_F_CLOSED) buf_puts(&b, " [closed]");
-    if (ev->flags & MW_SMTP_CLIENT_F_TLS) buf_puts(&b, " [tls]");
-    if (ev->flags & MW_SMTP_CLIENT_F_AUTHED) buf_puts(&b, " [authed]");
-    log_line(r, b.p);
+    if (ev->flags & MW_SMTP_CLIENT_F_HELO) mw_vbuf_puts(&b, " [helo]");
+    if (ev->flags & MW_SMTP_CLIENT_F_BDAT) mw_vbuf_puts(&b, " [bdat]");
+    if (ev->flags & MW_SMTP_CLIENT_F_EMPTY_BODY) mw_vbuf_puts(&b, " [empty]");
+    if (ev->flags & MW_SMTP_CLIENT_F_LAST) mw_vbuf_puts(&b, " [last]");
+    if (ev->flags & MW_SMTP_CLIENT_F_CLOSED) mw_vbuf_puts(&b, " [closed]");
+    if (ev->flags & MW_SMTP_CLIENT_F_TLS) mw_vbuf_puts(&b, " [tls]");
+    if (ev->flags & MW_SMTP_CLIENT_F_AUTHED) mw_vbuf_puts(&b, " [authed]");
+    mw_replay_log(&r->base, b.p);
     free(b.p);
 }
 
@@ -349,7 +171,7 @@ static void result(run *r, const char *what, int rc)
     if (rc == MW_OK) return;
     char t[160];
     snprintf(t, sizeof t, "! %s rc=%s", what, err_name(rc));
-    log_line(r, t);
+    mw_replay_log(&r->base, t);
 }
 
 static void envelope_param(run *r, mw_smtp_client_rcpt *rc, char *word)
@@ -370,8 +192,8 @@ static void envelope_param(run *r, mw_smtp_client_rcpt *rc, char *word)
     } else if (!rc && !strcmp(word, "ret")) {
         e->ret = !strcmp(val, "FULL") ? MW_SMTP_RET_FULL : MW_SMTP_RET_HDRS;
     } else if (!rc && !strcmp(word, "envid")) {
-        buf b = {0};
-        unescape(&b, val);
+        mw_vbuf b = {0};
+        mw_vbuf_unescape(&b, val);
         e->envid = keep(r, b.p);
         free(b.p);
     } else if (!rc && !strcmp(word, "auth")) {
@@ -387,8 +209,8 @@ static void envelope_param(run *r, mw_smtp_client_rcpt *rc, char *word)
         if (strchr(val, 'F')) rc->notify |= MW_SMTP_NOTIFY_FAILURE;
         if (strchr(val, 'D')) rc->notify |= MW_SMTP_NOTIFY_DELAY;
     } else if (rc && !strcmp(word, "orcpt")) {
-        buf b = {0};
-        unescape(&b, val);
+        mw_vbuf b = {0};
+        mw_vbuf_unescape(&b, val);
         rc->orcpt = keep(r, b.p);
         free(b.p);
     } else if (rc && !strcmp(word, "orcpt-type")) {
@@ -401,12 +223,12 @@ static void envelope_param(run *r, mw_smtp_client_rcpt *rc, char *word)
 
 static void write_body(run *r, const char *escaped)
 {
-    buf b = {0};
-    unescape(&b, escaped);
+    mw_vbuf b = {0};
+    mw_vbuf_unescape(&b, escaped);
     size_t off = 0;
     int stuck = 0;
     while (off < b.len && stuck < 3) {
-        size_t n = b.len - off < r->chunk ? b.len - off : r->chunk;
+        size_t n = b.len - off < r->base.chunk ? b.len - off : r->base.chunk;
         mw_ssize w = mw_smtp_client_body_write(r->c, b.p + off, n);
         if (w < 0) {
             result(r, "body", (int)w);
@@ -414,9 +236,9 @@ static void write_body(run *r, const char *escaped)
         }
         off += (size_t)w;
         stuck = w ? 0 : stuck + 1;
-        drain(r);
+        mw_replay_drain(&r->base);
     }
-    if (stuck) log_line(r, "! body stuck");
+    if (stuck) mw_replay_log(&r->base, "! body stuck");
     free(b.p);
 }
 
@@ -436,7 +258,7 @@ static int run_auth(run *r, char *args)
 
 static void do_action(run *r, const char *text)
 {
-    char *tmp = dupstr(text);
+    char *tmp = mw_vstrdup(text);
     char *sp = strchr(tmp, ' ');
     char *args = sp ? sp + 1 : tmp + strlen(tmp);
     if (sp) *sp = 0;
@@ -446,8 +268,8 @@ static void do_action(run *r, const char *text)
         char *addr = strtok_r(args, " ", &save);
         if (!addr) addr = tmp + strlen(tmp);
         if (!strcmp(addr, "-")) addr = tmp + strlen(tmp); /* the null path */
-        buf b = {0};
-        unescape(&b, addr);
+        mw_vbuf b = {0};
+        mw_vbuf_unescape(&b, addr);
         if (tmp[0] == 'f') {
             memset(&r->env, 0, sizeof r->env);
             r->env.from = keep(r, b.p ? b.p : "");
@@ -465,15 +287,15 @@ static void do_action(run *r, const char *text)
         write_body(r, args);
     } else if (!strcmp(tmp, "end")) {
         int rc;
-        while ((rc = mw_smtp_client_body_end(r->c)) == MW_ERR_LIMIT && mw_smtp_client_out_buf(r->c, NULL)) drain(r);
+        while ((rc = mw_smtp_client_body_end(r->c)) == MW_ERR_LIMIT && mw_smtp_client_out_buf(r->c, NULL)) mw_replay_drain(&r->base);
         result(r, "end", rc);
     } else if (!strcmp(tmp, "rset")) {
         result(r, "rset", mw_smtp_client_rset(r->c));
     } else if (!strcmp(tmp, "noop")) {
         result(r, "noop", mw_smtp_client_noop(r->c));
     } else if (!strcmp(tmp, "vrfy")) {
-        buf b = {0};
-        unescape(&b, args);
+        mw_vbuf b = {0};
+        mw_vbuf_unescape(&b, args);
         result(r, "vrfy", mw_smtp_client_vrfy(r->c, b.p ? b.p : ""));
         free(b.p);
     } else if (!strcmp(tmp, "quit")) {
@@ -488,7 +310,7 @@ static void do_action(run *r, const char *text)
         int m = mw_smtp_client_auth_choose(r->c, mask);
         char t[96];
         snprintf(t, sizeof t, "chose %s", m > 0 ? mw_sasl_mech_name(m) : err_name(m));
-        log_line(r, t);
+        mw_replay_log(&r->base, t);
     } else {
         fprintf(stderr, "unknown action %s\n", text);
         abort();
@@ -498,19 +320,21 @@ static void do_action(run *r, const char *text)
 
 static void run_actions(run *r)
 {
-    while (r->next_action < r->v->nactions && r->v->actions[r->next_action].after <= r->nlog) {
-        do_action(r, r->v->actions[r->next_action++].text);
-        drain(r);
+    const mw_vector *v = r->base.v;
+    while (r->base.next_answer < v->nanswers && v->answer_after[r->base.next_answer] <= r->base.nlog) {
+        do_action(r, v->answers[r->base.next_answer++]);
+        mw_replay_drain(&r->base);
     }
 }
 
-static void pump(run *r)
+static void pump(mw_replay *base)
 {
+    run *r = (run *)base;
     run_actions(r);
-    for (int guard = 0; !r->dead && guard < 100000; guard++) {
+    for (int guard = 0; !r->base.stop && guard < 100000; guard++) {
         const mw_smtp_client_event *ev;
         int rc = mw_smtp_client_next(r->c, &ev);
-        drain(r);
+        mw_replay_drain(&r->base);
         if (rc > 0) {
             log_event(r, ev);
             run_actions(r);
@@ -519,136 +343,70 @@ static void pump(run *r)
         if (rc == 0) return;
         char t[64];
         snprintf(t, sizeof t, rc == MW_ERR_CLOSED ? "closed" : "error %s", err_name(rc));
-        log_line(r, t);
-        r->dead = 1;
+        mw_replay_log(&r->base, t);
+        r->base.stop = 1;
         return;
     }
 }
 
-static void fail_feed(run *r, int rc)
+static void fail_feed(mw_replay *base, int rc)
 {
     char t[64];
     snprintf(t, sizeof t, rc == MW_ERR_CLOSED ? "closed" : "error %s", err_name(rc));
-    log_line(r, t);
-    r->dead = 1;
+    mw_replay_log(base, t);
+    base->stop = 1;
 }
 
-static void feed_all(run *r, const buf *b, int zero_copy)
+static void tls_failed(mw_replay *base, int rc)
 {
-    size_t off = 0;
-    pump(r);
-    while (!r->dead && off < b->len) {
-        size_t n = b->len - off < r->chunk ? b->len - off : r->chunk;
-        size_t took;
-        if (zero_copy) {
-            size_t cap;
-            unsigned char *p = mw_smtp_client_recv_buf(r->c, &cap);
-            if (!p) {
-                mw_ssize e = mw_smtp_client_feed(r->c, b->p + off, n); /* to learn the error */
-                if (e < 0) fail_feed(r, (int)e);
-                break;
-            }
-            took = n < cap ? n : cap;
-            memcpy(p, b->p + off, took);
-            int rc = mw_smtp_client_recv_ack(r->c, took);
-            if (rc) {
-                fail_feed(r, rc);
-                break;
-            }
-        } else {
-            mw_ssize t = mw_smtp_client_feed(r->c, b->p + off, n);
-            if (t < 0) {
-                fail_feed(r, (int)t);
-                break;
-            }
-            took = (size_t)t;
-        }
-        off += took;
-        pump(r);
-    }
-    pump(r);
+    result((run *)base, "tls_started", rc);
 }
 
-static int replay(const vector *v, size_t chunk, int zero_copy, int verbose)
+static void apply_option(mw_smtp_client_opts *o, const mw_vector *v, const char *opt)
+{
+    char key[32], a[64] = "", b[32] = "", c3[32] = "";
+    sscanf(opt, "%31s %63s %31s %31s", key, a, b, c3);
+    int rc = MW_ERR_INVALID;
+    if (!strcmp(key, "flag")) {
+        unsigned bit = !strcmp(a, "LMTP") ? MW_SMTP_CLIENT_LMTP
+                       : !strcmp(a, "IMPLICIT_TLS") ? MW_SMTP_CLIENT_IMPLICIT_TLS
+                       : !strcmp(a, "PLAINTEXT_AUTH") ? MW_SMTP_CLIENT_PLAINTEXT_AUTH
+                       : !strcmp(a, "NO_PIPELINING") ? MW_SMTP_CLIENT_NO_PIPELINING
+                       : !strcmp(a, "NO_CHUNKING") ? MW_SMTP_CLIENT_NO_CHUNKING
+                       : !strcmp(a, "RAW_BODY") ? MW_SMTP_CLIENT_RAW_BODY
+                                                   : 0x8000u;
+        rc = mw_smtp_client_opts_set_flags(o, bit, 1);
+    } else if (!strcmp(key, "tls")) {
+        rc = mw_smtp_client_opts_set_starttls(o, !strcmp(a, "none") ? MW_SMTP_TLS_NONE
+                                                 : !strcmp(a, "required") ? MW_SMTP_TLS_REQUIRED
+                                                                          : MW_SMTP_TLS_OPPORTUNISTIC);
+    } else if (!strcmp(key, "reply-limits")) {
+        rc = mw_smtp_client_opts_set_reply_limits(o, strtoul(a, NULL, 10), strtoul(b, NULL, 10));
+    } else if (!strcmp(key, "limits")) {
+        rc = mw_smtp_client_opts_set_limits(o, strtoul(a, NULL, 10), strtoul(b, NULL, 10), strtoul(c3, NULL, 10));
+    }
+    if (rc != MW_OK) {
+        fprintf(stderr, "%s: option %s failed\n", v->name, opt);
+        abort();
+    }
+}
+
+static int replay(const mw_vector *v, size_t chunk, int zero_copy, int verbose)
 {
     mw_smtp_client_opts *o = mw_smtp_client_opts_new(NULL);
     CHECK(o != NULL);
     CHECK_INT(mw_smtp_client_opts_set_hostname(o, "client.example"), MW_OK);
-    for (size_t i = 0; i < v->nopts; i++) {
-        char key[32], a[64] = "", b[32] = "", c3[32] = "";
-        sscanf(v->opts[i], "%31s %63s %31s %31s", key, a, b, c3);
-        int rc = MW_ERR_INVALID;
-        if (!strcmp(key, "flag")) {
-            unsigned bit = !strcmp(a, "LMTP") ? MW_SMTP_CLIENT_LMTP
-                           : !strcmp(a, "IMPLICIT_TLS") ? MW_SMTP_CLIENT_IMPLICIT_TLS
-                           : !strcmp(a, "PLAINTEXT_AUTH") ? MW_SMTP_CLIENT_PLAINTEXT_AUTH
-                           : !strcmp(a, "NO_PIPELINING") ? MW_SMTP_CLIENT_NO_PIPELINING
-                           : !strcmp(a, "NO_CHUNKING") ? MW_SMTP_CLIENT_NO_CHUNKING
-                           : !strcmp(a, "RAW_BODY") ? MW_SMTP_CLIENT_RAW_BODY
-                                                       : 0x8000u;
-            rc = mw_smtp_client_opts_set_flags(o, bit, 1);
-        } else if (!strcmp(key, "tls")) {
-            rc = mw_smtp_client_opts_set_starttls(o, !strcmp(a, "none") ? MW_SMTP_TLS_NONE
-                                                     : !strcmp(a, "required") ? MW_SMTP_TLS_REQUIRED
-                                                                              : MW_SMTP_TLS_OPPORTUNISTIC);
-        } else if (!strcmp(key, "reply-limits")) {
-            rc = mw_smtp_client_opts_set_reply_limits(o, strtoul(a, NULL, 10), strtoul(b, NULL, 10));
-        } else if (!strcmp(key, "limits")) {
-            rc = mw_smtp_client_opts_set_limits(o, strtoul(a, NULL, 10), strtoul(b, NULL, 10), strtoul(c3, NULL, 10));
-        }
-        if (rc != MW_OK) {
-            fprintf(stderr, "%s: option %s failed\n", v->name, v->opts[i]);
-            abort();
-        }
-    }
+    for (size_t i = 0; i < v->nopts; i++) apply_option(o, v, v->opts[i]);
     run *r = calloc(1, sizeof *r);
     if (!r) abort();
-    r->v = v;
-    r->chunk = chunk;
-    r->out_chunk = chunk < 8 ? chunk + 3 : (size_t)-1;
     CHECK_INT(mw_smtp_client_new(NULL, o, &r->c), MW_OK);
     mw_smtp_client_opts_free(o);
-    for (size_t i = 0; i < v->nseg; i++) {
-        feed_all(r, &v->seg[i].bytes, zero_copy);
-        if (r->dead) continue;
-        if (!strcmp(v->seg[i].step, "tls")) {
-            if (!(mw_smtp_client_state(r->c) & MW_TLS_HANDOFF)) {
-                log_line(r, "!! expected TLS handoff");
-                r->failed = 1;
-            }
-            result(r, "tls_started", mw_smtp_client_tls_started(r->c));
-            drain(r);
-        } else if (!strcmp(v->seg[i].step, "eof")) {
-            mw_smtp_client_eof(r->c);
-            pump(r);
-        }
-    }
-    int ok = !r->failed;
-    if (r->out.len != v->out.len || memcmp(r->out.p ? r->out.p : "", v->out.p ? v->out.p : "", v->out.len)) ok = 0;
-    if (r->nlog != v->nevents) ok = 0;
-    for (size_t i = 0; ok && i < r->nlog; i++)
-        if (strcmp(r->log[i], v->events[i])) ok = 0;
-    if (r->next_action != v->nactions) ok = 0;
-    unsigned st = mw_smtp_client_state(r->c);
-    for (size_t i = 0; i < v->nexpect; i++) {
-        const char *x = v->expect[i];
-        if (!strcmp(x, "closed") && !(st & MW_CLOSED)) ok = 0;
-        if (!strcmp(x, "open") && (st & (MW_CLOSED | MW_TLS_HANDOFF))) ok = 0;
-        if (!strcmp(x, "handoff") && !(st & MW_TLS_HANDOFF)) ok = 0;
-    }
-    if (!ok || verbose) {
-        fprintf(stderr, "vector %s chunk %zu%s: %s\n", v->name, chunk, zero_copy ? " (zero-copy)" : "",
-                ok ? "ok" : "MISMATCH");
-        mw_test_dump("  output  ", r->out.p ? r->out.p : "", r->out.len);
-        mw_test_dump("  expected", v->out.p ? v->out.p : "", v->out.len);
-        for (size_t i = 0; i < r->nlog; i++)
-            fprintf(stderr, "  E: %s%s\n", r->log[i],
-                    i < v->nevents && !strcmp(r->log[i], v->events[i]) ? "" : "   <-- differs");
-        fprintf(stderr, "  (%zu events expected, %zu actions run of %zu, state 0x%x)\n", v->nevents,
-                r->next_action, v->nactions, st);
-    }
-    for (size_t i = 0; i < r->nlog; i++) free(r->log[i]);
-    free(r->out.p);
+    mw_replay_init(&r->base, v, &client_io, r->c, chunk, zero_copy);
+    r->base.pump = pump;
+    r->base.input_error = fail_feed;
+    r->base.tls_error = tls_failed;
+    mw_replay_segments(&r->base);
+    int ok = mw_replay_finish(&r->base, 1, verbose, 0);
     mw_smtp_client_free(r->c);
     mw_sasl_client_free(r->sasl);
     free(r);
@@ -657,34 +415,10 @@ static int replay(const vector *v, size_t chunk, int zero_copy, int verbose)
 
 static void test_vectors(void)
 {
-    const char *dir = MW_TEST_VECTORS_DIR "/smtp_client";
-    DIR *d = opendir(dir);
-    CHECK(d != NULL);
-    if (!d) return;
-    struct dirent *e;
-    int count = 0;
-    const char *only = getenv("MW_SMTPC_VECTOR");
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 4, ".txt")) continue;
-        if (only && !strstr(e->d_name, only)) continue;
-        char path[900];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        vector *v = calloc(1, sizeof *v);
-        if (!v) abort();
-        CHECK_INT(load_vector(path, v), 0);
-        int ok = replay(v, (size_t)-1, 0, only != NULL);
-        for (size_t chunk = 1; ok && chunk <= 8; chunk++) ok = replay(v, chunk, 0, 0);
-        for (size_t chunk = 1; ok && chunk <= 9; chunk++) ok = replay(v, chunk == 9 ? (size_t)-1 : chunk, 1, 0);
-        if (!ok) mw_test_fail(__FILE__, __LINE__, "vector %s", e->d_name);
-        free_vector(v);
-        free(v);
-        count++;
-    }
-    closedir(d);
-    CHECK(count >= 15 || only);
+    int count = mw_vectors_run_dir(MW_TEST_VECTORS_DIR "/smtp_client", "", "MW_SMTPC_VECTOR", MW_VEC_INPUT_S,
+                                   replay, NULL);
+    CHECK(count >= 15 || getenv("MW_SMTPC_VECTOR"));
 }
-
 
 /* ---- API checks -------------------------------------------------------- */
 
@@ -843,7 +577,7 @@ static void body_backpressure(int raw, uint64_t seed)
     uint64_t rnd = seed;
     size_t total = 20000;
     char *in = malloc(total);
-    buf want = {0}, got = {0}, norm = {0};
+    mw_vbuf want = {0}, got = {0}, norm = {0};
     int bol = 1;
     for (size_t i = 0; i < total; i++) {
         uint64_t k = mw_test_rand(&rnd) % 8;
@@ -853,21 +587,21 @@ static void body_backpressure(int raw, uint64_t seed)
     if (raw) in[total - 1] = '\r'; /* a CR at the very end */
     for (size_t i = 0; i < total; i++) { /* reference line-end repair: bare CR/LF -> CRLF */
         if (!raw && in[i] == '\r' && i + 1 < total && in[i + 1] == '\n') {
-            buf_add(&norm, "\r\n", 2);
+            mw_vbuf_add(&norm, "\r\n", 2);
             i++;
         } else if (!raw && (in[i] == '\r' || in[i] == '\n')) {
-            buf_add(&norm, "\r\n", 2);
+            mw_vbuf_add(&norm, "\r\n", 2);
         } else {
-            buf_add(&norm, in + i, 1);
+            mw_vbuf_add(&norm, in + i, 1);
         }
     }
     for (size_t i = 0; i < norm.len; i++) { /* reference stuffing: "." after CRLF or at the start */
-        if (norm.p[i] == '.' && bol) buf_add(&want, ".", 1);
-        buf_add(&want, norm.p + i, 1);
+        if (norm.p[i] == '.' && bol) mw_vbuf_add(&want, ".", 1);
+        mw_vbuf_add(&want, norm.p + i, 1);
         bol = norm.p[i] == '\n' && i > 0 && norm.p[i - 1] == '\r';
     }
-    if (!(norm.len >= 2 && norm.p[norm.len - 2] == '\r' && norm.p[norm.len - 1] == '\n')) buf_add(&want, "\r\n", 2);
-    buf_add(&want, ".\r\n", 3);
+    if (!(norm.len >= 2 && norm.p[norm.len - 2] == '\r' && norm.p[norm.len - 1] == '\n')) mw_vbuf_add(&want, "\r\n", 2);
+    mw_vbuf_add(&want, ".\r\n", 3);
     size_t off = 0;
     int zero = 0;
     while (off < total) {
@@ -881,13 +615,13 @@ static void body_backpressure(int raw, uint64_t seed)
         p = mw_smtp_client_out_buf(c, &n);
         if (p) {
             CHECK(n <= 4096);
-            buf_add(&got, p, n / 2 + 1 < n ? n / 2 + 1 : n); /* partial writes */
+            mw_vbuf_add(&got, p, n / 2 + 1 < n ? n / 2 + 1 : n); /* partial writes */
             mw_smtp_client_out_ack(c, n / 2 + 1 < n ? n / 2 + 1 : n);
         }
     }
     CHECK_INT(mw_smtp_client_body_end(c), MW_OK);
     while ((p = mw_smtp_client_out_buf(c, &n)) != NULL) {
-        buf_add(&got, p, n);
+        mw_vbuf_add(&got, p, n);
         mw_smtp_client_out_ack(c, n);
     }
     CHECK_MEM(got.p, got.len, want.p, want.len);
