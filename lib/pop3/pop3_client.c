@@ -239,6 +239,9 @@ int mw_pop3_client_new(const mw_mem *mem, const mw_pop3_client_opts *opts,
     }
     mw__io_init(&c->io, &c->mem, c->o.inbuf, MW__POP3_OUT_MAX);
     mw__io_bind(&c->io, &c->phase, MW__POP3C_HANDOFF, MW__POP3C_CLOSED, MW__IO_FATAL_CLOSES);
+    /* RETR/TOP bodies stream through here: offer a whole socket read per
+     * zero-copy recv_buf, not the 1 KiB an empty buffer starts with. */
+    c->io.recv_room = 65536;
     c->tls = (c->o.flags & MW_POP3_CLIENT_IMPLICIT_TLS) != 0;
     c->phase = MW__POP3C_GREETING;
     *out = c;
