@@ -208,6 +208,22 @@ static void test_streaming_alignments(void)
             if (memcmp(enc + a, text, elen) != 0) mw_test_fail(__FILE__, __LINE__, "encode align %zu", a);
         }
     }
+    /* Wrapped: groups of 64 lines through a staging area; the line count
+     * is no multiple of 64 or 4, and the last line is short. */
+    size_t wlen = mw_b64_encoded_len(len, MW_B64_WRAP);
+    char *wref = xmalloc(wlen), *wenc = xmalloc(wlen + 64);
+    CHECK_INT(mw__b64_encode_level(MW__B64_SCALAR, data, len, wref, wlen, MW_B64_WRAP), (mw_ssize)wlen);
+    for (size_t a = 0; a < 64; a += 1 + a / 4) {
+        CHECK_INT(mw_b64_encode(data, len, wenc + a, wlen, MW_B64_WRAP), (mw_ssize)wlen);
+        if (memcmp(wenc + a, wref, wlen) != 0) mw_test_fail(__FILE__, __LINE__, "wrapped align %zu", a);
+        size_t lines = (len - a * 57 * 3) / 57, wl = mw_b64_encoded_len(lines * 57, MW_B64_WRAP);
+        CHECK_INT(mw_b64_encode(data, lines * 57, wenc + a, wl, MW_B64_WRAP), (mw_ssize)wl);
+        if (memcmp(wenc + a, wref, wl) != 0) mw_test_fail(__FILE__, __LINE__, "%zu whole lines", lines);
+    }
+    CHECK_INT(mw_b64_decode(wref, wlen, back, len, MW_B64_MIME, NULL), (mw_ssize)len);
+    CHECK(memcmp(back, data, len) == 0);
+    free(wref);
+    free(wenc);
     static const size_t places[] = {0, 3, 4, 85, 100, 255, 256, 1000, 77777};
     for (size_t i = 0; i < sizeof places / sizeof places[0] + 1; i++) {
         size_t pos = i < sizeof places / sizeof places[0] ? places[i] : elen - 1 - rnd(100000);
