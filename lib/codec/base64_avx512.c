@@ -34,7 +34,7 @@
 #define STOREU128(p, v) _mm_storeu_si128((__m128i *)(void *)(p), v)
 #define LOW_BITS(n) ((__mmask64)(((uint64_t)1 << (n)) - 1)) /* n < 64 */
 #define ALL48 LOW_BITS(48)
-/* Outputs this large are left to the AVX2 kernel's streaming stores. */
+/* Outputs this large cannot stay in cache: streaming stores. */
 #define STREAM_MIN ((size_t)4 << 20)
 
 static const unsigned char alphabets[2][64] = {
@@ -119,9 +119,18 @@ static inline __m512i enc_block(__m512i x, const enc_tables *t)
 size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out, int url)
 {
     size_t end = n / 3 * 3, i = 0;
-    if (end >= STREAM_MIN) return mw__b64_enc_avx2(in, n, out, url);
     enc_tables t;
     enc_tables_init(&t, url);
+    if (end >= STREAM_MIN && ((uintptr_t)out & 3) == 0) {
+        /* Too large for the cache: streaming stores, which skip reading the
+         * destination lines first, at 64-byte aligned places. Groups of 4
+         * characters until the output is aligned. */
+        i = (((64 - ((uintptr_t)out & 63)) & 63) / 4) * 3;
+        mw__b64_enc_scalar(in, i, out, url);
+        for (; i + 64 <= n && i + 48 <= end; i += 48)
+            _mm512_stream_si512((void *)(out + i / 3 * 4), enc_block(LOADU(in + i), &t));
+        _mm_sfence();
+    }
     /* Full 64-byte loads (16 bytes unused) while they stay inside in[0..n). */
     for (; i + 208 <= n && i + 192 <= end; i += 192) {
         unsigned char *o = out + i / 3 * 4;
