@@ -570,9 +570,17 @@ static void dec_bulk(mw_codec *c, mw__b64_state *st, cursor *k, int url, int mim
     const mw__b64_kernel *kern = &kernels[st->level];
     for (;;) {
         size_t nin = (size_t)(k->in_end - k->in), room = (size_t)(k->out_end - k->out);
-        if (mime && st->col == 0 && st->line_len) {
-            size_t len = st->line_len, used = kern->dec_lines(k->in, nin, k->out, room, len, url);
+        size_t len = mime && st->col == 0 ? st->line_len : 0;
+        /* Before the first line end, try the RFC 2045 length: the line
+         * kernel checks every line it takes, so a wrong guess costs nothing
+         * and a right one lets the first line go through it too. */
+        if (mime && st->col == 0 && !len && nin >= LINE_CHARS + 2 && k->in[LINE_CHARS] == '\r' &&
+            k->in[LINE_CHARS + 1] == '\n')
+            len = LINE_CHARS;
+        if (len) {
+            size_t used = kern->dec_lines(k->in, nin, k->out, room, len, url);
             if (used) {
+                st->line_len = (uint32_t)len;
                 if (len > LINE_CHARS) warn(c, st, MW_CODEC_WARN_LONG_LINE, offset_of(k, k->in) + LINE_CHARS);
                 k->out += used / (len + 2) * (len / 4 * 3);
                 k->in += used;

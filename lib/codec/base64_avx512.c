@@ -30,8 +30,6 @@
 #include <immintrin.h>
 
 #define LOADU(p) _mm512_loadu_si512((const void *)(p))
-#define LOADU128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
-#define STOREU128(p, v) _mm_storeu_si128((__m128i *)(void *)(p), v)
 #define LOW_BITS(n) ((__mmask64)(((uint64_t)1 << (n)) - 1)) /* n < 64 */
 #define ALL48 LOW_BITS(48)
 /* Outputs this large cannot stay in cache: streaming stores. */
@@ -62,10 +60,6 @@ static const unsigned char spread_idx[64] = {
 #define PK(j) (4 * ((j) / 3) + 2 - (j) % 3)
 #define JOIN(k, j) ((((64 * (k) + (j)) / 48 - (k)) * 64 + PK((64 * (k) + (j)) % 48)) & 127)
 static const unsigned char join_idx[3][64] = {{R64(JOIN, 0)}, {R64(JOIN, 1)}, {R64(JOIN, 2)}};
-/* Four 16-character pieces decoded in one block: piece k's 12 bytes to
- * bytes 16k..16k+11 (the other four bytes of each piece are don't-care). */
-#define TAILPK(k, j) (((j) % 16 < 12 ? PK(12 * ((j) / 16) + (j) % 16) : 0) & 63)
-static const unsigned char tail_pack_idx[64] = {R64(TAILPK, 0)};
 
 /* Sextet value of each ASCII byte, 0x80 outside the alphabet (RFC 4648
  * Tables 1 and 2). */
@@ -332,39 +326,33 @@ size_t mw__b64_dec_avx512(const unsigned char *in, size_t n, unsigned char *out,
 }
 
 /* Four 76-character lines + CRLF (312 bytes, 228 decoded), the MIME
- * layout: the first 64 characters of each line are one block, and the last
- * 16 (60..75) of the four lines together make a fifth. Everything is
- * checked before anything is stored; each store is covered by a later one
- * of the same four lines or ends inside them. Returns 0 when the four lines
- * need the careful path. */
-static inline int dec_four_lines(const unsigned char *p, unsigned char *out, const dec_tables *t,
-                                 __m512i tail_idx)
+ * layout: the 304 characters are gathered into five blocks without the
+ * CRLFs (a block crosses at most one line end: two loads 2 bytes apart and
+ * a blend), then decoded like one run: 192 bytes as three full registers
+ * and 36 more. Everything is checked before anything is stored, and
+ * nothing outside the four lines is read or written. Returns 0 when the
+ * four lines need the careful path. */
+static inline int dec_four_lines(const unsigned char *p, unsigned char *out, const dec_tables *t)
 {
     static const unsigned char crlf[2] = {'\r', '\n'};
     if (memcmp(p + 76, crlf, 2) | memcmp(p + 154, crlf, 2) | memcmp(p + 232, crlf, 2) |
         memcmp(p + 310, crlf, 2))
         return 0;
+    const __mmask64 all = ~(__mmask64)0;
+    __m512i x1 = _mm512_mask_blend_epi8(all << 12, LOADU(p + 64), LOADU(p + 66));
+    __m512i x2 = _mm512_mask_blend_epi8(all << 24, LOADU(p + 130), LOADU(p + 132));
+    __m512i x3 = _mm512_mask_blend_epi8(all << 36, LOADU(p + 196), LOADU(p + 198));
+    __m512i x4 = _mm512_mask_loadu_epi8(t->fill, ALL48, p + 262);
     __m512i bad = _mm512_setzero_si512();
-    __m512i a0 = dec_lanes(LOADU(p), t, &bad), a1 = dec_lanes(LOADU(p + 78), t, &bad);
-    __m512i a2 = dec_lanes(LOADU(p + 156), t, &bad), a3 = dec_lanes(LOADU(p + 234), t, &bad);
-    __m512i x = _mm512_castsi128_si512(LOADU128(p + 60));
-    x = _mm512_inserti32x4(x, LOADU128(p + 138), 1);
-    x = _mm512_inserti32x4(x, LOADU128(p + 216), 2);
-    x = _mm512_inserti32x4(x, LOADU128(p + 294), 3);
-    __m512i tl = dec_lanes(x, t, &bad);
+    __m512i m0 = dec_lanes(LOADU(p), t, &bad), m1 = dec_lanes(x1, t, &bad);
+    __m512i m2 = dec_lanes(x2, t, &bad), m3 = dec_lanes(x3, t, &bad), m4 = dec_lanes(x4, t, &bad);
     if (any_bad(bad)) return 0;
-    /* Tail of line k (its bytes 45..56) at bytes 16k..16k+11. */
-    tl = _mm512_permutexvar_epi8(tail_idx, tl);
-    _mm512_storeu_si512((void *)out, _mm512_permutexvar_epi8(t->join0, a0));
-    STOREU128(out + 45, _mm512_castsi512_si128(tl));
-    _mm512_storeu_si512((void *)(out + 57), _mm512_permutexvar_epi8(t->join0, a1));
-    STOREU128(out + 102, _mm512_extracti32x4_epi32(tl, 1));
-    _mm512_storeu_si512((void *)(out + 114), _mm512_permutexvar_epi8(t->join0, a2));
-    STOREU128(out + 159, _mm512_extracti32x4_epi32(tl, 2));
-    store48(out + 171, a3, t);
-    __m128i last = _mm512_extracti32x4_epi32(tl, 3);
-    uint32_t w = (uint32_t)_mm_extract_epi32(last, 2);
-    _mm_storel_epi64((__m128i *)(void *)(out + 216), last);
+    _mm512_storeu_si512((void *)out, _mm512_permutex2var_epi8(m0, t->join0, m1));
+    _mm512_storeu_si512((void *)(out + 64), _mm512_permutex2var_epi8(m1, t->join1, m2));
+    _mm512_storeu_si512((void *)(out + 128), _mm512_permutex2var_epi8(m2, t->join2, m3));
+    __m512i v = _mm512_permutexvar_epi8(t->join0, m4);
+    uint32_t w = (uint32_t)_mm_cvtsi128_si32(_mm512_extracti32x4_epi32(v, 2));
+    _mm256_storeu_si256((__m256i *)(void *)(out + 192), _mm512_castsi512_si256(v));
     memcpy(out + 224, &w, 4);
     return 1;
 }
@@ -377,8 +365,7 @@ size_t mw__b64_dec_lines_avx512(const unsigned char *in, size_t n, unsigned char
     dec_tables t;
     dec_tables_init(&t, url);
     if (len == 76) {
-        __m512i tail_idx = LOADU(tail_pack_idx);
-        while (n - used >= 4 * 78 && room >= 4 * 57 && dec_four_lines(in + used, out, &t, tail_idx)) {
+        while (n - used >= 4 * 78 && room >= 4 * 57 && dec_four_lines(in + used, out, &t)) {
             out += 4 * 57;
             room -= 4 * 57;
             used += 4 * 78;
