@@ -30,6 +30,8 @@
 #include <immintrin.h>
 
 #define LOADU(p) _mm512_loadu_si512((const void *)(p))
+#define LOADU128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+#define STOREU128(p, v) _mm_storeu_si128((__m128i *)(void *)(p), v)
 #define LOW_BITS(n) ((__mmask64)(((uint64_t)1 << (n)) - 1)) /* n < 64 */
 #define ALL48 LOW_BITS(48)
 /* Outputs this large cannot stay in cache: streaming stores. */
@@ -51,6 +53,16 @@ static const unsigned char spread_idx[64] = {
 #define R4(M, k, j) M(k, j), M(k, (j) + 1), M(k, (j) + 2), M(k, (j) + 3)
 #define R16(M, k, j) R4(M, k, j), R4(M, k, (j) + 4), R4(M, k, (j) + 8), R4(M, k, (j) + 12)
 #define R64(M, k) R16(M, k, 0), R16(M, k, 16), R16(M, k, 32), R16(M, k, 48)
+
+/* The line encoder's tails: piece k (16 bytes from line byte 41) has the
+ * groups 15..18 of its line at bytes 4..15; spread them like spread_idx. */
+#define SP(c) ((c) % 4 == 1 ? 0 : (c) % 4 == 2 ? 2 : 1) /* [b1 b0 b2 b1] */
+#define TAILSP(k, j) (16 * ((j) / 16) + 4 + 3 * ((j) % 16 / 4) + SP(j))
+static const unsigned char tail_spread_idx[64] = {R64(TAILSP, 0)};
+/* Then characters 62..75 of each piece move to its bytes 0..13, and bytes
+ * 14, 15 take CR LF from the second table (indexes 64, 65). */
+#define TAILCRLF(k, j) ((j) % 16 < 14 ? (j) + 2 : 64 + (j) % 16 - 14)
+static const unsigned char tail_crlf_idx[64] = {R64(TAILCRLF, 0)};
 
 /* Decoded lanes hold a group as bytes 2, 1, 0 (and a zero). Byte j of
  * the 48 decoded bytes of a block sits at lane byte PK(j). Four blocks
@@ -146,34 +158,32 @@ size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out,
     return end;
 }
 
-/* Four 57-byte lines (228 bytes) into four 76-character lines + CRLF
- * (312): the 228 bytes are coded as one run (4.75 blocks: 304 characters
- * in c0..c4), and each block is stored at the output place of its later
- * characters, with CR LF blended in at the line end it crosses; a masked
- * store after it rewrites the characters that belong to the line before
- * (2 bytes further back per line). Every byte of the 312 is right once the
- * stores are done; the last store passes the end by 14 bytes unless these
- * are the last lines (next ones overwrite them). last: also the 64-byte
- * load of the fifth block would pass the end of the input. */
+/* Four 57-byte lines (228 bytes) into four 76-character lines + CRLF: the
+ * first 48 bytes of each line are one block (64 characters); bytes 45..56
+ * of the four lines, gathered into one register, give characters 60..75,
+ * and one more permute turns each piece into characters 62..75 + CRLF.
+ * Every store ends inside its own line. last: the four lines end the input
+ * (the fourth line's 64-byte load would pass the end). */
 static inline void enc_four_lines(const unsigned char *in, unsigned char *out, const enc_tables *t,
-                                  int last)
+                                  __m512i tail_spread, __m512i tail_crlf, int last)
 {
-    const __m512i crlf = _mm512_set1_epi16(0x0A0D); /* "\r\n" at even places */
-    __m512i c0 = enc_block(LOADU(in), t), c1 = enc_block(LOADU(in + 48), t);
-    __m512i c2 = enc_block(LOADU(in + 96), t), c3 = enc_block(LOADU(in + 144), t);
-    __m512i c4 = enc_block(last ? _mm512_maskz_loadu_epi8(LOW_BITS(36), in + 192) : LOADU(in + 192), t);
-    _mm512_storeu_si512((void *)out, c0);
-    _mm512_storeu_si512((void *)(out + 66), _mm512_mask_blend_epi8((__mmask64)3 << 10, c1, crlf));
-    _mm512_mask_storeu_epi8(out + 64, LOW_BITS(12), c1);
-    _mm512_storeu_si512((void *)(out + 132), _mm512_mask_blend_epi8((__mmask64)3 << 22, c2, crlf));
-    _mm512_mask_storeu_epi8(out + 130, LOW_BITS(24), c2);
-    _mm512_storeu_si512((void *)(out + 198), _mm512_mask_blend_epi8((__mmask64)3 << 34, c3, crlf));
-    _mm512_mask_storeu_epi8(out + 196, LOW_BITS(36), c3);
-    c4 = _mm512_mask_blend_epi8((__mmask64)3 << 48, c4, crlf);
-    if (last)
-        _mm512_mask_storeu_epi8(out + 262, LOW_BITS(50), c4);
-    else
-        _mm512_storeu_si512((void *)(out + 262), c4);
+    __m512i x = _mm512_castsi128_si512(LOADU128(in + 41));
+    x = _mm512_inserti32x4(x, LOADU128(in + 98), 1);
+    x = _mm512_inserti32x4(x, LOADU128(in + 155), 2);
+    x = _mm512_inserti32x4(x, LOADU128(in + 212), 3);
+    x = _mm512_permutexvar_epi8(tail_spread, x);
+    x = _mm512_multishift_epi64_epi8(t->shifts, x);
+    x = _mm512_permutexvar_epi8(x, t->alphabet);
+    x = _mm512_permutex2var_epi8(x, tail_crlf, _mm512_set1_epi16(0x0A0D)); /* "\r\n" */
+    __m512i l3 = last ? _mm512_maskz_loadu_epi8(ALL48, in + 171) : LOADU(in + 171);
+    _mm512_storeu_si512((void *)out, enc_block(LOADU(in), t));
+    STOREU128(out + 62, _mm512_castsi512_si128(x));
+    _mm512_storeu_si512((void *)(out + 78), enc_block(LOADU(in + 57), t));
+    STOREU128(out + 140, _mm512_extracti32x4_epi32(x, 1));
+    _mm512_storeu_si512((void *)(out + 156), enc_block(LOADU(in + 114), t));
+    STOREU128(out + 218, _mm512_extracti32x4_epi32(x, 2));
+    _mm512_storeu_si512((void *)(out + 234), enc_block(l3, t));
+    STOREU128(out + 296, _mm512_extracti32x4_epi32(x, 3));
 }
 
 /* 64 lines make 4992 = 78 * 64 bytes of output. For outputs too large for
@@ -187,6 +197,7 @@ static inline void enc_four_lines(const unsigned char *in, unsigned char *out, c
 static size_t enc_lines_stream(const unsigned char *in, size_t nlines, unsigned char *out,
                                const enc_tables *t)
 {
+    __m512i tail_spread = LOADU(tail_spread_idx), tail_crlf = LOADU(tail_crlf_idx);
     unsigned char area[GROUP_OUT + 192]; /* C99: align by hand */
     unsigned char *stage = area + ((64 - ((uintptr_t)area & 63)) & 63);
     size_t l = 0;
@@ -194,8 +205,8 @@ static size_t enc_lines_stream(const unsigned char *in, size_t nlines, unsigned 
         size_t a = (uintptr_t)out & 63, head = (64 - a) & 63, j;
         unsigned char *s = stage + a;
         for (size_t b = 0; b < GROUP_LINES; b += 4)
-            enc_four_lines(in + b * MW__B64_LINE_IN, s + b * MW__B64_LINE_OUT, t,
-                           l + b + 4 == nlines);
+            enc_four_lines(in + b * MW__B64_LINE_IN, s + b * MW__B64_LINE_OUT, t, tail_spread,
+                           tail_crlf, l + b + 4 == nlines);
         memcpy(out, s, head);
         for (j = head; j + 64 <= GROUP_OUT; j += 64)
             _mm512_stream_si512((void *)(out + j), _mm512_load_si512((const void *)(s + j)));
@@ -217,8 +228,9 @@ void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned c
         in += l * MW__B64_LINE_IN;
         out += l * MW__B64_LINE_OUT;
     }
+    __m512i tail_spread = LOADU(tail_spread_idx), tail_crlf = LOADU(tail_crlf_idx);
     for (; l + 4 <= nlines; l += 4, in += 4 * MW__B64_LINE_IN, out += 4 * MW__B64_LINE_OUT)
-        enc_four_lines(in, out, &t, l + 4 == nlines);
+        enc_four_lines(in, out, &t, tail_spread, tail_crlf, l + 4 == nlines);
     for (; l < nlines; l++, in += MW__B64_LINE_IN, out += MW__B64_LINE_OUT) {
         /* 57 bytes: 48 into 64 characters, then 9 into 12. */
         _mm512_storeu_si512((void *)out, enc_block(_mm512_maskz_loadu_epi8(ALL48, in), &t));
