@@ -3,11 +3,13 @@
  *
  * Shape of the stepper: whole units (3-byte groups, 4-character quads,
  * 57-byte / 76-character lines) go straight from next_in to next_out
- * through a bulk kernel (scalar tables, SSSE3 or AVX2, chosen at init from
- * the CPU). Only the edges go through the careful per-byte path here: a
- * group or quad cut by the end of a chunk, padding, a line end that does not
- * fit the learned layout, whitespace or garbage, and output that does not
- * fit (kept in a few pending bytes of the state, so nothing is lost).
+ * through a bulk kernel (scalar tables, SSSE3, AVX2 or AVX-512 VBMI, chosen
+ * at init from the CPU). Only the edges go through the careful per-byte
+ * path here: a group or quad cut by the end of a chunk, padding, a line end
+ * that does not fit the learned layout, whitespace or garbage, and output
+ * that does not fit (kept in a few pending bytes of the state, so nothing
+ * is lost). The one-shot functions call the kernels themselves and start
+ * the stepper only where they stop (see encode_whole, decode_whole).
  *
  * SPDX-License-Identifier: MIT
  */

@@ -7,9 +7,12 @@
  * characters with one more VPERMB over the 64-character alphabet. Decoding
  * maps characters to sextets with one VPERMI2B over a 128-entry table (0x80
  * marks bytes outside the alphabet; bytes >= 0x80 are caught by their own
- * top bit), packs them with two multiply-adds, and closes up the 48 bytes
- * with a VPERMB. Buffer ends use masked loads and stores, so nothing
- * outside the given ranges is touched.
+ * top bit), packs them with two multiply-adds, and closes up the bytes
+ * with permutes: four blocks at a time become three full 64-byte stores.
+ * MIME lines go four at a time (see enc_four_lines, dec_four_lines), and
+ * outputs of 4 MiB and more use streaming stores. Buffer ends use masked
+ * loads and stores, so nothing outside the given ranges is touched, and no
+ * output byte is written before its block is known good.
  *
  * The build gives no -m flag to this file: the functions carry a target
  * attribute, and base64.c calls them only after a CPU check.
