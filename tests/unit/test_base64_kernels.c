@@ -306,6 +306,44 @@ static void test_oneshot_matches_stepper(void)
     }
 }
 
+/* One-shot encoding (kernels called directly, last group and CRLF written
+ * inline) against the stepper fed one byte at a time, every length 0..700
+ * and every flag set, at every level. */
+static void test_oneshot_encode_matches_stepper(void)
+{
+    static const unsigned flag_sets[] = {0,
+                                         MW_B64_URL,
+                                         MW_B64_NOPAD,
+                                         MW_B64_WRAP,
+                                         MW_B64_WRAP | MW_B64_NOPAD,
+                                         MW_B64_WRAP | MW_B64_URL | MW_B64_NOPAD};
+    unsigned char data[700], a[1000], b[1000];
+    fill_random(data, sizeof data);
+    for (size_t len = 0; len <= sizeof data; len++) {
+        for (size_t f = 0; f < sizeof flag_sets / sizeof flag_sets[0]; f++) {
+            for (int level = 0; level < MW__B64_LEVELS; level++) {
+                if (!mw__b64_level_supported(level)) continue;
+                mw_ssize r1 = mw__b64_encode_level(level, data, len, (char *)a, sizeof a, flag_sets[f]);
+                mw_codec c;
+                CHECK_INT(mw_b64_encode_init(&c, flag_sets[f]), MW_OK);
+                CHECK_INT(mw__b64_codec_set_level(&c, level), MW_OK);
+                c.next_out = b;
+                c.avail_out = sizeof b;
+                int rc = MW_CODEC_MORE;
+                for (size_t i = 0; i <= len && rc == MW_CODEC_MORE; i++) {
+                    c.next_in = data + i;
+                    c.avail_in = i < len ? 1 : 0;
+                    rc = mw_b64_encode_step(&c, i == len);
+                }
+                if (rc != MW_CODEC_DONE || r1 != (mw_ssize)c.total_out ||
+                    r1 != (mw_ssize)mw_b64_encoded_len(len, flag_sets[f]) || memcmp(a, b, (size_t)r1) != 0)
+                    mw_test_fail(__FILE__, __LINE__, "len %zu flags %u level %d: %td/%llu", len,
+                                 flag_sets[f], level, r1, (unsigned long long)c.total_out);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     MW_RUN(test_alignments_and_lengths);
@@ -313,5 +351,6 @@ int main(void)
     MW_RUN(test_mime_lines_corrupted);
     MW_RUN(test_streaming_alignments);
     MW_RUN(test_oneshot_matches_stepper);
+    MW_RUN(test_oneshot_encode_matches_stepper);
     return mw_test_finish();
 }
