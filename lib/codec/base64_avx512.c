@@ -57,15 +57,22 @@ static const unsigned char spread_idx[64] = {
 #define R16(M, k, j) R4(M, k, j), R4(M, k, (j) + 4), R4(M, k, (j) + 8), R4(M, k, (j) + 12)
 #define R64(M, k) R16(M, k, 0), R16(M, k, 16), R16(M, k, 32), R16(M, k, 48)
 
-/* The line encoder's tails: piece k (16 bytes from line byte 41) has the
- * groups 15..18 of its line at bytes 4..15; spread them like spread_idx. */
-#define SP(c) ((c) % 4 == 1 ? 0 : (c) % 4 == 2 ? 2 : 1) /* [b1 b0 b2 b1] */
-#define TAILSP(k, j) (16 * ((j) / 16) + 4 + 3 * ((j) % 16 / 4) + SP(j))
+/* The line encoder's tails: lane k of a register gives characters 62..75
+ * of line k and then CR LF. The bytes come straight from the 64-byte loads
+ * of the four lines (line k's bytes 41..56 sit at 41..56 of its load): two
+ * two-table permutes take lanes 0, 1 from the loads of lines 0, 1 and
+ * lanes 2, 3 from those of lines 2, 3. An 8-byte lane of the multishift
+ * picks each character's 6 bits at any bit offset within the lane, so the
+ * permute puts the bytes a lane needs at its top, first byte most
+ * significant: line bytes 46..52 for characters 62..69, bytes 52..56 for
+ * 70..75; TAIL_SHIFT_* hold the offsets. Bytes 14 and 15 of each lane get
+ * CR LF by a blend. */
+#define TAILB(b) (41 + ((b) < 8 ? 12 - (b) : (b) < 11 ? 15 : 26 - (b))) /* line byte - 41 + 41 */
+#define TAILSP(k, j) ((j) / 16 % 2 * 64 + TAILB((j) % 16))
 static const unsigned char tail_spread_idx[64] = {R64(TAILSP, 0)};
-/* Then characters 62..75 of each piece move to its bytes 0..13, and bytes
- * 14, 15 take CR LF from the second table (indexes 64, 65). */
-#define TAILCRLF(k, j) ((j) % 16 < 14 ? (j) + 2 : 64 + (j) % 16 - 14)
-static const unsigned char tail_crlf_idx[64] = {R64(TAILCRLF, 0)};
+#define TAIL_SHIFT_LO 0x0C12181E242A3036LL /* characters 62..69 */
+#define TAIL_SHIFT_HI 0x0000181E242A3036LL /* characters 70..75, then 2 unused */
+#define TAIL_CRLF ((__mmask64)0xC000C000C000C000ULL)
 
 /* Decoded lanes hold a group as bytes 2, 1, 0 (and a zero). Byte j of
  * the 48 decoded bytes of a block sits at lane byte PK(j). Four blocks
@@ -161,29 +168,27 @@ size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out,
     return end;
 }
 
-/* Four 57-byte lines (228 bytes) into four 76-character lines + CRLF: the
- * first 48 bytes of each line are one block (64 characters); bytes 45..56
- * of the four lines, gathered into one register, give characters 60..75,
- * and one more permute turns each piece into characters 62..75 + CRLF.
- * Every store ends inside its own line. last: the four lines end the input
- * (the fourth line's 64-byte load would pass the end). */
+/* Four 57-byte lines (228 bytes) into four 76-character lines + CRLF: one
+ * 64-byte load per line; its first 48 bytes are one block (64 characters),
+ * and the last bytes of the four lines, gathered into one register (see
+ * tail_spread_idx), give characters 62..75 + CRLF of each line. Every
+ * store ends inside its own line. last: the four lines end the input (the
+ * fourth line's 64-byte load would pass the end). */
 static inline void enc_four_lines(const unsigned char *in, unsigned char *out, const enc_tables *t,
-                                  __m512i tail_spread, __m512i tail_crlf, int last)
+                                  __m512i tail_spread, __m512i tail_shifts, int last)
 {
-    __m512i x = _mm512_castsi128_si512(LOADU128(in + 41));
-    x = _mm512_inserti32x4(x, LOADU128(in + 98), 1);
-    x = _mm512_inserti32x4(x, LOADU128(in + 155), 2);
-    x = _mm512_inserti32x4(x, LOADU128(in + 212), 3);
-    x = _mm512_permutexvar_epi8(tail_spread, x);
-    x = _mm512_multishift_epi64_epi8(t->shifts, x);
+    __m512i l0 = LOADU(in), l1 = LOADU(in + 57), l2 = LOADU(in + 114);
+    __m512i l3 = last ? _mm512_maskz_loadu_epi8(LOW_BITS(57), in + 171) : LOADU(in + 171);
+    __m512i x = _mm512_mask_blend_epi8((__mmask64)0xFFFFFFFF << 32, _mm512_permutex2var_epi8(l0, tail_spread, l1),
+                                       _mm512_permutex2var_epi8(l2, tail_spread, l3));
+    x = _mm512_multishift_epi64_epi8(tail_shifts, x);
     x = _mm512_permutexvar_epi8(x, t->alphabet);
-    x = _mm512_permutex2var_epi8(x, tail_crlf, _mm512_set1_epi16(0x0A0D)); /* "\r\n" */
-    __m512i l3 = last ? _mm512_maskz_loadu_epi8(ALL48, in + 171) : LOADU(in + 171);
-    _mm512_storeu_si512((void *)out, enc_block(LOADU(in), t));
+    x = _mm512_mask_blend_epi8(TAIL_CRLF, x, _mm512_set1_epi16(0x0A0D)); /* "\r\n" */
+    _mm512_storeu_si512((void *)out, enc_block(l0, t));
     STOREU128(out + 62, _mm512_castsi512_si128(x));
-    _mm512_storeu_si512((void *)(out + 78), enc_block(LOADU(in + 57), t));
+    _mm512_storeu_si512((void *)(out + 78), enc_block(l1, t));
     STOREU128(out + 140, _mm512_extracti32x4_epi32(x, 1));
-    _mm512_storeu_si512((void *)(out + 156), enc_block(LOADU(in + 114), t));
+    _mm512_storeu_si512((void *)(out + 156), enc_block(l2, t));
     STOREU128(out + 218, _mm512_extracti32x4_epi32(x, 2));
     _mm512_storeu_si512((void *)(out + 234), enc_block(l3, t));
     STOREU128(out + 296, _mm512_extracti32x4_epi32(x, 3));
@@ -200,7 +205,9 @@ static inline void enc_four_lines(const unsigned char *in, unsigned char *out, c
 static size_t enc_lines_stream(const unsigned char *in, size_t nlines, unsigned char *out,
                                const enc_tables *t)
 {
-    __m512i tail_spread = LOADU(tail_spread_idx), tail_crlf = LOADU(tail_crlf_idx);
+    __m512i tail_spread = LOADU(tail_spread_idx);
+    __m512i tail_shifts = _mm512_set_epi64(TAIL_SHIFT_HI, TAIL_SHIFT_LO, TAIL_SHIFT_HI, TAIL_SHIFT_LO,
+                                           TAIL_SHIFT_HI, TAIL_SHIFT_LO, TAIL_SHIFT_HI, TAIL_SHIFT_LO);
     unsigned char area[GROUP_OUT + 192]; /* C99: align by hand */
     unsigned char *stage = area + ((64 - ((uintptr_t)area & 63)) & 63);
     size_t l = 0;
@@ -209,7 +216,7 @@ static size_t enc_lines_stream(const unsigned char *in, size_t nlines, unsigned 
         unsigned char *s = stage + a;
         for (size_t b = 0; b < GROUP_LINES; b += 4)
             enc_four_lines(in + b * MW__B64_LINE_IN, s + b * MW__B64_LINE_OUT, t, tail_spread,
-                           tail_crlf, l + b + 4 == nlines);
+                           tail_shifts, l + b + 4 == nlines);
         memcpy(out, s, head);
         for (j = head; j + 64 <= GROUP_OUT; j += 64)
             _mm512_stream_si512((void *)(out + j), _mm512_load_si512((const void *)(s + j)));
@@ -231,9 +238,11 @@ void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned c
         in += l * MW__B64_LINE_IN;
         out += l * MW__B64_LINE_OUT;
     }
-    __m512i tail_spread = LOADU(tail_spread_idx), tail_crlf = LOADU(tail_crlf_idx);
+    __m512i tail_spread = LOADU(tail_spread_idx);
+    __m512i tail_shifts = _mm512_set_epi64(TAIL_SHIFT_HI, TAIL_SHIFT_LO, TAIL_SHIFT_HI, TAIL_SHIFT_LO,
+                                           TAIL_SHIFT_HI, TAIL_SHIFT_LO, TAIL_SHIFT_HI, TAIL_SHIFT_LO);
     for (; l + 4 <= nlines; l += 4, in += 4 * MW__B64_LINE_IN, out += 4 * MW__B64_LINE_OUT)
-        enc_four_lines(in, out, &t, tail_spread, tail_crlf, l + 4 == nlines);
+        enc_four_lines(in, out, &t, tail_spread, tail_shifts, l + 4 == nlines);
     for (; l < nlines; l++, in += MW__B64_LINE_IN, out += MW__B64_LINE_OUT) {
         /* 57 bytes: 48 into 64 characters, then 9 into 12. */
         _mm512_storeu_si512((void *)out, enc_block(_mm512_maskz_loadu_epi8(ALL48, in), &t));
