@@ -33,7 +33,6 @@
 #include <immintrin.h>
 
 #define LOADU(p) _mm512_loadu_si512((const void *)(p))
-#define LOADU128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
 #define STOREU128(p, v) _mm_storeu_si128((__m128i *)(void *)(p), v)
 #define LOW_BITS(n) ((__mmask64)(((uint64_t)1 << (n)) - 1)) /* n < 64 */
 #define ALL48 LOW_BITS(48)
@@ -67,7 +66,7 @@ static const unsigned char spread_idx[64] = {
  * significant: line bytes 46..52 for characters 62..69, bytes 52..56 for
  * 70..75; TAIL_SHIFT_* hold the offsets. Bytes 14 and 15 of each lane get
  * CR LF by a blend. */
-#define TAILB(b) (41 + ((b) < 8 ? 12 - (b) : (b) < 11 ? 15 : 26 - (b))) /* line byte - 41 + 41 */
+#define TAILB(b) (41 + ((b) < 8 ? 12 - (b) : (b) < 11 ? 15 : 26 - (b))) /* line byte for lane byte b */
 #define TAILSP(k, j) ((j) / 16 % 2 * 64 + TAILB((j) % 16))
 static const unsigned char tail_spread_idx[64] = {R64(TAILSP, 0)};
 #define TAIL_SHIFT_LO 0x0C12181E242A3036LL /* characters 62..69 */
