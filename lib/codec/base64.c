@@ -3,11 +3,13 @@
  *
  * Shape of the stepper: whole units (3-byte groups, 4-character quads,
  * 57-byte / 76-character lines) go straight from next_in to next_out
- * through a bulk kernel (scalar tables, SSSE3 or AVX2, chosen at init from
- * the CPU). Only the edges go through the careful per-byte path here: a
- * group or quad cut by the end of a chunk, padding, a line end that does not
- * fit the learned layout, whitespace or garbage, and output that does not
- * fit (kept in a few pending bytes of the state, so nothing is lost).
+ * through a bulk kernel (scalar tables, SSSE3, AVX2 or AVX-512 VBMI, chosen
+ * at init from the CPU). Only the edges go through the careful per-byte
+ * path here: a group or quad cut by the end of a chunk, padding, a line end
+ * that does not fit the learned layout, whitespace or garbage, and output
+ * that does not fit (kept in a few pending bytes of the state, so nothing
+ * is lost). The one-shot functions call the kernels themselves and start
+ * the stepper only where they stop (see encode_whole, decode_whole).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -334,6 +336,16 @@ static void cursor_close(const cursor *k, mw_codec *c)
     c->total_out += made;
 }
 
+/* Zero the public fields and the base64 state. Two small memsets, not one
+ * over the whole struct: compilers turn the large one into a string store
+ * that later byte loads of the state cannot forward from, which costs more
+ * than the decoding of a short message. The rest of state_ is unused. */
+static void clear_codec(mw_codec *c)
+{
+    memset(c, 0, offsetof(mw_codec, state_));
+    memset(B64_STATE(c), 0, sizeof(mw__b64_state));
+}
+
 /* ------------------------------------------------------------------ */
 /* Encoder                                                             */
 /* ------------------------------------------------------------------ */
@@ -341,7 +353,7 @@ static void cursor_close(const cursor *k, mw_codec *c)
 int mw_b64_encode_init(mw_codec *c, unsigned flags)
 {
     if (!c || (flags & ~(MW_B64_URL | MW_B64_NOPAD | MW_B64_WRAP))) return MW_ERR_INVALID;
-    memset(c, 0, sizeof *c);
+    clear_codec(c);
     c->flags = flags;
     B64_STATE(c)->level = (unsigned char)mw__b64_level_best();
     return MW_OK;
@@ -459,6 +471,46 @@ size_t mw_b64_encoded_len(size_t len, unsigned flags)
     return chars;
 }
 
+/* One-shot encoding into space known to be large enough: the kernels take
+ * everything but the last 1 or 2 bytes, with no stepper around them (for
+ * short messages the stepper's bookkeeping costs as much as the coding).
+ * Gives exactly the stepper's output (RFC 4648 §4; RFC 2045 §6.8 lines). */
+static size_t encode_whole(const mw__b64_kernel *kern, const unsigned char *in, size_t len,
+                           unsigned char *out, unsigned flags)
+{
+    int url = (flags & MW_B64_URL) != 0;
+    unsigned char *o = out;
+    if (len == 0) return 0;
+    if (flags & MW_B64_WRAP) {
+        size_t lines = len / MW__B64_LINE_IN;
+        kern->enc_lines(in, lines, o, url);
+        in += lines * MW__B64_LINE_IN;
+        len -= lines * MW__B64_LINE_IN;
+        o += lines * MW__B64_LINE_OUT;
+    }
+    /* Fewer than 57 bytes are left when wrapping: one last short line. */
+    size_t n = len / 3 * 3, done = kern->enc(in, n, o, url);
+    mw__b64_enc_scalar(in + done, n - done, o + done / 3 * 4, url);
+    o += n / 3 * 4;
+    if (len > n) {
+        uint32_t g = (uint32_t)in[n] << 16 | (len - n > 1 ? (uint32_t)in[n + 1] << 8 : 0);
+        const unsigned char(*pairs)[2] = enc_pairs[url];
+        o[0] = pairs[g >> 12][0];
+        o[1] = pairs[g >> 12][1];
+        o[2] = pairs[g & 0xFFF][0];
+        size_t chars = len - n == 2 ? 3 : 2;
+        if (!(flags & MW_B64_NOPAD))
+            while (chars < 4) o[chars++] = '=';
+        o += chars;
+    }
+    if ((flags & MW_B64_WRAP) && len) {
+        o[0] = '\r';
+        o[1] = '\n';
+        o += 2;
+    }
+    return (size_t)(o - out);
+}
+
 mw_ssize mw__b64_encode_level(int level, const void *in, size_t len, char *out, size_t cap,
                               unsigned flags)
 {
@@ -470,13 +522,7 @@ mw_ssize mw__b64_encode_level(int level, const void *in, size_t len, char *out, 
     size_t need = mw_b64_encoded_len(len, flags);
     if (need == 0 && len) return MW_ERR_INVALID;
     if (cap < need) return MW_ERR_BUFFER;
-    c.next_in = in;
-    c.avail_in = len;
-    c.next_out = (unsigned char *)out;
-    c.avail_out = cap;
-    rc = mw_b64_encode_step(&c, 1);
-    if (rc != MW_CODEC_DONE) return rc < 0 ? rc : MW_ERR_BUFFER;
-    return (mw_ssize)c.total_out;
+    return (mw_ssize)encode_whole(&kernels[level], in, len, (unsigned char *)out, flags);
 }
 
 mw_ssize mw_b64_encode(const void *in, size_t len, char *out, size_t cap, unsigned flags)
@@ -493,7 +539,7 @@ int mw_b64_decode_init(mw_codec *c, unsigned flags)
     unsigned known = MW_B64_URL | MW_B64_NOPAD | MW_B64_MIME | MW_B64_SKIP_GARBAGE;
     if (!c || (flags & ~known)) return MW_ERR_INVALID;
     if ((flags & MW_B64_SKIP_GARBAGE) && !(flags & MW_B64_MIME)) return MW_ERR_INVALID;
-    memset(c, 0, sizeof *c);
+    clear_codec(c);
     c->flags = flags;
     B64_STATE(c)->level = (unsigned char)mw__b64_level_best();
     return MW_OK;
@@ -526,9 +572,17 @@ static void dec_bulk(mw_codec *c, mw__b64_state *st, cursor *k, int url, int mim
     const mw__b64_kernel *kern = &kernels[st->level];
     for (;;) {
         size_t nin = (size_t)(k->in_end - k->in), room = (size_t)(k->out_end - k->out);
-        if (mime && st->col == 0 && st->line_len) {
-            size_t len = st->line_len, used = kern->dec_lines(k->in, nin, k->out, room, len, url);
+        size_t len = mime && st->col == 0 ? st->line_len : 0;
+        /* Before the first line end, try the RFC 2045 length: the line
+         * kernel checks every line it takes, so a wrong guess costs nothing
+         * and a right one lets the first line go through it too. */
+        if (mime && st->col == 0 && !len && nin >= LINE_CHARS + 2 && k->in[LINE_CHARS] == '\r' &&
+            k->in[LINE_CHARS + 1] == '\n')
+            len = LINE_CHARS;
+        if (len) {
+            size_t used = kern->dec_lines(k->in, nin, k->out, room, len, url);
             if (used) {
+                st->line_len = (uint32_t)len;
                 if (len > LINE_CHARS) warn(c, st, MW_CODEC_WARN_LONG_LINE, offset_of(k, k->in) + LINE_CHARS);
                 k->out += used / (len + 2) * (len / 4 * 3);
                 k->in += used;
@@ -718,10 +772,59 @@ int mw_b64_decode_step(mw_codec *c, int finish)
     int waiting = flush(st, &k);
     cursor_close(&k, c);
     if (rc < 0) return rc;
-    return st->done && !waiting ? MW_CODEC_DONE : MW_CODEC_MORE;
+    if (waiting || !st->done) return MW_CODEC_MORE;
+    return MW_CODEC_DONE;
 }
 
 size_t mw_b64_decoded_max(size_t len) { return len / 4 * 3 + (len % 4) * 3 / 4; }
+
+/* Strict one-shot decoding (RFC 4648 §4): whole quads through the kernels
+ * with no stepper around them, then the last quad when it is complete,
+ * padded or not, in canonical form (zero trailing bits). Returns len when
+ * all was decoded (*made output bytes), else the characters done so far: a
+ * multiple of 4 where the stepper takes over (a bad character, another
+ * ending, no room), its state at a quad boundary being the fresh one. */
+static size_t decode_whole(const mw__b64_kernel *kern, const unsigned char *in, size_t len,
+                           unsigned char *out, size_t cap, unsigned flags, size_t *made)
+{
+    int url = (flags & MW_B64_URL) != 0;
+    /* A padded last quad is left to the check below; without padding the
+     * kernels try everything (whole blocks run faster than a masked tail). */
+    size_t lim = in[len - 1] == '=' ? (len - 1) & ~(size_t)3 : len & ~(size_t)3;
+    if (lim / 4 > cap / 3) lim = cap / 3 * 4;
+    size_t n = 0;
+    *made = 0;
+    if (lim) {
+        n = kern->dec(in, lim, out, url);
+        n += mw__b64_dec_scalar(in + n, lim - n, out + n / 4 * 3, url);
+        *made = n / 4 * 3;
+    }
+    if (n == len) return len;
+    if (len - n != 4 || cap - *made < 3) return n;
+    const uint32_t *val = dec_tab[url][3];
+    const unsigned char *q = in + n;
+    uint32_t a = val[q[0]], b = val[q[1]], c = val[q[2]], d = val[q[3]], g;
+    size_t k;
+    if ((a | b) >= 64) return n;
+    g = a << 18 | b << 12;
+    if ((c | d) < 64) {
+        g |= c << 6 | d;
+        k = 3;
+    } else if (c < 64 && q[3] == '=' && !(c & 3)) {
+        g |= c << 6;
+        k = 2;
+    } else if (q[2] == '=' && q[3] == '=' && !(b & 15)) {
+        k = 1;
+    } else {
+        return n;
+    }
+    unsigned char *o = out + *made;
+    o[0] = (unsigned char)(g >> 16);
+    if (k > 1) o[1] = (unsigned char)(g >> 8);
+    if (k > 2) o[2] = (unsigned char)g;
+    *made += k;
+    return len;
+}
 
 mw_ssize mw__b64_decode_level(int level, const char *in, size_t len, void *out, size_t cap,
                               unsigned flags, size_t *error_offset)
@@ -736,6 +839,19 @@ mw_ssize mw__b64_decode_level(int level, const char *in, size_t len, void *out, 
     c.avail_in = len;
     c.next_out = out;
     c.avail_out = cap;
+    if (!(flags & MW_B64_MIME) && len >= 4) {
+        size_t made, done = decode_whole(&kernels[level], c.next_in, len, out, cap, flags, &made);
+        if (done == len) return (mw_ssize)made;
+        /* The stepper goes on from a quad boundary, as if it had got there. */
+        c.next_in += done;
+        c.avail_in -= done;
+        c.total_in = done;
+        if (made) {
+            c.next_out += made;
+            c.avail_out -= made;
+            c.total_out = made;
+        }
+    }
     rc = mw_b64_decode_step(&c, 1);
     if (error_offset && (rc < 0 || B64_STATE(&c)->defect)) *error_offset = (size_t)c.error_offset;
     if (rc < 0) return rc;

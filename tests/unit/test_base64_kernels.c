@@ -1,0 +1,356 @@
+/*
+ * base64 kernels against the scalar path: every level this CPU runs, at
+ * every buffer alignment 0..63 and every length 0..200 (and longer inputs
+ * that reach the four-block and four-line paths), the bulk decoders called
+ * directly with one bad character at every place, corrupted MIME lines at
+ * every place, and the streaming-store paths at every output alignment.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "mw_test.h"
+
+#include "codec/codec_internal.h"
+
+#include <stdlib.h>
+
+static uint64_t g_seed = 0x6b65726eu;
+
+static size_t rnd(size_t n) { return n ? (size_t)(mw_test_rand(&g_seed) % n) : 0; }
+
+static void fill_random(unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)mw_test_rand(&g_seed);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) abort();
+    return p;
+}
+
+/* Encode at level and at the scalar level, compare; then decode the text at
+ * both levels (strict, or MIME for wrapped text) and compare output, return
+ * value and error offset. Buffers start at the given alignments. */
+static void compare_one(int level, const unsigned char *data, size_t len, unsigned eflags,
+                        unsigned char *ibuf, unsigned char *obuf, unsigned char *ref, size_t ia,
+                        size_t oa)
+{
+    unsigned dflags = (eflags & MW_B64_URL) | ((eflags & MW_B64_WRAP) ? MW_B64_MIME : 0);
+    size_t elen = mw_b64_encoded_len(len, eflags);
+    unsigned char *in = ibuf + ia, *out = obuf + oa;
+    memcpy(in, data, len);
+    mw_ssize r0 = mw__b64_encode_level(MW__B64_SCALAR, in, len, (char *)ref, elen, eflags);
+    mw_ssize r1 = mw__b64_encode_level(level, in, len, (char *)out, elen, eflags);
+    if (r0 != (mw_ssize)elen || r1 != r0 || memcmp(out, ref, elen) != 0) {
+        mw_test_fail(__FILE__, __LINE__, "encode level %d len %zu flags %u align %zu/%zu", level, len,
+                     eflags, ia, oa);
+        return;
+    }
+    memcpy(in, ref, elen);
+    size_t o0 = 0, o1 = 0;
+    r0 = mw__b64_decode_level(MW__B64_SCALAR, (const char *)in, elen, ref, len, dflags, &o0);
+    r1 = mw__b64_decode_level(level, (const char *)in, elen, out, len, dflags, &o1);
+    if (r0 != (mw_ssize)len || r1 != r0 || o0 != o1 || memcmp(out, data, len) != 0)
+        mw_test_fail(__FILE__, __LINE__, "decode level %d len %zu flags %u align %zu/%zu: %td %td",
+                     level, len, dflags, ia, oa, r0, r1);
+}
+
+static void test_alignments_and_lengths(void)
+{
+    size_t maxlen = 1500;
+    unsigned char *data = xmalloc(maxlen), *ibuf = xmalloc(2 * maxlen + 128);
+    unsigned char *obuf = xmalloc(2 * maxlen + 128), *ref = xmalloc(2 * maxlen + 128);
+    static const unsigned flag_sets[] = {0, MW_B64_WRAP, MW_B64_URL, MW_B64_URL | MW_B64_WRAP};
+    fill_random(data, maxlen);
+    for (int level = 1; level < MW__B64_LEVELS; level++) {
+        if (!mw__b64_level_supported(level)) continue;
+        for (size_t ia = 0; ia < 64; ia++) {
+            size_t oa = (ia * 37 + 5) % 64; /* in and out at different alignments */
+            for (size_t len = 0; len <= 200; len++)
+                for (size_t f = 0; f < 4; f++)
+                    compare_one(level, data, len, flag_sets[f], ibuf, obuf, ref, ia, oa);
+            for (size_t len = 201; len <= maxlen; len += 29 + ia)
+                for (size_t f = 0; f < 4; f++)
+                    compare_one(level, data, len, flag_sets[f], ibuf, obuf, ref, ia, oa);
+        }
+    }
+    free(data);
+    free(ibuf);
+    free(obuf);
+    free(ref);
+}
+
+#if defined(MW_HAVE_X86_SIMD)
+typedef size_t (*dec_fn)(const unsigned char *in, size_t n, unsigned char *out, int url);
+
+/* The bulk decoders called directly: with one character outside the
+ * alphabet at place p, a kernel stops at a multiple of 4 no later than the
+ * quad holding p, its output matches the scalar kernel's, and nothing is
+ * written past what it reports. */
+static void test_dec_kernels_direct(void)
+{
+    static const struct {
+        int level;
+        dec_fn fn;
+    } kernels[] = {
+        {MW__B64_SSSE3, mw__b64_dec_ssse3},
+        {MW__B64_AVX2, mw__b64_dec_avx2},
+        {MW__B64_AVX512, mw__b64_dec_avx512},
+    };
+    static const unsigned char bad[] = {'*', '=', '\r', '\n', ' ', 0x80, 0xff, 0x00, '-', '_'};
+    unsigned char data[450], text[600], out[500], ref[500];
+    fill_random(data, sizeof data);
+    for (size_t k = 0; k < sizeof kernels / sizeof kernels[0]; k++) {
+        if (!mw__b64_level_supported(kernels[k].level)) continue;
+        for (int url = 0; url <= 1; url++) {
+            mw_ssize n = mw_b64_encode(data, sizeof data, (char *)text, sizeof text, url ? MW_B64_URL : 0);
+            CHECK_INT(n, 600);
+            for (size_t len = 596; len >= 500; len -= 4) { /* ends at every place in a 64-char block */
+                for (size_t p = 0; p < len; p += 1 + rnd(3)) {
+                    unsigned char saved = text[p], b = bad[rnd(sizeof bad)];
+                    if ((b == '-' || b == '_') && url) b = '*';
+                    text[p] = b;
+                    memset(out, 0xA5, sizeof out);
+                    size_t want = mw__b64_dec_scalar(text, len, ref, url);
+                    size_t got = kernels[k].fn(text, len, out, url);
+                    size_t wrote = sizeof out;
+                    while (wrote > 0 && out[wrote - 1] == 0xA5) wrote--;
+                    if (got % 4 || got > want || got / 4 * 3 < wrote ||
+                        memcmp(out, ref, got / 4 * 3) != 0)
+                        mw_test_fail(__FILE__, __LINE__, "level %d url %d len %zu bad %02x at %zu: got %zu",
+                                     kernels[k].level, url, len, b, p, got);
+                    text[p] = saved;
+                }
+                /* No bad character: the whole length is taken. */
+                memset(out, 0xA5, sizeof out);
+                CHECK_INT((mw_ssize)kernels[k].fn(text, len, out, url), (mw_ssize)len);
+                CHECK_MEM(out, len / 4 * 3, data, len / 4 * 3);
+                CHECK_INT(out[len / 4 * 3], 0xA5);
+            }
+        }
+    }
+}
+#else
+static void test_dec_kernels_direct(void) {}
+#endif
+
+/* MIME text of 76-character lines with one byte replaced at every place
+ * (characters, CR, LF): every level gives the scalar level's output, return
+ * value, warnings and defect offset, one-shot and in a stepper with small
+ * output space. */
+static void test_mime_lines_corrupted(void)
+{
+    unsigned char data[57 * 9 + 20], back0[700], back1[700];
+    char text[800];
+    fill_random(data, sizeof data);
+    mw_ssize n = mw_b64_encode(data, sizeof data, text, sizeof text, MW_B64_WRAP);
+    CHECK(n > 0);
+    static const char bad[] = {'*', '=', '\r', '\n', ' ', 'A', '\t'};
+    static const unsigned modes[] = {MW_B64_MIME, MW_B64_MIME | MW_B64_SKIP_GARBAGE};
+    for (size_t m = 0; m < 2; m++) {
+        for (size_t p = 0; p < (size_t)n; p++) {
+            char saved = text[p], b = bad[(p * 5 + m) % sizeof bad];
+            if (b == saved) b = '*';
+            text[p] = b;
+            size_t o0 = 0, o1 = 0;
+            mw_ssize d0 = mw__b64_decode_level(MW__B64_SCALAR, text, (size_t)n, back0, sizeof back0,
+                                               modes[m], &o0);
+            for (int level = 1; level < MW__B64_LEVELS; level++) {
+                if (!mw__b64_level_supported(level)) continue;
+                mw_ssize d1 = mw__b64_decode_level(level, text, (size_t)n, back1, sizeof back1, modes[m], &o1);
+                if (d0 != d1 || o0 != o1 || (d0 > 0 && memcmp(back0, back1, (size_t)d0) != 0))
+                    mw_test_fail(__FILE__, __LINE__, "mode %u level %d byte %02x at %zu: %td/%td off %zu/%zu",
+                                 modes[m], level, (unsigned char)b, p, d0, d1, o0, o1);
+                /* Stepper with 100 bytes of output space per call. */
+                mw_codec c;
+                CHECK_INT(mw_b64_decode_init(&c, modes[m]), MW_OK);
+                CHECK_INT(mw__b64_codec_set_level(&c, level), MW_OK);
+                c.next_in = (const unsigned char *)text;
+                c.avail_in = (size_t)n;
+                int rc = MW_CODEC_MORE;
+                size_t made = 0;
+                while (rc == MW_CODEC_MORE && made < sizeof back1) {
+                    c.next_out = back1 + made;
+                    c.avail_out = sizeof back1 - made < 100 ? sizeof back1 - made : 100;
+                    size_t room = c.avail_out;
+                    rc = mw_b64_decode_step(&c, 1);
+                    made += room - c.avail_out;
+                }
+                if (d0 >= 0 && (rc != MW_CODEC_DONE || made != (size_t)d0 ||
+                                memcmp(back0, back1, made) != 0))
+                    mw_test_fail(__FILE__, __LINE__, "stepper mode %u level %d at %zu", modes[m], level, p);
+                if (d0 < 0 && rc != d0)
+                    mw_test_fail(__FILE__, __LINE__, "stepper mode %u level %d at %zu: rc %d", modes[m],
+                                 level, p, rc);
+            }
+            text[p] = saved;
+        }
+    }
+}
+
+/* Outputs of 4 MiB and more take the streaming-store paths, which first
+ * step to an aligned output address: every output alignment 0..63 must give
+ * the scalar result, and a bad character right after the aligning prologue
+ * or deep inside must be found at its exact offset. */
+static void test_streaming_alignments(void)
+{
+    size_t len = ((size_t)4 << 20) + 999, elen = mw_b64_encoded_len(len, 0);
+    unsigned char *data = xmalloc(len), *back = xmalloc(len + 64);
+    char *text = xmalloc(elen), *enc = xmalloc(elen + 64);
+    fill_random(data, len);
+    CHECK_INT(mw__b64_encode_level(MW__B64_SCALAR, data, len, text, elen, 0), (mw_ssize)elen);
+    for (size_t a = 0; a < 64; a++) {
+        CHECK_INT(mw_b64_decode(text, elen, back + a, len, 0, NULL), (mw_ssize)len);
+        if (memcmp(back + a, data, len) != 0) mw_test_fail(__FILE__, __LINE__, "decode align %zu", a);
+        if (a % 4 == 0 || a % 9 == 1) {
+            CHECK_INT(mw_b64_encode(data, len, enc + a, elen, 0), (mw_ssize)elen);
+            if (memcmp(enc + a, text, elen) != 0) mw_test_fail(__FILE__, __LINE__, "encode align %zu", a);
+        }
+    }
+    /* Wrapped: groups of 64 lines through a staging area; the line count
+     * is no multiple of 64 or 4, and the last line is short. */
+    size_t wlen = mw_b64_encoded_len(len, MW_B64_WRAP);
+    char *wref = xmalloc(wlen), *wenc = xmalloc(wlen + 64);
+    CHECK_INT(mw__b64_encode_level(MW__B64_SCALAR, data, len, wref, wlen, MW_B64_WRAP), (mw_ssize)wlen);
+    for (size_t a = 0; a < 64; a += 1 + a / 4) {
+        CHECK_INT(mw_b64_encode(data, len, wenc + a, wlen, MW_B64_WRAP), (mw_ssize)wlen);
+        if (memcmp(wenc + a, wref, wlen) != 0) mw_test_fail(__FILE__, __LINE__, "wrapped align %zu", a);
+        size_t lines = (len - a * 57 * 3) / 57, wl = mw_b64_encoded_len(lines * 57, MW_B64_WRAP);
+        CHECK_INT(mw_b64_encode(data, lines * 57, wenc + a, wl, MW_B64_WRAP), (mw_ssize)wl);
+        if (memcmp(wenc + a, wref, wl) != 0) mw_test_fail(__FILE__, __LINE__, "%zu whole lines", lines);
+    }
+    CHECK_INT(mw_b64_decode(wref, wlen, back, len, MW_B64_MIME, NULL), (mw_ssize)len);
+    CHECK(memcmp(back, data, len) == 0);
+    free(wref);
+    free(wenc);
+    static const size_t places[] = {0, 3, 4, 85, 100, 255, 256, 1000, 77777};
+    for (size_t i = 0; i < sizeof places / sizeof places[0] + 1; i++) {
+        size_t pos = i < sizeof places / sizeof places[0] ? places[i] : elen - 1 - rnd(100000);
+        char saved = text[pos];
+        text[pos] = '*';
+        size_t off = 0;
+        CHECK_INT(mw_b64_decode(text, elen, back + i, len, 0, &off), MW_ERR_SYNTAX);
+        CHECK_INT((mw_ssize)off, (mw_ssize)pos);
+        text[pos] = saved;
+    }
+    free(data);
+    free(back);
+    free(text);
+    free(enc);
+}
+
+/* Reference: the stepper in one call with all input and the given space. */
+static mw_ssize stepper_decode(int level, const char *in, size_t len, unsigned char *out, size_t cap,
+                               unsigned flags, size_t *off)
+{
+    mw_codec c;
+    *off = len;
+    if (mw_b64_decode_init(&c, flags) != MW_OK || mw__b64_codec_set_level(&c, level) != MW_OK)
+        return -1000;
+    c.next_in = (const unsigned char *)in;
+    c.avail_in = len;
+    c.next_out = out;
+    c.avail_out = cap;
+    int rc = mw_b64_decode_step(&c, 1);
+    if (rc < 0 || c.warnings) *off = (size_t)c.error_offset;
+    if (rc < 0) return rc;
+    return rc == MW_CODEC_DONE ? (mw_ssize)c.total_out : MW_ERR_BUFFER;
+}
+
+/* The one-shot decoder runs the kernels itself and checks a padded last
+ * quad inline: with every byte value in each of the last four places (and
+ * one character dropped or added), every flag set and output space exactly
+ * enough, one byte short and a few bytes, it must give the stepper's
+ * result, error offset and output. */
+static void test_oneshot_matches_stepper(void)
+{
+    static const unsigned flag_sets[] = {0, MW_B64_URL, MW_B64_NOPAD, MW_B64_URL | MW_B64_NOPAD};
+    unsigned char data[300], a[300], b[300];
+    char text[420];
+    fill_random(data, sizeof data);
+    for (size_t len = 0; len <= 300; len += len < 70 ? 1 : 23) {
+        for (size_t f = 0; f < 4; f++) {
+            unsigned flags = flag_sets[f];
+            mw_ssize n = mw_b64_encode(data, len, text, sizeof text - 1, flags);
+            CHECK(n >= 0);
+            if (n < 0) return;
+            for (size_t place = 1; place <= 4 && place <= (size_t)n; place++) {
+                for (int byte = 0; byte < 256; byte += (len % 3 == 1 ? 1 : 5)) {
+                    char saved = text[(size_t)n - place];
+                    text[(size_t)n - place] = (char)byte;
+                    for (int extra = -1; extra <= 1; extra++) {
+                        size_t tlen = (size_t)((mw_ssize)n + extra);
+                        if (extra > 0) text[n] = "=A"[byte & 1];
+                        size_t want_cap = mw_b64_decoded_max(tlen);
+                        const size_t caps[] = {want_cap, want_cap ? want_cap - 1 : 0, want_cap / 2};
+                        for (size_t ci = 0; ci < 3; ci++) {
+                            for (int level = 0; level < MW__B64_LEVELS; level++) {
+                                if (!mw__b64_level_supported(level)) continue;
+                                size_t o1 = 0, o2 = 0;
+                                memset(a, 0x5A, sizeof a);
+                                memset(b, 0x5A, sizeof b);
+                                mw_ssize r1 = mw__b64_decode_level(level, text, tlen, a, caps[ci], flags, &o1);
+                                mw_ssize r2 = stepper_decode(level, text, tlen, b, caps[ci], flags, &o2);
+                                if (r1 != r2 || o1 != o2 || (r1 > 0 && memcmp(a, b, (size_t)r1) != 0))
+                                    mw_test_fail(__FILE__, __LINE__,
+                                                 "len %zu flags %u byte %02x at -%zu extra %d cap %zu level %d: %td/%td off %zu/%zu",
+                                                 len, flags, byte, place, extra, caps[ci], level, r1, r2, o1, o2);
+                            }
+                        }
+                    }
+                    text[(size_t)n - place] = saved;
+                }
+            }
+        }
+    }
+}
+
+/* One-shot encoding (kernels called directly, last group and CRLF written
+ * inline) against the stepper fed one byte at a time, every length 0..700
+ * and every flag set, at every level. */
+static void test_oneshot_encode_matches_stepper(void)
+{
+    static const unsigned flag_sets[] = {0,
+                                         MW_B64_URL,
+                                         MW_B64_NOPAD,
+                                         MW_B64_WRAP,
+                                         MW_B64_WRAP | MW_B64_NOPAD,
+                                         MW_B64_WRAP | MW_B64_URL | MW_B64_NOPAD};
+    unsigned char data[700], a[1000], b[1000];
+    fill_random(data, sizeof data);
+    for (size_t len = 0; len <= sizeof data; len++) {
+        for (size_t f = 0; f < sizeof flag_sets / sizeof flag_sets[0]; f++) {
+            for (int level = 0; level < MW__B64_LEVELS; level++) {
+                if (!mw__b64_level_supported(level)) continue;
+                mw_ssize r1 = mw__b64_encode_level(level, data, len, (char *)a, sizeof a, flag_sets[f]);
+                mw_codec c;
+                CHECK_INT(mw_b64_encode_init(&c, flag_sets[f]), MW_OK);
+                CHECK_INT(mw__b64_codec_set_level(&c, level), MW_OK);
+                c.next_out = b;
+                c.avail_out = sizeof b;
+                int rc = MW_CODEC_MORE;
+                for (size_t i = 0; i <= len && rc == MW_CODEC_MORE; i++) {
+                    c.next_in = data + i;
+                    c.avail_in = i < len ? 1 : 0;
+                    rc = mw_b64_encode_step(&c, i == len);
+                }
+                if (rc != MW_CODEC_DONE || r1 != (mw_ssize)c.total_out ||
+                    r1 != (mw_ssize)mw_b64_encoded_len(len, flag_sets[f]) || memcmp(a, b, (size_t)r1) != 0)
+                    mw_test_fail(__FILE__, __LINE__, "len %zu flags %u level %d: %td/%llu", len,
+                                 flag_sets[f], level, r1, (unsigned long long)c.total_out);
+            }
+        }
+    }
+}
+
+int main(void)
+{
+    MW_RUN(test_alignments_and_lengths);
+    MW_RUN(test_dec_kernels_direct);
+    MW_RUN(test_mime_lines_corrupted);
+    MW_RUN(test_streaming_alignments);
+    MW_RUN(test_oneshot_matches_stepper);
+    MW_RUN(test_oneshot_encode_matches_stepper);
+    return mw_test_finish();
+}
