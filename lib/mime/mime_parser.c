@@ -622,9 +622,11 @@ static int xform_start(mw_mime_parser *p, int cte, int is_text, mw_slice charset
             defect(p, MW_MIME_DEFECT_BAD_CHARSET);
     }
     if (!p->decoding && !p->converting) return MW_OK;
-    if (!p->dbuf) p->dbuf = mw__malloc(&p->mem, DECODE_CHUNK);
-    if (!p->cbuf) p->cbuf = mw__malloc(&p->mem, 4 * DECODE_CHUNK + 16);
-    if (!p->dbuf || !p->cbuf) {
+    /* Each buffer only when its stage runs: a decode-only parser never
+     * touches the 64 KiB conversion buffer (docs/performance.md, RSS). */
+    if (p->decoding && !p->dbuf) p->dbuf = mw__malloc(&p->mem, DECODE_CHUNK);
+    if (p->converting && !p->cbuf) p->cbuf = mw__malloc(&p->mem, 4 * DECODE_CHUNK + 16);
+    if ((p->decoding && !p->dbuf) || (p->converting && !p->cbuf)) {
         xform_stop(p);
         return MW_ERR_NOMEM;
     }
