@@ -787,6 +787,12 @@ static int headers_event(void *vctx, const mw_mime_event *ev)
 {
     (void)vctx;
     if (ev->type == MW_MIME_PART_BEGIN) return 1; /* the top-level header block is over */
+    if (ev->type == MW_MIME_DEFECT && ev->defect == MW_MIME_DEFECT_MBOX_FROM) {
+        fputs("mw-mime: mbox From_ line skipped: ", stderr);
+        put_text(stderr, ev->value.base, ev->value.len);
+        fputc('\n', stderr);
+        return 0;
+    }
     if (ev->type != MW_MIME_HEADER || ev->path.len) return 0;
     size_t cap = 3 * ev->unfolded.len + 1;
     char *out = malloc(cap);

@@ -144,7 +144,13 @@ typedef enum mw_mime_defect {
     /** a second Content-Type/-Disposition/-Transfer-Encoding: ignored */
     MW_MIME_DEFECT_DUPLICATE_FIELD = 17,
     /** base64/quoted-printable body data with errors (decode mode) */
-    MW_MIME_DEFECT_BAD_ENCODING = 18
+    MW_MIME_DEFECT_BAD_ENCODING = 18,
+    /** the input started with an mbox "From " envelope line (RFC 4155): it was skipped, not
+     *  taken as a header; the event's value holds the line without its line end */
+    MW_MIME_DEFECT_MBOX_FROM = 19,
+    /** RFC 2047 encoded words inside a Content-Type/-Disposition parameter value (against
+     *  RFC 2047 §5): decoded in name and filename, see mw_mime_param.value */
+    MW_MIME_DEFECT_2047_PARAM = 20
 } mw_mime_defect;
 
 /** One Content-Type or Content-Disposition parameter. */
@@ -198,7 +204,7 @@ typedef struct mw_mime_event {
     /* BODY, PREAMBLE, EPILOGUE */
     mw_slice data; /**< the chunk: raw bytes, or decoded ones with MW_MIME_DECODE */
     /* DEFECT */
-    int defect; /**< mw_mime_defect */
+    int defect; /**< mw_mime_defect (for MBOX_FROM, value holds the skipped line) */
 } mw_mime_event;
 
 /* ------------------------------------------------------------------ */

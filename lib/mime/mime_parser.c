@@ -78,6 +78,7 @@ struct mw_mime_parser {
     int exhausted; /* parts limit hit: boundary detection is off */
     int lf_reported;
     int pending_child; /* a message/rfc822 was announced: push its child next */
+    int mbox_checked;  /* the input's first line was looked at for an mbox From_ line */
 
     /* unwinding after a delimiter or at the end */
     size_t keep;
@@ -237,6 +238,10 @@ MW_API const char *mw_mime_defect_str(int d)
         return "duplicate MIME header field";
     case MW_MIME_DEFECT_BAD_ENCODING:
         return "errors in encoded body data";
+    case MW_MIME_DEFECT_MBOX_FROM:
+        return "mbox From_ line skipped";
+    case MW_MIME_DEFECT_2047_PARAM:
+        return "RFC 2047 encoded word in a parameter";
     default:
         return "unknown defect";
     }
@@ -451,6 +456,40 @@ static int valid_field_name(const unsigned char *s, size_t n)
 
 static int finish_headers(mw_mime_parser *p, mw_mime_event *ev);
 
+enum { MBOX_NO = -1 };
+
+/* An mbox "From " envelope line (RFC 4155) as the first line of the input
+ * is no header field: skip it and hand it out as a DEFECT event with the
+ * line in ev->value, as mature readers do. "From :" (obs-ftext WSP before
+ * the colon, RFC 5322 §4.5) stays a header field. Returns MW_MIME_DEFECT,
+ * 0 (need more input) or MBOX_NO. */
+static int step_mbox_from(mw_mime_parser *p, mw_mime_event *ev, const unsigned char *d,
+                          size_t len)
+{
+    static const char from[] = "From ";
+    size_t pre = len < 5 ? len : 5;
+    if (memcmp(d, from, pre) != 0) return MBOX_NO;
+    if (pre < 5) return p->eof ? MBOX_NO : 0;
+    size_t lim = p->opt.line + 2, upto = len < lim ? len : lim;
+    const unsigned char *lf = memchr(d, '\n', upto);
+    if (!lf) {
+        if (len >= lim) return MBOX_NO; /* too long for an envelope line: a bad header line */
+        if (!p->eof) return 0;
+    }
+    size_t linelen = lf ? (size_t)(lf - d) + 1 : len, content = lf ? (size_t)(lf - d) : len;
+    size_t i = 4;
+    while (i < content && (d[i] == ' ' || d[i] == '\t'))
+        i++;
+    if (i < content && d[i] == ':') return MBOX_NO;
+    if (lf && (lf == d || lf[-1] != '\r')) bare_lf(p, (uint64_t)(lf - d));
+    if (content && d[content - 1] == '\r') content--;
+    ev_frame(p, ev, MW_MIME_DEFECT, top(p), 0);
+    ev->defect = MW_MIME_DEFECT_MBOX_FROM;
+    ev->value = (mw_slice){(const char *)d, content};
+    consume(p, linelen);
+    return MW_MIME_DEFECT;
+}
+
 /* Look at the field at the start of the buffer. Returns an event type,
  * 0 for need-more, or < 0; *ended is set when the header block is over
  * (finish_headers must run). */
@@ -471,6 +510,12 @@ static int step_headers(mw_mime_parser *p, mw_mime_event *ev)
         return finish_headers(p, ev);
     }
     if (d[0] == '\r' && len < 2 && !p->eof) return 0;
+    if (!p->mbox_checked) {
+        int r = p->nframes == 1 && p->base_off == 0 ? step_mbox_from(p, ev, d, len) : MBOX_NO;
+        if (r == 0) return 0;
+        p->mbox_checked = 1;
+        if (r != MBOX_NO) return r;
+    }
     /* A delimiter line ends an unterminated header block (the part is cut). */
     if (d[0] == '-' && p->nactive && !p->exhausted) {
         if (len < 2 && !p->eof) return 0;
@@ -1075,6 +1120,7 @@ static void parser_reset_state(mw_mime_parser *p)
     p->exhausted = 0;
     p->lf_reported = 0;
     p->pending_child = 0;
+    p->mbox_checked = 0;
     p->dq_head = p->dq_len = 0;
     p->hs_pos = p->hs_scan = 0;
     p->hs_bare = p->hs_long = 0;

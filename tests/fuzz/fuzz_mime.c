@@ -39,6 +39,11 @@ static void on_event(digest *d, const mw_mime_event *ev, size_t in_len)
 {
     if (d->ended) abort();
     if (ev->type == MW_MIME_DEFECT) {
+        /* The mbox envelope line: only the input's first line, handed out whole. */
+        if (ev->defect == MW_MIME_DEFECT_MBOX_FROM &&
+            (ev->offset != 0 || ev->value.len < 5 || ev->value.len > in_len ||
+             memcmp(ev->value.base, "From ", 5) != 0))
+            abort();
         /* A commutative sum: defects found by different stages (boundary
          * scan, decoder) may come out in a cut-dependent order; the set
          * of (code, offset) pairs may not differ. */

@@ -1157,6 +1157,69 @@ static void test_filename_2047(void)
     free(s);
 }
 
+/* An mbox From_ line (RFC 4155) as the input's first line is skipped and
+ * reported with the line, never taken as a header or as the body start. */
+static void test_mbox_from(void)
+{
+    check_msg("From alice@example.org Thu Nov 26 23:00:00 2026\r\nSubject: x\r\n\r\nbody\r\n",
+              NULL,
+              "H  Subject: x\n"
+              "BEGIN  d0 #0 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY  [body\\r\\n]\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT  19 @0\n");
+    /* LF-only mbox files: the bare LF is reported too (once). */
+    check_msg("From a@b Thu Nov 26 23:00:00 2026\nSubject: x\n\nbody\n", NULL,
+              "H  Subject: x\n"
+              "BEGIN  d0 #0 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY  [body\\n]\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT  19 @0\n"
+              "DEFECT  6 @33\n");
+    /* "From :" is a header field with obsolete WSP before the colon. */
+    check_msg("From : a@b\r\n\r\n", NULL,
+              "H  From: a@b\n"
+              "BEGIN  d0 #0 k1 text/plain cte0 cs=us-ascii\n"
+              "END \n"
+              "MEND\n");
+    /* Only at the start of the input: in a body part it is a bad header line. */
+    check_msg("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nFrom x y\r\n\r\nz\r\n"
+              "--b--\r\n",
+              NULL,
+              "H  Content-Type: multipart/mixed; boundary=b\n"
+              "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=b boundary=b\n"
+              "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY 1 [From x y\\r\\n\\r\\nz]\n"
+              "END 1\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT 1 13 @50\n");
+    /* The envelope line at the end of the input, without a line end. */
+    check_msg("From x", NULL,
+              "BEGIN  d0 #0 k1 text/plain cte0 cs=us-ascii\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT  19 @0\n"
+              "DEFECT  12 @6\n");
+    /* The event hands out the line. */
+    mw_mime_parser *p = mw_mime_parser_new(NULL, NULL);
+    CHECK(p != NULL);
+    if (!p) return;
+    const char *msg = "From a@b Fri Nov 27 00:00:00 2026\r\nSubject: y\r\n\r\n";
+    CHECK_INT(mw_mime_feed(p, msg, strlen(msg)), (mw_ssize)strlen(msg));
+    mw_mime_event ev;
+    CHECK_INT(mw_mime_next(p, &ev), MW_MIME_DEFECT);
+    CHECK_INT(ev.defect, MW_MIME_DEFECT_MBOX_FROM);
+    CHECK_INT(ev.offset, 0);
+    CHECK_MEM(ev.value.base, ev.value.len, "From a@b Fri Nov 27 00:00:00 2026", 33);
+    CHECK(strcmp(mw_mime_defect_str(MW_MIME_DEFECT_MBOX_FROM), "mbox From_ line skipped") == 0);
+    CHECK_INT(mw_mime_next(p, &ev), MW_MIME_HEADER);
+    CHECK_MEM(ev.name.base, ev.name.len, "Subject", 7);
+    mw_mime_parser_free(p);
+}
+
 /* Every tests/vectors/mime/X.eml with an X.expect (the event log of a raw
  * parse) is replayed whole, at chunk sizes 1-8, random cuts and zero-copy.
  * MW_MIME_WRITE_EXPECT=1 writes missing .expect files (review them!). */
@@ -1234,5 +1297,6 @@ int main(void)
     MW_RUN(test_filename_2047);
     MW_RUN(test_vector_files);
     MW_RUN(test_decode_vectors);
+    MW_RUN(test_mbox_from);
     return mw_test_finish();
 }
