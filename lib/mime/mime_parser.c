@@ -777,13 +777,6 @@ static int parse_cte(mw_mime_parser *p, mw_slice *name)
     return MW_MIME_CTE_UNKNOWN;
 }
 
-static int has_encoded_word(mw_slice v)
-{
-    for (size_t i = 0; i + 1 < v.len; i++)
-        if (v.base[i] == '=' && v.base[i + 1] == '?') return 1;
-    return 0;
-}
-
 static void report_bits(mw_mime_parser *p, unsigned bits)
 {
     for (int d = 1; d < 32; d++)
@@ -902,22 +895,7 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
     ev->ndisp_params = cd.nparams;
     const mw_mime_param *fn = find_param(cd.params, cd.nparams, "filename");
     if (!fn) fn = find_param(ct.params, ct.nparams, "name");
-    if (fn) ev->filename = fn->value;
-    if (fn && !fn->rfc2231 && has_encoded_word(fn->value)) {
-        /* Outlook writes RFC 2047 words inside quoted filenames (against
-         * RFC 2047 §5); every mature reader decodes them. */
-        size_t cap = 3 * fn->value.len + 1;
-        char *out = mw__arena_reserve(&p->arena, cap);
-        if (out && p->arena.cap - p->arena.len >= cap) {
-            unsigned bad = 0;
-            mw_ssize n = mw_2047_decode(fn->value.base, fn->value.len, out, cap, 0, &bad);
-            if (n >= 0) {
-                p->arena.len += (size_t)n + 1;
-                ev->filename = (mw_slice){out, (size_t)n};
-                if (bad & MW_2047_DEFECT_CHARSET) defect(p, MW_MIME_DEFECT_BAD_CHARSET);
-            }
-        }
-    }
+    if (fn) ev->filename = fn->value; /* RFC 2047 words already decoded (mime_params.c) */
     if (kind == MW_MIME_KIND_LEAF && p->opt.flags) {
         rc = xform_start(p, cte, is_text, ev->charset);
         if (rc) return rc;

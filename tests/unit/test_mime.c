@@ -1157,6 +1157,53 @@ static void test_filename_2047(void)
     free(s);
 }
 
+/* The parameter rule (docs/mime.md, "Parameters"): RFC 2047 words are
+ * decoded in plain name and filename values, in the parameter itself too,
+ * and reported; every other parameter keeps its bytes. */
+static void test_param_2047_rule(void)
+{
+    check_msg("Content-Type: application/pdf; name=\"=?UTF-8?B?Y2Fmw6kucGRm?=\";\r\n"
+              " x-title=\"=?UTF-8?Q?caf=C3=A9?=\"\r\n"
+              "Content-Disposition: attachment; FileName=\"=?iso-8859-1?q?r=E9sum=E9?=.pdf\"\r\n"
+              "\r\nx",
+              NULL,
+              "H  Content-Type: application/pdf; name=\"=?UTF-8?B?Y2Fmw6kucGRm?=\"; x-title=\"=?UTF-8?Q?caf=C3=A9?=\"\n"
+              "H  Content-Disposition: attachment; FileName=\"=?iso-8859-1?q?r=E9sum=E9?=.pdf\"\n"
+              "BEGIN  d0 #0 k1 application/pdf cte0 disp=attachment fn=r\\xc3\\xa9sum\\xc3\\xa9.pdf "
+              "name=caf\\xc3\\xa9.pdf x-title==?UTF-8?Q?caf=C3=A9?= "
+              ";filename=r\\xc3\\xa9sum\\xc3\\xa9.pdf\n"
+              "BODY  [x]\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT  20 @178\n");
+    /* A boundary that looks like an encoded word is used byte for byte. */
+    check_msg("Content-Type: multipart/mixed; boundary=\"=?x?q?y?=\"\r\n\r\n"
+              "--=?x?q?y?=\r\n\r\na\r\n--=?x?q?y?=--\r\n",
+              NULL,
+              "H  Content-Type: multipart/mixed; boundary=\"=?x?q?y?=\"\n"
+              "BEGIN  d0 #0 k2 multipart/mixed cte0 bd==?x?q?y?= boundary==?x?q?y?=\n"
+              "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY 1 [a]\n"
+              "END 1\n"
+              "END \n"
+              "MEND\n");
+    /* RFC 2231 values are final; no word, no defect; an unknown charset is kept. */
+    char *s = parse_simple("Content-Type: text/plain; name*=utf-8''%3D%3Fx%3F; "
+                           "charset=\"=?utf-8?q?koi8-r?=\"\r\n"
+                           "Content-Disposition: inline; filename=\"a=?b.txt\"\r\n\r\n",
+                           NULL);
+    CHECK(s && strstr(s, " cs==?utf-8?q?koi8-r?= "));
+    CHECK(s && strstr(s, " name==?x? "));
+    CHECK(s && strstr(s, " fn=a=?b.txt "));
+    CHECK(s && !strstr(s, "DEFECT  20"));
+    free(s);
+    s = parse_simple("Content-Type: application/x; name=\"=?x-no-such-cs?q?abc?=\"\r\n\r\n", NULL);
+    CHECK(s && strstr(s, " fn==?x-no-such-cs?q?abc?= "));
+    CHECK(s && strstr(s, "DEFECT  16 @"));
+    CHECK(s && !strstr(s, "DEFECT  20"));
+    free(s);
+}
+
 /* An mbox From_ line (RFC 4155) as the input's first line is skipped and
  * reported with the line, never taken as a header or as the body start. */
 static void test_mbox_from(void)
@@ -1298,5 +1345,6 @@ int main(void)
     MW_RUN(test_vector_files);
     MW_RUN(test_decode_vectors);
     MW_RUN(test_mbox_from);
+    MW_RUN(test_param_2047_rule);
     return mw_test_finish();
 }
