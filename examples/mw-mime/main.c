@@ -800,7 +800,10 @@ static int headers_event(void *vctx, const mw_mime_event *ev)
         fprintf(stderr, "mw-mime: out of memory\n");
         return EXIT_DATA + 1;
     }
-    mw_ssize n = mw_2047_decode(ev->unfolded.base, ev->unfolded.len, out, cap, 0, NULL);
+    /* Address fields are structured: a quoted string is literal there
+     * (RFC 2047 §5 (3)), as in the parsed entries printed below. */
+    unsigned fl = is_address_field(ev->name) ? MW_2047_PHRASE : 0u;
+    mw_ssize n = mw_2047_decode(ev->unfolded.base, ev->unfolded.len, out, cap, fl, NULL);
     put_text(stdout, ev->name.base, ev->name.len);
     fputs(": ", stdout);
     if (n >= 0)
