@@ -16,6 +16,11 @@
 #include "codec/codec_internal.h"
 
 #define DECODE_CHUNK 16384u /* decoded bytes per BODY event in MW_MIME_DECODE mode */
+/* Input per conversion step: the converter's output room (cbuf) is always
+ * at least 16 times its input, so iconv never stops on E2BIG in the middle
+ * of a character (glibc's TSCII then answers differently, which would make
+ * the output depend on how the input was cut; codec_internal.h). */
+#define CONVERT_IN_MAX (DECODE_CHUNK / 4u)
 
 /* ---- state --------------------------------------------------------- */
 
@@ -112,6 +117,9 @@ struct mw_mime_parser {
     int converting; /* charset conversion to UTF-8 active */
     int flushed;    /* the end-of-part flush was emitted */
     int enc_reported;
+    int dec_finished;  /* the decoder has been run with finish */
+    int xpending;      /* the converter has output left for the next event */
+    size_t dpos, dlen; /* decoded bytes in dbuf[dpos, dlen) not yet converted */
     uint64_t body_off; /* input offset where the transformed body starts */
     mw_codec codec;
     mw__charset cs;
@@ -636,6 +644,8 @@ static void xform_stop(mw_mime_parser *p)
 {
     if (p->converting) mw__charset_close(&p->cs);
     p->xform = p->decoding = p->converting = 0;
+    p->dec_finished = p->xpending = 0;
+    p->dpos = p->dlen = 0;
 }
 
 /* Set up decoding and charset conversion for a leaf about to stream. */
@@ -704,36 +714,58 @@ static int codec_step(mw_mime_parser *p, int finish)
 
 /* Run raw bytes d[0..n) (n may be 0 with finish) through the decoder and
  * the converter. *took receives the raw bytes consumed; the result is in
- * *out (a parser buffer). */
+ * *out (a parser buffer). The converter may not take everything when a
+ * charset expands more than the output buffer allows (TSCII: one byte to
+ * twelve): decoded bytes it left wait in dbuf[dpos, dlen), raw ones stay in
+ * the input, and p->xpending says that another call has output to give, so
+ * nothing is dropped and the result does not depend on how input was cut. */
 static void xform_run(mw_mime_parser *p, const unsigned char *d, size_t n, int finish, size_t *took,
                       mw_slice *out)
 {
     static const unsigned char empty[1];
     if (!d) d = empty; /* the flush at the end of a part has no input */
     const unsigned char *src = d;
-    size_t srclen = n < DECODE_CHUNK ? n : DECODE_CHUNK;
+    size_t max = p->converting ? CONVERT_IN_MAX : DECODE_CHUNK;
+    size_t srclen = n < max ? n : max;
     *took = srclen;
     if (p->decoding) {
-        p->codec.next_in = d;
-        p->codec.avail_in = n;
-        p->codec.next_out = p->dbuf;
-        p->codec.avail_out = DECODE_CHUNK;
-        if (codec_step(p, finish) < 0) { /* lenient decoders do not fail; be safe */
-            p->codec.warnings |= MW_CODEC_WARN_BAD_CHAR;
+        *took = 0;
+        if (p->dpos == p->dlen && !p->dec_finished) {
+            p->codec.next_in = d;
+            p->codec.avail_in = n;
+            p->codec.next_out = p->dbuf;
+            p->codec.avail_out = max;
+            if (codec_step(p, finish) < 0) { /* lenient decoders do not fail; be safe */
+                p->codec.warnings |= MW_CODEC_WARN_BAD_CHAR;
+            }
+            /* Reported at the end of the part: a later warning can point
+             * earlier (trailing bits at the last data byte), so the first
+             * offset is only known once the decoder has seen everything. */
+            if (finish) {
+                codec_warnings(p);
+                p->dec_finished = 1;
+            }
+            *took = n - p->codec.avail_in;
+            p->dpos = 0;
+            p->dlen = max - p->codec.avail_out;
         }
-        /* Reported at the end of the part: a later warning can point
-         * earlier (trailing bits at the last data byte), so the first
-         * offset is only known once the decoder has seen everything. */
-        if (finish) codec_warnings(p);
-        *took = n - p->codec.avail_in;
-        src = p->dbuf;
-        srclen = DECODE_CHUNK - p->codec.avail_out;
+        src = p->dbuf + p->dpos;
+        srclen = p->dlen - p->dpos;
+        p->dpos = p->dlen; /* all handed out, unless the converter leaves some */
     }
+    p->xpending = 0;
     if (p->converting) {
         const unsigned char *in = src;
         size_t inlen = srclen, outlen = 4 * DECODE_CHUNK + 16;
         unsigned char *o = p->cbuf;
-        mw__charset_convert(&p->cs, &in, &inlen, &o, &outlen, finish);
+        /* the converter's end comes after the decoder's last bytes */
+        int last = finish && (!p->decoding || p->dec_finished);
+        int rc = mw__charset_convert(&p->cs, &in, &inlen, &o, &outlen, last);
+        if (p->decoding)
+            p->dpos -= inlen;
+        else
+            *took = srclen - inlen;
+        p->xpending = rc == MW_ERR_BUFFER;
         src = p->cbuf;
         srclen = 4 * DECODE_CHUNK + 16 - outlen;
     }
@@ -1041,12 +1073,15 @@ static int step_unwind(mw_mime_parser *p, mw_mime_event *ev)
             return MW_MIME_DEFECT;
         }
         if (f->kind == MW_MIME_KIND_LEAF && p->xform && !p->flushed) {
-            /* End of a transformed body: flush the decoder and converter. */
+            /* End of a transformed body: flush the decoder and converter
+             * (in several events when the converter has more to give). */
             size_t took;
-            p->flushed = 1;
             ev_frame(p, ev, MW_MIME_BODY, f, p->nframes - 1);
             xform_run(p, NULL, 0, 1, &took, &ev->data);
+            if (!p->xpending && p->dpos == p->dlen && (!p->decoding || p->dec_finished))
+                p->flushed = 1;
             if (ev->data.len) return MW_MIME_BODY;
+            if (!p->flushed) return AGAIN;
             if (p->dq_len) return AGAIN; /* the part's defects before its PART_END */
         }
         if (f->kind == MW_MIME_KIND_LEAF) xform_stop(p);

@@ -12,6 +12,8 @@
  */
 #include "mw_test.h"
 
+#include <iconv.h>
+
 #include <mailwire/mime.h>
 
 #include <stdarg.h>
@@ -1068,6 +1070,71 @@ static void test_decode_and_utf8(void)
     mw_mime_options_free(o);
 }
 
+/* Charset conversion is split-invariant on malformed input in stateful
+ * charsets (UTF-7 in-house, ISO-2022-JP/CN-EXT through iconv), and a
+ * charset that expands twelvefold (TSCII) loses nothing: its output comes
+ * in several events, decoded or raw. */
+static void test_utf8_stateful_splits(void)
+{
+    mw_mime_options *o = mw_mime_options_new(NULL);
+    CHECK_INT(mw_mime_options_set_flags(o, MW_MIME_DECODE | MW_MIME_UTF8), MW_OK);
+    const char *msg =
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n"
+        "Hi Mom -+Jjo--! +ZeVnLIqe- +AGE +2D3 +-x \xff +AGEA-\r\n"
+        "--b\r\nContent-Type: text/plain; charset=iso-2022-jp\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nGyRCRnxLXDhsGyhCIBskQiMbKEIbJA==\r\n"
+        "--b\r\nContent-Type: text/plain; charset=ISO-2022-CN-EXT\r\n\r\n"
+        "\xdd\x1bN\"\x1b(BF|B\x1b$A\x0f\x1bN\r\n--b--\r\n";
+    check_msg(msg, o, NULL);
+    char *s = parse_simple(msg, o);
+    CHECK(s && strstr(s, "BODY 1 [Hi Mom -\\xe2\\x98\\xba-! \\xe6\\x97\\xa5\\xe6\\x9c\\xac\\xe8\\xaa"
+                         "\\x9e a \\xef\\xbf\\xbd +x \\xef\\xbf\\xbd a\\xef\\xbf\\xbd]\n"));
+    free(s);
+    iconv_t cd = iconv_open("UTF-8", "TSCII");
+    if (cd != (iconv_t)-1) {
+        iconv_close(cd);
+        /* 20000 bytes of 0x8C, twelve bytes of UTF-8 each: raw 8bit, then base64 */
+        size_t nraw = 20000, cap = 2 * nraw + 400;
+        char *m = malloc(cap);
+        if (!m) return;
+        for (int b64 = 0; b64 <= 1; b64++) {
+            size_t len = (size_t)snprintf(m, cap, "Content-Type: text/plain; charset=TSCII\r\n%s\r\n",
+                                          b64 ? "Content-Transfer-Encoding: base64\r\n" : "");
+            for (size_t i = 0; i < nraw; i += 3) {
+                if (b64) {
+                    memcpy(m + len, "jIyM", 4); /* 0x8C 0x8C 0x8C */
+                    len += 4;
+                    if (i % 57 == 54) m[len++] = '\n';
+                } else {
+                    memcpy(m + len, "\x8c\x8c\x8c", 3);
+                    len += 3;
+                }
+            }
+            size_t want = (nraw + 2) / 3 * 3 * 12;
+            char *whole = NULL;
+            for (size_t chunk = 0; chunk <= 9; chunk += 3) {
+                run_cfg cfg = {0};
+                cfg.opt = o;
+                cfg.chunk = chunk == 9 ? CHUNK_RANDOM : chunk;
+                cfg.seed = 77;
+                char *log = parse_log(m, len, &cfg);
+                CHECK_INT(cfg.rc, 0);
+                CHECK_INT(cfg.body_bytes, want);
+                if (!whole)
+                    whole = log;
+                else {
+                    CHECK(log && strcmp(log, whole) == 0);
+                    free(log);
+                }
+            }
+            free(whole);
+        }
+        free(m);
+    }
+    mw_mime_options_free(o);
+}
+
 static void test_decode_base64(void)
 {
     mw_mime_options *o = mw_mime_options_new(NULL);
@@ -1340,6 +1407,7 @@ int main(void)
     MW_RUN(test_api_misuse);
     MW_RUN(test_small_buffer_large_body);
     MW_RUN(test_decode_and_utf8);
+    MW_RUN(test_utf8_stateful_splits);
     MW_RUN(test_decode_base64);
     MW_RUN(test_filename_2047);
     MW_RUN(test_vector_files);
