@@ -34,8 +34,8 @@
 
 #define IOBUF (64u * 1024u)
 
-static unsigned char g_io[IOBUF];      /* read(2) / write(2) buffer */
-static unsigned char g_sink[16384];    /* decoded data lands here and is dropped */
+static unsigned char g_io[IOBUF];   /* read(2) / write(2) buffer */
+static unsigned char g_sink[16384]; /* decoded data lands here and is dropped */
 
 /* ---- output without stdio ------------------------------------------ */
 

@@ -12,9 +12,9 @@
 #define LINE_MAX_LEN 998 /* RFC 5322 §2.1.1 MUST */
 
 typedef struct dsn_out {
-    char *p;   /* NULL: count only */
+    char *p; /* NULL: count only */
     size_t cap, len;
-    int err;   /* first error */
+    int err; /* first error */
 } dsn_out;
 
 static void emit(dsn_out *o, const char *s, size_t n)

@@ -78,16 +78,18 @@ static void test_utf7(void)
     CONV("UTF-7", "A+ImIDkQ.", "A\xe2\x89\xa2\xce\x91.");
     CONV("UTF-7", "Hi Mom -+Jjo--!", "Hi Mom -\xe2\x98\xba-!");
     CONV("UTF-7", "+ZeVnLIqe-", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
-    CONV("utf7", "Item 3 is +AKM-1.", "Item 3 is \xc2\xa3" "1.");
+    CONV("utf7", "Item 3 is +AKM-1.",
+         "Item 3 is \xc2\xa3"
+         "1.");
     CONV("UTF-7", "1 +- 1", "1 + 1");
     CONV("UTF-7", "+2D3cAQ-", "\xf0\x9f\x90\x81"); /* U+1F401 as a surrogate pair */
-    CONV("UTF-7", "+AGE", "a");                   /* the run may end the input */
+    CONV("UTF-7", "+AGE", "a");                    /* the run may end the input */
     /* malformed: one U+FFFD per bad run end, lone surrogates, 8-bit bytes */
-    CONV("UTF-7", "+!", "\xef\xbf\xbd!");         /* '+' alone is no run */
-    CONV("UTF-7", "+AGEA-", "a\xef\xbf\xbd");     /* 8 leftover bits */
-    CONV("UTF-7", "+AGF-", "a\xef\xbf\xbd");      /* leftover bits not zero */
-    CONV("UTF-7", "+2D3-x", "\xef\xbf\xbdx");     /* high surrogate without its pair */
-    CONV("UTF-7", "+3AE-", "\xef\xbf\xbd");       /* low surrogate alone */
+    CONV("UTF-7", "+!", "\xef\xbf\xbd!");     /* '+' alone is no run */
+    CONV("UTF-7", "+AGEA-", "a\xef\xbf\xbd"); /* 8 leftover bits */
+    CONV("UTF-7", "+AGF-", "a\xef\xbf\xbd");  /* leftover bits not zero */
+    CONV("UTF-7", "+2D3-x", "\xef\xbf\xbdx"); /* high surrogate without its pair */
+    CONV("UTF-7", "+3AE-", "\xef\xbf\xbd");   /* low surrogate alone */
     CONV("UTF-7", "a\xc3\xa9", "a\xef\xbf\xbd\xef\xbf\xbd");
     CONV("UTF-7", "+AGE\xff", "a\xef\xbf\xbd");
     CONV("UTF-7", "+", "\xef\xbf\xbd");
@@ -114,15 +116,15 @@ static void test_exact_room(void)
  * 1..8 bytes, must give the same output. */
 static void test_split_invariance(void)
 {
-    static const char *charsets[] = {"UTF-7",       "UTF-8",       "US-ASCII",  "ISO-2022-JP",
-                                     "ISO-2022-JP-2", "ISO-2022-KR", "ISO-2022-CN", "ISO-2022-CN-EXT",
-                                     "SHIFT_JIS",   "EUC-JP",      "GB18030",   "UTF-16",
-                                     "BIG5-HKSCS",  "TSCII"};
-    static const char *tok[] = {"\x1b$B", "\x1b(B", "\x1b(J", "\x1b$@", "\x1b$A", "\x1b$(D",
-                                "\x1b",   "$",      "(",      "B",      "!",      "\"",
-                                "0!",     "F|",     "+",      "-",      "+AGE-",  "+ZeVnLIqe-",
-                                "AB",     "\x0e",   "\x0f",   "\x1b$)C", "\x1b$)A", "\x1bN",
-                                "!!",     "\x82\xa0", "\xe9",  "\xc3\xa9", "\xd8\x3d"};
+    static const char *charsets[] = {
+        "UTF-7",       "UTF-8",       "US-ASCII",        "ISO-2022-JP", "ISO-2022-JP-2",
+        "ISO-2022-KR", "ISO-2022-CN", "ISO-2022-CN-EXT", "SHIFT_JIS",   "EUC-JP",
+        "GB18030",     "UTF-16",      "BIG5-HKSCS",      "TSCII"};
+    static const char *tok[] = {"\x1b$B", "\x1b(B",   "\x1b(J", "\x1b$@",   "\x1b$A",  "\x1b$(D",
+                                "\x1b",   "$",        "(",      "B",        "!",       "\"",
+                                "0!",     "F|",       "+",      "-",        "+AGE-",   "+ZeVnLIqe-",
+                                "AB",     "\x0e",     "\x0f",   "\x1b$)C",  "\x1b$)A", "\x1bN",
+                                "!!",     "\x82\xa0", "\xe9",   "\xc3\xa9", "\xd8\x3d"};
     const size_t ntok = sizeof tok / sizeof *tok;
     uint64_t rs = 2152;
     for (size_t c = 0; c < sizeof charsets / sizeof *charsets; c++) {
@@ -150,8 +152,10 @@ static void test_split_invariance(void)
             for (size_t chunk = 1; chunk <= 8 && !bad; chunk++) {
                 /* tight output room only where the contract allows it (in-house
                  * converters; iconv needs 16 bytes of room per input byte) */
-                int inhouse = !strcmp(cs, "UTF-7") || !strcmp(cs, "UTF-8") || !strcmp(cs, "US-ASCII");
-                size_t cl = conv(cs, in, n, chunk, inhouse && chunk % 3 == 0 ? 7 : 0, cut, sizeof cut);
+                int inhouse =
+                    !strcmp(cs, "UTF-7") || !strcmp(cs, "UTF-8") || !strcmp(cs, "US-ASCII");
+                size_t cl =
+                    conv(cs, in, n, chunk, inhouse && chunk % 3 == 0 ? 7 : 0, cut, sizeof cut);
                 if (cl != wl || memcmp(cut, whole, wl) != 0) {
                     bad = 1;
                     mw_test_fail(__FILE__, __LINE__, "%s: chunk %zu differs from whole", cs, chunk);

@@ -122,8 +122,9 @@ static void test_addrs_exact(void)
     int rc;
     obuf o = build_addrs(0, "To", l, 5, &rc);
     CHECK_INT(rc, MW_OK);
-    const char *want = "To: Ann Example <ann@example.org>, bob@example.net, \"Dr. \\\"X\\\" Y\"\r\n"
-                       " <x@y.example>, \"john smith\"@example.com, =?UTF-8?B?Q2Fmw6k=?= <c@example.fr>\r\n";
+    const char *want =
+        "To: Ann Example <ann@example.org>, bob@example.net, \"Dr. \\\"X\\\" Y\"\r\n"
+        " <x@y.example>, \"john smith\"@example.com, =?UTF-8?B?Q2Fmw6k=?= <c@example.fr>\r\n";
     CHECK(o.p && strncmp(o.p, want, strlen(want)) == 0);
     if (o.p && strncmp(o.p, want, strlen(want)) != 0) fprintf(stderr, "got:\n%s", o.p);
     free(o.p);
@@ -132,20 +133,21 @@ static void test_addrs_exact(void)
 /* Display names of every kind, read back by mw_addr_list_parse. */
 static void test_addrs_round_trip(void)
 {
-    static const char *names[] = {"Ann",
-                                  "Ann Example",
-                                  "J\xc3\xb6rg M\xc3\xbcller",
-                                  "O'Brien, Pat",
-                                  "a <b@c> d",
-                                  "back\\slash \"quote\"",
-                                  "=?utf-8?q?not_a_word?=",
-                                  "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xe3\x81\xae\xe5\x90\x8d\xe5"
-                                  "\x89\x8d",
-                                  "tab\there",
-                                  "x.y",
-                                  "   spaced   out   ",
-                                  "A very long display name that certainly does not fit on one line"
-                                  " with the address"};
+    static const char *names[] = {
+        "Ann",
+        "Ann Example",
+        "J\xc3\xb6rg M\xc3\xbcller",
+        "O'Brien, Pat",
+        "a <b@c> d",
+        "back\\slash \"quote\"",
+        "=?utf-8?q?not_a_word?=",
+        "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xe3\x81\xae\xe5\x90\x8d\xe5"
+        "\x89\x8d",
+        "tab\there",
+        "x.y",
+        "   spaced   out   ",
+        "A very long display name that certainly does not fit on one line"
+        " with the address"};
     const size_t nn = sizeof names / sizeof *names;
     static const char *addrs[] = {"ann@example.org", "first.last@sub.example.com",
                                   "\"odd local\"@example.net", "x@[192.0.2.1]"};
@@ -219,10 +221,12 @@ static void test_addrs_errors(void)
     mw_mime_builder_free(b);
     /* SMTPUTF8: UTF-8 addresses and raw display names */
     int rc;
-    mw_mime_mailbox u = {"J\xc3\xb6rg", "j\xc3\xb6rg@b\xc3\xbc" "cher.example"};
+    mw_mime_mailbox u = {"J\xc3\xb6rg", "j\xc3\xb6rg@b\xc3\xbc"
+                                        "cher.example"};
     obuf o = build_addrs(MW_MIME_BUILD_SMTPUTF8, "From", &u, 1, &rc);
     CHECK_INT(rc, MW_OK);
-    const char *want = "From: J\xc3\xb6rg <j\xc3\xb6rg@b\xc3\xbc" "cher.example>\r\n";
+    const char *want = "From: J\xc3\xb6rg <j\xc3\xb6rg@b\xc3\xbc"
+                       "cher.example>\r\n";
     CHECK(o.p && strncmp(o.p, want, strlen(want)) == 0);
     free(o.p);
     /* state: no header after the body started */
@@ -266,8 +270,9 @@ static const mw_mime_dsn_rcpt g_rcpts[] = {
     {"dave@example.org", NULL, NULL, "Delivered", "2.0.0", NULL, "x-local", "delivered to mailbox",
      NULL, NULL}};
 
-static const mw_mime_dsn g_dsn = {"mx.example.org", "QQ314159", "client.example.org",
-                                  "Fri, 27 Nov 2026 01:00:00 +0000", g_rcpts, 3};
+static const mw_mime_dsn g_dsn = {
+    "mx.example.org", "QQ314159", "client.example.org", "Fri, 27 Nov 2026 01:00:00 +0000",
+    g_rcpts,          3};
 
 static const char g_body[] =
     "Original-Envelope-Id: QQ314159\r\n"
@@ -305,8 +310,8 @@ static void test_dsn_format(void)
         CHECK_INT(mw_mime_dsn_format(&g_dsn, out, cap), MW_ERR_BUFFER);
     CHECK_INT(mw_mime_dsn_format(&g_dsn, out, want), (mw_ssize)want);
     /* minimal: one recipient, only the required fields */
-    mw_mime_dsn_rcpt r = {"a@b.example", NULL, NULL, "failed", "5.0.0", NULL, NULL, NULL, NULL,
-                          NULL};
+    mw_mime_dsn_rcpt r = {"a@b.example", NULL, NULL, "failed", "5.0.0",
+                          NULL,          NULL, NULL, NULL,     NULL};
     mw_mime_dsn d = {"mx.b.example", NULL, NULL, NULL, &r, 1};
     n = mw_mime_dsn_format(&d, out, sizeof out);
     const char *min = "Reporting-MTA: dns; mx.b.example\r\n\r\n"
@@ -319,8 +324,8 @@ static void test_dsn_errors(void)
     char out[512];
     CHECK_INT(mw_mime_dsn_format(NULL, out, sizeof out), MW_ERR_INVALID);
     CHECK_INT(mw_mime_dsn_format(&g_dsn, NULL, 5), MW_ERR_INVALID);
-    mw_mime_dsn_rcpt r = {"a@b.example", NULL, NULL, "failed", "5.0.0", NULL, NULL, NULL, NULL,
-                          NULL};
+    mw_mime_dsn_rcpt r = {"a@b.example", NULL, NULL, "failed", "5.0.0",
+                          NULL,          NULL, NULL, NULL,     NULL};
     mw_mime_dsn d = {"mx.b.example", NULL, NULL, NULL, &r, 1};
     CHECK(mw_mime_dsn_format(&d, out, sizeof out) > 0);
     d.nrcpts = 0;
@@ -331,8 +336,8 @@ static void test_dsn_errors(void)
     d.reporting_mta = "mx\r\nX-Evil: 1";
     CHECK_INT(mw_mime_dsn_format(&d, out, sizeof out), MW_ERR_INVALID);
     d.reporting_mta = "mx.b.example";
-    static const char *bad_status[] = {"3.0.0", "5.0", "5.0.0.0", "5.1234.0", "5..0", "5.0.0 ",
-                                       "x"};
+    static const char *bad_status[] = {"3.0.0", "5.0",    "5.0.0.0", "5.1234.0",
+                                       "5..0",  "5.0.0 ", "x"};
     for (size_t i = 0; i < sizeof bad_status / sizeof *bad_status; i++) {
         r.status = bad_status[i];
         CHECK_INT(mw_mime_dsn_format(&d, out, sizeof out), MW_ERR_SYNTAX);
@@ -438,7 +443,8 @@ static void read_bounce(const obuf *o, dsn_read *r)
             snprintf(r->types[cur], sizeof r->types[cur], "%.*s/%.*s", (int)ev.media_type.len,
                      ev.media_type.base, (int)ev.subtype.len, ev.subtype.base);
             for (size_t i = 0; cur == 0 && i < ev.nparams; i++)
-                if (ev.params[i].name.len == 11 && !memcmp(ev.params[i].name.base, "report-type", 11))
+                if (ev.params[i].name.len == 11 &&
+                    !memcmp(ev.params[i].name.base, "report-type", 11))
                     snprintf(r->report_type, sizeof r->report_type, "%.*s",
                              (int)ev.params[i].value.len, ev.params[i].value.base);
         }
@@ -504,8 +510,8 @@ static void test_dsn_bounce_round_trip(void)
         char *to = field_value(&o, "To");
         mw_addr_list al;
         CHECK(to && mw_addr_list_parse(to, strlen(to), NULL, NULL, &al) == MW_OK);
-        if (to && al.count == 1) CHECK_STR(al.items[0].display.base, al.items[0].display.len,
-                                           "S\xc3\xa9verine");
+        if (to && al.count == 1)
+            CHECK_STR(al.items[0].display.base, al.items[0].display.len, "S\xc3\xa9verine");
         mw_addr_list_free(&al);
         free(to);
         free(r.status.p);
