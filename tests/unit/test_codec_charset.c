@@ -82,6 +82,10 @@ static void test_utf7(void)
          "Item 3 is \xc2\xa3"
          "1.");
     CONV("UTF-7", "1 +- 1", "1 + 1");
+    /* every name glibc would open as its own UTF-7 decoder is decoded in-house */
+    CONV("utf-7]", "+-x+AGEA-", "+xa\xef\xbf\xbd");
+    CONV("UNICODE-1-1-UTF-7", "+-x+AGEA-", "+xa\xef\xbf\xbd");
+    CONV("csUnicode11UTF7", "+-x+AGEA-", "+xa\xef\xbf\xbd");
     CONV("UTF-7", "+2D3cAQ-", "\xf0\x9f\x90\x81"); /* U+1F401 as a surrogate pair */
     CONV("UTF-7", "+AGE", "a");                    /* the run may end the input */
     /* malformed: one U+FFFD per bad run end, lone surrogates, 8-bit bytes */
