@@ -108,9 +108,10 @@ static int name_eq(const char *a, size_t alen, const char *b)
     return 1;
 }
 
+/* 1: UTF-7, 2: its IMAP variant, 0: neither. */
 static int is_utf7_name(const char *name, size_t len)
 {
-    static const char *const aliases[] = {"UTF7", "UNICODE11UTF7", "CSUNICODE11UTF7"};
+    static const char *const aliases[] = {"UTF7", "UNICODE11UTF7", "CSUNICODE11UTF7", "UTF7IMAP"};
     char norm[MW__CS_NAME_MAX + 1];
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
@@ -120,7 +121,7 @@ static int is_utf7_name(const char *name, size_t len)
     }
     norm[n] = '\0';
     for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
-        if (strcmp(norm, aliases[i]) == 0) return 1;
+        if (strcmp(norm, aliases[i]) == 0) return i == 3 ? 2 : 1;
     return 0;
 }
 
@@ -148,8 +149,10 @@ int mw__charset_open(mw__charset *cs, const char *name, size_t len)
      * name iconv would open as UTF-7 must come here: glibc drops
      * punctuation from names ("utf-7]" is UTF-7), so compare letters and
      * digits only, against UTF-7 and its aliases. */
-    if (is_utf7_name(name, len)) {
+    int u7 = is_utf7_name(name, len);
+    if (u7) {
         cs->kind = MW__CS_KIND_UTF7;
+        cs->u7_imap = u7 == 2;
         return MW_OK;
     }
     /* iconv names may carry "//" suffixes (//TRANSLIT, //IGNORE): a peer
@@ -291,13 +294,14 @@ static int convert_ascii(mw__charset *cs, const unsigned char **in, size_t *inle
 
 enum { U7_DIRECT = 0, U7_PLUS, U7_B64 }; /* U7_PLUS: just after '+', no base64 yet */
 
-static int b64_val(unsigned char c)
+/* RFC 2152 base64, or with "," for "/" in the IMAP variant (RFC 3501 §5.1.3). */
+static int b64_val(unsigned char c, int imap)
 {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
     if (c >= '0' && c <= '9') return c - '0' + 52;
     if (c == '+') return 62;
-    if (c == '/') return 63;
+    if (c == (imap ? ',' : '/')) return 63;
     return -1;
 }
 
@@ -357,8 +361,9 @@ static void u7_end_run(mw__charset *cs, unsigned char **out, size_t *outlen)
 /* One input byte (c < 0: the end of the input) into at most 7 bytes. */
 static void u7_byte(mw__charset *cs, int c, unsigned char **out, size_t *outlen)
 {
+    const int shift = cs->u7_imap ? '&' : '+';
     if (cs->u7_mode != U7_DIRECT) {
-        int v = c >= 0 ? b64_val((unsigned char)c) : -1;
+        int v = c >= 0 ? b64_val((unsigned char)c, cs->u7_imap) : -1;
         if (v >= 0) {
             cs->u7_mode = U7_B64;
             cs->u7_acc = ((cs->u7_acc << 6) | (uint32_t)v) & 0x3FFFFFu;
@@ -369,15 +374,15 @@ static void u7_byte(mw__charset *cs, int c, unsigned char **out, size_t *outlen)
             }
             return;
         }
-        if (c == '-' && cs->u7_mode == U7_PLUS) { /* "+-" is "+" */
-            *(*out)++ = '+', (*outlen)--;
+        if (c == '-' && cs->u7_mode == U7_PLUS) { /* "+-" is "+" ("&-" is "&") */
+            *(*out)++ = (unsigned char)shift, (*outlen)--;
             cs->u7_mode = U7_DIRECT;
             return;
         }
         u7_end_run(cs, out, outlen);
         if (c == '-' || c < 0) return; /* '-' ends the run and is absorbed */
     }
-    if (c == '+')
+    if (c == shift)
         cs->u7_mode = U7_PLUS;
     else if (c >= 0x80)
         put_replacement(cs, out, outlen);

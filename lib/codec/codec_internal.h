@@ -237,6 +237,7 @@ typedef struct mw__charset {
     unsigned char carry[MW__CS_CARRY_MAX];
     int bad_pending;     /* iconv: the next byte (carry first) is malformed, replace it */
     int u7_mode;         /* UTF-7: direct, just after '+', or in base64 */
+    int u7_imap;         /* UTF-7: the IMAP variant ('&' shifts, ',' for '/') */
     unsigned u7_bits;    /* UTF-7: bits waiting in u7_acc */
     uint32_t u7_acc, u7_high; /* UTF-7: base64 bits; a high surrogate waiting for its pair */
     uint64_t replaced;   /* U+FFFD substitutions made since open */
