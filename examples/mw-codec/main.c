@@ -47,7 +47,7 @@ static const char usage_text[] =
     "Header-value modes (one value of at most 1 MiB; a final newline of the input is\n"
     "dropped and one is added to the output):\n"
     "  2047enc [--phrase] [--b|--q] [--column N]  UTF-8 text to RFC 2047 encoded words\n"
-    "  2047dec [--strict]                   encoded words to UTF-8\n"
+    "  2047dec [--strict] [--phrase]        encoded words to UTF-8\n"
     "  mutf7enc                             UTF-8 mailbox name to IMAP modified UTF-7\n"
     "  mutf7dec                             IMAP modified UTF-7 to UTF-8\n"
     "\n"
@@ -328,6 +328,8 @@ static int mode_2047dec(int argc, char **argv, const char *in, size_t len)
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--strict"))
             flags |= MW_2047_STRICT;
+        else if (!strcmp(argv[i], "--phrase"))
+            flags |= MW_2047_PHRASE;
         else
             return usage_error(argv[i], ": unknown option");
     }

@@ -787,6 +787,12 @@ static int headers_event(void *vctx, const mw_mime_event *ev)
 {
     (void)vctx;
     if (ev->type == MW_MIME_PART_BEGIN) return 1; /* the top-level header block is over */
+    if (ev->type == MW_MIME_DEFECT && ev->defect == MW_MIME_DEFECT_MBOX_FROM) {
+        fputs("mw-mime: mbox From_ line skipped: ", stderr);
+        put_text(stderr, ev->value.base, ev->value.len);
+        fputc('\n', stderr);
+        return 0;
+    }
     if (ev->type != MW_MIME_HEADER || ev->path.len) return 0;
     size_t cap = 3 * ev->unfolded.len + 1;
     char *out = malloc(cap);
@@ -794,7 +800,10 @@ static int headers_event(void *vctx, const mw_mime_event *ev)
         fprintf(stderr, "mw-mime: out of memory\n");
         return EXIT_DATA + 1;
     }
-    mw_ssize n = mw_2047_decode(ev->unfolded.base, ev->unfolded.len, out, cap, 0, NULL);
+    /* Address fields are structured: a quoted string is literal there
+     * (RFC 2047 §5 (3)), as in the parsed entries printed below. */
+    unsigned fl = is_address_field(ev->name) ? MW_2047_PHRASE : 0u;
+    mw_ssize n = mw_2047_decode(ev->unfolded.base, ev->unfolded.len, out, cap, fl, NULL);
     put_text(stdout, ev->name.base, ev->name.len);
     fputs(": ", stdout);
     if (n >= 0)

@@ -244,7 +244,10 @@ MW_API int mw_dotunstuff_step(mw_codec *c, int finish);
 /* ------------------------------------------------------------------ */
 
 #define MW_2047_STRICT 0x1u   /**< decode: only words that follow RFC 2047 §5 placement rules */
-#define MW_2047_PHRASE 0x2u   /**< encode: the text is a phrase (display name); stricter Q set (§5(3)) */
+/** encode: the text is a phrase (display name): stricter Q set (§5(3)).
+ *  decode: the value is a structured field (address list, phrase, comments): quoted
+ *  strings are literal and words are decoded only as whole atoms (§5(2), §5(3)) */
+#define MW_2047_PHRASE 0x2u
 #define MW_2047_FORCE_B 0x4u  /**< encode: always use B */
 #define MW_2047_FORCE_Q 0x8u  /**< encode: always use Q */
 
@@ -263,14 +266,21 @@ MW_API int mw_dotunstuff_step(mw_codec *c, int finish);
  * space or tab) are removed. Malformed bytes after conversion, and any NUL,
  * CR or LF a decoded word produces, become U+FFFD (MW_2047_DEFECT_INVALID),
  * so a word cannot forge a header line.
- * Lenient by default: words glued to other text, inside quoted strings,
+ * The default context is unstructured text (RFC 2047 §5 (1): Subject,
+ * Comments, Content-Description), where a '"' is an ordinary character, so
+ * a word between quotes is decoded like any other. With MW_2047_PHRASE the
+ * value is structured (From/To/Cc..., §5 (2), (3)): a quoted string is
+ * copied as written, never decoded (the rule of mw_addr_list_parse), a
+ * word is decoded only when no atext is glued to it, and words inside
+ * comments are decoded.
+ * Lenient by default: words glued to other text (unstructured only),
  * longer than 75 characters, with lowercase hex or with base64 padding
  * missing are decoded. MW_2047_STRICT decodes only words of at most 75
  * characters that stand between white space, "(" or ")" and the ends of
  * the value, with canonical base64 padding; other words are left as text.
  * @param in,len   header value (unfolded or folded; CRLF WSP is treated as WSP).
  * @param out,cap  output; on success NUL-terminated (the NUL is not counted).
- * @param flags    MW_2047_STRICT.
+ * @param flags    MW_2047_STRICT, MW_2047_PHRASE, both or 0.
  * @param defects  if not NULL, receives MW_2047_DEFECT_* bits.
  * @return bytes written (without the NUL); MW_ERR_BUFFER when cap is too
  *         small (need at most 3 * len + 1 bytes); MW_ERR_NOMEM when iconv

@@ -144,7 +144,13 @@ typedef enum mw_mime_defect {
     /** a second Content-Type/-Disposition/-Transfer-Encoding: ignored */
     MW_MIME_DEFECT_DUPLICATE_FIELD = 17,
     /** base64/quoted-printable body data with errors (decode mode) */
-    MW_MIME_DEFECT_BAD_ENCODING = 18
+    MW_MIME_DEFECT_BAD_ENCODING = 18,
+    /** the input started with an mbox "From " envelope line (RFC 4155): it was skipped, not
+     *  taken as a header; the event's value holds the line without its line end */
+    MW_MIME_DEFECT_MBOX_FROM = 19,
+    /** RFC 2047 encoded words inside a Content-Type/-Disposition parameter value (against
+     *  RFC 2047 §5): decoded in name and filename, see mw_mime_param.value */
+    MW_MIME_DEFECT_2047_PARAM = 20
 } mw_mime_defect;
 
 /** One Content-Type or Content-Disposition parameter. */
@@ -198,7 +204,7 @@ typedef struct mw_mime_event {
     /* BODY, PREAMBLE, EPILOGUE */
     mw_slice data; /**< the chunk: raw bytes, or decoded ones with MW_MIME_DECODE */
     /* DEFECT */
-    int defect; /**< mw_mime_defect */
+    int defect; /**< mw_mime_defect (for MBOX_FROM, value holds the skipped line) */
 } mw_mime_event;
 
 /* ------------------------------------------------------------------ */
@@ -340,6 +346,33 @@ MW_API int mw_mime_builder_header(mw_mime_builder *b, const char *name, const ch
 MW_API int mw_mime_builder_header_text(mw_mime_builder *b, const char *name, const char *text,
                                        size_t len);
 
+/** One mailbox for mw_mime_builder_header_addrs. */
+typedef struct mw_mime_mailbox {
+    const char *display; /**< UTF-8 display name, or NULL / "" for none */
+    const char *addr;    /**< "local@domain", the local part unquoted (split at the last '@') */
+} mw_mime_mailbox;
+
+/**
+ * Add an address header field (From, To, Cc, Reply-To, Sender, ...) from
+ * mailboxes, formatted by mw_addr_format (rfc5322.h): a display name made
+ * of atoms is written as is, one with specials as a quoted string (with
+ * '"' and '\' escaped), one with non-ASCII or control characters or "=?"
+ * as RFC 2047 UTF-8 words (raw UTF-8 with MW_MIME_BUILD_SMTPUTF8); a local
+ * part that is not a dot-atom is quoted. Mailboxes are joined by ", " and
+ * the field is folded at whitespace under 78 columns (the first word may
+ * go to a continuation line when it does not fit after the name).
+ * @param name  field name (printable ASCII, no ':').
+ * @param list,n the mailboxes, n >= 1.
+ * @return MW_OK; MW_ERR_INVALID (NULL, n == 0, bad name, CR/LF/NUL in a
+ *         display name or address); MW_ERR_SYNTAX (no '@', invalid UTF-8, a
+ *         non-ASCII address without SMTPUTF8, a domain that is neither a
+ *         dot-atom nor a literal, an empty local part); MW_ERR_STATE;
+ *         MW_ERR_BUFFER (drain first; nothing was written); MW_ERR_LIMIT;
+ *         MW_ERR_LINE_TOO_LONG; MW_ERR_NOMEM.
+ */
+MW_API int mw_mime_builder_header_addrs(mw_mime_builder *b, const char *name,
+                                        const mw_mime_mailbox *list, size_t n);
+
 /**
  * Start a leaf part: as the body of the current message when its header
  * block is open and it has no body yet, or as the next child of the
@@ -413,6 +446,86 @@ MW_API const unsigned char *mw_mime_builder_out_buf(mw_mime_builder *b, size_t *
 
 /** Drop n bytes of output that were sent (clamped to what is pending). */
 MW_API void mw_mime_builder_out_ack(mw_mime_builder *b, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* delivery status notifications (RFC 3464)                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A DSN is a multipart/report; report-type=delivery-status (RFC 6522)
+ * with a human-readable part, a message/delivery-status part (RFC 3464
+ * §2) and optionally the returned message or its headers:
+ *
+ *   header_addrs("From", mailer-daemon) header_addrs("To", sender)
+ *   header_text("Subject", "Undelivered Mail Returned to Sender")
+ *   header("Auto-Submitted", "auto-replied") Date, Message-ID ...
+ *   multipart_begin("report", "=_dsn1", "report-type=delivery-status")
+ *     part_begin("text/plain", "us-ascii", ...) write(explanation) part_end()
+ *     delivery_status(&dsn)
+ *     part_begin("text/rfc822-headers", ...) write(headers) part_end()
+ *       (or message_begin(0) ... message_end() for the whole message)
+ *   multipart_end() finish()
+ *
+ * The structs below are read only during the call. Every string is ASCII
+ * (RFC 3464 fields; RFC 6533 UTF-8 reports are not written here) without
+ * CR, LF or NUL; dates are RFC 5322 date-times (mw_date_format). New
+ * members are never added to these two structs (a new struct would be).
+ */
+
+/** Per-recipient fields (RFC 3464 §2.3). */
+typedef struct mw_mime_dsn_rcpt {
+    const char *final_recipient;    /**< required: the address (written "rfc822; addr") */
+    const char *original_recipient; /**< the address as first given (ORCPT), or NULL */
+    const char *address_type;       /**< address-type of both, NULL = "rfc822" */
+    /** required: "failed", "delayed", "delivered", "relayed" or "expanded" */
+    const char *action;
+    const char *status;            /**< required: RFC 3463 code "5.1.1" (class 2, 4 or 5) */
+    const char *remote_mta;        /**< DNS name of the MTA that answered, or NULL */
+    const char *diagnostic_type;   /**< NULL = "smtp" */
+    const char *diagnostic_code;   /**< that MTA's reply, "550 5.1.1 User unknown", or NULL */
+    const char *last_attempt_date; /**< RFC 5322 date-time, or NULL */
+    const char *will_retry_until;  /**< RFC 5322 date-time (Action: delayed), or NULL */
+} mw_mime_dsn_rcpt;
+
+/** Per-message fields (RFC 3464 §2.2) and the recipients. */
+typedef struct mw_mime_dsn {
+    const char *reporting_mta;        /**< required: DNS name of the MTA writing the report */
+    const char *original_envelope_id; /**< ENVID of the MAIL command (xtext as received), or NULL */
+    const char *received_from_mta;    /**< DNS name of the MTA the message came from, or NULL */
+    const char *arrival_date;         /**< RFC 5322 date-time, or NULL */
+    const mw_mime_dsn_rcpt *rcpts;    /**< at least one */
+    size_t nrcpts;
+} mw_mime_dsn;
+
+/**
+ * Format the body of a message/delivery-status part: the per-message
+ * fields, then one block per recipient, each after an empty line, CRLF
+ * line ends, long fields (Diagnostic-Code) folded at whitespace under 78
+ * columns. Typed fields get their type: "Reporting-MTA: dns; name",
+ * "Final-Recipient: rfc822; addr", "Diagnostic-Code: smtp; text".
+ * @param out,cap output (not NUL-terminated); out NULL with cap 0 asks
+ *        for the size only.
+ * @return bytes written (or needed); MW_ERR_BUFFER (cap too small, nothing
+ *         usable written); MW_ERR_INVALID (NULL dsn, a required field NULL
+ *         or empty, no recipients, CR/LF/NUL in a field); MW_ERR_SYNTAX
+ *         (non-ASCII or control characters, an unknown action, a malformed
+ *         status code); MW_ERR_LINE_TOO_LONG (a word over 998 columns).
+ */
+MW_API mw_ssize mw_mime_dsn_format(const mw_mime_dsn *dsn, char *out, size_t cap);
+
+/**
+ * Write a whole message/delivery-status part (7bit) with the body of
+ * mw_mime_dsn_format, as the next child of the multipart being written
+ * (normally multipart/report; report-type=delivery-status, after the
+ * human-readable part). All or nothing: the part must fit in the output
+ * queue (out_max + 64 KiB); a larger report can be written with
+ * mw_mime_dsn_format, part_begin("message/delivery-status", ...) and write.
+ * @return MW_OK; the errors of mw_mime_dsn_format; MW_ERR_STATE (no
+ *         multipart or open message to put it in); MW_ERR_BUFFER (drain
+ *         first; nothing was written); MW_ERR_LIMIT (larger than the queue
+ *         could ever hold); MW_ERR_NOMEM.
+ */
+MW_API int mw_mime_builder_delivery_status(mw_mime_builder *b, const mw_mime_dsn *dsn);
 
 /**
  * Choose a transfer encoding for data the way MW_MIME_CTE_AUTO does.

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <iconv.h>
 
-enum { MW__CS_KIND_NONE = 0, MW__CS_KIND_UTF8, MW__CS_KIND_ASCII, MW__CS_KIND_ICONV };
+enum { MW__CS_KIND_NONE = 0, MW__CS_KIND_UTF8, MW__CS_KIND_ASCII, MW__CS_KIND_ICONV, MW__CS_KIND_UTF7 };
 
 static const unsigned char replacement[3] = {0xEF, 0xBF, 0xBD}; /* U+FFFD */
 
@@ -108,6 +108,23 @@ static int name_eq(const char *a, size_t alen, const char *b)
     return 1;
 }
 
+/* 1: UTF-7, 2: its IMAP variant, 0: neither. */
+static int is_utf7_name(const char *name, size_t len)
+{
+    static const char *const aliases[] = {"UTF7", "UNICODE11UTF7", "CSUNICODE11UTF7", "UTF7IMAP"};
+    char norm[MW__CS_NAME_MAX + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (c >= 'a' && c <= 'z') c = (char)(c - 32);
+        if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) norm[n++] = c;
+    }
+    norm[n] = '\0';
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+        if (strcmp(norm, aliases[i]) == 0) return i == 3 ? 2 : 1;
+    return 0;
+}
+
 int mw__charset_open(mw__charset *cs, const char *name, size_t len)
 {
     memset(cs, 0, sizeof *cs);
@@ -126,6 +143,18 @@ int mw__charset_open(mw__charset *cs, const char *name, size_t len)
         cs->kind = MW__CS_KIND_ASCII;
         return MW_OK;
     }
+    /* In-house: glibc's UTF-7 decoder gives different results for the
+     * same malformed input cut at different places, which would break the
+     * parser's split-invariance (tests/unit/test_codec_charset.c). Every
+     * name iconv would open as UTF-7 must come here: glibc drops
+     * punctuation from names ("utf-7]" is UTF-7), so compare letters and
+     * digits only, against UTF-7 and its aliases. */
+    int u7 = is_utf7_name(name, len);
+    if (u7) {
+        cs->kind = MW__CS_KIND_UTF7;
+        cs->u7_imap = u7 == 2;
+        return MW_OK;
+    }
     /* iconv names may carry "//" suffixes (//TRANSLIT, //IGNORE): a peer
      * must not choose those for us. */
     if (strstr(cs->name, "//") || strchr(cs->name, ',')) return MW_ERR_CHARSET;
@@ -142,11 +171,16 @@ void mw__charset_close(mw__charset *cs)
     cs->kind = MW__CS_KIND_NONE;
     cs->cd = NULL;
     cs->ncarry = 0;
+    cs->bad_pending = 0;
 }
 
 void mw__charset_reset(mw__charset *cs)
 {
     cs->ncarry = 0;
+    cs->bad_pending = 0;
+    cs->u7_mode = 0;
+    cs->u7_bits = 0;
+    cs->u7_acc = cs->u7_high = 0;
     if (cs->kind == MW__CS_KIND_ICONV) iconv((iconv_t)cs->cd, NULL, NULL, NULL, NULL);
 }
 
@@ -256,6 +290,135 @@ static int convert_ascii(mw__charset *cs, const unsigned char **in, size_t *inle
     return MW_OK;
 }
 
+/* ---- UTF-7 (RFC 2152) ------------------------------------------------ */
+
+enum { U7_DIRECT = 0, U7_PLUS, U7_B64 }; /* U7_PLUS: just after '+', no base64 yet */
+
+/* RFC 2152 base64, or with "," for "/" in the IMAP variant (RFC 3501 §5.1.3). */
+static int b64_val(unsigned char c, int imap)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == (imap ? ',' : '/')) return 63;
+    return -1;
+}
+
+static void put_cp(unsigned char **out, size_t *outlen, uint32_t cp)
+{
+    unsigned char *o = *out;
+    size_t n;
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp, n = 1;
+    } else if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (cp >> 6)), o[1] = (unsigned char)(0x80 | (cp & 0x3F)), n = 2;
+    } else if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (cp >> 12)), o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F)), n = 3;
+    } else {
+        o[0] = (unsigned char)(0xF0 | (cp >> 18)), o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)), o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    *out += n, *outlen -= n;
+}
+
+/* One UTF-16 unit from the base64 run; surrogates are paired, a lone one
+ * becomes U+FFFD. */
+static void u7_unit(mw__charset *cs, uint32_t u, unsigned char **out, size_t *outlen)
+{
+    if (u >= 0xDC00 && u <= 0xDFFF && cs->u7_high) {
+        put_cp(out, outlen, 0x10000 + ((cs->u7_high - 0xD800) << 10) + (u - 0xDC00));
+        cs->u7_high = 0;
+        return;
+    }
+    if (cs->u7_high) {
+        put_replacement(cs, out, outlen);
+        cs->u7_high = 0;
+    }
+    if (u >= 0xD800 && u <= 0xDBFF)
+        cs->u7_high = u;
+    else if (u >= 0xDC00 && u <= 0xDFFF)
+        put_replacement(cs, out, outlen);
+    else
+        put_cp(out, outlen, u);
+}
+
+/* The base64 run ends: leftover bits must be fewer than 6 and zero, no
+ * high surrogate may wait, and "+" alone is not a run (§"Rule 2"); one
+ * U+FFFD for whatever was wrong. */
+static void u7_end_run(mw__charset *cs, unsigned char **out, size_t *outlen)
+{
+    uint32_t mask = cs->u7_bits ? (1u << cs->u7_bits) - 1 : 0;
+    if (cs->u7_mode == U7_PLUS || cs->u7_high || cs->u7_bits >= 6 || (cs->u7_acc & mask))
+        put_replacement(cs, out, outlen);
+    cs->u7_mode = U7_DIRECT;
+    cs->u7_bits = 0;
+    cs->u7_acc = cs->u7_high = 0;
+}
+
+/* One input byte (c < 0: the end of the input) into at most 7 bytes. */
+static void u7_byte(mw__charset *cs, int c, unsigned char **out, size_t *outlen)
+{
+    const int shift = cs->u7_imap ? '&' : '+';
+    if (cs->u7_mode != U7_DIRECT) {
+        int v = c >= 0 ? b64_val((unsigned char)c, cs->u7_imap) : -1;
+        if (v >= 0) {
+            cs->u7_mode = U7_B64;
+            cs->u7_acc = ((cs->u7_acc << 6) | (uint32_t)v) & 0x3FFFFFu;
+            cs->u7_bits += 6;
+            if (cs->u7_bits >= 16) {
+                cs->u7_bits -= 16;
+                u7_unit(cs, (cs->u7_acc >> cs->u7_bits) & 0xFFFFu, out, outlen);
+            }
+            return;
+        }
+        if (c == '-' && cs->u7_mode == U7_PLUS) { /* "+-" is "+" ("&-" is "&") */
+            *(*out)++ = (unsigned char)shift, (*outlen)--;
+            cs->u7_mode = U7_DIRECT;
+            return;
+        }
+        u7_end_run(cs, out, outlen);
+        if (c == '-' || c < 0) return; /* '-' ends the run and is absorbed */
+    }
+    if (c == shift)
+        cs->u7_mode = U7_PLUS;
+    else if (c >= 0x80)
+        put_replacement(cs, out, outlen);
+    else if (c >= 0)
+        *(*out)++ = (unsigned char)c, (*outlen)--;
+}
+
+/* A byte-at-a-time state machine: no lookahead, so any cut of the input
+ * gives the same output. Each byte is run into a scratch buffer first and
+ * committed only when its output fits, so the output can be sized exactly. */
+static int convert_utf7(mw__charset *cs, const unsigned char **in, size_t *inlen,
+                        unsigned char **out, size_t *outlen, int finish)
+{
+    for (;;) {
+        int c;
+        if (*inlen)
+            c = **in;
+        else if (finish && cs->u7_mode != U7_DIRECT)
+            c = -1;
+        else
+            return MW_OK;
+        mw__charset save = *cs;
+        unsigned char tmp[8], *t = tmp;
+        size_t tl = sizeof tmp;
+        u7_byte(cs, c, &t, &tl);
+        size_t n = (size_t)(t - tmp);
+        if (n > *outlen) {
+            *cs = save;
+            return MW_ERR_BUFFER;
+        }
+        memcpy(*out, tmp, n);
+        *out += n, *outlen -= n;
+        if (c >= 0) (*in)++, (*inlen)--;
+    }
+}
+
 /* One iconv call on [*ip, *ip + *il); returns 0 or errno. */
 static int iconv_step(mw__charset *cs, const unsigned char **ip, size_t *il, unsigned char **out,
                       size_t *outlen)
@@ -268,7 +431,15 @@ static int iconv_step(mw__charset *cs, const unsigned char **ip, size_t *il, uns
     return err;
 }
 
-/* Finish the carried tail with a few new bytes. */
+/* Finish the carried tail with a few new bytes.
+ *
+ * Split-invariance: whatever way the input is cut, iconv must be asked
+ * the same questions as on uncut input. Two rules make that hold: an
+ * EINVAL (incomplete tail) is never final before the end of the input, so
+ * the tail is carried and asked again with more bytes; an EILSEQ is always
+ * final, so the byte is marked bad (bad_pending) and replaced, and iconv
+ * is never asked again at that byte with other lookahead (glibc can then
+ * answer differently: ISO-2022-CN-EXT after an SS2 escape). */
 static int iconv_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
                        unsigned char **out, size_t *outlen, int finish)
 {
@@ -283,11 +454,13 @@ static int iconv_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
     if (used >= nc) { /* the carry is gone; go on with the real input */
         *in += used - nc, *inlen -= used - nc;
         cs->ncarry = 0;
+        if (err == EILSEQ) cs->bad_pending = 1; /* at *in */
         return MW_OK;
     }
     if (used) { /* e.g. a shift sequence: drop it from the carry */
         memmove(cs->carry, cs->carry + used, nc - used);
         cs->ncarry = nc - used;
+        if (err == EILSEQ) cs->bad_pending = 1; /* at carry[0] */
         return MW_OK;
     }
     if (err == E2BIG) return MW_ERR_BUFFER;
@@ -305,10 +478,25 @@ static int iconv_carry(mw__charset *cs, const unsigned char **in, size_t *inlen,
         cs->ncarry = 0;
         return MW_OK;
     }
-    /* EILSEQ, or a tail that can never complete: one U+FFFD per bad byte. */
+    /* EILSEQ, or a tail that cannot complete within the carry: one U+FFFD
+     * per bad byte. */
+    cs->bad_pending = 1;
+    return MW_OK;
+}
+
+/* Replace the byte marked bad: the first carried byte, else the next input byte. */
+static int iconv_bad_byte(mw__charset *cs, const unsigned char **in, size_t *inlen,
+                          unsigned char **out, size_t *outlen)
+{
+    if (!cs->ncarry && !*inlen) return MW_OK; /* comes with the next input */
     if (put_replacement(cs, out, outlen)) return MW_ERR_BUFFER;
-    memmove(cs->carry, cs->carry + 1, nc - 1);
-    cs->ncarry = nc - 1;
+    if (cs->ncarry) {
+        memmove(cs->carry, cs->carry + 1, cs->ncarry - 1);
+        cs->ncarry--;
+    } else {
+        (*in)++, (*inlen)--;
+    }
+    cs->bad_pending = 0;
     return MW_OK;
 }
 
@@ -316,6 +504,12 @@ static int convert_iconv(mw__charset *cs, const unsigned char **in, size_t *inle
                          unsigned char **out, size_t *outlen, int finish)
 {
     for (;;) {
+        if (cs->bad_pending) {
+            int rc = iconv_bad_byte(cs, in, inlen, out, outlen);
+            if (rc) return rc;
+            if (cs->bad_pending) return MW_OK; /* needs input */
+            continue;
+        }
         if (cs->ncarry) {
             if (!*inlen && !finish) return MW_OK;
             int rc = iconv_carry(cs, in, inlen, out, outlen, finish);
@@ -332,8 +526,7 @@ static int convert_iconv(mw__charset *cs, const unsigned char **in, size_t *inle
             *in += *inlen, *inlen = 0;
             continue;
         }
-        if (put_replacement(cs, out, outlen)) return MW_ERR_BUFFER;
-        (*in)++, (*inlen)--;
+        cs->bad_pending = 1; /* EILSEQ is final (see iconv_carry) */
     }
     if (finish) {
         /* Emit whatever returns the state to the initial one (nothing for
@@ -356,6 +549,8 @@ int mw__charset_convert(mw__charset *cs, const unsigned char **in, size_t *inlen
         return convert_ascii(cs, in, inlen, out, outlen);
     case MW__CS_KIND_ICONV:
         return convert_iconv(cs, in, inlen, out, outlen, finish);
+    case MW__CS_KIND_UTF7:
+        return convert_utf7(cs, in, inlen, out, outlen, finish);
     default:
         return MW_ERR_INVALID;
     }

@@ -235,6 +235,11 @@ typedef struct mw__charset {
     void *cd;            /* iconv_t, when kind is iconv */
     size_t ncarry;       /* bytes in carry */
     unsigned char carry[MW__CS_CARRY_MAX];
+    int bad_pending;     /* iconv: the next byte (carry first) is malformed, replace it */
+    int u7_mode;         /* UTF-7: direct, just after '+', or in base64 */
+    int u7_imap;         /* UTF-7: the IMAP variant ('&' shifts, ',' for '/') */
+    unsigned u7_bits;    /* UTF-7: bits waiting in u7_acc */
+    uint32_t u7_acc, u7_high; /* UTF-7: base64 bits; a high surrogate waiting for its pair */
     uint64_t replaced;   /* U+FFFD substitutions made since open */
     char name[MW__CS_NAME_MAX + 1]; /* as given, NUL-terminated */
 } mw__charset;
@@ -254,6 +259,14 @@ int mw__charset_is(const mw__charset *cs, const char *name, size_t len);
  * or unconvertible input becomes U+FFFD (counted in cs->replaced). Without
  * finish, an incomplete trailing sequence is consumed into the carry; with
  * finish, the carry is flushed (as U+FFFD) and the shift state reset.
+ * Split-invariance: the output does not depend on how the input is cut
+ * across calls, malformed input and stateful charsets included (an EILSEQ
+ * is final, an incomplete tail of up to MW__CS_CARRY_MAX bytes waits for
+ * more; UTF-7 is decoded in-house because glibc's decoder is not), provided
+ * that iconv never runs out of output room inside a call: give at least 16
+ * output bytes per input byte (glibc's TSCII turns one byte into up to 12
+ * and answers differently after E2BIG). UTF-8, US-ASCII and UTF-7 are exact
+ * with any room (MW_ERR_BUFFER, then resume).
  * @return MW_OK when all input was consumed (and, with finish, flushed);
  *         MW_ERR_BUFFER when the output space ran out first (what was done
  *         so far stays done: call again with more space). */

@@ -87,10 +87,24 @@ static int parse_word(const char *in, size_t n, ew *w)
     return 1;
 }
 
+/* RFC 5322 §3.2.3 atext, plus 8-bit bytes (RFC 6532 UTF-8 atoms). */
+static int is_atext(unsigned char c)
+{
+    if (c >= 0x80) return 1;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+    return c > 0x20 && c < 0x7f && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
 /* RFC 2047 §5: in strict mode a word must stand alone between linear
- * white space (or the parentheses of a comment) and be at most 75 long. */
+ * white space (or the parentheses of a comment) and be at most 75 long.
+ * In phrase mode (§5 (2), (3)) it must be a whole atom: no atext glued to
+ * either side. */
 static int placement_ok(const dec *d, size_t at, size_t wlen)
 {
+    if (d->flags & MW_2047_PHRASE) {
+        if (at > 0 && is_atext((unsigned char)d->in[at - 1])) return 0;
+        if (at + wlen < d->len && is_atext((unsigned char)d->in[at + wlen])) return 0;
+    }
     if (!(d->flags & MW_2047_STRICT)) return 1;
     if (wlen > WORD_MAX) return 0;
     if (at > 0) {
@@ -349,18 +363,54 @@ static int decode_word(dec *d, const ew *w, size_t bchars, int slot, int after_w
     return (w->enc == 'B' || w->enc == 'b') ? decode_b(d, w, bchars) : decode_q(d, w);
 }
 
-static size_t next_candidate(const char *in, size_t len, size_t from)
+/* The next place where a word may start; in phrase mode also the next
+ * character that changes the quoting state. */
+static size_t next_candidate(const char *in, size_t len, size_t from, int phrase)
 {
-    for (size_t i = from; i + 1 < len; i++)
-        if (in[i] == '=' && in[i + 1] == '?') return i;
+    for (size_t i = from; i < len; i++) {
+        if (in[i] == '=' && i + 1 < len && in[i + 1] == '?') return i;
+        if (phrase && (in[i] == '"' || in[i] == '\\' || in[i] == '(' || in[i] == ')')) return i;
+    }
     return len;
+}
+
+/* End of the quoted string opening at in[i] (just past its closing quote,
+ * or len when it is unterminated); quoted pairs are skipped. */
+static size_t quoted_end(const char *in, size_t len, size_t i)
+{
+    for (i++; i < len && in[i] != '"'; i++)
+        if (in[i] == '\\') i++;
+    return i < len ? i + 1 : len;
+}
+
+/* Phrase mode: the quoting state at in[i]. Returns the end of a span that
+ * is copied as text without looking for words in it (a quoted string, a
+ * quoted pair), or 0 when in[i] starts nothing of the kind; parentheses
+ * only move the comment depth (words in comments are decoded, §5 (2)). */
+static size_t phrase_literal(const char *in, size_t len, size_t i, size_t *depth)
+{
+    switch (in[i]) {
+    case '"':
+        /* §5 (3): an encoded word MUST NOT appear within a quoted-string */
+        return *depth ? 0 : quoted_end(in, len, i);
+    case '\\':
+        return i + 2 < len ? i + 2 : len;
+    case '(':
+        ++*depth;
+        return 0;
+    case ')':
+        if (*depth) --*depth;
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 static int decode_all(dec *d)
 {
     const char *in = d->in;
-    size_t len = d->len, i = 0, ws_from = 0, ws_to = 0;
-    int after_word = 0, rc = MW_OK;
+    size_t len = d->len, i = 0, ws_from = 0, ws_to = 0, depth = 0;
+    int after_word = 0, rc = MW_OK, phrase = (d->flags & MW_2047_PHRASE) != 0;
     while (i < len) {
         if (after_word && ws_from == ws_to) {
             size_t e = skip_fws(in, len, i);
@@ -370,9 +420,11 @@ static int decode_all(dec *d)
             }
         }
         ew w;
-        size_t j;
-        if (in[i] == '=' && i + 1 < len && in[i + 1] == '?' && parse_word(in + i, len - i, &w) &&
-            placement_ok(d, i, w.len)) {
+        size_t j = phrase ? phrase_literal(in, len, i, &depth) : 0;
+        if (j) {
+            /* copied as written, folds removed (below) */
+        } else if (in[i] == '=' && i + 1 < len && in[i + 1] == '?' &&
+                   parse_word(in + i, len - i, &w) && placement_ok(d, i, w.len)) {
             size_t bchars = 0;
             int slot = -1, c = word_check(d, &w, &bchars, &slot);
             if (c < 0) return c;
@@ -388,7 +440,7 @@ static int decode_all(dec *d)
             d->defects |= (unsigned)c;
             j = i + w.len; /* kept as-is, like ordinary text */
         } else {
-            j = next_candidate(in, len, i + 1);
+            j = next_candidate(in, len, i + 1, phrase);
         }
         if ((rc = run_end(d)) < 0 || (rc = emit_text(d, ws_from, ws_to)) != MW_OK ||
             (rc = emit_text(d, i, j)) != MW_OK)
@@ -405,7 +457,7 @@ mw_ssize mw_2047_decode(const char *in, size_t len, char *out, size_t cap, unsig
                         unsigned *defects)
 {
     if (defects) *defects = 0;
-    if ((!in && len) || !out || (flags & ~MW_2047_STRICT)) return MW_ERR_INVALID;
+    if ((!in && len) || !out || (flags & ~(MW_2047_STRICT | MW_2047_PHRASE))) return MW_ERR_INVALID;
     if (cap == 0) return MW_ERR_BUFFER;
     dec d;
     memset(&d, 0, sizeof d);

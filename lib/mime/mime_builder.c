@@ -10,6 +10,8 @@
 
 #include "codec/codec_internal.h"
 
+#include <mailwire/rfc5322.h>
+
 #include <stdio.h>
 
 #define BUILD_MAX_DEPTH 100
@@ -102,21 +104,35 @@ static int puts_(mw_mime_builder *b, const char *s)
 
 /* ---- header folding ------------------------------------------------- */
 
+#define WF_PRE_FOLDED 0x1u /* keep the CRLF SP folds of RFC 2047 encoder output */
+#define WF_FOLD_FIRST 0x2u /* a first word too long for the name's line may go to the next */
+
 /* Write "name: value" CRLF folded at whitespace so that lines stay within
  * 78 columns where a fold point exists and never exceed 998. The value has
- * no CR/LF (checked by the caller) unless pre_folded (RFC 2047 output, whose
- * CRLF SP separators are kept). */
+ * no CR/LF (checked by the caller) unless WF_PRE_FOLDED. With WF_FOLD_FIRST
+ * (structured fields, where FWS may follow the colon, RFC 5322 §3.2.2) a
+ * first word that would pass column 78 starts on a continuation line. */
 static int write_field(mw_mime_builder *b, const char *name, const char *v, size_t n,
-                       int pre_folded)
+                       unsigned wf)
 {
+    int pre_folded = (wf & WF_PRE_FOLDED) != 0;
     size_t nl = strlen(name);
     if (nl + 2 > LINE_MAX_LEN) return MW_ERR_LINE_TOO_LONG;
     int rc = need(b, nl + 2 + n + n / 2 * 2 + 4);
     if (rc) return rc;
+    size_t first = 0;
+    while (first < n && v[first] != ' ' && v[first] != '\t' && v[first] != '\r')
+        first++;
+    int fold_first = (wf & WF_FOLD_FIRST) && first && nl + 2 + first > FOLD_AT;
     /* Dry run first so nothing is written on LINE_TOO_LONG. */
     for (int pass = 0; pass < 2; pass++) {
-        size_t col = nl + 2;
-        if (pass && ((rc = puts_(b, name)) || (rc = put(b, ": ", 2)))) return rc;
+        size_t col = fold_first ? 0 : nl + 2;
+        if (pass && ((rc = puts_(b, name)) || (rc = puts_(b, fold_first ? ":\r\n" : ": "))))
+            return rc;
+        if (fold_first) {
+            if (pass && (rc = put(b, " ", 1))) return rc;
+            col = 1;
+        }
         size_t i = 0;
         while (i < n) {
             if (pre_folded && v[i] == '\r') { /* keep CRLF SP from the encoder */
@@ -162,7 +178,7 @@ MW_API int mw_mime_builder_header(mw_mime_builder *b, const char *name, const ch
     if (!all_ascii(value, len)) {
         if (!(b->flags & MW_MIME_BUILD_SMTPUTF8) || !valid_utf8(value, len)) return MW_ERR_SYNTAX;
     }
-    return write_field(b, name, value, len, 0);
+    return write_field(b, name, value, len, 0u);
 }
 
 MW_API int mw_mime_builder_header_text(mw_mime_builder *b, const char *name, const char *text,
@@ -176,15 +192,81 @@ MW_API int mw_mime_builder_header_text(mw_mime_builder *b, const char *name, con
      * reader would decode it. */
     for (size_t i = 0; plain && i + 1 < len; i++)
         if (text[i] == '=' && text[i + 1] == '?') plain = 0;
-    if (plain) return write_field(b, name, text, len, 0);
+    if (plain) return write_field(b, name, text, len, 0u);
     if (!valid_utf8(text, len)) return MW_ERR_SYNTAX;
-    if (b->flags & MW_MIME_BUILD_SMTPUTF8) return write_field(b, name, text, len, 0);
+    if (b->flags & MW_MIME_BUILD_SMTPUTF8) return write_field(b, name, text, len, 0u);
     size_t cap = mw_2047_encoded_max(len);
     char *tmp = mw__malloc(&b->mem, cap);
     if (!tmp) return MW_ERR_NOMEM;
     mw_ssize n = mw_2047_encode(text, len, strlen(name) + 2, tmp, cap, 0);
-    int rc = n < 0 ? (int)n : write_field(b, name, tmp, (size_t)n, 1);
+    int rc = n < 0 ? (int)n : write_field(b, name, tmp, (size_t)n, WF_PRE_FOLDED);
     mw__free(&b->mem, tmp);
+    return rc;
+}
+
+/* Format the mailboxes with mw_addr_format (quoting, RFC 2047 display
+ * names) into one value; the encoder's CRLF SP folds become plain spaces
+ * so that write_field folds the whole list at whitespace (RFC 2047 §6.2
+ * drops the space between two encoded words, so nothing changes). */
+static int format_mailboxes(mw_mime_builder *b, const mw_mime_mailbox *list, size_t n,
+                            char **out, size_t *out_len)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *d = list[i].display, *a = list[i].addr;
+        if (!a) return MW_ERR_INVALID;
+        size_t dl = d ? strlen(d) : 0, al = strlen(a);
+        if (has_crlfnul(a, al) || (d && has_crlfnul(d, dl))) return MW_ERR_INVALID;
+        size_t one = mw_2047_encoded_max(dl) + 2 * dl + 2 * al + 16;
+        if (one > ((size_t)-1 - cap) / 2) return MW_ERR_LIMIT;
+        cap += one;
+    }
+    char *tmp = mw__malloc(&b->mem, cap);
+    if (!tmp) return MW_ERR_NOMEM;
+    unsigned fl = (b->flags & MW_MIME_BUILD_SMTPUTF8) ? MW_ADDR_FMT_UTF8 : 0u;
+    size_t len = 0;
+    int rc = MW_OK;
+    for (size_t i = 0; i < n && rc == MW_OK; i++) {
+        const char *d = list[i].display, *a = list[i].addr, *at = strrchr(a, '@');
+        if (!at) {
+            rc = MW_ERR_SYNTAX;
+            break;
+        }
+        if (i) {
+            tmp[len++] = ',';
+            tmp[len++] = ' ';
+        }
+        size_t dl = d ? strlen(d) : 0;
+        mw_ssize got = mw_addr_format(d, dl, a, (size_t)(at - a), at + 1, strlen(at + 1), fl,
+                                      tmp + len, cap - len);
+        if (got < 0)
+            rc = got == MW_ERR_BUFFER ? MW_ERR_LIMIT : (int)got; /* cannot happen: cap is a bound */
+        else
+            len += (size_t)got;
+    }
+    if (rc) {
+        mw__free(&b->mem, tmp);
+        return rc;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++)
+        if (tmp[i] != '\r' && tmp[i] != '\n') tmp[o++] = tmp[i];
+    *out = tmp;
+    *out_len = o;
+    return MW_OK;
+}
+
+MW_API int mw_mime_builder_header_addrs(mw_mime_builder *b, const char *name,
+                                        const mw_mime_mailbox *list, size_t n)
+{
+    if (!b || !valid_name(name) || !list || n == 0) return MW_ERR_INVALID;
+    if (!headers_allowed(b)) return MW_ERR_STATE;
+    char *v;
+    size_t len;
+    int rc = format_mailboxes(b, list, n, &v, &len);
+    if (rc) return rc;
+    rc = write_field(b, name, v, len, WF_FOLD_FIRST);
+    mw__free(&b->mem, v);
     return rc;
 }
 
@@ -578,6 +660,28 @@ MW_API int mw_mime_builder_finish(mw_mime_builder *b)
 {
     if (!b) return MW_ERR_INVALID;
     return b->done ? MW_OK : MW_ERR_STATE;
+}
+
+MW_API int mw_mime_builder_delivery_status(mw_mime_builder *b, const mw_mime_dsn *dsn)
+{
+    if (!b) return MW_ERR_INVALID;
+    mw_ssize n = mw_mime_dsn_format(dsn, NULL, 0);
+    if (n < 0) return (int)n;
+    bframe *f = btop(b);
+    if (!f || b->done || (f->kind != E_OPEN && f->kind != E_MULTIPART)) return MW_ERR_STATE;
+    /* the part's delimiter and header, its body, and part_end's reserve */
+    int rc = need(b, (size_t)n + 512);
+    if (rc) return rc;
+    char *tmp = mw__malloc(&b->mem, (size_t)n ? (size_t)n : 1);
+    if (!tmp) return MW_ERR_NOMEM;
+    mw_ssize w = mw_mime_dsn_format(dsn, tmp, (size_t)n);
+    rc = w < 0 ? (int)w : MW_OK;
+    if (!rc)
+        rc = mw_mime_builder_part_begin(b, "message/delivery-status", NULL, MW_MIME_CTE_7BIT,
+                                        NULL, NULL, NULL, 0);
+    if (!rc && !(rc = close_headers(b))) rc = put(b, tmp, (size_t)w);
+    mw__free(&b->mem, tmp);
+    return rc ? rc : mw_mime_builder_part_end(b);
 }
 
 /* ---- bodies ----------------------------------------------------------- */

@@ -280,6 +280,35 @@ int mw__mime_ieq_slices(mw_slice a, mw_slice b)
     return 1;
 }
 
+/* RFC 2047 §5 forbids encoded words in parameter values, yet Outlook and
+ * many webmail senders write name="=?UTF-8?B?...?=" and every mature reader
+ * decodes them. The rule here: in a plain (not RFC 2231) name or filename
+ * value, encoded words are decoded to UTF-8 and MIME_DEFECT_2047_PARAM is
+ * reported; every other parameter (boundary, charset, ...) keeps its bytes,
+ * since those are tokens compared byte for byte. The decoded text goes
+ * after the value in the arena's reserved room; when it does not fit, or
+ * the value holds no decodable word, the value stays as written. */
+static int decode_2047_value(mw__arena *a, mw_slice *value, unsigned *defects)
+{
+    int word = 0;
+    for (size_t i = 0; i + 1 < value->len && !word; i++)
+        word = value->base[i] == '=' && value->base[i + 1] == '?';
+    if (!word) return MW_OK;
+    char *out = a->buf + a->len;
+    unsigned bad = 0;
+    mw_ssize n = mw_2047_decode(value->base, value->len, out, a->cap - a->len, 0, &bad);
+    if (n == MW_ERR_NOMEM) return MW_ERR_NOMEM;
+    if (n < 0) return MW_OK; /* no room: kept as written */
+    if (bad & MW_2047_DEFECT_CHARSET) *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_CHARSET);
+    if (bad & MW_2047_DEFECT_ENCODING) *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
+    if ((size_t)n == value->len && memcmp(out, value->base, value->len) == 0) return MW_OK;
+    *defects |= DEFECT_BIT(MW_MIME_DEFECT_2047_PARAM);
+    a->len += (size_t)n;
+    value->base = out;
+    value->len = (size_t)n;
+    return MW_OK;
+}
+
 /* Join the raw parameters named like raw[first] into one output parameter. */
 static int join_param(mw__mime_pctx *ctx, size_t nraw, size_t first, mw_mime_param *out,
                       unsigned *defects)
@@ -362,6 +391,9 @@ static int join_param(mw__mime_pctx *ctx, size_t nraw, size_t first, mw_mime_par
         if (rc < 0) return rc;
         if (rc == 0) *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_CHARSET);
         out->value = conv;
+    } else if (!out->rfc2231 && (mw__mime_ieq(out->name.base, out->name.len, "name") ||
+                                 mw__mime_ieq(out->name.base, out->name.len, "filename"))) {
+        return decode_2047_value(a, &out->value, defects);
     }
     return MW_OK;
 }

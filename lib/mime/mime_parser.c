@@ -16,6 +16,11 @@
 #include "codec/codec_internal.h"
 
 #define DECODE_CHUNK 16384u /* decoded bytes per BODY event in MW_MIME_DECODE mode */
+/* Input per conversion step: the converter's output room (cbuf) is always
+ * at least 16 times its input, so iconv never stops on E2BIG in the middle
+ * of a character (glibc's TSCII then answers differently, which would make
+ * the output depend on how the input was cut; codec_internal.h). */
+#define CONVERT_IN_MAX (DECODE_CHUNK / 4u)
 
 /* ---- state --------------------------------------------------------- */
 
@@ -78,6 +83,7 @@ struct mw_mime_parser {
     int exhausted; /* parts limit hit: boundary detection is off */
     int lf_reported;
     int pending_child; /* a message/rfc822 was announced: push its child next */
+    int mbox_checked;  /* the input's first line was looked at for an mbox From_ line */
 
     /* unwinding after a delimiter or at the end */
     size_t keep;
@@ -111,6 +117,9 @@ struct mw_mime_parser {
     int converting; /* charset conversion to UTF-8 active */
     int flushed;    /* the end-of-part flush was emitted */
     int enc_reported;
+    int dec_finished;  /* the decoder has been run with finish */
+    int xpending;      /* the converter has output left for the next event */
+    size_t dpos, dlen; /* decoded bytes in dbuf[dpos, dlen) not yet converted */
     uint64_t body_off; /* input offset where the transformed body starts */
     mw_codec codec;
     mw__charset cs;
@@ -237,6 +246,10 @@ MW_API const char *mw_mime_defect_str(int d)
         return "duplicate MIME header field";
     case MW_MIME_DEFECT_BAD_ENCODING:
         return "errors in encoded body data";
+    case MW_MIME_DEFECT_MBOX_FROM:
+        return "mbox From_ line skipped";
+    case MW_MIME_DEFECT_2047_PARAM:
+        return "RFC 2047 encoded word in a parameter";
     default:
         return "unknown defect";
     }
@@ -451,6 +464,40 @@ static int valid_field_name(const unsigned char *s, size_t n)
 
 static int finish_headers(mw_mime_parser *p, mw_mime_event *ev);
 
+enum { MBOX_NO = -1 };
+
+/* An mbox "From " envelope line (RFC 4155) as the first line of the input
+ * is no header field: skip it and hand it out as a DEFECT event with the
+ * line in ev->value, as mature readers do. "From :" (obs-ftext WSP before
+ * the colon, RFC 5322 §4.5) stays a header field. Returns MW_MIME_DEFECT,
+ * 0 (need more input) or MBOX_NO. */
+static int step_mbox_from(mw_mime_parser *p, mw_mime_event *ev, const unsigned char *d,
+                          size_t len)
+{
+    static const char from[] = "From ";
+    size_t pre = len < 5 ? len : 5;
+    if (memcmp(d, from, pre) != 0) return MBOX_NO;
+    if (pre < 5) return p->eof ? MBOX_NO : 0;
+    size_t lim = p->opt.line + 2, upto = len < lim ? len : lim;
+    const unsigned char *lf = memchr(d, '\n', upto);
+    if (!lf) {
+        if (len >= lim) return MBOX_NO; /* too long for an envelope line: a bad header line */
+        if (!p->eof) return 0;
+    }
+    size_t linelen = lf ? (size_t)(lf - d) + 1 : len, content = lf ? (size_t)(lf - d) : len;
+    size_t i = 4;
+    while (i < content && (d[i] == ' ' || d[i] == '\t'))
+        i++;
+    if (i < content && d[i] == ':') return MBOX_NO;
+    if (lf && (lf == d || lf[-1] != '\r')) bare_lf(p, (uint64_t)(lf - d));
+    if (content && d[content - 1] == '\r') content--;
+    ev_frame(p, ev, MW_MIME_DEFECT, top(p), 0);
+    ev->defect = MW_MIME_DEFECT_MBOX_FROM;
+    ev->value = (mw_slice){(const char *)d, content};
+    consume(p, linelen);
+    return MW_MIME_DEFECT;
+}
+
 /* Look at the field at the start of the buffer. Returns an event type,
  * 0 for need-more, or < 0; *ended is set when the header block is over
  * (finish_headers must run). */
@@ -471,6 +518,12 @@ static int step_headers(mw_mime_parser *p, mw_mime_event *ev)
         return finish_headers(p, ev);
     }
     if (d[0] == '\r' && len < 2 && !p->eof) return 0;
+    if (!p->mbox_checked) {
+        int r = p->nframes == 1 && p->base_off == 0 ? step_mbox_from(p, ev, d, len) : MBOX_NO;
+        if (r == 0) return 0;
+        p->mbox_checked = 1;
+        if (r != MBOX_NO) return r;
+    }
     /* A delimiter line ends an unterminated header block (the part is cut). */
     if (d[0] == '-' && p->nactive && !p->exhausted) {
         if (len < 2 && !p->eof) return 0;
@@ -591,6 +644,8 @@ static void xform_stop(mw_mime_parser *p)
 {
     if (p->converting) mw__charset_close(&p->cs);
     p->xform = p->decoding = p->converting = 0;
+    p->dec_finished = p->xpending = 0;
+    p->dpos = p->dlen = 0;
 }
 
 /* Set up decoding and charset conversion for a leaf about to stream. */
@@ -622,9 +677,11 @@ static int xform_start(mw_mime_parser *p, int cte, int is_text, mw_slice charset
             defect(p, MW_MIME_DEFECT_BAD_CHARSET);
     }
     if (!p->decoding && !p->converting) return MW_OK;
-    if (!p->dbuf) p->dbuf = mw__malloc(&p->mem, DECODE_CHUNK);
-    if (!p->cbuf) p->cbuf = mw__malloc(&p->mem, 4 * DECODE_CHUNK + 16);
-    if (!p->dbuf || !p->cbuf) {
+    /* Each buffer only when its stage runs: a decode-only parser never
+     * touches the 64 KiB conversion buffer (docs/performance.md, RSS). */
+    if (p->decoding && !p->dbuf) p->dbuf = mw__malloc(&p->mem, DECODE_CHUNK);
+    if (p->converting && !p->cbuf) p->cbuf = mw__malloc(&p->mem, 4 * DECODE_CHUNK + 16);
+    if ((p->decoding && !p->dbuf) || (p->converting && !p->cbuf)) {
         xform_stop(p);
         return MW_ERR_NOMEM;
     }
@@ -657,36 +714,58 @@ static int codec_step(mw_mime_parser *p, int finish)
 
 /* Run raw bytes d[0..n) (n may be 0 with finish) through the decoder and
  * the converter. *took receives the raw bytes consumed; the result is in
- * *out (a parser buffer). */
+ * *out (a parser buffer). The converter may not take everything when a
+ * charset expands more than the output buffer allows (TSCII: one byte to
+ * twelve): decoded bytes it left wait in dbuf[dpos, dlen), raw ones stay in
+ * the input, and p->xpending says that another call has output to give, so
+ * nothing is dropped and the result does not depend on how input was cut. */
 static void xform_run(mw_mime_parser *p, const unsigned char *d, size_t n, int finish, size_t *took,
                       mw_slice *out)
 {
     static const unsigned char empty[1];
     if (!d) d = empty; /* the flush at the end of a part has no input */
     const unsigned char *src = d;
-    size_t srclen = n < DECODE_CHUNK ? n : DECODE_CHUNK;
+    size_t max = p->converting ? CONVERT_IN_MAX : DECODE_CHUNK;
+    size_t srclen = n < max ? n : max;
     *took = srclen;
     if (p->decoding) {
-        p->codec.next_in = d;
-        p->codec.avail_in = n;
-        p->codec.next_out = p->dbuf;
-        p->codec.avail_out = DECODE_CHUNK;
-        if (codec_step(p, finish) < 0) { /* lenient decoders do not fail; be safe */
-            p->codec.warnings |= MW_CODEC_WARN_BAD_CHAR;
+        *took = 0;
+        if (p->dpos == p->dlen && !p->dec_finished) {
+            p->codec.next_in = d;
+            p->codec.avail_in = n;
+            p->codec.next_out = p->dbuf;
+            p->codec.avail_out = max;
+            if (codec_step(p, finish) < 0) { /* lenient decoders do not fail; be safe */
+                p->codec.warnings |= MW_CODEC_WARN_BAD_CHAR;
+            }
+            /* Reported at the end of the part: a later warning can point
+             * earlier (trailing bits at the last data byte), so the first
+             * offset is only known once the decoder has seen everything. */
+            if (finish) {
+                codec_warnings(p);
+                p->dec_finished = 1;
+            }
+            *took = n - p->codec.avail_in;
+            p->dpos = 0;
+            p->dlen = max - p->codec.avail_out;
         }
-        /* Reported at the end of the part: a later warning can point
-         * earlier (trailing bits at the last data byte), so the first
-         * offset is only known once the decoder has seen everything. */
-        if (finish) codec_warnings(p);
-        *took = n - p->codec.avail_in;
-        src = p->dbuf;
-        srclen = DECODE_CHUNK - p->codec.avail_out;
+        src = p->dbuf + p->dpos;
+        srclen = p->dlen - p->dpos;
+        p->dpos = p->dlen; /* all handed out, unless the converter leaves some */
     }
+    p->xpending = 0;
     if (p->converting) {
         const unsigned char *in = src;
         size_t inlen = srclen, outlen = 4 * DECODE_CHUNK + 16;
         unsigned char *o = p->cbuf;
-        mw__charset_convert(&p->cs, &in, &inlen, &o, &outlen, finish);
+        /* the converter's end comes after the decoder's last bytes */
+        int last = finish && (!p->decoding || p->dec_finished);
+        int rc = mw__charset_convert(&p->cs, &in, &inlen, &o, &outlen, last);
+        if (p->decoding)
+            p->dpos -= inlen;
+        else
+            *took = srclen - inlen;
+        p->xpending = rc == MW_ERR_BUFFER;
         src = p->cbuf;
         srclen = 4 * DECODE_CHUNK + 16 - outlen;
     }
@@ -728,13 +807,6 @@ static int parse_cte(mw_mime_parser *p, mw_slice *name)
     for (int k = 0; k < 5; k++)
         if (mw__mime_ieq(out, e - i, names[k])) return k;
     return MW_MIME_CTE_UNKNOWN;
-}
-
-static int has_encoded_word(mw_slice v)
-{
-    for (size_t i = 0; i + 1 < v.len; i++)
-        if (v.base[i] == '=' && v.base[i + 1] == '?') return 1;
-    return 0;
 }
 
 static void report_bits(mw_mime_parser *p, unsigned bits)
@@ -855,22 +927,7 @@ static int finish_headers(mw_mime_parser *p, mw_mime_event *ev)
     ev->ndisp_params = cd.nparams;
     const mw_mime_param *fn = find_param(cd.params, cd.nparams, "filename");
     if (!fn) fn = find_param(ct.params, ct.nparams, "name");
-    if (fn) ev->filename = fn->value;
-    if (fn && !fn->rfc2231 && has_encoded_word(fn->value)) {
-        /* Outlook writes RFC 2047 words inside quoted filenames (against
-         * RFC 2047 §5); every mature reader decodes them. */
-        size_t cap = 3 * fn->value.len + 1;
-        char *out = mw__arena_reserve(&p->arena, cap);
-        if (out && p->arena.cap - p->arena.len >= cap) {
-            unsigned bad = 0;
-            mw_ssize n = mw_2047_decode(fn->value.base, fn->value.len, out, cap, 0, &bad);
-            if (n >= 0) {
-                p->arena.len += (size_t)n + 1;
-                ev->filename = (mw_slice){out, (size_t)n};
-                if (bad & MW_2047_DEFECT_CHARSET) defect(p, MW_MIME_DEFECT_BAD_CHARSET);
-            }
-        }
-    }
+    if (fn) ev->filename = fn->value; /* RFC 2047 words already decoded (mime_params.c) */
     if (kind == MW_MIME_KIND_LEAF && p->opt.flags) {
         rc = xform_start(p, cte, is_text, ev->charset);
         if (rc) return rc;
@@ -1016,12 +1073,15 @@ static int step_unwind(mw_mime_parser *p, mw_mime_event *ev)
             return MW_MIME_DEFECT;
         }
         if (f->kind == MW_MIME_KIND_LEAF && p->xform && !p->flushed) {
-            /* End of a transformed body: flush the decoder and converter. */
+            /* End of a transformed body: flush the decoder and converter
+             * (in several events when the converter has more to give). */
             size_t took;
-            p->flushed = 1;
             ev_frame(p, ev, MW_MIME_BODY, f, p->nframes - 1);
             xform_run(p, NULL, 0, 1, &took, &ev->data);
+            if (!p->xpending && p->dpos == p->dlen && (!p->decoding || p->dec_finished))
+                p->flushed = 1;
             if (ev->data.len) return MW_MIME_BODY;
+            if (!p->flushed) return AGAIN;
             if (p->dq_len) return AGAIN; /* the part's defects before its PART_END */
         }
         if (f->kind == MW_MIME_KIND_LEAF) xform_stop(p);
@@ -1073,6 +1133,7 @@ static void parser_reset_state(mw_mime_parser *p)
     p->exhausted = 0;
     p->lf_reported = 0;
     p->pending_child = 0;
+    p->mbox_checked = 0;
     p->dq_head = p->dq_len = 0;
     p->hs_pos = p->hs_scan = 0;
     p->hs_bare = p->hs_long = 0;

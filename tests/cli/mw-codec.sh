@@ -84,6 +84,8 @@ t 2047enc-column 2 '' 'x' 'column' -- 2047enc --column x
 t 2047dec 0 'If you can read this you understand the example.\n' \
   '=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?=\r\n    =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=\n' '' -- 2047dec
 t 2047dec-table 0 '(a b)\n' '(=?ISO-8859-1?Q?a?= =?ISO-8859-2?Q?_b?=)' '' -- 2047dec
+t 2047dec-phrase 0 '"=?UTF-8?Q?a?=" b <x@y>\n' '"=?UTF-8?Q?a?=" =?UTF-8?Q?b?= <x@y>' '' -- 2047dec --phrase
+t 2047dec-unstructured 0 '"a" b <x@y>\n' '"=?UTF-8?Q?a?=" =?UTF-8?Q?b?= <x@y>' '' -- 2047dec
 t 2047dec-latin1 0 'Andr\303\251 Pirard\n' '=?ISO-8859-1?Q?Andr=E9?= Pirard' '' -- 2047dec
 t 2047dec-unknown 0 '=?X-NONE?Q?a?= b\n' '=?X-NONE?Q?a?= b' 'unknown charset' -- 2047dec
 t 2047dec-ctl 0 'a\357\277\275b\n' '=?UTF-8?Q?a=0Ab?=' 'U+FFFD' -- 2047dec

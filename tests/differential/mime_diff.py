@@ -381,6 +381,11 @@ class Gen:
             for i in range(0, len(lines), max(1, len(lines) // 3)):
                 lines[i] = lines[i][:10] + r.choice([b" ", b"\t", b"!", b"*", b"#"]) + lines[i][10:]
             return self.top(h, CRLF.join(lines))
+        if kind == "mbox-from":
+            # an mbox envelope line (RFC 4155) before the header block
+            msg = self.message(r.choice(["simple", "mixed"]))
+            line = b"From sender@example.org Thu Nov 26 23:00:00 2026"
+            return line + (b"\n" + msg.replace(CRLF, b"\n") if r.random() < 0.5 else CRLF + msg)
         raise ValueError(kind)
 
 
@@ -388,7 +393,8 @@ KINDS = ["simple", "alternative", "related", "mixed", "nested", "forward",
          "missing-close-boundary", "missing-boundary-param", "bad-cte", "lf-only",
          "8bit-headers", "truncated-base64", "unquoted-boundary", "digest", "qp-edge",
          "boundary-prefix", "padding-delimiter", "outlook-2047-name", "subject-split",
-         "bad-content-type", "case-and-comments", "base64-garbage", "ambiguous-boundary"]
+         "bad-content-type", "case-and-comments", "base64-garbage", "ambiguous-boundary",
+         "mbox-from"]
 
 
 def corpus(seed, count):

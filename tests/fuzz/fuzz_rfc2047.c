@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *in = (const char *)data;
     char *out = malloc(3 * size + 1);
     unsigned defects;
-    for (unsigned flags = 0; flags <= MW_2047_STRICT; flags++) {
+    for (unsigned flags = 0; flags <= (MW_2047_STRICT | MW_2047_PHRASE); flags++) {
         mw_ssize n = mw_2047_decode(in, size, out, 3 * size + 1, flags, &defects);
         if (n < 0 || out[n] != '\0') abort();
         if (count_controls(out, (size_t)n) > count_controls(in, size)) abort();

@@ -12,6 +12,8 @@
  */
 #include "mw_test.h"
 
+#include <iconv.h>
+
 #include <mailwire/mime.h>
 
 #include <stdarg.h>
@@ -1068,6 +1070,71 @@ static void test_decode_and_utf8(void)
     mw_mime_options_free(o);
 }
 
+/* Charset conversion is split-invariant on malformed input in stateful
+ * charsets (UTF-7 in-house, ISO-2022-JP/CN-EXT through iconv), and a
+ * charset that expands twelvefold (TSCII) loses nothing: its output comes
+ * in several events, decoded or raw. */
+static void test_utf8_stateful_splits(void)
+{
+    mw_mime_options *o = mw_mime_options_new(NULL);
+    CHECK_INT(mw_mime_options_set_flags(o, MW_MIME_DECODE | MW_MIME_UTF8), MW_OK);
+    const char *msg =
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n"
+        "Hi Mom -+Jjo--! +ZeVnLIqe- +AGE +2D3 +-x \xff +AGEA-\r\n"
+        "--b\r\nContent-Type: text/plain; charset=iso-2022-jp\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nGyRCRnxLXDhsGyhCIBskQiMbKEIbJA==\r\n"
+        "--b\r\nContent-Type: text/plain; charset=ISO-2022-CN-EXT\r\n\r\n"
+        "\xdd\x1bN\"\x1b(BF|B\x1b$A\x0f\x1bN\r\n--b--\r\n";
+    check_msg(msg, o, NULL);
+    char *s = parse_simple(msg, o);
+    CHECK(s && strstr(s, "BODY 1 [Hi Mom -\\xe2\\x98\\xba-! \\xe6\\x97\\xa5\\xe6\\x9c\\xac\\xe8\\xaa"
+                         "\\x9e a \\xef\\xbf\\xbd +x \\xef\\xbf\\xbd a\\xef\\xbf\\xbd]\n"));
+    free(s);
+    iconv_t cd = iconv_open("UTF-8", "TSCII");
+    if (cd != (iconv_t)-1) {
+        iconv_close(cd);
+        /* 20000 bytes of 0x8C, twelve bytes of UTF-8 each: raw 8bit, then base64 */
+        size_t nraw = 20000, cap = 2 * nraw + 400;
+        char *m = malloc(cap);
+        if (!m) return;
+        for (int b64 = 0; b64 <= 1; b64++) {
+            size_t len = (size_t)snprintf(m, cap, "Content-Type: text/plain; charset=TSCII\r\n%s\r\n",
+                                          b64 ? "Content-Transfer-Encoding: base64\r\n" : "");
+            for (size_t i = 0; i < nraw; i += 3) {
+                if (b64) {
+                    memcpy(m + len, "jIyM", 4); /* 0x8C 0x8C 0x8C */
+                    len += 4;
+                    if (i % 57 == 54) m[len++] = '\n';
+                } else {
+                    memcpy(m + len, "\x8c\x8c\x8c", 3);
+                    len += 3;
+                }
+            }
+            size_t want = (nraw + 2) / 3 * 3 * 12;
+            char *whole = NULL;
+            for (size_t chunk = 0; chunk <= 9; chunk += 3) {
+                run_cfg cfg = {0};
+                cfg.opt = o;
+                cfg.chunk = chunk == 9 ? CHUNK_RANDOM : chunk;
+                cfg.seed = 77;
+                char *log = parse_log(m, len, &cfg);
+                CHECK_INT(cfg.rc, 0);
+                CHECK_INT(cfg.body_bytes, want);
+                if (!whole)
+                    whole = log;
+                else {
+                    CHECK(log && strcmp(log, whole) == 0);
+                    free(log);
+                }
+            }
+            free(whole);
+        }
+        free(m);
+    }
+    mw_mime_options_free(o);
+}
+
 static void test_decode_base64(void)
 {
     mw_mime_options *o = mw_mime_options_new(NULL);
@@ -1157,6 +1224,116 @@ static void test_filename_2047(void)
     free(s);
 }
 
+/* The parameter rule (docs/mime.md, "Parameters"): RFC 2047 words are
+ * decoded in plain name and filename values, in the parameter itself too,
+ * and reported; every other parameter keeps its bytes. */
+static void test_param_2047_rule(void)
+{
+    check_msg("Content-Type: application/pdf; name=\"=?UTF-8?B?Y2Fmw6kucGRm?=\";\r\n"
+              " x-title=\"=?UTF-8?Q?caf=C3=A9?=\"\r\n"
+              "Content-Disposition: attachment; FileName=\"=?iso-8859-1?q?r=E9sum=E9?=.pdf\"\r\n"
+              "\r\nx",
+              NULL,
+              "H  Content-Type: application/pdf; name=\"=?UTF-8?B?Y2Fmw6kucGRm?=\"; x-title=\"=?UTF-8?Q?caf=C3=A9?=\"\n"
+              "H  Content-Disposition: attachment; FileName=\"=?iso-8859-1?q?r=E9sum=E9?=.pdf\"\n"
+              "BEGIN  d0 #0 k1 application/pdf cte0 disp=attachment fn=r\\xc3\\xa9sum\\xc3\\xa9.pdf "
+              "name=caf\\xc3\\xa9.pdf x-title==?UTF-8?Q?caf=C3=A9?= "
+              ";filename=r\\xc3\\xa9sum\\xc3\\xa9.pdf\n"
+              "BODY  [x]\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT  20 @178\n");
+    /* A boundary that looks like an encoded word is used byte for byte. */
+    check_msg("Content-Type: multipart/mixed; boundary=\"=?x?q?y?=\"\r\n\r\n"
+              "--=?x?q?y?=\r\n\r\na\r\n--=?x?q?y?=--\r\n",
+              NULL,
+              "H  Content-Type: multipart/mixed; boundary=\"=?x?q?y?=\"\n"
+              "BEGIN  d0 #0 k2 multipart/mixed cte0 bd==?x?q?y?= boundary==?x?q?y?=\n"
+              "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY 1 [a]\n"
+              "END 1\n"
+              "END \n"
+              "MEND\n");
+    /* RFC 2231 values are final; no word, no defect; an unknown charset is kept. */
+    char *s = parse_simple("Content-Type: text/plain; name*=utf-8''%3D%3Fx%3F; "
+                           "charset=\"=?utf-8?q?koi8-r?=\"\r\n"
+                           "Content-Disposition: inline; filename=\"a=?b.txt\"\r\n\r\n",
+                           NULL);
+    CHECK(s && strstr(s, " cs==?utf-8?q?koi8-r?= "));
+    CHECK(s && strstr(s, " name==?x? "));
+    CHECK(s && strstr(s, " fn=a=?b.txt "));
+    CHECK(s && !strstr(s, "DEFECT  20"));
+    free(s);
+    s = parse_simple("Content-Type: application/x; name=\"=?x-no-such-cs?q?abc?=\"\r\n\r\n", NULL);
+    CHECK(s && strstr(s, " fn==?x-no-such-cs?q?abc?= "));
+    CHECK(s && strstr(s, "DEFECT  16 @"));
+    CHECK(s && !strstr(s, "DEFECT  20"));
+    free(s);
+}
+
+/* An mbox From_ line (RFC 4155) as the input's first line is skipped and
+ * reported with the line, never taken as a header or as the body start. */
+static void test_mbox_from(void)
+{
+    check_msg("From alice@example.org Thu Nov 26 23:00:00 2026\r\nSubject: x\r\n\r\nbody\r\n",
+              NULL,
+              "H  Subject: x\n"
+              "BEGIN  d0 #0 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY  [body\\r\\n]\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT  19 @0\n");
+    /* LF-only mbox files: the bare LF is reported too (once). */
+    check_msg("From a@b Thu Nov 26 23:00:00 2026\nSubject: x\n\nbody\n", NULL,
+              "H  Subject: x\n"
+              "BEGIN  d0 #0 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY  [body\\n]\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT  19 @0\n"
+              "DEFECT  6 @33\n");
+    /* "From :" is a header field with obsolete WSP before the colon. */
+    check_msg("From : a@b\r\n\r\n", NULL,
+              "H  From: a@b\n"
+              "BEGIN  d0 #0 k1 text/plain cte0 cs=us-ascii\n"
+              "END \n"
+              "MEND\n");
+    /* Only at the start of the input: in a body part it is a bad header line. */
+    check_msg("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nFrom x y\r\n\r\nz\r\n"
+              "--b--\r\n",
+              NULL,
+              "H  Content-Type: multipart/mixed; boundary=b\n"
+              "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=b boundary=b\n"
+              "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
+              "BODY 1 [From x y\\r\\n\\r\\nz]\n"
+              "END 1\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT 1 13 @50\n");
+    /* The envelope line at the end of the input, without a line end. */
+    check_msg("From x", NULL,
+              "BEGIN  d0 #0 k1 text/plain cte0 cs=us-ascii\n"
+              "END \n"
+              "MEND\n"
+              "DEFECT  19 @0\n"
+              "DEFECT  12 @6\n");
+    /* The event hands out the line. */
+    mw_mime_parser *p = mw_mime_parser_new(NULL, NULL);
+    CHECK(p != NULL);
+    if (!p) return;
+    const char *msg = "From a@b Fri Nov 27 00:00:00 2026\r\nSubject: y\r\n\r\n";
+    CHECK_INT(mw_mime_feed(p, msg, strlen(msg)), (mw_ssize)strlen(msg));
+    mw_mime_event ev;
+    CHECK_INT(mw_mime_next(p, &ev), MW_MIME_DEFECT);
+    CHECK_INT(ev.defect, MW_MIME_DEFECT_MBOX_FROM);
+    CHECK_INT(ev.offset, 0);
+    CHECK_MEM(ev.value.base, ev.value.len, "From a@b Fri Nov 27 00:00:00 2026", 33);
+    CHECK(strcmp(mw_mime_defect_str(MW_MIME_DEFECT_MBOX_FROM), "mbox From_ line skipped") == 0);
+    CHECK_INT(mw_mime_next(p, &ev), MW_MIME_HEADER);
+    CHECK_MEM(ev.name.base, ev.name.len, "Subject", 7);
+    mw_mime_parser_free(p);
+}
+
 /* Every tests/vectors/mime/X.eml with an X.expect (the event log of a raw
  * parse) is replayed whole, at chunk sizes 1-8, random cuts and zero-copy.
  * MW_MIME_WRITE_EXPECT=1 writes missing .expect files (review them!). */
@@ -1230,9 +1407,12 @@ int main(void)
     MW_RUN(test_api_misuse);
     MW_RUN(test_small_buffer_large_body);
     MW_RUN(test_decode_and_utf8);
+    MW_RUN(test_utf8_stateful_splits);
     MW_RUN(test_decode_base64);
     MW_RUN(test_filename_2047);
     MW_RUN(test_vector_files);
     MW_RUN(test_decode_vectors);
+    MW_RUN(test_mbox_from);
+    MW_RUN(test_param_2047_rule);
     return mw_test_finish();
 }

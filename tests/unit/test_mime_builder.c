@@ -95,6 +95,7 @@ typedef struct readback {
     rpart parts[32];
     int n;
     int defects;
+    int compat_2047; /* MW_MIME_DEFECT_2047_PARAM: what MW_MIME_BUILD_2047_NAME writes */
 } readback;
 
 static void copy_slice(char *dst, size_t cap, mw_slice s)
@@ -156,6 +157,8 @@ static void parse_back(const obuf *o, readback *r)
                 q->cte = ev.cte;
             } else if (rc == MW_MIME_BODY && r->n > 0) {
                 ob_put(&r->parts[r->n - 1].body, ev.data.base, ev.data.len);
+            } else if (rc == MW_MIME_DEFECT && ev.defect == MW_MIME_DEFECT_2047_PARAM) {
+                r->compat_2047++;
             } else if (rc == MW_MIME_DEFECT) {
                 r->defects++;
                 fprintf(stderr, "  defect %d at %llu\n", ev.defect, (unsigned long long)ev.offset);
@@ -449,6 +452,7 @@ static void check_complex(const obuf *o, const unsigned char *att, size_t attlen
     readback r;
     parse_back(o, &r);
     CHECK_INT(r.defects, 0);
+    CHECK_INT(r.compat_2047, 1); /* the attachment's RFC 2047 name= (MW_MIME_BUILD_2047_NAME) */
     CHECK_INT(r.n, 9);
     if (r.n != 9) {
         free_readback(&r);

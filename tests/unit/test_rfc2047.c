@@ -3,6 +3,8 @@
 
 #include "codec/codec_internal.h"
 
+#include <mailwire/rfc5322.h>
+
 #include <iconv.h>
 #include <stdlib.h>
 
@@ -161,6 +163,97 @@ static void test_lenient_and_strict(void)
     DEC("x\r\n =?UTF-8?Q?a?=\r\n", MW_2047_STRICT, "x a\r\n", 0);
     /* lowercase hex */
     DEC("=?UTF-8?Q?=c3=a9?=", 0, "\xC3\xA9", 0);
+}
+
+/* Context rule (docs/codec.md "Where words are decoded"): unstructured text
+ * treats '"' as an ordinary character; MW_2047_PHRASE (structured fields)
+ * keeps quoted strings literal (RFC 2047 §5 (3)) and decodes whole atoms
+ * and words in comments only. */
+static void test_phrase_context(void)
+{
+    const unsigned P = MW_2047_PHRASE;
+    /* unstructured: quotes are text, the word between them is decoded */
+    DEC("Re: \"=?UTF-8?Q?caf=C3=A9?=\" menu", 0, "Re: \"caf\xC3\xA9\" menu", 0);
+    /* structured: a quoted string is literal, also with escapes and folds */
+    DEC("\"=?UTF-8?Q?a?=\" <x@y>", P, "\"=?UTF-8?Q?a?=\" <x@y>", 0);
+    DEC("\"a\\\" =?UTF-8?Q?b?=\" =?UTF-8?Q?c?= <x@y>", P, "\"a\\\" =?UTF-8?Q?b?=\" c <x@y>", 0);
+    DEC("\"a\r\n =?UTF-8?Q?b?=\" <x@y>", P, "\"a =?UTF-8?Q?b?=\" <x@y>", 0);
+    DEC("\"=?UTF-8?Q?a?= <x@y>", P, "\"=?UTF-8?Q?a?= <x@y>", 0); /* unterminated */
+    /* whole atoms are decoded, specials may touch them, atext may not */
+    DEC("=?UTF-8?Q?Ann?= <x@y>", P, "Ann <x@y>", 0);
+    DEC("=?UTF-8?Q?Ann?=<x@y>", P, "Ann<x@y>", 0);
+    DEC("=?UTF-8?Q?a?= =?UTF-8?Q?b?= <x@y>, c@d", P, "ab <x@y>, c@d", 0);
+    DEC("foo=?UTF-8?Q?bar?= <x@y>", P, "foo=?UTF-8?Q?bar?= <x@y>", 0);
+    DEC("=?UTF-8?Q?a?==?UTF-8?Q?b?=", P, "=?UTF-8?Q?a?==?UTF-8?Q?b?=", 0);
+    DEC("\"q\"=?UTF-8?Q?a?= <x@y>", P, "\"q\"a <x@y>", 0);
+    /* comments: words decoded (§5 (2)); a '"' inside a comment is ctext */
+    DEC("x@y (=?UTF-8?Q?caf=C3=A9?=)", P, "x@y (caf\xC3\xA9)", 0);
+    DEC("x@y (a \" =?UTF-8?Q?b?=) \"=?UTF-8?Q?c?=\"", P, "x@y (a \" b) \"=?UTF-8?Q?c?=\"", 0);
+    DEC("x@y (a \\) =?UTF-8?Q?b?=)", P, "x@y (a \\) b)", 0);
+    /* the RFC 2047 §8 table holds in phrase mode, strict or not */
+    for (unsigned f = P; f <= (P | MW_2047_STRICT); f += MW_2047_STRICT) {
+        DEC("(=?ISO-8859-1?Q?a?= b)", f, "(a b)", 0);
+        DEC("(=?ISO-8859-1?Q?a?=  =?ISO-8859-1?Q?b?=)", f, "(ab)", 0);
+        DEC("(=?ISO-8859-1?Q?a?=\r\n    =?ISO-8859-1?Q?b?=)", f, "(ab)", 0);
+    }
+    DEC("\"=?UTF-8?Q?a?=\"", P | MW_2047_STRICT, "\"=?UTF-8?Q?a?=\"", 0);
+}
+
+/* Consistency with the address parser: in a phrase, an encoded word is
+ * decoded by mw_2047_decode(MW_2047_PHRASE) exactly when mw_addr_list_parse
+ * decodes it into the display name. Random phrases of words, quoted
+ * strings, atoms, glued words and comments. */
+static void test_phrase_matches_address_parser(void)
+{
+    static const char *pieces[] = {
+        "=?UTF-8?Q?caf=C3=A9?=", "\"=?UTF-8?Q?x?=\"", "\"q =?UTF-8?B?eQ==?= q\"", "Ann",
+        "(=?UTF-8?Q?c?=)",       "foo=?UTF-8?Q?g?=", "\"a\\\"b\"",               "=?ISO-8859-1?Q?J=F6rg?=",
+        "=?UTF-8?B?w6k=?=",      "(\" =?UTF-8?Q?d?=)"};
+    const size_t np = sizeof pieces / sizeof *pieces;
+    uint64_t rs = 2047;
+    for (int iter = 0; iter < 400; iter++) {
+        char field[512] = "";
+        size_t n = 1 + (size_t)(mw_test_rand(&rs) % 4), words = 0;
+        for (size_t k = 0; k < n; k++) {
+            const char *pc = pieces[mw_test_rand(&rs) % np];
+            if (k) strcat(field, mw_test_rand(&rs) % 2 ? " " : "\r\n ");
+            strcat(field, pc);
+            words += pc[0] != '(';
+        }
+        if (words == 0) strcat(field, " Ann"); /* a phrase needs a word */
+        strcat(field, " <x@example.org>");
+        char out[2048];
+        mw_ssize got = mw_2047_decode(field, strlen(field), out, sizeof out, MW_2047_PHRASE, NULL);
+        CHECK(got >= 0);
+        mw_addr_list l;
+        CHECK_INT(mw_addr_list_parse(field, strlen(field), NULL, NULL, &l), MW_OK);
+        if (got < 0 || l.count != 1) {
+            mw_addr_list_free(&l);
+            continue;
+        }
+        /* count the encoded words left as text on each side (comments
+         * excluded: the address parser does not render them) */
+        size_t left_dec = 0, left_addr = 0, depth = 0;
+        int inq = 0;
+        for (size_t i = 0; i + 1 < (size_t)got; i++) {
+            char c = out[i];
+            if (c == '\\') {
+                i++;
+                continue;
+            }
+            if (c == '"' && !depth) inq = !inq;
+            if (!inq && c == '(') depth++;
+            if (!inq && c == ')' && depth) depth--;
+            if (!depth && c == '=' && out[i + 1] == '?') left_dec++;
+        }
+        mw_slice d = l.items[0].display;
+        for (size_t i = 0; i + 1 < d.len; i++)
+            if (d.base[i] == '=' && d.base[i + 1] == '?') left_addr++;
+        if (left_dec != left_addr)
+            mw_test_fail(__FILE__, __LINE__, "phrase \"%s\": %zu words kept by mw_2047_decode, "
+                         "%zu by the address parser", field, left_dec, left_addr);
+        mw_addr_list_free(&l);
+    }
 }
 
 static void test_defects(void)
@@ -596,6 +689,8 @@ int main(void)
     MW_RUN(test_whitespace);
     MW_RUN(test_lenient_and_strict);
     MW_RUN(test_defects);
+    MW_RUN(test_phrase_context);
+    MW_RUN(test_phrase_matches_address_parser);
     MW_RUN(test_decode_errors);
     MW_RUN(test_decode_random_values);
     MW_RUN(test_encode_vectors);
