@@ -266,6 +266,50 @@ static int put_original_headers(struct dsn_out *o, const char *msg_path)
     return rc;
 }
 
+/* The message/delivery-status part: one block per failed recipient. */
+static int put_delivery_status(const smtpd_config *cfg, const struct entry *e, const int *failed,
+                               struct dsn_out *o)
+{
+    char arrival[64];
+    char (*status)[16] = calloc(e->rcpts.n, sizeof *status);
+    mw_mime_dsn_rcpt *r = calloc(e->rcpts.n, sizeof *r);
+    size_t i, n = 0;
+    const char *remote = cfg->relay_host ? cfg->relay_host : "smarthost";
+    if (!status || !r) {
+        free(status);
+        free(r);
+        return -1;
+    }
+    for (i = 0; i < e->rcpts.n; i++) {
+        const struct rcpt_state *s = &e->st[i];
+        if (!failed[i]) continue;
+        /* a 5xx without an enhanced code: 5.0.0; expiry: 5.4.7 (RFC 3463 §3.5) */
+        snprintf(status[n], sizeof status[n], "%s",
+                 s->code >= 500 ? (s->status[0] == '5' ? s->status : "5.0.0") : "5.4.7");
+        r[n].final_recipient = e->rcpts.v[i];
+        r[n].action = "failed";
+        r[n].status = status[n];
+        r[n].remote_mta = s->diag[0] ? remote : NULL;
+        r[n].diagnostic_code = s->diag[0] ? s->diag : NULL;
+        n++;
+    }
+    rfc5322_date(e->arrival, arrival, sizeof arrival);
+    mw_mime_dsn d = {cfg->hostname, NULL, NULL, arrival, r, n};
+    mw_ssize need = mw_mime_dsn_format(&d, NULL, 0);
+    char *body = need > 0 ? malloc((size_t)need) : NULL;
+    int rc = -1;
+    if (body && mw_mime_dsn_format(&d, body, (size_t)need) == need &&
+        mw_mime_builder_part_begin(o->b, "message/delivery-status", NULL, MW_MIME_CTE_7BIT, NULL,
+                                   NULL, NULL, 0) == MW_OK &&
+        put(o, body, (size_t)need) == 0 && mw_mime_builder_part_end(o->b) == MW_OK)
+        rc = 0;
+    if (need < 0) mwx_log("relay id=%s: DSN status part: %s", e->id, mw_strerror((int)need));
+    free(body);
+    free(status);
+    free(r);
+    return rc;
+}
+
 /* The human-readable part and the machine-readable status (RFC 3464 §2). */
 static int build_dsn(const smtpd_config *cfg, const struct entry *e, const int *failed,
                      const char *msg_path, struct dsn_out *o)
@@ -299,29 +343,8 @@ static int build_dsn(const smtpd_config *cfg, const struct entry *e, const int *
         if (put(o, buf, strlen(buf))) return -1;
     }
     if (mw_mime_builder_part_end(o->b) != MW_OK) return -1;
-    /* 2: for programs */
-    if (mw_mime_builder_part_begin(o->b, "message/delivery-status", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0) != MW_OK)
-        return -1;
-    rfc5322_date(e->arrival, date, sizeof date);
-    snprintf(buf, sizeof buf, "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", cfg->hostname, date);
-    if (put(o, buf, strlen(buf))) return -1;
-    for (i = 0; i < e->rcpts.n; i++) {
-        const struct rcpt_state *s = &e->st[i];
-        char status[16];
-        if (!failed[i]) continue;
-        /* a 5xx without an enhanced code: 5.0.0; expiry: 5.4.7 (RFC 3463 §3.5) */
-        snprintf(status, sizeof status, "%s",
-                 s->code >= 500 ? (s->status[0] == '5' ? s->status : "5.0.0") : "5.4.7");
-        snprintf(buf, sizeof buf, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n",
-                 e->rcpts.v[i], status);
-        if (put(o, buf, strlen(buf))) return -1;
-        if (s->diag[0]) {
-            snprintf(buf, sizeof buf, "Remote-MTA: dns; %s\r\nDiagnostic-Code: smtp; %s\r\n",
-                     cfg->relay_host ? cfg->relay_host : "smarthost", s->diag);
-            if (put(o, buf, strlen(buf))) return -1;
-        }
-    }
-    if (mw_mime_builder_part_end(o->b) != MW_OK) return -1;
+    /* 2: for programs, formatted by the library (RFC 3464 §2) */
+    if (put_delivery_status(cfg, e, failed, o) != 0) return -1;
     /* 3: the original header (RFC 6522 text/rfc822-headers) */
     if (mw_mime_builder_part_begin(o->b, "text/rfc822-headers", NULL, MW_MIME_CTE_7BIT, NULL, NULL, NULL, 0) != MW_OK ||
         put_original_headers(o, msg_path) != 0 || mw_mime_builder_part_end(o->b) != MW_OK ||
