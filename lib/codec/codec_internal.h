@@ -166,9 +166,9 @@ size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int stri
 size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o, int strict,
                              int prev_ws, size_t *made, size_t *bare_lf);
 /* qp_enc_avx512.c: encode p[0..n) into o (room bytes, not overlapping p),
- * one output line segment per step, while at least 65 input bytes and 144
- * bytes of room are left; never looks at the last input byte, so the end
- * of the data (trailing white space) stays with the caller. *col is the
+ * one output line segment per step, while at least 8 input bytes and 144
+ * bytes of room are left; leaves the last two input bytes to the caller,
+ * so no decision depends on where the data ends (trailing white space). *col is the
  * output column on entry and on return; flags are the encoder's.
  * @return input bytes used (*made output bytes). Call only when the CPU
  *         has AVX-512 BW, VBMI and VBMI2, and BMI2. */

@@ -555,7 +555,7 @@ static int qp_enc_core(mw_codec *c, mw__qp_enc_state *st, const unsigned char *i
     const unsigned char *p = in, *e = in + len;
     int why = QP_ENC_END;
 #if MW__QP_AVX512
-    if (level >= MW__QP_LEVEL_AVX512 && e - p >= 65 && c->avail_out >= 144) {
+    if (level >= MW__QP_LEVEL_AVX512 && e - p >= 8 && c->avail_out >= 144) {
         size_t made;
         unsigned col = st->col;
         p += mw__qp_enc_run_avx512(p, (size_t)(e - p), c->next_out, c->avail_out, &col, c->flags,

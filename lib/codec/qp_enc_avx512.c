@@ -41,6 +41,7 @@
 #define WIN 63u         /* input bytes a step owns: three groups of 21 */
 #define GROUP 21u       /* bytes widened into one register (63 slots) */
 #define LOOKAHEAD 2u    /* white space then CR LF: two bytes past the window */
+#define MIN_IN 8u       /* a shorter rest is left to the caller */
 #define OUT_MARGIN 144u /* last group store: up to 75 + 64 bytes past o */
 #define LINE_MAX 75u    /* characters before a soft break's '=' */
 
@@ -97,14 +98,18 @@ size_t mw__qp_enc_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
     const unsigned char *p0 = p;
     unsigned char *o0 = o;
     unsigned col = *colp;
-    while ((size_t)(p - p0) + WIN + LOOKAHEAD <= n && (size_t)(o - o0) + OUT_MARGIN <= room) {
-        __m512i v = _mm512_loadu_si512((const void *)p);
+    while (n - (size_t)(p - p0) >= MIN_IN && (size_t)(o - o0) + OUT_MARGIN <= room) {
+        /* near the end the window shrinks to what is there, less the
+         * lookahead; bytes past the end load as zero and match nothing */
+        size_t avail = n - (size_t)(p - p0);
+        unsigned win = avail - LOOKAHEAD < WIN ? (unsigned)(avail - LOOKAHEAD) : WIN;
+        __m512i v = _mm512_maskz_loadu_epi8(low_bits(win + LOOKAHEAD), (const void *)p);
         uint64_t lit = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, c33), c94) &
                        ~_mm512_cmpeq_epi8_mask(v, eq);
         uint64_t ws = _mm512_cmpeq_epi8_mask(v, sp) | _mm512_cmpeq_epi8_mask(v, tab);
         uint64_t hard = 0;
         if (text) {
-            __m512i v1 = _mm512_loadu_si512((const void *)(p + 1));
+            __m512i v1 = _mm512_maskz_loadu_epi8(low_bits(win + LOOKAHEAD - 1), (const void *)(p + 1));
             hard = _mm512_cmpeq_epi8_mask(v, cr) & _mm512_cmpeq_epi8_mask(v1, lf);
             if (lf_eol) hard |= _mm512_cmpeq_epi8_mask(v, lf);
         }
@@ -116,7 +121,7 @@ size_t mw__qp_enc_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
         }
         unsigned h = hard ? (unsigned)__builtin_ctzll(hard) : 64u;
         if (col > LINE_MAX && h != 0) break; /* not reached: column 76 is followed by a break */
-        unsigned lim = h < WIN ? h : WIN;
+        unsigned lim = h < win ? h : win;
         esc &= low_bits(lim);
         unsigned need = col < LINE_MAX ? LINE_MAX - col : 0; /* characters left on the line */
         /* m: the first byte that does not fit in need characters (lim if all do);
