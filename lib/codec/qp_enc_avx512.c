@@ -90,6 +90,8 @@ size_t mw__qp_enc_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
                              unsigned *colp, unsigned flags, size_t *made)
 {
     const int text = !(flags & MW_QP_BINARY), lf_eol = text && (flags & MW_QP_LF_EOL);
+    /* CRLF line ends are copied as they are, and no line start is looked at */
+    const int crlf_only = text && !lf_eol && !(flags & (MW_QP_DOT | MW_QP_FROM));
     const __m512i c33 = _mm512_set1_epi8(33), c94 = _mm512_set1_epi8(94);
     const __m512i eq = _mm512_set1_epi8('='), sp = _mm512_set1_epi8(' ');
     const __m512i tab = _mm512_set1_epi8('\t'), cr = _mm512_set1_epi8('\r');
@@ -120,6 +122,22 @@ size_t mw__qp_enc_run_avx512(const unsigned char *p, size_t n, unsigned char *o,
             if ((flags & MW_QP_FROM) && memcmp(p, "From ", 5) == 0) esc |= 1;
         }
         unsigned h = hard ? (unsigned)__builtin_ctzll(hard) : 64u;
+        if (crlf_only && h < win) {
+            /* Whole lines at once: a window with CRLFs and no escapes is
+             * stored as it is when its first line fits (the later ones are
+             * shorter than the window); a CRLF cut by the window's end
+             * waits for the next step. */
+            unsigned own = win - (unsigned)((hard >> (win - 1)) & 1);
+            uint64_t in_breaks = (hard | hard << 1) & low_bits(own);
+            if (h < own && !(esc & ~in_breaks & low_bits(own)) && col + h <= LINE_MAX + 1) {
+                unsigned last_lf = 63u - (unsigned)__builtin_clzll(in_breaks);
+                _mm512_storeu_si512((void *)o, v);
+                o += own;
+                p += own;
+                col = own - 1 - last_lf;
+                continue;
+            }
+        }
         if (col > LINE_MAX && h != 0) break; /* not reached: column 76 is followed by a break */
         unsigned lim = h < win ? h : win;
         esc &= low_bits(lim);
