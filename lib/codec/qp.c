@@ -3,9 +3,11 @@
  *
  * Both steppers have a fast path that works on long runs of ordinary bytes
  * (found 16 at a time with SSE2 where available, copied with memcpy /
- * memmove) and a byte-level slow path that holds the exact rules. The fast
- * path only takes decisions the slow path would take with the same bytes,
- * so the output does not depend on how input and output space are cut.
+ * memmove; 64 at a time in the AVX-512 kernels of qp_avx512.c and
+ * qp_enc_avx512.c, chosen at run time) and a byte-level slow path that
+ * holds the exact rules. The fast paths only take decisions the slow path
+ * would take with the same bytes, so the output does not depend on the
+ * CPU or on how input and output space are cut.
  *
  * SPDX-License-Identifier: MIT
  */

@@ -16,7 +16,9 @@
  * escapes, every byte is first widened to three slots ('=' or the byte,
  * then its two hex digits), 21 bytes per register, and VPCOMPRESSB keeps
  * one slot for a literal and three for an escape. The step ends after the
- * line break it wrote, so each line's start is looked at afresh.
+ * line break it wrote, so each line's start is looked at afresh. One
+ * shortcut: CRLF text without line-start protections, when the window has
+ * no escapes and its first line fits, is stored whole (several lines).
  *
  * The build gives no -m flag to this file: the functions carry a target
  * attribute, and qp.c calls them only after a CPU check.
