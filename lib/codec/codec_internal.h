@@ -99,6 +99,7 @@ typedef struct mw__qp_enc_state {
     uint8_t hold_len;    /* bytes in hold[] (already counted in total_in) */
     uint8_t pend_pos;    /* pend[pend_pos, pend_len) is still to be written */
     uint8_t pend_len;
+    uint8_t level_force; /* 0: best for the CPU; else MW__QP_LEVEL_* + 1 */
     unsigned char hold[16];
     unsigned char pend[8];
 } mw__qp_enc_state;
@@ -164,6 +165,15 @@ size_t mw__qp_dec_block_ssse3(const unsigned char *p, unsigned char *o, int stri
  *         has AVX-512 BW, VBMI and VBMI2. */
 size_t mw__qp_dec_run_avx512(const unsigned char *p, size_t n, unsigned char *o, int strict,
                              int prev_ws, size_t *made, size_t *bare_lf);
+/* qp_enc_avx512.c: encode p[0..n) into o (room bytes, not overlapping p),
+ * one output line segment per step, while at least 8 input bytes and 144
+ * bytes of room are left; leaves the last two input bytes to the caller,
+ * so no decision depends on where the data ends (trailing white space). *col is the
+ * output column on entry and on return; flags are the encoder's.
+ * @return input bytes used (*made output bytes). Call only when the CPU
+ *         has AVX-512 BW, VBMI and VBMI2, and BMI2. */
+size_t mw__qp_enc_run_avx512(const unsigned char *p, size_t n, unsigned char *o, size_t room,
+                             unsigned *col, unsigned flags, size_t *made);
 #else
 #define MW__QP_AVX512 0
 #endif
@@ -186,6 +196,17 @@ int mw__qp_dec_level_best(void);
 /** Make a freshly initialised QP decoder use level.
  * @return MW_OK, MW_ERR_UNSUPPORTED (not on this CPU), MW_ERR_INVALID. */
 int mw__qp_dec_set_level(mw_codec *c, int level);
+
+/* Encoder levels use the same numbers: BYTE is qp_enc_token alone, BLOCK
+ * adds the 16-byte loop (SSE2 where the build has it), AVX512 the 64-byte
+ * kernel in front of it. There is no SSSE3 encoder level. */
+/** 1 when the encoder can run level here, else 0. */
+int mw__qp_enc_level_supported(int level);
+/** Highest encoder level this build and CPU can run. */
+int mw__qp_enc_level_best(void);
+/** Make a freshly initialised QP encoder use level.
+ * @return MW_OK, MW_ERR_UNSUPPORTED (not here), MW_ERR_INVALID. */
+int mw__qp_enc_set_level(mw_codec *c, int level);
 
 /* ---- dot-stuffing ---- */
 

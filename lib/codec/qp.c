@@ -3,9 +3,11 @@
  *
  * Both steppers have a fast path that works on long runs of ordinary bytes
  * (found 16 at a time with SSE2 where available, copied with memcpy /
- * memmove) and a byte-level slow path that holds the exact rules. The fast
- * path only takes decisions the slow path would take with the same bytes,
- * so the output does not depend on how input and output space are cut.
+ * memmove; 64 at a time in the AVX-512 kernels of qp_avx512.c and
+ * qp_enc_avx512.c, chosen at run time) and a byte-level slow path that
+ * holds the exact rules. The fast paths only take decisions the slow path
+ * would take with the same bytes, so the output does not depend on the
+ * CPU or on how input and output space are cut.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -550,16 +552,26 @@ static const unsigned char *qp_enc_fast(mw_codec *c, mw__qp_enc_state *st, const
 
 /* Encode from in[0, len) into c's output. *used receives the bytes taken. */
 static int qp_enc_core(mw_codec *c, mw__qp_enc_state *st, const unsigned char *in, size_t len,
-                       int final, size_t *used)
+                       int final, size_t *used, int level)
 {
     const unsigned char *p = in, *e = in + len;
     int why = QP_ENC_END;
+#if MW__QP_AVX512
+    if (level >= MW__QP_LEVEL_AVX512 && e - p >= 8 && c->avail_out >= 144) {
+        size_t made;
+        unsigned col = st->col;
+        p += mw__qp_enc_run_avx512(p, (size_t)(e - p), c->next_out, c->avail_out, &col, c->flags,
+                                   &made);
+        st->col = col;
+        qp_produced(c, made);
+    }
+#endif
     while (p < e) {
         if (c->avail_out == 0) {
             why = QP_ENC_OUT;
             break;
         }
-        if (e - p >= 24 && c->avail_out >= 100) {
+        if (level != MW__QP_LEVEL_BYTE && e - p >= 24 && c->avail_out >= 100) {
             p = qp_enc_fast(c, st, p, e);
             if (p == e) break;
             if (c->avail_out == 0) continue;
@@ -585,10 +597,45 @@ int mw_qp_encode_init(mw_codec *c, unsigned flags)
     return MW_OK;
 }
 
+int mw__qp_enc_level_supported(int level)
+{
+    switch (level) {
+    case MW__QP_LEVEL_BYTE:
+    case MW__QP_LEVEL_BLOCK:
+        return 1;
+#if MW__QP_AVX512
+    case MW__QP_LEVEL_AVX512:
+        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+                       __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("bmi2") &&
+                       __builtin_cpu_supports("popcnt")
+                   ? 1
+                   : 0;
+#endif
+    default:
+        return 0;
+    }
+}
+
+int mw__qp_enc_level_best(void)
+{
+    for (int level = MW__QP_LEVELS - 1; level > MW__QP_LEVEL_BLOCK; level--)
+        if (mw__qp_enc_level_supported(level)) return level;
+    return MW__QP_LEVEL_BLOCK;
+}
+
+int mw__qp_enc_set_level(mw_codec *c, int level)
+{
+    if (!c || level < 0 || level >= MW__QP_LEVELS) return MW_ERR_INVALID;
+    if (!mw__qp_enc_level_supported(level)) return MW_ERR_UNSUPPORTED;
+    MW_CODEC_STATE(c, mw__qp_enc_state)->level_force = (uint8_t)(level + 1);
+    return MW_OK;
+}
+
 int mw_qp_encode_step(mw_codec *c, int finish)
 {
     if (!qp_stepper_ok(c) || (c->flags & ~QP_ENC_FLAGS)) return MW_ERR_INVALID;
     mw__qp_enc_state *st = MW_CODEC_STATE(c, mw__qp_enc_state);
+    int level = st->level_force ? st->level_force - 1 : mw__qp_enc_level_best();
     for (;;) {
         if (!qp_drain(c, st->pend, &st->pend_pos, &st->pend_len)) return MW_CODEC_MORE;
         size_t used;
@@ -599,7 +646,7 @@ int mw_qp_encode_step(mw_codec *c, int finish)
             if (take) memcpy(st->hold + st->hold_len, c->next_in, take); /* next_in may be NULL */
             st->hold_len = (uint8_t)(st->hold_len + take);
             qp_consume(c, take);
-            int why = qp_enc_core(c, st, st->hold, st->hold_len, finish && !c->avail_in, &used);
+            int why = qp_enc_core(c, st, st->hold, st->hold_len, finish && !c->avail_in, &used, level);
             memmove(st->hold, st->hold + used, st->hold_len - used);
             st->hold_len = (uint8_t)(st->hold_len - used);
             /* Still held: either the output is full or the lookahead
@@ -608,7 +655,7 @@ int mw_qp_encode_step(mw_codec *c, int finish)
             continue;
         }
         if (!c->avail_in) return finish ? MW_CODEC_DONE : MW_CODEC_MORE;
-        int why = qp_enc_core(c, st, c->next_in, c->avail_in, finish, &used);
+        int why = qp_enc_core(c, st, c->next_in, c->avail_in, finish, &used, level);
         qp_consume(c, used);
         if (why == QP_ENC_OUT) return MW_CODEC_MORE;
         if (why == QP_ENC_NEED) { /* fewer than 6 bytes left: keep them */

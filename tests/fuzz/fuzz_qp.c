@@ -7,6 +7,8 @@
  *  - every decoder level (SIMD fast paths) gives the same bytes, result,
  *    warnings and error offset as the byte-level machine alone, whole and
  *    cut into pieces of about a 64-byte block;
+ *  - every encoder level gives the same bytes as the byte-level machine,
+ *    whole and cut into pieces;
  *  - encoding gives lines of at most 76 characters ending only in CRLF,
  *    and strict decoding of it gives the data back (a bare LF as CRLF
  *    with MW_QP_LF_EOL).
@@ -27,14 +29,18 @@ typedef int (*init_fn)(mw_codec *c, unsigned flags);
 typedef int (*step_fn)(mw_codec *c, int finish);
 
 /* Run a stepper with at most chunk bytes of input and output per call;
- * a QP decoder at a forced level when level >= 0. */
+ * a QP encoder or decoder at a forced level when level >= 0. */
 static int run_at(int level, init_fn init, step_fn step, unsigned flags, const uint8_t *in,
                   size_t len, uint8_t *out, size_t cap, size_t chunk, size_t *out_len,
                   mw_codec *state)
 {
     mw_codec c;
     if (init(&c, flags) != MW_OK) abort();
-    if (level >= 0 && mw__qp_dec_set_level(&c, level) != MW_OK) abort();
+    if (level >= 0) {
+        int set = init == mw_qp_encode_init ? mw__qp_enc_set_level(&c, level)
+                                            : mw__qp_dec_set_level(&c, level);
+        if (set != MW_OK) abort();
+    }
     size_t used = 0, made = 0;
     int rc, idle = 0;
     for (;;) {
@@ -127,6 +133,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (na > mw_qp_encoded_max(len, flags)) abort();
     check_encoded(a, na);
+    /* every encoder level against the byte-level machine: whole, in pieces
+     * just above the AVX-512 kernel's output margin, and in small pieces */
+    size_t pieces[3] = {cap, 144 + (sel & 31), 1 + (sel & 63)};
+    for (int level = MW__QP_LEVEL_BLOCK; level < MW__QP_LEVELS; level++) {
+        if (!mw__qp_enc_level_supported(level)) continue;
+        for (int cut = 0; cut < 3; cut++) {
+            size_t n0, n1;
+            int r0 = run_at(MW__QP_LEVEL_BYTE, mw_qp_encode_init, mw_qp_encode_step, flags, in,
+                            len, a, cap, pieces[cut], &n0, NULL);
+            int r1 = run_at(level, mw_qp_encode_init, mw_qp_encode_step, flags, in, len, b, cap,
+                            pieces[cut], &n1, NULL);
+            if (r0 != MW_CODEC_DONE || r1 != r0 || n0 != n1 || memcmp(a, b, n0) != 0) abort();
+        }
+    }
     mw_codec cd;
     if (run(mw_qp_decode_init, mw_qp_decode_step, MW_QP_STRICT, a, na, back, 2 * len + 64, 2 * len + 64,
             &nback, &cd) != MW_CODEC_DONE || cd.warnings)
