@@ -370,15 +370,22 @@ static void check_msg(const char *msg, const mw_mime_options *opt, const char *w
     check_vector_splits(msg, strlen(msg), opt, want);
 }
 
+/* A file of tests/vectors/mime/ parsed with default options. */
+static void check_vector_file(const char *name, const char *want)
+{
+    size_t len;
+    char *msg = read_vector(name, &len);
+    if (!msg) return;
+    check_vector_splits(msg, len, NULL, want);
+    free(msg);
+}
+
 /* ---- tests ---------------------------------------------------------- */
 
 static void test_rfc2046_example(void)
 {
-    size_t len;
-    char *msg = read_vector("rfc2046-simple.eml", &len);
-    if (!msg) return;
-    check_vector_splits(
-        msg, len, NULL,
+    check_vector_file(
+        "rfc2046-simple.eml",
         "H  From: Nathaniel Borenstein <nsb@bellcore.com>\n"
         "H  To: Ned Freed <ned@innosoft.com>\n"
         "H  Date: Sun, 21 Mar 1993 23:56:48 -0800 (PST)\n"
@@ -401,16 +408,12 @@ static void test_rfc2046_example(void)
         "EPI  [\\r\\nThis is the epilogue.  It is also to be ignored.\\r\\n]\n"
         "END \n"
         "MEND\n");
-    free(msg);
 }
 
 static void test_nested(void)
 {
-    size_t len;
-    char *msg = read_vector("nested.eml", &len);
-    if (!msg) return;
-    check_vector_splits(
-        msg, len, NULL,
+    check_vector_file(
+        "nested.eml",
         "H  From: a@example.org\n"
         "H  Subject: nested and folded\n"
         "H  MIME-Version: 1.0\n"
@@ -446,16 +449,12 @@ static void test_nested(void)
         "END 2\n"
         "END \n"
         "MEND\n");
-    free(msg);
 }
 
 static void test_rfc2231(void)
 {
-    size_t len;
-    char *msg = read_vector("rfc2231.eml", &len);
-    if (!msg) return;
-    check_vector_splits(
-        msg, len, NULL,
+    check_vector_file(
+        "rfc2231.eml",
         "H  Subject: 2231\n"
         "H  MIME-Version: 1.0\n"
         "H  Content-Type: application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; "
@@ -468,7 +467,6 @@ static void test_rfc2231(void)
         "BODY  [body\\r\\n]\n"
         "END \n"
         "MEND\n");
-    free(msg);
 }
 
 static void test_rfc2231_params(void)
@@ -538,46 +536,36 @@ static void test_simple_leaf(void)
 
 static void test_digest_defaults(void)
 {
-    size_t len;
-    char *msg = read_vector("digest.eml", &len);
-    if (!msg) return;
-    check_vector_splits(msg, len, NULL,
-                        "H  Content-Type: multipart/digest; boundary=d\n"
-                        "BEGIN  d0 #0 k2 multipart/digest cte0 bd=d boundary=d\n"
-                        "BEGIN 1 d1 #1 k3 message/rfc822 cte0\n"
-                        "H 1.1 Subject: first\n"
-                        "BEGIN 1.1 d2 #2 k1 text/plain cte0 cs=us-ascii\n"
-                        "BODY 1.1 [one]\n"
-                        "END 1.1\n"
-                        "END 1\n"
-                        "H 2 Content-Type: text/plain\n"
-                        "BEGIN 2 d1 #3 k1 text/plain cte0 cs=us-ascii\n"
-                        "BODY 2 [two]\n"
-                        "END 2\n"
-                        "END \n"
-                        "MEND\n");
-    free(msg);
+    check_vector_file("digest.eml", "H  Content-Type: multipart/digest; boundary=d\n"
+                                    "BEGIN  d0 #0 k2 multipart/digest cte0 bd=d boundary=d\n"
+                                    "BEGIN 1 d1 #1 k3 message/rfc822 cte0\n"
+                                    "H 1.1 Subject: first\n"
+                                    "BEGIN 1.1 d2 #2 k1 text/plain cte0 cs=us-ascii\n"
+                                    "BODY 1.1 [one]\n"
+                                    "END 1.1\n"
+                                    "END 1\n"
+                                    "H 2 Content-Type: text/plain\n"
+                                    "BEGIN 2 d1 #3 k1 text/plain cte0 cs=us-ascii\n"
+                                    "BODY 2 [two]\n"
+                                    "END 2\n"
+                                    "END \n"
+                                    "MEND\n");
 }
 
 static void test_lf_only(void)
 {
-    size_t len;
-    char *msg = read_vector("lf-only.eml", &len);
-    if (!msg) return;
-    check_vector_splits(msg, len, NULL,
-                        "H  Subject: lf\n"
-                        "H  Content-Type: multipart/mixed; boundary=b\n"
-                        "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=b boundary=b\n"
-                        "PRE  [pre]\n"
-                        "H 1 Content-Type: text/plain\n"
-                        "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
-                        "BODY 1 [one\\ntwo]\n"
-                        "END 1\n"
-                        "EPI  [epi\\n]\n"
-                        "END \n"
-                        "MEND\n"
-                        "DEFECT  6 @0\n");
-    free(msg);
+    check_vector_file("lf-only.eml", "H  Subject: lf\n"
+                                     "H  Content-Type: multipart/mixed; boundary=b\n"
+                                     "BEGIN  d0 #0 k2 multipart/mixed cte0 bd=b boundary=b\n"
+                                     "PRE  [pre]\n"
+                                     "H 1 Content-Type: text/plain\n"
+                                     "BEGIN 1 d1 #1 k1 text/plain cte0 cs=us-ascii\n"
+                                     "BODY 1 [one\\ntwo]\n"
+                                     "END 1\n"
+                                     "EPI  [epi\\n]\n"
+                                     "END \n"
+                                     "MEND\n"
+                                     "DEFECT  6 @0\n");
 }
 
 static void test_missing_close(void)
