@@ -60,38 +60,98 @@
 ENGINE_OPS(mwx_smtp_server_ops, mw_smtp_server);
 ENGINE_OPS(mwx_pop3_server_ops, mw_pop3_server);
 
+/* ---- the shared options ---------------------------------------------- */
+
+/* One shared option. @return words used, 0: not a shared option, -1: a
+ * shared one with a missing or bad value (or one listener too many). */
+static int daemon_opt(mwx_daemon_opts *o, char **argv, int left)
+{
+    const char *a = argv[0], *v = left > 1 ? argv[1] : NULL;
+    const char **slot = NULL;
+    unsigned long long n;
+    if (!strcmp(a, "--plaintext-auth")) return o->plaintext_auth = 1;
+    if (!strcmp(a, "--listen") || !strcmp(a, "--listen-tls")) {
+        if (!v || o->nlisten == MWX_MAX_LISTEN) return -1;
+        o->listen_tls[o->nlisten] = !strcmp(a, "--listen-tls");
+        o->listen[o->nlisten++] = v;
+        return 2;
+    }
+    if (!strcmp(a, "--idle-timeout")) {
+        if (!v || mwx_parse_number(v, &n) || n == 0 || n >= 86400) return -1;
+        o->idle_sec = (int)n;
+        return 2;
+    }
+    if (!strcmp(a, "--max-conns")) {
+        if (!v || mwx_parse_number(v, &n) || n == 0 || n >= 100000) return -1;
+        o->max_conns = (unsigned long)n;
+        return 2;
+    }
+    if (!strcmp(a, "--users")) slot = &o->users;
+    if (!strcmp(a, "--cert")) slot = &o->cert;
+    if (!strcmp(a, "--key")) slot = &o->key;
+    if (!strcmp(a, "--port-file")) slot = &o->port_file;
+    if (!slot) return 0;
+    if (!v) return -1;
+    *slot = v;
+    return 2;
+}
+
+int mwx_daemon_parse(mwx_daemon_opts *o, const char *prog, int argc, char **argv,
+                     int (*own)(void *ctx, char **argv, int left), void *ctx)
+{
+    int i = 1;
+    while (i < argc) {
+        int used = daemon_opt(o, argv + i, argc - i);
+        if (used == 0) used = own(ctx, argv + i, argc - i);
+        if (used <= 0) {
+            fprintf(stderr, "%s: bad option or value: %s\n", prog, argv[i]);
+            return -1;
+        }
+        i += used;
+    }
+    return 0;
+}
+
+int mwx_daemon_opts_finish(mwx_daemon_opts *o, const char *prog, const char *default_listen)
+{
+    if (!o->cert != !o->key) return fprintf(stderr, "%s: --cert and --key go together\n", prog), -1;
+    if (o->nlisten == 0) o->listen[o->nlisten++] = default_listen;
+    return 0;
+}
+
 /* ---- listeners and TLS ----------------------------------------------- */
 
-int mwx_open_listeners(mwx_server *srv, const char *prog, const char *const *listen, const int *tls,
-                       size_t n, const char *port_file)
+int mwx_daemon_listen(mwx_server *srv, const char *prog, const mwx_daemon_opts *o)
 {
-    FILE *pf = port_file ? fopen(port_file, "w") : NULL;
+    FILE *pf = o->port_file ? fopen(o->port_file, "w") : NULL;
     size_t i;
-    if (port_file && !pf)
-        return fprintf(stderr, "%s: %s: %s\n", prog, port_file, strerror(errno)), -1;
-    for (i = 0; i < n; i++) {
+    if (o->port_file && !pf)
+        return fprintf(stderr, "%s: %s: %s\n", prog, o->port_file, strerror(errno)), -1;
+    mwx_server_set_limits(srv, o->max_conns, o->idle_sec * 1000);
+    for (i = 0; i < o->nlisten; i++) {
         char bound[128];
-        if (mwx_server_listen(srv, listen[i], tls[i], bound, sizeof bound) != 0) {
-            fprintf(stderr, "%s: listen %s: %s\n", prog, listen[i], strerror(errno));
+        int tls = o->listen_tls[i];
+        if (mwx_server_listen(srv, o->listen[i], tls, bound, sizeof bound) != 0) {
+            fprintf(stderr, "%s: listen %s: %s\n", prog, o->listen[i], strerror(errno));
             if (pf) fclose(pf);
             return -1;
         }
-        mwx_log("listening on %s%s", bound, tls[i] ? " (implicit TLS)" : "");
-        if (pf) fprintf(pf, "%s%s\n", tls[i] ? "tls " : "", bound);
+        mwx_log("listening on %s%s", bound, tls ? " (implicit TLS)" : "");
+        if (pf) fprintf(pf, "%s%s\n", tls ? "tls " : "", bound);
     }
     return pf && fclose(pf) != 0 ? -1 : 0;
 }
 
-int mwx_setup_server_tls(mwx_server *srv, const char *prog, const char *cert, const char *key,
-                         const int *tls, size_t n)
+int mwx_daemon_setup_tls(mwx_server *srv, const char *prog, const mwx_daemon_opts *o)
 {
     char err[512];
     size_t i;
     int need = 0;
-    for (i = 0; i < n; i++)
-        need |= tls[i];
-    if (!cert) return need ? fprintf(stderr, "%s: --listen-tls needs --cert/--key\n", prog), -1 : 0;
-    if (mwx_server_set_tls(srv, cert, key, err, sizeof err) != 0)
+    for (i = 0; i < o->nlisten; i++)
+        need |= o->listen_tls[i];
+    if (!o->cert)
+        return need ? fprintf(stderr, "%s: --listen-tls needs --cert/--key\n", prog), -1 : 0;
+    if (mwx_server_set_tls(srv, o->cert, o->key, err, sizeof err) != 0)
         return fprintf(stderr, "%s: TLS: %s\n", prog, err), -1;
     return 0;
 }
@@ -151,6 +211,16 @@ int mwx_random_bytes(void *buf, size_t len, void *user)
 {
     (void)user;
     return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+mw_sasl_options *mwx_sasl_options_new(void)
+{
+    mw_sasl_options *opts = mw_sasl_options_new(NULL);
+    if (opts && mw_sasl_options_set_random(opts, mwx_random_bytes, NULL) != MW_OK) {
+        mw_sasl_options_free(opts);
+        return NULL;
+    }
+    return opts;
 }
 
 int mwx_parse_number(const char *s, unsigned long long *out)

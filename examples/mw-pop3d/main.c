@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LISTEN 8
-
 static const char usage_text[] =
     "usage: mw-pop3d --maildir-root DIR --users FILE [options]\n"
     "  --listen ADDR:PORT       listen (repeatable; port 0 = any free port);\n"
@@ -37,15 +35,6 @@ static const char usage_text[] =
     "  --max-conns N            connections at once (default 256)\n"
     "  --port-file FILE         write the bound addresses there, one per line\n";
 
-struct options {
-    const char *listen[MAX_LISTEN];
-    int listen_tls[MAX_LISTEN];
-    size_t nlisten;
-    const char *users, *cert, *key, *port_file;
-    int plaintext_auth, idle_sec;
-    unsigned long max_conns;
-};
-
 static int usage(const char *why)
 {
     if (why) fprintf(stderr, "mw-pop3d: %s\n", why);
@@ -53,55 +42,29 @@ static int usage(const char *why)
     return 2;
 }
 
-/* One option (and its value). @return the number of argv words used, 0 on error. */
-static int parse_one(pop3d_config *cfg, struct options *o, char **argv, int left)
+/* One option of mw-pop3d's own (mwx_daemon_parse takes the shared ones).
+ * @return the number of argv words used, 0 on error. */
+static int parse_one(void *ctx, char **argv, int left)
 {
+    pop3d_config *cfg = ctx;
     const char *a = argv[0], *v = left > 1 ? argv[1] : NULL;
-    unsigned long long n;
-    if (!strcmp(a, "--plaintext-auth")) return o->plaintext_auth = 1;
     if (!strcmp(a, "--apop")) return cfg->apop = 1;
     if (!v) return 0;
-    if (!strcmp(a, "--listen") || !strcmp(a, "--listen-tls")) {
-        if (o->nlisten == MAX_LISTEN) return 0;
-        o->listen_tls[o->nlisten] = !strcmp(a, "--listen-tls");
-        o->listen[o->nlisten++] = v;
-    } else if (!strcmp(a, "--hostname"))
+    if (!strcmp(a, "--hostname"))
         cfg->hostname = v;
     else if (!strcmp(a, "--maildir-root"))
         cfg->maildir_root = v;
-    else if (!strcmp(a, "--users"))
-        o->users = v;
-    else if (!strcmp(a, "--cert"))
-        o->cert = v;
-    else if (!strcmp(a, "--key"))
-        o->key = v;
-    else if (!strcmp(a, "--port-file"))
-        o->port_file = v;
-    else if (!strcmp(a, "--idle-timeout") && !mwx_parse_number(v, &n) && n > 0 && n < 86400)
-        o->idle_sec = (int)n;
-    else if (!strcmp(a, "--max-conns") && !mwx_parse_number(v, &n) && n > 0 && n < 100000)
-        o->max_conns = (unsigned long)n;
     else
         return 0;
     return 2;
 }
 
-static int parse_args(pop3d_config *cfg, struct options *o, int argc, char **argv)
+static int parse_args(pop3d_config *cfg, mwx_daemon_opts *o, int argc, char **argv)
 {
-    int i = 1;
-    while (i < argc) {
-        int used = parse_one(cfg, o, argv + i, argc - i);
-        if (!used) {
-            fprintf(stderr, "mw-pop3d: bad option or value: %s\n", argv[i]);
-            return -1;
-        }
-        i += used;
-    }
+    if (mwx_daemon_parse(o, "mw-pop3d", argc, argv, parse_one, cfg) != 0) return -1;
     if (!cfg->maildir_root) return fprintf(stderr, "mw-pop3d: --maildir-root is required\n"), -1;
     if (!o->users) return fprintf(stderr, "mw-pop3d: --users is required\n"), -1;
-    if (!o->cert != !o->key) return fprintf(stderr, "mw-pop3d: --cert and --key go together\n"), -1;
-    if (o->nlisten == 0) o->listen[o->nlisten++] = "127.0.0.1:1110";
-    return 0;
+    return mwx_daemon_opts_finish(o, "mw-pop3d", "127.0.0.1:1110");
 }
 
 /* ------------------------------------------------------------------ */
@@ -109,7 +72,7 @@ static int parse_args(pop3d_config *cfg, struct options *o, int argc, char **arg
 /* ------------------------------------------------------------------ */
 
 /* One engine options object per listener kind; sessions copy them. */
-static mw_pop3_server_opts *engine_opts(const pop3d_config *cfg, const struct options *o,
+static mw_pop3_server_opts *engine_opts(const pop3d_config *cfg, const mwx_daemon_opts *o,
                                         int tls_ready, int implicit)
 {
     mw_pop3_server_opts *e = mw_pop3_server_opts_new(NULL);
@@ -153,7 +116,7 @@ static void cleanup(pop3d_config *cfg, mwx_server *srv)
 int main(int argc, char **argv)
 {
     static pop3d_config cfg;
-    struct options o;
+    mwx_daemon_opts o;
     mwx_server *srv = NULL;
     mwx_handlers h;
     char err[512];
@@ -169,21 +132,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "mw-pop3d: %s\n", err);
         goto out;
     }
-    cfg.sasl_opts = mw_sasl_options_new(NULL);
-    if (!cfg.sasl_opts ||
-        mw_sasl_options_set_random(cfg.sasl_opts, mwx_random_bytes, NULL) != MW_OK)
-        goto out;
+    cfg.sasl_opts = mwx_sasl_options_new();
+    if (!cfg.sasl_opts) goto out;
     h = pop3d_handlers;
     h.user = &cfg;
-    if (mwx_server_new(&srv, &h) != 0 ||
-        mwx_setup_server_tls(srv, "mw-pop3d", o.cert, o.key, o.listen_tls, o.nlisten) != 0)
-        goto out;
+    if (mwx_server_new(&srv, &h) != 0 || mwx_daemon_setup_tls(srv, "mw-pop3d", &o) != 0) goto out;
     cfg.opts = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 0);
     cfg.opts_implicit = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 1);
     if (!cfg.opts || !cfg.opts_implicit) goto out;
-    mwx_server_set_limits(srv, o.max_conns, o.idle_sec * 1000);
-    if (mwx_open_listeners(srv, "mw-pop3d", o.listen, o.listen_tls, o.nlisten, o.port_file) != 0)
-        goto out;
+    if (mwx_daemon_listen(srv, "mw-pop3d", &o) != 0) goto out;
     mwx_log("ready: host %s, maildirs in %s%s", cfg.hostname, cfg.maildir_root,
             cfg.apop ? ", APOP on" : "");
     rc = mwx_server_run(srv) == 0 ? 0 : 1;

@@ -25,8 +25,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define MAX_LISTEN 8
-
 static const char usage_text[] =
     "usage: mw-smtpd --maildir-root DIR [options]\n"
     "  --listen ADDR:PORT       listen (repeatable; [::1]:PORT for IPv6; port 0 = any\n"
@@ -67,13 +65,10 @@ static const char usage_text[] =
     "  (exit 0: queue empty, 3: some recipients deferred, 1: failure)\n";
 
 struct options {
-    const char *listen[MAX_LISTEN];
-    int listen_tls[MAX_LISTEN];
-    size_t nlisten;
-    const char *users, *aliases, *domains, *cert, *key, *port_file, *relay_host, *relay_auth;
-    int flush, relay_plaintext_auth;
-    int plaintext_auth, idle_sec, flush_sec;
-    unsigned long max_conns;
+    mwx_daemon_opts d; /* the options mw-pop3d takes too */
+    smtpd_config *cfg;
+    const char *aliases, *domains, *relay_host, *relay_auth;
+    int flush, relay_plaintext_auth, flush_sec;
     unsigned long long max_size;
 };
 
@@ -84,29 +79,22 @@ static int usage(const char *why)
     return 2;
 }
 
-static int parse_number(const char *s, unsigned long long *out)
+/* One option of mw-smtpd's own (mwx_daemon_parse takes the shared ones).
+ * @return the number of argv words used, 0 on error. */
+static int parse_one(void *ctx, char **argv, int left)
 {
-    return mwx_parse_number(s, out);
-}
-
-/* One option (and its value). @return the number of argv words used, 0 on error. */
-static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left)
-{
+    struct options *o = ctx;
+    smtpd_config *cfg = o->cfg;
     const char *a = argv[0], *v = left > 1 ? argv[1] : NULL;
     unsigned long long n;
     if (!strcmp(a, "--sink")) return cfg->sink = 1;
     if (!strcmp(a, "--relay-open")) return cfg->relay_open = 1;
-    if (!strcmp(a, "--plaintext-auth")) return o->plaintext_auth = 1;
     if (!strcmp(a, "--no-trace")) return cfg->trace = 0, 1;
     if (!strcmp(a, "--quiet")) return cfg->quiet = 1;
     if (!strcmp(a, "--flush-queue")) return o->flush = 1;
     if (!strcmp(a, "--relay-plaintext-auth")) return o->relay_plaintext_auth = 1;
     if (!v) return 0;
-    if (!strcmp(a, "--listen") || !strcmp(a, "--listen-tls")) {
-        if (o->nlisten == MAX_LISTEN) return 0;
-        o->listen_tls[o->nlisten] = !strcmp(a, "--listen-tls");
-        o->listen[o->nlisten++] = v;
-    } else if (!strcmp(a, "--hostname"))
+    if (!strcmp(a, "--hostname"))
         cfg->hostname = v;
     else if (!strcmp(a, "--maildir-root"))
         cfg->maildir_root = v;
@@ -114,16 +102,8 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
         cfg->queue_dir = v;
     else if (!strcmp(a, "--domains"))
         o->domains = v;
-    else if (!strcmp(a, "--users"))
-        o->users = v;
     else if (!strcmp(a, "--aliases"))
         o->aliases = v;
-    else if (!strcmp(a, "--cert"))
-        o->cert = v;
-    else if (!strcmp(a, "--key"))
-        o->key = v;
-    else if (!strcmp(a, "--port-file"))
-        o->port_file = v;
     else if (!strcmp(a, "--relay-host"))
         o->relay_host = v;
     else if (!strcmp(a, "--relay-auth"))
@@ -134,18 +114,14 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
         cfg->relay_tls = MW_SMTP_TLS_REQUIRED;
     else if (!strcmp(a, "--relay-tls") && !strcmp(v, "none"))
         cfg->relay_tls = MW_SMTP_TLS_NONE;
-    else if (!strcmp(a, "--retry-interval") && !parse_number(v, &n) && n > 0 && n < 86400)
+    else if (!strcmp(a, "--retry-interval") && !mwx_parse_number(v, &n) && n > 0 && n < 86400)
         cfg->retry_sec = (long long)n;
-    else if (!strcmp(a, "--max-queue-age") && !parse_number(v, &n) && n > 0 && n < 100000000)
+    else if (!strcmp(a, "--max-queue-age") && !mwx_parse_number(v, &n) && n > 0 && n < 100000000)
         cfg->max_age_sec = (long long)n;
-    else if (!strcmp(a, "--flush-interval") && !parse_number(v, &n) && n > 0 && n < 86400)
+    else if (!strcmp(a, "--flush-interval") && !mwx_parse_number(v, &n) && n > 0 && n < 86400)
         o->flush_sec = (int)n;
-    else if (!strcmp(a, "--max-size") && !parse_number(v, &n))
+    else if (!strcmp(a, "--max-size") && !mwx_parse_number(v, &n))
         o->max_size = n;
-    else if (!strcmp(a, "--idle-timeout") && !parse_number(v, &n) && n > 0 && n < 86400)
-        o->idle_sec = (int)n;
-    else if (!strcmp(a, "--max-conns") && !parse_number(v, &n) && n > 0 && n < 100000)
-        o->max_conns = (unsigned long)n;
     else
         return 0;
     return 2;
@@ -153,15 +129,8 @@ static int parse_one(smtpd_config *cfg, struct options *o, char **argv, int left
 
 static int parse_args(smtpd_config *cfg, struct options *o, int argc, char **argv)
 {
-    int i = 1;
-    while (i < argc) {
-        int used = parse_one(cfg, o, argv + i, argc - i);
-        if (!used) {
-            fprintf(stderr, "mw-smtpd: bad option or value: %s\n", argv[i]);
-            return -1;
-        }
-        i += used;
-    }
+    o->cfg = cfg;
+    if (mwx_daemon_parse(&o->d, "mw-smtpd", argc, argv, parse_one, o) != 0) return -1;
     if (o->flush) {
         if (!cfg->queue_dir || !o->relay_host)
             return fprintf(stderr, "mw-smtpd: --flush-queue needs --queue and --relay-host\n"), -1;
@@ -171,9 +140,7 @@ static int parse_args(smtpd_config *cfg, struct options *o, int argc, char **arg
         return fprintf(stderr, "mw-smtpd: --relay-host needs --queue\n"), -1;
     if (!cfg->maildir_root && !cfg->sink)
         return fprintf(stderr, "mw-smtpd: --maildir-root is required\n"), -1;
-    if (!o->cert != !o->key) return fprintf(stderr, "mw-smtpd: --cert and --key go together\n"), -1;
-    if (o->nlisten == 0) o->listen[o->nlisten++] = "127.0.0.1:2525";
-    return 0;
+    return mwx_daemon_opts_finish(&o->d, "mw-smtpd", "127.0.0.1:2525");
 }
 
 /* ------------------------------------------------------------------ */
@@ -183,7 +150,7 @@ static int parse_args(smtpd_config *cfg, struct options *o, int argc, char **arg
 static int load_tables(smtpd_config *cfg, const struct options *o)
 {
     char err[512];
-    if (o->users && mwx_users_load(&cfg->users, o->users, err, sizeof err) != 0)
+    if (o->d.users && mwx_users_load(&cfg->users, o->d.users, err, sizeof err) != 0)
         return fprintf(stderr, "mw-smtpd: %s\n", err), -1;
     if (o->aliases && mwx_aliases_load(&cfg->aliases, o->aliases, err, sizeof err) != 0)
         return fprintf(stderr, "mw-smtpd: %s\n", err), -1;
@@ -207,7 +174,7 @@ static mw_smtp_server_opts *engine_opts(const smtpd_config *cfg, const struct op
         rc = mw_smtp_server_opts_set_extensions(e, MW_SMTP_EXT_STARTTLS, tls_ready && !implicit);
     if (rc == MW_OK && implicit)
         rc = mw_smtp_server_opts_set_flags(e, MW_SMTP_SERVER_IMPLICIT_TLS, 1);
-    if (rc == MW_OK && o->plaintext_auth)
+    if (rc == MW_OK && o->d.plaintext_auth)
         rc = mw_smtp_server_opts_set_flags(e, MW_SMTP_SERVER_PLAINTEXT_AUTH, 1);
     /* AUTH only when there are accounts to check against. */
     if (rc == MW_OK && cfg->users)
@@ -218,16 +185,6 @@ static mw_smtp_server_opts *engine_opts(const smtpd_config *cfg, const struct op
         return NULL;
     }
     return e;
-}
-
-static int open_listeners(mwx_server *srv, const struct options *o)
-{
-    return mwx_open_listeners(srv, "mw-smtpd", o->listen, o->listen_tls, o->nlisten, o->port_file);
-}
-
-static int setup_tls(mwx_server *srv, const struct options *o)
-{
-    return mwx_setup_server_tls(srv, "mw-smtpd", o->cert, o->key, o->listen_tls, o->nlisten);
 }
 
 /* "user:password" from the --relay-auth file (kept for the process). */
@@ -346,9 +303,8 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "--help")) return fputs(usage_text, stdout), 0;
     if (parse_args(&cfg, &o, argc, argv) != 0) return usage(NULL);
     if (load_tables(&cfg, &o) != 0) goto out;
-    cfg.sasl_opts = mw_sasl_options_new(NULL);
-    if (!cfg.sasl_opts || mw_sasl_options_set_random(cfg.sasl_opts, mwx_random_bytes, NULL) != MW_OK)
-        goto out;
+    cfg.sasl_opts = mwx_sasl_options_new();
+    if (!cfg.sasl_opts) goto out;
     if (o.flush) {
         rc = flush_mode(&cfg, &o);
         goto out;
@@ -356,12 +312,11 @@ int main(int argc, char **argv)
     h = smtpd_handlers;
     h.user = &cfg;
     if (relay_setup(&cfg, &o, &h) != 0) goto out;
-    if (mwx_server_new(&srv, &h) != 0 || setup_tls(srv, &o) != 0) goto out;
+    if (mwx_server_new(&srv, &h) != 0 || mwx_daemon_setup_tls(srv, "mw-smtpd", &o.d) != 0) goto out;
     cfg.opts = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 0);
     cfg.opts_implicit = engine_opts(&cfg, &o, mwx_server_has_tls(srv), 1);
     if (!cfg.opts || !cfg.opts_implicit) goto out;
-    mwx_server_set_limits(srv, o.max_conns, o.idle_sec * 1000);
-    if (open_listeners(srv, &o) != 0) goto out;
+    if (mwx_daemon_listen(srv, "mw-smtpd", &o.d) != 0) goto out;
     mwx_log("ready: host %s, %s%s%s", cfg.hostname, cfg.sink ? "sink mode" : "maildirs in ",
             cfg.sink ? "" : cfg.maildir_root, cfg.queue_dir ? ", relay queue" : "");
     rc = mwx_server_run(srv) == 0 ? 0 : 1;

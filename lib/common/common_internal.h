@@ -154,6 +154,11 @@ int mw__parse_u64(const char *p, size_t n, uint64_t *out);
 int mw__word_list_copy(char *dst, size_t cap, const char *list, size_t max_word, unsigned flags);
 /** Option setter: turn bits on or off. @return MW_OK, MW_ERR_INVALID (a bit outside all). */
 int mw__set_bits(unsigned *field, unsigned bits, unsigned all, int on);
+/** Option setter: *field = v when lo <= v <= hi. @return MW_OK, MW_ERR_INVALID (*field kept). */
+int mw__set_size(size_t *field, size_t v, size_t lo, size_t hi);
+/** The input buffer sizes the server engines take (..._opts_set_input_buffer). */
+#define MW__INBUF_MIN 1024u
+#define MW__INBUF_MAX (64u * 1024u * 1024u)
 
 /* ---- engine transport glue ---------------------------------------- */
 

@@ -1,6 +1,7 @@
 /*
  * Small text helpers the protocol engines share: ASCII case-insensitive
- * words, word lists, decimal numbers without overflow, option bit sets.
+ * words, word lists, decimal numbers without overflow, option bit sets
+ * and bounded sizes.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -104,5 +105,12 @@ int mw__set_bits(unsigned *field, unsigned bits, unsigned all, int on)
         *field |= bits;
     else
         *field &= ~bits;
+    return MW_OK;
+}
+
+int mw__set_size(size_t *field, size_t v, size_t lo, size_t hi)
+{
+    if (v < lo || v > hi) return MW_ERR_INVALID;
+    *field = v;
     return MW_OK;
 }

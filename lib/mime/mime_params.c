@@ -310,6 +310,24 @@ static int decode_2047_value(mw__arena *a, mw_slice *value, unsigned *defects)
 }
 
 /* Join the raw parameters named like raw[first] into one output parameter. */
+/* The charset'language' prefix of an extended value (RFC 2231 §4) goes to
+ * out; *v and *n move past it. Without both quotes the value is kept whole
+ * and is a BAD_PARAM defect. */
+static void split_charset_language(const char **v, size_t *n, mw_mime_param *out,
+                                   unsigned *defects)
+{
+    const char *q1 = memchr(*v, '\'', *n);
+    const char *q2 = q1 ? memchr(q1 + 1, '\'', *n - (size_t)(q1 + 1 - *v)) : NULL;
+    if (!q1 || !q2) {
+        *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
+        return;
+    }
+    out->charset = (mw_slice){*v, (size_t)(q1 - *v)};
+    out->language = (mw_slice){q1 + 1, (size_t)(q2 - q1 - 1)};
+    *n -= (size_t)(q2 + 1 - *v);
+    *v = q2 + 1;
+}
+
 static int join_param(mw__mime_pctx *ctx, size_t nraw, size_t first, mw_mime_param *out,
                       unsigned *defects)
 {
@@ -342,19 +360,7 @@ static int join_param(mw__mime_pctx *ctx, size_t nraw, size_t first, mw_mime_par
             }
             const char *v = seg->value.base;
             size_t n = seg->value.len;
-            if (k == 0 && seg->extended) {
-                /* charset'language'value (RFC 2231 §4) */
-                const char *q1 = memchr(v, '\'', n);
-                const char *q2 = q1 ? memchr(q1 + 1, '\'', n - (size_t)(q1 + 1 - v)) : NULL;
-                if (q1 && q2) {
-                    out->charset = (mw_slice){v, (size_t)(q1 - v)};
-                    out->language = (mw_slice){q1 + 1, (size_t)(q2 - q1 - 1)};
-                    n -= (size_t)(q2 + 1 - v);
-                    v = q2 + 1;
-                } else {
-                    *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
-                }
-            }
+            if (k == 0 && seg->extended) split_charset_language(&v, &n, out, defects);
             append_segment(a, seg, v, n, seg->extended, defects);
         }
         /* A later section after a gap means a segment went missing. */
@@ -367,18 +373,7 @@ static int join_param(mw__mime_pctx *ctx, size_t nraw, size_t first, mw_mime_par
         const mw__raw_param *src = ext ? ext : plain;
         const char *v = src->value.base;
         size_t n = src->value.len;
-        if (ext) {
-            const char *q1 = memchr(v, '\'', n);
-            const char *q2 = q1 ? memchr(q1 + 1, '\'', n - (size_t)(q1 + 1 - v)) : NULL;
-            if (q1 && q2) {
-                out->charset = (mw_slice){v, (size_t)(q1 - v)};
-                out->language = (mw_slice){q1 + 1, (size_t)(q2 - q1 - 1)};
-                n -= (size_t)(q2 + 1 - v);
-                v = q2 + 1;
-            } else {
-                *defects |= DEFECT_BIT(MW_MIME_DEFECT_BAD_PARAM);
-            }
-        }
+        if (ext) split_charset_language(&v, &n, out, defects);
         append_segment(a, src, v, n, src->extended, defects);
     }
     out->rfc2231 = sectioned || ext != NULL;

@@ -124,16 +124,12 @@ int mw_pop3_server_opts_set_max_bad_commands(mw_pop3_server_opts *o, unsigned ma
 
 int mw_pop3_server_opts_set_input_buffer(mw_pop3_server_opts *o, size_t size)
 {
-    if (!o || size < 1024 || size > 64u * 1024u * 1024u) return MW_ERR_INVALID;
-    o->inbuf_size = size;
-    return MW_OK;
+    return o ? mw__set_size(&o->inbuf_size, size, MW__INBUF_MIN, MW__INBUF_MAX) : MW_ERR_INVALID;
 }
 
 int mw_pop3_server_opts_set_max_messages(mw_pop3_server_opts *o, size_t max)
 {
-    if (!o || max < 1 || max > 100000000) return MW_ERR_INVALID;
-    o->max_msgs = max;
-    return MW_OK;
+    return o ? mw__set_size(&o->max_msgs, max, 1, 100000000) : MW_ERR_INVALID;
 }
 
 /* ---- client ---------------------------------------------------------- */

@@ -55,13 +55,14 @@ static int is_atext_or_utf8(unsigned char c, int utf8)
     return mw__is(c, MW__C_ATEXT) || (utf8 && c >= 0x80);
 }
 
-/* dot-atom-text; UTF-8 counts as atext when allowed (RFC 6532 §3.2). */
-static int dot_atom(const char *s, size_t n, int utf8)
+/* Runs of atext separated by single sep characters, none empty; UTF-8
+ * counts as atext when allowed (RFC 6532 §3.2). */
+static int atext_runs(const char *s, size_t n, int utf8, char sep)
 {
     int after = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '.') {
+        if (c == (unsigned char)sep) {
             if (!after) return 0;
             after = 0;
         } else if (is_atext_or_utf8(c, utf8)) {
@@ -73,22 +74,16 @@ static int dot_atom(const char *s, size_t n, int utf8)
     return after;
 }
 
+/* dot-atom-text (RFC 5322 §3.2.3). */
+static int dot_atom(const char *s, size_t n, int utf8)
+{
+    return atext_runs(s, n, utf8, '.');
+}
+
 /* Atoms separated by single spaces: safe to write unquoted as a phrase. */
 static int plain_phrase(const char *s, size_t n, int utf8)
 {
-    int after = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == ' ') {
-            if (!after) return 0;
-            after = 0;
-        } else if (is_atext_or_utf8(c, utf8)) {
-            after = 1;
-        } else {
-            return 0;
-        }
-    }
-    return after;
+    return atext_runs(s, n, utf8, ' ');
 }
 
 static void put_quoted(wbuf *w, const char *s, size_t n)

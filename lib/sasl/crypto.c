@@ -47,6 +47,46 @@ static void store_le32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)(v >> 24);
 }
 
+/* ---- what SHA-256 and MD5 share (both Merkle-Damgard, 64-byte blocks) */
+
+typedef void md_block_fn(uint32_t *h, const unsigned char *p);
+
+/* Top up the partial block in buf, compress whole blocks straight from the
+ * input, keep the tail. Static with a constant block function at each call
+ * site, so the compiler specialises it (bench/bench_sasl.c: no slowdown). */
+static void md_update(uint32_t *h, unsigned char buf[64], size_t *fill, uint64_t *total,
+                      const unsigned char *p, size_t len, md_block_fn *block)
+{
+    *total += len;
+    if (*fill) {
+        size_t take = 64 - *fill < len ? 64 - *fill : len;
+        memcpy(buf + *fill, p, take);
+        *fill += take;
+        p += take;
+        len -= take;
+        if (*fill < 64) return;
+        block(h, buf);
+        *fill = 0;
+    }
+    for (; len >= 64; p += 64, len -= 64) block(h, p);
+    if (len) memcpy(buf, p, len);
+    *fill = len;
+}
+
+/* The final padding: 0x80, zeros up to 56 mod 64, the message length in
+ * bits as 64 bits (big-endian for SHA-256, FIPS 180-4 §5.1.1; little-endian
+ * for MD5, RFC 1321 §3.2). @return how many bytes of pad to hash. */
+static size_t md_pad(unsigned char pad[72], size_t fill, uint64_t total, int big_endian)
+{
+    uint64_t bits = total * 8u;
+    size_t padlen = (fill < 56 ? 56 : 120) - fill;
+    memset(pad, 0, 72);
+    pad[0] = 0x80;
+    for (unsigned i = 0; i < 8; i++)
+        pad[padlen + i] = (unsigned char)(bits >> (big_endian ? 56 - 8 * i : 8 * i));
+    return padlen + 8;
+}
+
 /* ---- SHA-256 (FIPS 180-4 §6.2) ------------------------------------ */
 
 static const uint32_t sha256_k[64] = {
@@ -103,30 +143,13 @@ void mw__sha256_init(mw__sha256_ctx *s)
 
 void mw__sha256_update(mw__sha256_ctx *s, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    s->total += len;
-    if (s->fill) {
-        size_t take = 64 - s->fill < len ? 64 - s->fill : len;
-        memcpy(s->buf + s->fill, p, take);
-        s->fill += take;
-        p += take;
-        len -= take;
-        if (s->fill < 64) return;
-        sha256_block(s->h, s->buf);
-        s->fill = 0;
-    }
-    for (; len >= 64; p += 64, len -= 64) sha256_block(s->h, p);
-    if (len) memcpy(s->buf, p, len);
-    s->fill = len;
+    md_update(s->h, s->buf, &s->fill, &s->total, data, len, sha256_block);
 }
 
 void mw__sha256_final(mw__sha256_ctx *s, unsigned char out[MW__SHA256_LEN])
 {
-    uint64_t bits = s->total * 8u;
-    unsigned char pad[72] = {0x80};
-    size_t padlen = (s->fill < 56 ? 56 : 120) - s->fill;
-    for (unsigned i = 0; i < 8; i++) pad[padlen + i] = (unsigned char)(bits >> (56 - 8 * i));
-    mw__sha256_update(s, pad, padlen + 8);
+    unsigned char pad[72];
+    mw__sha256_update(s, pad, md_pad(pad, s->fill, s->total, 1));
     for (unsigned i = 0; i < 8; i++) store_be32(out + 4 * i, s->h[i]);
     mw__wipe(s, sizeof *s);
 }
@@ -198,30 +221,13 @@ void mw__md5_init(mw__md5_ctx *s)
 
 void mw__md5_update(mw__md5_ctx *s, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    s->total += len;
-    if (s->fill) {
-        size_t take = 64 - s->fill < len ? 64 - s->fill : len;
-        memcpy(s->buf + s->fill, p, take);
-        s->fill += take;
-        p += take;
-        len -= take;
-        if (s->fill < 64) return;
-        md5_block(s->h, s->buf);
-        s->fill = 0;
-    }
-    for (; len >= 64; p += 64, len -= 64) md5_block(s->h, p);
-    if (len) memcpy(s->buf, p, len);
-    s->fill = len;
+    md_update(s->h, s->buf, &s->fill, &s->total, data, len, md5_block);
 }
 
 void mw__md5_final(mw__md5_ctx *s, unsigned char out[MW__MD5_LEN])
 {
-    uint64_t bits = s->total * 8u;
-    unsigned char pad[72] = {0x80};
-    size_t padlen = (s->fill < 56 ? 56 : 120) - s->fill;
-    for (unsigned i = 0; i < 8; i++) pad[padlen + i] = (unsigned char)(bits >> (8 * i));
-    mw__md5_update(s, pad, padlen + 8);
+    unsigned char pad[72];
+    mw__md5_update(s, pad, md_pad(pad, s->fill, s->total, 0));
     for (unsigned i = 0; i < 4; i++) store_le32(out + 4 * i, s->h[i]);
     mw__wipe(s, sizeof *s);
 }
@@ -236,17 +242,31 @@ void mw__md5(const void *data, size_t len, unsigned char out[MW__MD5_LEN])
 
 /* ---- HMAC (RFC 2104 §2): H(K ^ opad, H(K ^ ipad, text)) ------------- */
 
-void mw__hmac_sha256_init(mw__hmac_sha256_ctx *h, const void *key, size_t key_len)
+/* The key as one 64-byte block: hashed first when longer, zero-padded. */
+static void hmac_key_block(unsigned char k[64], const void *key, size_t key_len,
+                           void (*hash)(const void *, size_t, unsigned char *))
 {
-    unsigned char k[64] = {0}, pad[64];
+    memset(k, 0, 64);
     if (key_len > 64)
-        mw__sha256(key, key_len, k);
+        hash(key, key_len, k);
     else if (key_len)
         memcpy(k, key, key_len);
-    for (unsigned i = 0; i < 64; i++) pad[i] = (unsigned char)(k[i] ^ 0x36);
+}
+
+/* ipad (0x36) or opad (0x5c) XOR the key block. */
+static void hmac_pad(unsigned char pad[64], const unsigned char k[64], unsigned char x)
+{
+    for (unsigned i = 0; i < 64; i++) pad[i] = (unsigned char)(k[i] ^ x);
+}
+
+void mw__hmac_sha256_init(mw__hmac_sha256_ctx *h, const void *key, size_t key_len)
+{
+    unsigned char k[64], pad[64];
+    hmac_key_block(k, key, key_len, mw__sha256);
+    hmac_pad(pad, k, 0x36);
     mw__sha256_init(&h->inner);
     mw__sha256_update(&h->inner, pad, 64);
-    for (unsigned i = 0; i < 64; i++) pad[i] = (unsigned char)(k[i] ^ 0x5c);
+    hmac_pad(pad, k, 0x5c);
     mw__sha256_init(&h->outer);
     mw__sha256_update(&h->outer, pad, 64);
     mw__wipe(k, sizeof k);
@@ -279,18 +299,15 @@ void mw__hmac_sha256(const void *key, size_t key_len, const void *data, size_t l
 void mw__hmac_md5(const void *key, size_t key_len, const void *data, size_t len,
                   unsigned char out[MW__MD5_LEN])
 {
-    unsigned char k[64] = {0}, pad[64], inner[MW__MD5_LEN];
+    unsigned char k[64], pad[64], inner[MW__MD5_LEN];
     mw__md5_ctx s;
-    if (key_len > 64)
-        mw__md5(key, key_len, k);
-    else if (key_len)
-        memcpy(k, key, key_len);
-    for (unsigned i = 0; i < 64; i++) pad[i] = (unsigned char)(k[i] ^ 0x36);
+    hmac_key_block(k, key, key_len, mw__md5);
+    hmac_pad(pad, k, 0x36);
     mw__md5_init(&s);
     mw__md5_update(&s, pad, 64);
     mw__md5_update(&s, data, len);
     mw__md5_final(&s, inner);
-    for (unsigned i = 0; i < 64; i++) pad[i] = (unsigned char)(k[i] ^ 0x5c);
+    hmac_pad(pad, k, 0x5c);
     mw__md5_init(&s);
     mw__md5_update(&s, pad, 64);
     mw__md5_update(&s, inner, sizeof inner);

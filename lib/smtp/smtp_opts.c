@@ -82,9 +82,7 @@ int mw_smtp_server_opts_set_max_message_size(mw_smtp_server_opts *o, uint64_t ma
 
 int mw_smtp_server_opts_set_max_recipients(mw_smtp_server_opts *o, size_t max)
 {
-    if (!o || max < 1 || max > 100000) return MW_ERR_INVALID;
-    o->max_rcpt = max;
-    return MW_OK;
+    return o ? mw__set_size(&o->max_rcpt, max, 1, 100000) : MW_ERR_INVALID;
 }
 
 int mw_smtp_server_opts_set_max_line(mw_smtp_server_opts *o, size_t command, size_t text,
@@ -107,9 +105,7 @@ int mw_smtp_server_opts_set_max_bad_commands(mw_smtp_server_opts *o, unsigned ma
 
 int mw_smtp_server_opts_set_input_buffer(mw_smtp_server_opts *o, size_t size)
 {
-    if (!o || size < 1024 || size > 64u * 1024u * 1024u) return MW_ERR_INVALID;
-    o->inbuf_size = size;
-    return MW_OK;
+    return o ? mw__set_size(&o->inbuf_size, size, MW__INBUF_MIN, MW__INBUF_MAX) : MW_ERR_INVALID;
 }
 
 int mw_smtp_server_opts_set_auth_mechanisms(mw_smtp_server_opts *o, const char *list)

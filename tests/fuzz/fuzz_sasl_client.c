@@ -10,6 +10,8 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "fuzz_messages.h"
+
 #include <mailwire/sasl.h>
 
 #include <stdint.h>
@@ -17,18 +19,6 @@
 #include <string.h>
 
 #define MAX_MESSAGE 1024
-
-static int next_message(const uint8_t **data, size_t *size, const uint8_t **msg, size_t *len)
-{
-    if (*size < 2) return 0;
-    size_t n = ((size_t)(*data)[0] << 8) | (*data)[1];
-    if (n > *size - 2) n = *size - 2;
-    *msg = *data + 2;
-    *len = n;
-    *data += 2 + n;
-    *size -= 2 + n;
-    return 1;
-}
 
 static void check_rc(int rc)
 {

@@ -228,6 +228,28 @@ void mw_replay_fail(mw_replay *r, const char *line)
     r->failed = 1;
 }
 
+const char *mw_replay_next_answer(mw_replay *r)
+{
+    if (r->next_answer >= r->v->nanswers) {
+        mw_replay_fail(r, "!! paused event without an answer");
+        return NULL;
+    }
+    return r->v->answers[r->next_answer++];
+}
+
+const char *mw_replay_answer_word(const char *args, char *word, size_t cap)
+{
+    const char *p = strchr(args, ' '), *e;
+    size_t n;
+    word[0] = '\0';
+    if (!p) return NULL;
+    p++;
+    e = strchr(p, ' ');
+    n = e ? (size_t)(e - p) : strlen(p);
+    snprintf(word, cap, "%.*s", (int)n, p);
+    return e ? e + 1 : NULL;
+}
+
 void mw_replay_answered(mw_replay *r, const char *answer, int rc)
 {
     char t[160];
@@ -388,6 +410,15 @@ static void dump(mw_replay *r, int ok)
             "  (%zu events expected, %zu answers used of %zu, state 0x%x, discarded %llu)\n",
             v->nevents, r->next_answer, v->nanswers, r->io->state(r->eng),
             r->io->tls_discarded ? (unsigned long long)r->io->tls_discarded(r->eng) : 0ull);
+}
+
+int mw_replay_server(mw_replay *r, int (*step)(mw_replay *r), int verbose)
+{
+    r->pump = mw_replay_pump_server;
+    r->step = step;
+    r->check_stuck = 1;
+    mw_replay_segments(r);
+    return mw_replay_finish(r, 1, verbose, 0);
 }
 
 int mw_replay_finish(mw_replay *r, int ok, int verbose, int answers_free)

@@ -189,6 +189,17 @@ void mw_replay_init(mw_replay *r, const mw_vector *v, const mw_replay_io *io, vo
 void mw_replay_log(mw_replay *r, const char *line);
 /** Log a "!! ..." line and mark the replay failed. */
 void mw_replay_fail(mw_replay *r, const char *line);
+/**
+ * The next A: line for a paused event; NULL when there is none left (then
+ * "!! paused event without an answer" is logged and the replay failed).
+ */
+const char *mw_replay_next_answer(mw_replay *r);
+/**
+ * An answer's arguments "FIRST WORD REST" (FIRST: whatever the caller
+ * reads from args itself): WORD is copied to word (cut to cap - 1),
+ * "" when absent. @return REST, NULL when there is none.
+ */
+const char *mw_replay_answer_word(const char *args, char *word, size_t cap);
 /** The test ran answer (an A: line) with result rc: anything but MW_OK is a failure. */
 void mw_replay_answered(mw_replay *r, const char *answer, int rc);
 /** Move the engine's output to r->out, out_chunk bytes at a time. */
@@ -205,6 +216,13 @@ void mw_replay_flush_body(mw_replay *r);
 void mw_replay_pump_server(mw_replay *r);
 /** Feed every segment and run its transport step (tls, eof). */
 void mw_replay_segments(mw_replay *r);
+/**
+ * The whole replay of a server engine set up by mw_replay_init: pump
+ * mw_replay_pump_server with step, input refused while the engine wants
+ * more is a failure, every segment, then mw_replay_finish (answers counted).
+ * @return the verdict.
+ */
+int mw_replay_server(mw_replay *r, int (*step)(mw_replay *r), int verbose);
 /**
  * Compare output, event log, answers used (unless answers_free) and the
  * closed/open/handoff/discarded expectations; print the differences when

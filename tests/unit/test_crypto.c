@@ -75,41 +75,67 @@ static void test_sha256_split_invariance(void)
     }
 }
 
+/* One HMAC test vector: the key and the data are text, or len octets of
+ * one value (0: the octets 0x01, 0x02, ... of RFC 4231 and RFC 2202 test
+ * case 4); hex is the MAC, or its first octets for the truncation case. */
+typedef struct hmac_vector {
+    const char *key;
+    unsigned char key_byte;
+    size_t key_len;
+    const char *data;
+    unsigned char data_byte;
+    size_t data_len;
+    const char *hex;
+} hmac_vector;
+
+static size_t vector_bytes(unsigned char *buf, const char *text, unsigned char byte, size_t len)
+{
+    if (text) len = strlen(text);
+    for (size_t i = 0; i < len; i++)
+        buf[i] = text ? (unsigned char)text[i] : byte ? byte : (unsigned char)(i + 1);
+    return len;
+}
+
+static void check_hmac(const hmac_vector *v, size_t n, int md5)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char key[131], data[160], d[32];
+        size_t klen = vector_bytes(key, v[i].key, v[i].key_byte, v[i].key_len);
+        size_t dlen = vector_bytes(data, v[i].data, v[i].data_byte, v[i].data_len);
+        if (md5)
+            mw__hmac_md5(key, klen, data, dlen, d);
+        else
+            mw__hmac_sha256(key, klen, data, dlen, d);
+        CHECK_HEX(d, strlen(v[i].hex) / 2, v[i].hex);
+    }
+}
+
+#define WHAT "what do ya want for nothing?"
+#define TRUNCATION "Test With Truncation"
+#define LARGE_KEY "Test Using Larger Than Block-Size Key - Hash Key First"
+
 static void test_hmac_sha256_rfc4231(void)
 {
-    unsigned char key[131], data[160], d[32];
-    /* Test case 1 */
-    memset(key, 0x0b, 20);
-    mw__hmac_sha256(key, 20, "Hi There", 8, d);
-    CHECK_HEX(d, 32, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
-    /* Test case 2 */
-    const char *what = "what do ya want for nothing?";
-    mw__hmac_sha256("Jefe", 4, what, strlen(what), d);
-    CHECK_HEX(d, 32, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-    /* Test case 3 */
-    memset(key, 0xaa, 20);
-    memset(data, 0xdd, 50);
-    mw__hmac_sha256(key, 20, data, 50, d);
-    CHECK_HEX(d, 32, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
-    /* Test case 4 */
-    for (unsigned i = 0; i < 25; i++) key[i] = (unsigned char)(i + 1);
-    memset(data, 0xcd, 50);
-    mw__hmac_sha256(key, 25, data, 50, d);
-    CHECK_HEX(d, 32, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
-    /* Test case 5 (truncated to 128 bits) */
-    memset(key, 0x0c, 20);
-    mw__hmac_sha256(key, 20, "Test With Truncation", 20, d);
-    CHECK_HEX(d, 16, "a3b6167473100ee06e0c796c2955552b");
-    /* Test cases 6 and 7: key longer than the block */
-    memset(key, 0xaa, 131);
-    const char *t6 = "Test Using Larger Than Block-Size Key - Hash Key First";
-    mw__hmac_sha256(key, 131, t6, strlen(t6), d);
-    CHECK_HEX(d, 32, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
-    const char *t7 = "This is a test using a larger than block-size key and a larger than "
-                     "block-size data. The key needs to be hashed before being used by the "
-                     "HMAC algorithm.";
-    mw__hmac_sha256(key, 131, t7, strlen(t7), d);
-    CHECK_HEX(d, 32, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+    static const hmac_vector v[] = {
+        {NULL, 0x0b, 20, "Hi There", 0, 0,
+         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {"Jefe", 0, 0, WHAT, 0, 0,
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {NULL, 0xaa, 20, NULL, 0xdd, 50,
+         "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
+        {NULL, 0, 25, NULL, 0xcd, 50,
+         "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
+        {NULL, 0x0c, 20, TRUNCATION, 0, 0, "a3b6167473100ee06e0c796c2955552b"}, /* 128 bits */
+        /* test cases 6 and 7: key longer than the block */
+        {NULL, 0xaa, 131, LARGE_KEY, 0, 0,
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        {NULL, 0xaa, 131,
+         "This is a test using a larger than block-size key and a larger than "
+         "block-size data. The key needs to be hashed before being used by the "
+         "HMAC algorithm.",
+         0, 0, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+    };
+    check_hmac(v, sizeof v / sizeof v[0], 0);
 }
 
 static void test_md5_rfc1321(void)
@@ -142,31 +168,18 @@ static void test_md5_rfc1321(void)
 
 static void test_hmac_md5_rfc2202(void)
 {
-    unsigned char key[80], data[50], d[16];
-    memset(key, 0x0b, 16);
-    mw__hmac_md5(key, 16, "Hi There", 8, d);
-    CHECK_HEX(d, 16, "9294727a3638bb1c13f48ef8158bfc9d");
-    const char *what = "what do ya want for nothing?";
-    mw__hmac_md5("Jefe", 4, what, strlen(what), d);
-    CHECK_HEX(d, 16, "750c783e6ab0b503eaa86e310a5db738");
-    memset(key, 0xaa, 16);
-    memset(data, 0xdd, 50);
-    mw__hmac_md5(key, 16, data, 50, d);
-    CHECK_HEX(d, 16, "56be34521d144c88dbb8c733f0e8b3f6");
-    for (unsigned i = 0; i < 25; i++) key[i] = (unsigned char)(i + 1);
-    memset(data, 0xcd, 50);
-    mw__hmac_md5(key, 25, data, 50, d);
-    CHECK_HEX(d, 16, "697eaf0aca3a3aea3a75164746ffaa79");
-    memset(key, 0x0c, 16);
-    mw__hmac_md5(key, 16, "Test With Truncation", 20, d);
-    CHECK_HEX(d, 16, "56461ef2342edc00f9bab995690efd4c");
-    memset(key, 0xaa, 80);
-    const char *t6 = "Test Using Larger Than Block-Size Key - Hash Key First";
-    mw__hmac_md5(key, 80, t6, strlen(t6), d);
-    CHECK_HEX(d, 16, "6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd");
-    const char *t7 = "Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data";
-    mw__hmac_md5(key, 80, t7, strlen(t7), d);
-    CHECK_HEX(d, 16, "6f630fad67cda0ee1fb1f562db3aa53e");
+    static const hmac_vector v[] = {
+        {NULL, 0x0b, 16, "Hi There", 0, 0, "9294727a3638bb1c13f48ef8158bfc9d"},
+        {"Jefe", 0, 0, WHAT, 0, 0, "750c783e6ab0b503eaa86e310a5db738"},
+        {NULL, 0xaa, 16, NULL, 0xdd, 50, "56be34521d144c88dbb8c733f0e8b3f6"},
+        {NULL, 0, 25, NULL, 0xcd, 50, "697eaf0aca3a3aea3a75164746ffaa79"},
+        {NULL, 0x0c, 16, TRUNCATION, 0, 0, "56461ef2342edc00f9bab995690efd4c"},
+        {NULL, 0xaa, 80, LARGE_KEY, 0, 0, "6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd"},
+        {NULL, 0xaa, 80,
+         "Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data", 0, 0,
+         "6f630fad67cda0ee1fb1f562db3aa53e"},
+    };
+    check_hmac(v, sizeof v / sizeof v[0], 1);
 }
 
 static void test_pbkdf2_rfc7914(void)

@@ -52,6 +52,19 @@ static void drain(mw_mime_builder *b, obuf *o)
     }
 }
 
+/* Write all of text into the current part, draining when the output is
+ * full. @return MW_OK or the builder's error. */
+static int write_all(mw_mime_builder *b, obuf *o, const char *text, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        mw_ssize t = mw_mime_builder_write(b, text + off, len - off);
+        if (t < 0) return (int)t;
+        if (t == 0) drain(b, o);
+        off += (size_t)t;
+    }
+    return MW_OK;
+}
+
 /* CRLF only, every line at most maxcol columns. */
 static void check_lines(const obuf *o, size_t maxcol)
 {
@@ -389,28 +402,12 @@ static int build_bounce(const mw_mem *mem, obuf *o, size_t out_max)
     TRY(mw_mime_builder_multipart_begin(b, "report", "=_dsn_1", "report-type=delivery-status"));
     TRY(mw_mime_builder_part_begin(b, "text/plain", "us-ascii", MW_MIME_CTE_7BIT, NULL, NULL, NULL,
                                    0));
-    for (size_t off = 0; off < sizeof text - 1;) {
-        mw_ssize t = mw_mime_builder_write(b, text + off, sizeof text - 1 - off);
-        if (t < 0) {
-            rc = (int)t;
-            goto out;
-        }
-        if (t == 0) drain(b, o);
-        off += (size_t)t;
-    }
+    if ((rc = write_all(b, o, text, sizeof text - 1)) < 0) goto out;
     TRY(mw_mime_builder_part_end(b));
     TRY(mw_mime_builder_delivery_status(b, &g_dsn));
     TRY(mw_mime_builder_part_begin(b, "text/rfc822-headers", "us-ascii", MW_MIME_CTE_7BIT, NULL,
                                    NULL, NULL, 0));
-    for (size_t off = 0; off < sizeof orig - 1;) {
-        mw_ssize t = mw_mime_builder_write(b, orig + off, sizeof orig - 1 - off);
-        if (t < 0) {
-            rc = (int)t;
-            goto out;
-        }
-        if (t == 0) drain(b, o);
-        off += (size_t)t;
-    }
+    if ((rc = write_all(b, o, orig, sizeof orig - 1)) < 0) goto out;
     TRY(mw_mime_builder_part_end(b));
     TRY(mw_mime_builder_multipart_end(b));
     TRY(mw_mime_builder_finish(b));

@@ -153,28 +153,18 @@ static int stream_body(run *r, const mw_vbuf *msg)
 
 static void answer(run *r)
 {
-    if (r->base.next_answer >= r->base.v->nanswers) {
-        mw_replay_log(&r->base, "!! paused event without an answer");
-        r->base.failed = 1;
+    const char *a = mw_replay_next_answer(&r->base);
+    int rc;
+    if (!a) {
         mw_pop3_server_reply(r->s, 0, NULL, NULL);
         return;
     }
-    const char *a = r->base.v->answers[r->base.next_answer++];
-    int rc;
     if (!strcmp(a, "accept")) {
         rc = mw_pop3_server_accept(r->s);
     } else if (!strncmp(a, "reply ", 6)) {
         int ok = !strncmp(a + 6, "ok", 2);
-        const char *p = strchr(a + 6, ' ');
-        char code[64] = "";
-        const char *text = NULL;
-        if (p) {
-            p++;
-            const char *e = strchr(p, ' ');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            snprintf(code, sizeof code, "%.*s", (int)n, p);
-            text = e ? e + 1 : NULL;
-        }
+        char code[64];
+        const char *text = mw_replay_answer_word(a + 6, code, sizeof code);
         rc = mw_pop3_server_reply(r->s, ok, strcmp(code, "-") && code[0] ? code : NULL, text);
     } else if (!strncmp(a, "challenge", 9)) {
         mw_vbuf b = {0};
@@ -235,11 +225,7 @@ static int replay(const mw_vector *v, size_t chunk, int zero_copy, int verbose)
     CHECK_INT(mw_pop3_server_new(NULL, o, &r.s), MW_OK);
     mw_pop3_server_opts_free(o);
     mw_replay_init(&r.base, v, &server_io, r.s, chunk, zero_copy);
-    r.base.pump = mw_replay_pump_server;
-    r.base.step = step;
-    r.base.check_stuck = 1;
-    mw_replay_segments(&r.base);
-    int ok = mw_replay_finish(&r.base, 1, verbose, 0);
+    int ok = mw_replay_server(&r.base, step, verbose);
     mw_pop3_server_free(r.s);
     return ok;
 }

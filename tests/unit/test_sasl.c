@@ -1013,6 +1013,30 @@ static void test_scram_client_hostile(void)
     mw_sasl_client_free(c);
 }
 
+/* A client for mech with props set (up to the first without a value) and
+ * started: the result, and the first message when out is given. */
+typedef struct start_case {
+    const char *mech;
+    struct {
+        int prop;
+        const char *value;
+    } props[6];
+    int rc;
+    const char *out;
+} start_case;
+
+static void check_client_start(const start_case *t)
+{
+    mw_sasl_client *c;
+    mw_slice out;
+    CHECK_INT(mw_sasl_client_new(&c, NULL, t->mech, NULL), MW_OK);
+    for (size_t i = 0; i < 6 && t->props[i].value; i++)
+        CHECK_INT(set_str(c, t->props[i].prop, t->props[i].value), MW_OK);
+    CHECK_INT(mw_sasl_client_start(c, &out), t->rc);
+    if (t->out) CHECK_STR(out.base, out.len, t->out);
+    mw_sasl_client_free(c);
+}
+
 static void test_client_credentials(void)
 {
     mw_sasl_client *c;
@@ -1033,24 +1057,40 @@ static void test_client_credentials(void)
     CHECK_INT(mw_sasl_client_set(c, 0, "a", 1), MW_ERR_INVALID);
     CHECK_INT(mw_sasl_client_set(c, 11, "a", 1), MW_ERR_INVALID);
     mw_sasl_client_free(c);
-    /* ^A cannot be carried in an OAuth value */
-    mw_sasl_client_new(&c, NULL, "XOAUTH2", NULL);
-    set_str(c, MW_SASL_PROP_AUTHCID, "u\001x");
-    set_str(c, MW_SASL_PROP_TOKEN, "t");
-    CHECK_INT(mw_sasl_client_start(c, &out), MW_ERR_SYNTAX);
-    mw_sasl_client_free(c);
-    mw_sasl_client_new(&c, NULL, "OAUTHBEARER", NULL);
-    set_str(c, MW_SASL_PROP_PORT, "14x");
-    set_str(c, MW_SASL_PROP_TOKEN, "t");
-    CHECK_INT(mw_sasl_client_start(c, &out), MW_ERR_SYNTAX);
-    mw_sasl_client_free(c);
-    /* a SCRAM nonce with a comma, and no nonce source */
-    mw_sasl_client_new(&c, NULL, "SCRAM-SHA-256", NULL);
-    set_str(c, MW_SASL_PROP_AUTHCID, "u");
-    set_str(c, MW_SASL_PROP_PASSWORD, "p");
-    set_str(c, MW_SASL_PROP_NONCE, "a,b");
-    CHECK_INT(mw_sasl_client_start(c, &out), MW_ERR_SYNTAX);
-    mw_sasl_client_free(c);
+    /* values the mechanisms cannot carry, and what SCRAM's first message
+     * makes of the names */
+    static const start_case cases[] = {
+        {"XOAUTH2", /* ^A cannot be carried in an OAuth value */
+         {{MW_SASL_PROP_AUTHCID, "u\001x"}, {MW_SASL_PROP_TOKEN, "t"}},
+         MW_ERR_SYNTAX,
+         NULL},
+        {"OAUTHBEARER",
+         {{MW_SASL_PROP_PORT, "14x"}, {MW_SASL_PROP_TOKEN, "t"}},
+         MW_ERR_SYNTAX,
+         NULL},
+        {"SCRAM-SHA-256", /* a nonce with a comma */
+         {{MW_SASL_PROP_AUTHCID, "u"}, {MW_SASL_PROP_PASSWORD, "p"}, {MW_SASL_PROP_NONCE, "a,b"}},
+         MW_ERR_SYNTAX,
+         NULL},
+        {"SCRAM-SHA-256", /* saslname escaping and the "y" flag */
+         {{MW_SASL_PROP_AUTHCID, "a,b=c"},
+          {MW_SASL_PROP_AUTHZID, "=,"},
+          {MW_SASL_PROP_PASSWORD, "p"},
+          {MW_SASL_PROP_NONCE, "N"},
+          {MW_SASL_PROP_CB_DATA, "cb"}},
+         MW_SASL_CONTINUE,
+         "y,a==3D=2C,n=a=2Cb=3Dc,r=N"},
+        {"SCRAM-SHA-256-PLUS", /* -PLUS names the binding type */
+         {{MW_SASL_PROP_AUTHCID, "u"},
+          {MW_SASL_PROP_PASSWORD, "p"},
+          {MW_SASL_PROP_NONCE, "N"},
+          {MW_SASL_PROP_CB_DATA, "cb"},
+          {MW_SASL_PROP_CB_TYPE, "tls-server-end-point"}},
+         MW_SASL_CONTINUE,
+         "p=tls-server-end-point,,n=u,r=N"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_client_start(&cases[i]);
+    /* SCRAM with no nonce source (the client keeps its own copy of o) */
     mw_sasl_options *o = mw_sasl_options_new(NULL);
     mw_sasl_options_set_random(o, failing_random, NULL);
     mw_sasl_client_new(&c, NULL, "SCRAM-SHA-256", o);
@@ -1060,33 +1100,10 @@ static void test_client_credentials(void)
     CHECK_INT(mw_sasl_client_start(c, &out), MW_ERR_UNSUPPORTED);
     mw_sasl_client_free(c);
     /* a 256-character trace is too long for ANONYMOUS */
-    char trace[257];
+    static char trace[257];
     memset(trace, 'x', 256);
-    trace[256] = 0;
-    mw_sasl_client_new(&c, NULL, "ANONYMOUS", NULL);
-    set_str(c, MW_SASL_PROP_TRACE, trace);
-    CHECK_INT(mw_sasl_client_start(c, &out), MW_ERR_SYNTAX);
-    mw_sasl_client_free(c);
-    /* saslname escaping and the "y" flag */
-    mw_sasl_client_new(&c, NULL, "SCRAM-SHA-256", NULL);
-    set_str(c, MW_SASL_PROP_AUTHCID, "a,b=c");
-    set_str(c, MW_SASL_PROP_AUTHZID, "=,");
-    set_str(c, MW_SASL_PROP_PASSWORD, "p");
-    set_str(c, MW_SASL_PROP_NONCE, "N");
-    set_str(c, MW_SASL_PROP_CB_DATA, "cb");
-    CHECK_INT(mw_sasl_client_start(c, &out), MW_SASL_CONTINUE);
-    CHECK_STR(out.base, out.len, "y,a==3D=2C,n=a=2Cb=3Dc,r=N");
-    mw_sasl_client_free(c);
-    /* -PLUS names the binding type */
-    mw_sasl_client_new(&c, NULL, "SCRAM-SHA-256-PLUS", NULL);
-    set_str(c, MW_SASL_PROP_AUTHCID, "u");
-    set_str(c, MW_SASL_PROP_PASSWORD, "p");
-    set_str(c, MW_SASL_PROP_NONCE, "N");
-    set_str(c, MW_SASL_PROP_CB_DATA, "cb");
-    set_str(c, MW_SASL_PROP_CB_TYPE, "tls-server-end-point");
-    CHECK_INT(mw_sasl_client_start(c, &out), MW_SASL_CONTINUE);
-    CHECK_STR(out.base, out.len, "p=tls-server-end-point,,n=u,r=N");
-    mw_sasl_client_free(c);
+    start_case anonymous = {"ANONYMOUS", {{MW_SASL_PROP_TRACE, trace}}, MW_ERR_SYNTAX, NULL};
+    check_client_start(&anonymous);
     /* LOGIN: answers by order; a third challenge is wrong */
     mw_sasl_client_new(&c, NULL, "LOGIN", NULL);
     set_str(c, MW_SASL_PROP_AUTHCID, "bob");

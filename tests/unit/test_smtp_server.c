@@ -171,28 +171,18 @@ static void log_event(run *r, const mw_smtp_event *ev)
 
 static void answer(run *r)
 {
-    if (r->base.next_answer >= r->base.v->nanswers) {
-        mw_replay_log(&r->base, "!! paused event without an answer");
-        r->base.failed = 1;
+    const char *a = mw_replay_next_answer(&r->base);
+    int rc;
+    if (!a) {
         mw_smtp_server_accept(r->s);
         return;
     }
-    const char *a = r->base.v->answers[r->base.next_answer++];
-    int rc;
     if (!strcmp(a, "accept")) {
         rc = mw_smtp_server_accept(r->s);
     } else if (!strncmp(a, "reply ", 6) || !strncmp(a, "lines ", 6)) {
         int code = atoi(a + 6);
-        const char *p = strchr(a + 6, ' ');
-        char enh[32] = "";
-        const char *text = NULL;
-        if (p) {
-            p++;
-            const char *e = strchr(p, ' ');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            snprintf(enh, sizeof enh, "%.*s", (int)n, p);
-            text = e ? e + 1 : NULL;
-        }
+        char enh[32];
+        const char *text = mw_replay_answer_word(a + 6, enh, sizeof enh);
         const char *enhp = strcmp(enh, "-") ? enh : NULL;
         if (a[0] == 'r') {
             rc = mw_smtp_server_reply(r->s, code, enhp, text);
@@ -251,11 +241,7 @@ static int replay_buf(const mw_vector *v, size_t chunk, int zero_copy, int verbo
     CHECK_INT(mw_smtp_server_new(NULL, o, &r.s), MW_OK);
     mw_smtp_server_opts_free(o);
     mw_replay_init(&r.base, v, &server_io, r.s, chunk, zero_copy);
-    r.base.pump = mw_replay_pump_server;
-    r.base.step = step;
-    r.base.check_stuck = 1;
-    mw_replay_segments(&r.base);
-    int ok = mw_replay_finish(&r.base, 1, verbose, 0);
+    int ok = mw_replay_server(&r.base, step, verbose);
     mw_smtp_server_free(r.s);
     return ok;
 }
