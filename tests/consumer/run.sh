@@ -38,6 +38,21 @@ got=$(LD_LIBRARY_PATH="$libdir" "$work/readme_taste" < "$work/readme_in.txt")
 [ "$got" = "Mailwire" ] || { echo "README example printed '$got', expected 'Mailwire'"; exit 1; }
 passed=$((passed + 1))
 
+# 2c. The README's second example (an SMTP server session on stdin/stdout):
+#     one recipient accepted, one refused, the dot-stuffed body unstuffed.
+awk '/^```c$/{n++; if(n==2){on=1; next}} /^```$/{if(on){exit}} on' "$readme" > "$work/readme_smtp.c"
+[ -s "$work/readme_smtp.c" ] || { echo "no second C example found in README.md"; exit 1; }
+# shellcheck disable=SC2086
+"$cc" -std=c99 -Wall -Werror -o "$work/readme_smtp" "$work/readme_smtp.c" $flags
+printf 'EHLO pc.example\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<eve@example.com>\r\nDATA\r\nhi\r\n..dot\r\n.\r\nQUIT\r\n' \
+    > "$work/readme_smtp_in.txt"
+LD_LIBRARY_PATH="$libdir" "$work/readme_smtp" < "$work/readme_smtp_in.txt" \
+    > "$work/readme_smtp_out.txt" 2> "$work/readme_smtp_err.txt" || { echo "README SMTP example failed"; exit 1; }
+replies=$(tr -d '\r' < "$work/readme_smtp_out.txt" | grep -v '^250-' | cut -c1-3 | tr '\n' ' ')
+[ "$replies" = "220 250 250 250 550 354 250 221 " ] || { echo "README SMTP example replied '$replies'"; exit 1; }
+printf 'body: hi\r\n.dot\r\n' | cmp -s - "$work/readme_smtp_err.txt" || { echo "README SMTP example body differs"; exit 1; }
+passed=$((passed + 1))
+
 # 3. The OpenSSL adapter, when this build has it: mailwire::mailwire_openssl
 #    (and its static twin) through find_package, then pkg-config
 #    mailwire-openssl. The CMake project is written here so the plain
