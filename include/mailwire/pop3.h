@@ -1,6 +1,6 @@
 /*
  * mailwire — POP3 engines (RFC 1939, RFC 2449 CAPA, RFC 2595 STLS,
- * RFC 5034 AUTH, RFC 6856 UTF8), sans-I/O, in the shape of the SMTP engine:
+ * RFC 5034 AUTH, RFC 6856 UTF8 and LANG), sans-I/O, in the shape of the SMTP engine:
  *
  *   bytes in    mw_pop3_X_feed()  or  mw_pop3_X_recv_buf() + _recv_ack()
  *   events out  mw_pop3_X_next()  -> positive event type, 0 = need input,
@@ -64,7 +64,8 @@ typedef struct mw_pop3_server_opts mw_pop3_server_opts;
 #define MW_POP3_CAPA_UTF8 0x400u           /**< UTF8 command, RFC 6856 (default off) */
 #define MW_POP3_CAPA_STLS 0x800u           /**< STLS, RFC 2595 (default on; never offered under TLS) */
 #define MW_POP3_CAPA_APOP 0x1000u          /**< APOP, RFC 1939 §7 (default off; needs a timestamp) */
-#define MW_POP3_CAPA_ALL 0x1fffu
+#define MW_POP3_CAPA_LANG 0x2000u          /**< LANG command, RFC 6856 §3 (default off; offered once languages are added) */
+#define MW_POP3_CAPA_ALL 0x3fffu
 
 /** Behaviour flags (all default off). */
 #define MW_POP3_SERVER_IMPLICIT_TLS 0x01u        /**< the transport is TLS from the start (port 995) */
@@ -167,6 +168,28 @@ MW_API int mw_pop3_server_opts_set_input_buffer(mw_pop3_server_opts *o, size_t s
  */
 MW_API int mw_pop3_server_opts_set_max_messages(mw_pop3_server_opts *o, size_t max);
 
+/** Most languages an options object holds (mw_pop3_server_opts_add_language). */
+#define MW_POP3_MAX_LANGUAGES 32
+
+/**
+ * Add a language to the list the server answers "LANG" with (RFC 6856 §3)
+ * and offers with the LANG capability (MW_POP3_CAPA_LANG must be on too).
+ * The first one added is the one "LANG *" suggests to the caller.
+ * @param tag language tag in simple form: 1..35 of A-Z a-z 0-9 '-', not
+ *        starting or ending with '-' (RFC 5646 syntax, not registry-checked);
+ *        copied. Tags differing only in case are refused as duplicates.
+ * @param description the language's name, 1 or more octets >= 0x20 except
+ *        0x7F (UTF-8 allowed, RFC 6856 §3), copied; "tag SP description"
+ *        must fit 200 octets.
+ * @return MW_OK, MW_ERR_INVALID (NULL, bad tag, bad description, line too
+ *         long, duplicate tag), MW_ERR_LIMIT (MW_POP3_MAX_LANGUAGES already).
+ */
+MW_API int mw_pop3_server_opts_add_language(mw_pop3_server_opts *o, const char *tag,
+                                            const char *description);
+
+/** Forget every language added (LANG is then not offered). NULL is a no-op. */
+MW_API void mw_pop3_server_opts_clear_languages(mw_pop3_server_opts *o);
+
 /* ------------------------------------------------------------------ */
 /* Server events                                                       */
 /* ------------------------------------------------------------------ */
@@ -183,7 +206,9 @@ typedef enum mw_pop3_event_type {
     MW_POP3_EV_TOP,           /**< paused: as RETR, lines = body lines wanted; the engine truncates */
     MW_POP3_EV_COMMIT,        /**< paused: QUIT in TRANSACTION; count = deleted messages (see next_deleted) */
     MW_POP3_EV_QUIT,          /**< informational: +OK queued, the session is closed */
-    MW_POP3_EV_STLS           /**< informational: +OK queued, state is MW_TLS_HANDOFF; discarded = dropped octets */
+    MW_POP3_EV_STLS,          /**< informational: +OK queued, state is MW_TLS_HANDOFF; discarded = dropped octets */
+    MW_POP3_EV_LANG           /**< paused: "LANG arg"; arg = the requested tag or "*"; answer with
+                                   mw_pop3_server_lang_select, accept, or reply(0, ...) */
 } mw_pop3_event_type;
 
 /** Event flags. */
@@ -203,7 +228,7 @@ typedef struct mw_pop3_event {
     unsigned flags;    /**< MW_POP3_F_* */
     mw_slice user;     /**< PASS/APOP: the user name */
     mw_slice secret;   /**< PASS: the password; APOP: the digest */
-    mw_slice arg;      /**< AUTH: the mechanism */
+    mw_slice arg;      /**< AUTH: the mechanism; LANG: the requested language */
     mw_slice data;     /**< AUTH / AUTH_RESPONSE: decoded SASL bytes */
     mw_slice uid;      /**< RETR/TOP: the message's unique-id */
     uint32_t msg;      /**< RETR/TOP: message number (1-based) */
@@ -278,7 +303,9 @@ MW_API int mw_pop3_server_next(mw_pop3_server *s, const mw_pop3_event **ev);
  * AUTH_RESPONSE: credentials are good (a MAILDROP event follows, nothing is
  * sent yet); MAILDROP: "+OK maildrop has N messages (S octets)" and the
  * TRANSACTION state; RETR/TOP: "+OK" and the engine waits for the message
- * through body_write/body_end; COMMIT: "+OK" and close.
+ * through body_write/body_end; COMMIT: "+OK" and close; LANG: as
+ * mw_pop3_server_lang_select with the requested tag ("*": the first
+ * language listed).
  * @return MW_OK, MW_ERR_STATE (nothing paused), MW_ERR_NOMEM, MW_ERR_LIMIT
  *         (output queue full: drain, retry).
  */
@@ -363,6 +390,28 @@ MW_API uint32_t mw_pop3_server_next_deleted(const mw_pop3_server *s, uint32_t af
  */
 MW_API int mw_pop3_server_tls_started(mw_pop3_server *s);
 
+/**
+ * Answer a paused LANG event with "+OK tag text" (RFC 6856 §3) and make tag
+ * the session's language. The caller picks it: the requested tag itself, a
+ * listed language its range matches, or one of its choice for "LANG *".
+ * @param tag a language tag (syntax as in mw_pop3_server_opts_add_language;
+ *        not checked against the list), copied.
+ * @param text response text, in that language (NUL-terminated, no CR/LF/
+ *        controls, <= 200 octets, UTF-8 allowed); NULL for "Language changed".
+ * @return MW_OK, MW_ERR_INVALID, MW_ERR_STATE (no LANG paused),
+ *         MW_ERR_NOMEM, MW_ERR_LIMIT (output full: drain, retry).
+ */
+MW_API int mw_pop3_server_lang_select(mw_pop3_server *s, const char *tag, const char *text);
+
+/**
+ * The language the session chose with LANG: the caller should write the
+ * response texts it supplies in it. The engine's own texts stay English.
+ * @return a NUL-terminated tag owned by the session, valid until the next
+ *         call on it; "" when none was chosen (the default, i-default);
+ *         "" for NULL.
+ */
+MW_API const char *mw_pop3_server_language(const mw_pop3_server *s);
+
 /** Readiness flags (0 for NULL). */
 MW_API unsigned mw_pop3_server_state(const mw_pop3_server *s);
 
@@ -431,7 +480,8 @@ typedef enum mw_pop3_cmd {
     MW_POP3_CMD_RSET,
     MW_POP3_CMD_NOOP,
     MW_POP3_CMD_QUIT,
-    MW_POP3_CMD_UTF8
+    MW_POP3_CMD_UTF8,
+    MW_POP3_CMD_LANG
 } mw_pop3_cmd;
 
 /** Client event types (positive). */
@@ -443,7 +493,8 @@ typedef enum mw_pop3_client_event_type {
     MW_POP3_CLIENT_EV_LIST,         /**< LIST entry: msg, size */
     MW_POP3_CLIENT_EV_UIDL,         /**< UIDL entry: msg, arg = uid */
     MW_POP3_CLIENT_EV_BODY,         /**< RETR/TOP bytes, dot-unstuffed, CRLF kept */
-    MW_POP3_CLIENT_EV_END           /**< end of a multi-line response (cmd) */
+    MW_POP3_CLIENT_EV_END,          /**< end of a multi-line response (cmd) */
+    MW_POP3_CLIENT_EV_LANG          /**< LANG listing entry: text = tag, arg = description */
 } mw_pop3_client_event_type;
 
 /** Capability bits learnt from CAPA (mw_pop3_client_capabilities). */
@@ -460,6 +511,7 @@ typedef enum mw_pop3_client_event_type {
 #define MW_POP3_HAS_UTF8 0x400u
 #define MW_POP3_HAS_STLS 0x800u
 #define MW_POP3_HAS_CAPA 0x1000u /**< the server answered CAPA with +OK */
+#define MW_POP3_HAS_LANG 0x2000u /**< LANG, RFC 6856 §3 */
 
 /**
  * A client event; engine-owned, valid (with its slices) until the next
@@ -580,6 +632,15 @@ MW_API mw_ssize mw_pop3_client_noop(mw_pop3_client *c);
 MW_API mw_ssize mw_pop3_client_quit(mw_pop3_client *c);
 /** Queue UTF8 (RFC 6856 §2; send it before the credentials). */
 MW_API mw_ssize mw_pop3_client_utf8(mw_pop3_client *c);
+
+/**
+ * Queue LANG (RFC 6856 §3). With tag NULL: list the server's languages
+ * (REPLY, then one LANG event per line, then END). With a tag (1..35 of
+ * A-Z a-z 0-9 '-') or "*": select one; the REPLY's text is the server's
+ * answer, normally "tag text" in the chosen language.
+ * @return as above; MW_ERR_INVALID for a malformed tag.
+ */
+MW_API mw_ssize mw_pop3_client_lang(mw_pop3_client *c, const char *tag);
 
 /** Capability bits (MW_POP3_HAS_*) from the latest CAPA; 0 for NULL. */
 MW_API unsigned mw_pop3_client_capabilities(const mw_pop3_client *c);

@@ -168,6 +168,13 @@ mw_ssize mw_pop3_client_noop(mw_pop3_client *c) { return queue(c, MW_POP3_CMD_NO
 mw_ssize mw_pop3_client_quit(mw_pop3_client *c) { return queue(c, MW_POP3_CMD_QUIT, 0, 0, "QUIT"); }
 mw_ssize mw_pop3_client_utf8(mw_pop3_client *c) { return queue(c, MW_POP3_CMD_UTF8, 0, 0, "UTF8"); }
 
+mw_ssize mw_pop3_client_lang(mw_pop3_client *c, const char *tag)
+{
+    if (!tag) return queue(c, MW_POP3_CMD_LANG, 1, 0, "LANG");
+    if (!mw__pop3_lang_tag_ok(tag, strlen(tag), 1)) return MW_ERR_INVALID;
+    return queue(c, MW_POP3_CMD_LANG, 0, 0, "LANG %s", tag); /* RFC 6856 §3 */
+}
+
 mw_ssize mw_pop3_client_list(mw_pop3_client *c, uint32_t msg)
 {
     if (msg) return queue(c, MW_POP3_CMD_LIST, 0, msg, "LIST %lu", (unsigned long)msg);
@@ -521,6 +528,7 @@ static void learn_capa(mw_pop3_client *c, mw_slice tag, mw_slice args)
         {"AUTH-RESP-CODE", MW_POP3_HAS_AUTH_RESP_CODE}, {"PIPELINING", MW_POP3_HAS_PIPELINING},
         {"EXPIRE", MW_POP3_HAS_EXPIRE}, {"LOGIN-DELAY", MW_POP3_HAS_LOGIN_DELAY},
         {"IMPLEMENTATION", MW_POP3_HAS_IMPLEMENTATION}, {"UTF8", MW_POP3_HAS_UTF8},
+        {"LANG", MW_POP3_HAS_LANG},
         {"STLS", MW_POP3_HAS_STLS},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -573,6 +581,15 @@ static int multi_line(mw_pop3_client *c, int cmd)
         c->ev.text = tag;
         c->ev.arg = rest;
         return MW_POP3_CLIENT_EV_CAPA;
+    }
+    if (cmd == MW_POP3_CMD_LANG) {
+        /* RFC 6856 §3: "tag SP description" */
+        if (first == 0) return fail(c, MW_ERR_PROTOCOL);
+        c->ev.type = MW_POP3_CLIENT_EV_LANG;
+        c->ev.text.base = l.base;
+        c->ev.text.len = first;
+        c->ev.arg = rest;
+        return MW_POP3_CLIENT_EV_LANG;
     }
     if (mw__pop3_parse_u32(l.base, first, &c->ev.msg) || !sp) return fail(c, MW_ERR_PROTOCOL);
     if (cmd == MW_POP3_CMD_LIST) {

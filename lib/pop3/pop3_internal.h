@@ -19,6 +19,8 @@
 #define MW__POP3_LIST_MAX 255u   /* SASL mechanism list */
 #define MW__POP3_UID_MAX 70u     /* RFC 1939 §7 */
 #define MW__POP3_USER_MAX 255u   /* a user name fits a command line */
+#define MW__POP3_LANG_TAG_MAX 35u  /* language tag, simple form */
+#define MW__POP3_LANG_LINE_MAX 200u /* "tag SP description" */
 
 /* Output ceiling, and the level above which the server stops reading
  * commands or taking body bytes until the caller drains. */
@@ -36,6 +38,9 @@ struct mw_pop3_server_opts {
     char login_delay[MW__POP3_POLICY_MAX + 1];
     char implementation[MW__POP3_POLICY_MAX + 1];
     char auth_mechs[MW__POP3_LIST_MAX + 1];
+    /* RFC 6856 §3 LANG listing: "tag SP description" lines, no CRLF */
+    unsigned nlangs;
+    char langs[MW_POP3_MAX_LANGUAGES][MW__POP3_LANG_LINE_MAX + 1];
 };
 
 /* What the server reads or writes next. */
@@ -56,7 +61,8 @@ enum mw__pop3_pending {
     MW__POP3_P_AUTH,
     MW__POP3_P_MAILDROP,
     MW__POP3_P_RETR,
-    MW__POP3_P_COMMIT
+    MW__POP3_P_COMMIT,
+    MW__POP3_P_LANG
 };
 
 struct mw_pop3_server {
@@ -68,6 +74,7 @@ struct mw_pop3_server {
     int phase, pending;
     int tls, authed, utf8;
     int maildrop_due; /* credentials accepted: MAILDROP is the next event */
+    char lang[MW__POP3_LANG_TAG_MAX + 1]; /* chosen with LANG; "" = default */
     unsigned bad;
 
     char user[MW__POP3_USER_MAX + 1]; /* from USER, waiting for PASS */
@@ -182,5 +189,8 @@ int mw__pop3_parse_u32(const char *p, size_t n, uint32_t *out);
 int mw__pop3_text_ok(const char *t, size_t n, int sp);
 /** Strict base64 (RFC 5034 §4) decoded in place. @return length or -1. */
 mw_ssize mw__pop3_b64_decode_inplace(unsigned char *p, size_t len);
+/** Language tag in simple form (1..35 of alnum and '-', no '-' at either
+ *  end); "*" too when star. @return 1 valid, 0 not. */
+int mw__pop3_lang_tag_ok(const char *t, size_t n, int star);
 
 #endif /* MW_POP3_INTERNAL_H */

@@ -107,6 +107,32 @@ int mw_pop3_server_opts_set_auth_mechanisms(mw_pop3_server_opts *o, const char *
                               MW__WORDS_UNDERSCORE | MW__WORDS_TIDY);
 }
 
+int mw_pop3_server_opts_add_language(mw_pop3_server_opts *o, const char *tag,
+                                     const char *description)
+{
+    if (!o || !tag || !description) return MW_ERR_INVALID;
+    size_t tn = strlen(tag), dn = strlen(description);
+    if (!mw__pop3_lang_tag_ok(tag, tn, 0) || dn == 0 || tn + 1 + dn > MW__POP3_LANG_LINE_MAX ||
+        !mw__pop3_text_ok(description, dn, 1))
+        return MW_ERR_INVALID;
+    for (unsigned i = 0; i < o->nlangs; i++) {
+        const char *l = o->langs[i];
+        size_t ln = (size_t)(strchr(l, ' ') - l);
+        if (mw__ieq(l, ln, tag) && ln == tn) return MW_ERR_INVALID;
+    }
+    if (o->nlangs >= MW_POP3_MAX_LANGUAGES) return MW_ERR_LIMIT;
+    char *d = o->langs[o->nlangs++];
+    memcpy(d, tag, tn);
+    d[tn] = ' ';
+    memcpy(d + tn + 1, description, dn + 1);
+    return MW_OK;
+}
+
+void mw_pop3_server_opts_clear_languages(mw_pop3_server_opts *o)
+{
+    if (o) o->nlangs = 0;
+}
+
 int mw_pop3_server_opts_set_max_line(mw_pop3_server_opts *o, size_t command, size_t auth)
 {
     if (!o || command < 255 || command > 65536 || auth < 255 || auth > 65536) return MW_ERR_INVALID;

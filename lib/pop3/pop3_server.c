@@ -1,6 +1,6 @@
 /*
  * POP3 server engine (RFC 1939) with CAPA and response codes (RFC 2449),
- * STLS (RFC 2595), AUTH (RFC 5034) and UTF8 (RFC 6856).
+ * STLS (RFC 2595), AUTH (RFC 5034), UTF8 and LANG (RFC 6856).
  *
  * Control flow follows the SMTP server: next() runs steps until one yields
  * an event. Commands the engine can answer from what it knows (STAT, LIST,
@@ -41,7 +41,7 @@ static int code_shown(const mw_pop3_server *s, const char *code)
 /* Queue "+OK text" or "-ERR [code] text". */
 static int put_status(mw_pop3_server *s, int ok, const char *code, const char *text)
 {
-    char line[MW__POP3_TEXT_MAX + 64 + 16];
+    char line[MW__POP3_TEXT_MAX + 64 + 16 + MW__POP3_LANG_TAG_MAX + 1]; /* LANG: "tag text" */
     int n;
     if (!text) text = "";
     if (code_shown(s, code))
@@ -193,6 +193,7 @@ int mw_pop3_server_tls_started(mw_pop3_server *s)
     s->tls = 1;
     s->have_user = 0;
     s->utf8 = 0;
+    s->lang[0] = 0;
     s->bad = 0;
     mw__io_drop_input(&s->io);
     return MW_OK;
@@ -340,6 +341,34 @@ static size_t offered_mechs(const mw_pop3_server *s, char *buf, const char *sep)
     return o;
 }
 
+static int lang_on(const mw_pop3_server *s)
+{
+    return has_capa(s, MW_POP3_CAPA_LANG) && s->o.nlangs > 0;
+}
+
+/* RFC 6856 §3: "LANG" lists the languages (multi-line, "tag SP
+ * description"); "LANG range" pauses so the caller picks one. */
+static int cmd_lang(mw_pop3_server *s, const char *arg, size_t alen)
+{
+    if (!lang_on(s)) return bad(s, NULL, "Unknown command");
+    if (alen) {
+        if (!mw__pop3_lang_tag_ok(arg, alen, 1)) return bad(s, NULL, "Syntax: LANG [language-tag]");
+        s->ev.arg.base = arg;
+        s->ev.arg.len = alen;
+        return paused(s, MW__POP3_P_LANG, MW_POP3_EV_LANG);
+    }
+    int rc = put_status(s, 1, NULL, "Language listing follows");
+    if (rc) return rc;
+    for (unsigned i = 0; i < s->o.nlangs; i++) {
+        /* A description starting with '.' cannot reach column 1, since
+         * the tag comes first: no dot-stuffing needed. */
+        if ((rc = mw__outq_puts(&s->io.out, s->o.langs[i])) || (rc = mw__outq_append(&s->io.out, "\r\n", 2)))
+            return set_fatal(s, rc);
+    }
+    rc = mw__outq_append(&s->io.out, ".\r\n", 3);
+    return rc ? set_fatal(s, rc) : AGAIN;
+}
+
 static int cmd_capa(mw_pop3_server *s)
 {
     char buf[MW__POP3_LIST_MAX + 64];
@@ -374,6 +403,7 @@ static int cmd_capa(mw_pop3_server *s)
         LINE(buf);
     }
     if (has_capa(s, MW_POP3_CAPA_UTF8)) LINE("UTF8\r\n");
+    if (lang_on(s)) LINE("LANG\r\n");
     if (!s->authed && !s->tls && has_capa(s, MW_POP3_CAPA_STLS)) LINE("STLS\r\n");
     LINE(".\r\n");
 #undef LINE
@@ -653,6 +683,7 @@ static int command(mw_pop3_server *s, char *line, size_t len)
 #define VERB(name) mw__ieq(line, v, name)
     if (VERB("QUIT")) return cmd_quit(s, alen);
     if (VERB("CAPA")) return alen ? bad(s, NULL, "Syntax: CAPA") : cmd_capa(s);
+    if (VERB("LANG")) return cmd_lang(s, arg, alen); /* AUTHORIZATION and TRANSACTION */
     if (!tx) {
         if (VERB("USER")) return cmd_user(s, arg, alen);
         if (is_pass) return cmd_pass(s, arg, alen);
@@ -799,6 +830,35 @@ static void begin_body(mw_pop3_server *s)
     s->b_linelen = 0;
 }
 
+/* "+OK tag text" (RFC 6856 §3 example: the tag leads the text) and the
+ * session's language becomes tag. */
+static int lang_answer(mw_pop3_server *s, const char *code, const char *tag, const char *text)
+{
+    char t[MW__POP3_LANG_TAG_MAX + 1 + MW__POP3_TEXT_MAX + 1];
+    snprintf(t, sizeof t, "%s %s", tag, text ? text : "Language changed");
+    int rc = put_status(s, 1, code, t);
+    if (rc) return rc;
+    memcpy(s->lang, tag, strlen(tag) + 1);
+    s->pending = MW__POP3_P_NONE;
+    return MW_OK;
+}
+
+int mw_pop3_server_lang_select(mw_pop3_server *s, const char *tag, const char *text)
+{
+    if (!s || !tag) return MW_ERR_INVALID;
+    if (s->io.fatal) return s->io.fatal;
+    if (s->pending != MW__POP3_P_LANG) return MW_ERR_STATE;
+    if (!mw__pop3_lang_tag_ok(tag, strlen(tag), 0)) return MW_ERR_INVALID;
+    if (text && (strlen(text) > MW__POP3_TEXT_MAX || !mw__pop3_text_ok(text, strlen(text), 1)))
+        return MW_ERR_INVALID;
+    return lang_answer(s, NULL, tag, text);
+}
+
+const char *mw_pop3_server_language(const mw_pop3_server *s)
+{
+    return s ? s->lang : "";
+}
+
 int mw_pop3_server_reply(mw_pop3_server *s, int ok, const char *code, const char *text)
 {
     if (!s) return MW_ERR_INVALID;
@@ -843,6 +903,19 @@ int mw_pop3_server_reply(mw_pop3_server *s, int ok, const char *code, const char
             begin_body(s);
             return MW_OK;
         }
+        case MW__POP3_P_LANG: {
+            /* Take the requested tag; "*" leaves the choice to the list. */
+            char tag[MW__POP3_LANG_TAG_MAX + 1];
+            mw_slice a = s->ev.arg;
+            if (a.len == 1 && a.base[0] == '*') {
+                const char *first = s->o.langs[0];
+                a.base = first;
+                a.len = (size_t)(strchr(first, ' ') - first);
+            }
+            memcpy(tag, a.base, a.len);
+            tag[a.len] = 0;
+            return lang_answer(s, code, tag, text);
+        }
         case MW__POP3_P_COMMIT: {
             uint32_t left = live_count(s, NULL);
             if (!text) {
@@ -868,6 +941,7 @@ int mw_pop3_server_reply(mw_pop3_server *s, int ok, const char *code, const char
     case MW__POP3_P_MAILDROP: def = "Unable to lock maildrop"; break;
     case MW__POP3_P_RETR: def = "Message unavailable"; break;
     case MW__POP3_P_COMMIT: def = "Some deleted messages not removed"; break;
+    case MW__POP3_P_LANG: def = "Language not available"; break;
     default: break;
     }
     int rc = put_status(s, 0, code, text ? text : def);

@@ -63,3 +63,18 @@ int mw_pop3_apop_digest(const char *timestamp, size_t ts_len, const char *secret
     mw__wipe(d, sizeof d);
     return MW_OK;
 }
+
+int mw__pop3_lang_tag_ok(const char *t, size_t n, int star)
+{
+    if (star && n == 1 && t[0] == '*') return 1; /* RFC 6856 §3: "LANG *" */
+    if (n < 1 || n > MW__POP3_LANG_TAG_MAX) return 0;
+    /* RFC 5646 §2.1 in simple form: subtags of letters and digits joined
+     * by single hyphens (the registry is the caller's business). */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        int alnum = (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+        if (alnum) continue;
+        if (c != '-' || i == 0 || i + 1 == n || t[i - 1] == '-') return 0;
+    }
+    return 1;
+}

@@ -8,6 +8,9 @@
  *   secret PW                 check_secret(PW): accept on match, else reply err AUTH
  *   maildrop SIZE:UID ...     add the messages, then accept
  *   body ESCAPED              accept a RETR/TOP and stream the message
+ *   lang TAG [TEXT]           mw_pop3_server_lang_select(TAG, TEXT)
+ * Options (O:) include "lang TAG DESCRIPTION" (add_language). Events show
+ * " [lang=TAG]" once a language was chosen.
  * Expectations (X:): closed | open | handoff | discarded N | deleted 1,3
  *
  * SPDX-License-Identifier: MIT
@@ -26,7 +29,7 @@ static unsigned capa_bit(const char *n)
         {"AUTH-RESP-CODE", MW_POP3_CAPA_AUTH_RESP_CODE}, {"PIPELINING", MW_POP3_CAPA_PIPELINING},
         {"EXPIRE", MW_POP3_CAPA_EXPIRE}, {"LOGIN-DELAY", MW_POP3_CAPA_LOGIN_DELAY},
         {"IMPLEMENTATION", MW_POP3_CAPA_IMPLEMENTATION}, {"UTF8", MW_POP3_CAPA_UTF8},
-        {"STLS", MW_POP3_CAPA_STLS}, {"APOP", MW_POP3_CAPA_APOP},
+        {"STLS", MW_POP3_CAPA_STLS}, {"APOP", MW_POP3_CAPA_APOP}, {"LANG", MW_POP3_CAPA_LANG},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (!strcmp(t[i].name, n)) return t[i].bit;
@@ -61,6 +64,13 @@ static void apply_option(mw_pop3_server_opts *o, const char *opt)
     else if (!strcmp(key, "expire")) rc = mw_pop3_server_opts_set_policy(o, rest, NULL, NULL);
     else if (!strcmp(key, "login-delay")) rc = mw_pop3_server_opts_set_policy(o, NULL, rest, NULL);
     else if (!strcmp(key, "implementation")) rc = mw_pop3_server_opts_set_policy(o, NULL, NULL, rest);
+    else if (!strcmp(key, "lang")) {
+        const char *desc = strchr(rest, ' ');
+        mw_vbuf d = {0};
+        mw_vbuf_unescape(&d, desc ? desc + 1 : "");
+        rc = mw_pop3_server_opts_add_language(o, a, d.p ? d.p : "");
+        free(d.p);
+    }
     else if (!strcmp(key, "max-msgs")) rc = mw_pop3_server_opts_set_max_messages(o, strtoul(a, NULL, 10));
     else rc = MW_VEC_UNKNOWN_OPTION;
     mw_vector_option_check(opt, rc);
@@ -120,11 +130,17 @@ static void log_event(run *r, const mw_pop3_event *ev)
     case MW_POP3_EV_STLS:
         mw_vbuf_puts(&b, "stls"); /* the count depends on the cut: see X: discarded */
         break;
+    case MW_POP3_EV_LANG: mw_vbuf_slice(&b, "lang ", ev->arg); break;
     default: snprintf(t, sizeof t, "event %d", ev->type); mw_vbuf_puts(&b, t);
     }
     if (ev->flags & MW_POP3_F_TLS) mw_vbuf_puts(&b, " [tls]");
     if (ev->flags & MW_POP3_F_UTF8) mw_vbuf_puts(&b, " [utf8]");
     if (ev->flags & MW_POP3_F_AUTHENTICATED) mw_vbuf_puts(&b, " [tx]");
+    if (*mw_pop3_server_language(r->s)) {
+        mw_vbuf_puts(&b, " [lang=");
+        mw_vbuf_puts(&b, mw_pop3_server_language(r->s));
+        mw_vbuf_puts(&b, "]");
+    }
     mw_replay_log(&r->base, b.p);
     free(b.p);
 }
@@ -189,6 +205,13 @@ static void answer(run *r)
             while (*p == ' ') p++;
         }
         if (rc == MW_OK) rc = mw_pop3_server_accept(r->s);
+    } else if (!strncmp(a, "lang ", 5)) {
+        char tag[64];
+        const char *text = mw_replay_answer_word(a, tag, sizeof tag);
+        mw_vbuf t = {0};
+        if (text) mw_vbuf_unescape(&t, text);
+        rc = mw_pop3_server_lang_select(r->s, tag, text ? t.p : NULL);
+        free(t.p);
     } else if (!strncmp(a, "body ", 5)) {
         mw_vbuf b = {0};
         mw_vbuf_unescape(&b, a + 5);
