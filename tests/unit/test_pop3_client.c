@@ -8,6 +8,7 @@
  * (commands wait until READY):
  *   user_pass U P | apop U SECRET | auth MECHS USER SECRET | stat | list [N]
  *   | uidl [N] | retr N | top N L | dele N | rset | noop | quit | utf8
+ *   | lang [TAG]
  * Options (O:): tls none|opportunistic|required | flag IMPLICIT_TLS |
  *   flag ALLOW_PLAINTEXT | limits LINE QUEUE INBUF | nonce N (SASL nonce)
  * Expectations (X:): closed | open | handoff | error NAME (next()'s error)
@@ -31,7 +32,7 @@ MW_REPLAY_CLIENT_IO(client_io, mw_pop3_client);
 static const char *cmd_name(int cmd)
 {
     static const char *n[] = {"greeting", "CAPA", "STLS", "USER", "PASS", "APOP", "AUTH", "STAT", "LIST",
-                              "UIDL", "RETR", "TOP", "DELE", "RSET", "NOOP", "QUIT", "UTF8"};
+                              "UIDL", "RETR", "TOP", "DELE", "RSET", "NOOP", "QUIT", "UTF8", "LANG"};
     return cmd >= 0 && cmd < (int)(sizeof n / sizeof n[0]) ? n[cmd] : "?";
 }
 
@@ -99,6 +100,12 @@ static void log_cevent(crun *r, const mw_pop3_client_event *ev)
         mw_vbuf_puts(&b, t);
         mw_vbuf_escape(&b, ev->arg.base, ev->arg.len);
         break;
+    case MW_POP3_CLIENT_EV_LANG:
+        mw_vbuf_puts(&b, "lang ");
+        mw_vbuf_escape(&b, ev->text.base, ev->text.len);
+        mw_vbuf_puts(&b, " = ");
+        mw_vbuf_escape(&b, ev->arg.base, ev->arg.len);
+        break;
     case MW_POP3_CLIENT_EV_END:
         snprintf(t, sizeof t, "end %s", cmd_name(ev->cmd));
         mw_vbuf_puts(&b, t);
@@ -156,6 +163,7 @@ static int do_action(mw_pop3_client *c, const char *a)
     else if (!strcmp(w[0], "noop")) rc = mw_pop3_client_noop(c);
     else if (!strcmp(w[0], "quit")) rc = mw_pop3_client_quit(c);
     else if (!strcmp(w[0], "utf8")) rc = mw_pop3_client_utf8(c);
+    else if (!strcmp(w[0], "lang")) rc = mw_pop3_client_lang(c, n > 1 ? w[1] : NULL);
     else rc = MW_ERR_INVALID;
     return rc < 0 ? (int)rc : 0;
 }
@@ -290,6 +298,14 @@ static void test_client_options(void)
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;
     CHECK_INT(mw_pop3_client_user_pass(c, longname, "p"), MW_ERR_INVALID);
+    /* LANG: a tag (RFC 5646 simple form) or "*"; nothing that could
+     * smuggle a second command */
+    static const char *bad_tags[] = {"", "**", "en\r\nDELE 1", "en us", "-en", "en-", "a--b", "en_US",
+                                     "abcdefghij-abcdefghij-abcdefghij-abc"};
+    for (size_t i = 0; i < sizeof bad_tags / sizeof bad_tags[0]; i++)
+        CHECK_INT(mw_pop3_client_lang(c, bad_tags[i]), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_lang(NULL, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_client_lang(NULL, "en"), MW_ERR_INVALID);
     /* queue bound: two slots */
     CHECK_INT(mw_pop3_client_noop(c), 1);
     CHECK_INT(mw_pop3_client_user_pass(c, "u", "p"), MW_ERR_LIMIT); /* the pair does not fit */

@@ -524,6 +524,173 @@ static void test_body_oracle(void)
     }
 }
 
+/* add_language: tag syntax, description, line length, duplicates, count. */
+static void test_lang_options(void)
+{
+    mw_pop3_server_opts *o = mw_pop3_server_opts_new(NULL);
+    CHECK(o != NULL);
+    static const char *bad_tags[] = {"", "*", "-en", "en-", "a--b", "en_US", "en us", "\xc3\xa9",
+                                     "abcdefghij-abcdefghij-abcdefghij-abc"};
+    for (size_t i = 0; i < sizeof bad_tags / sizeof bad_tags[0]; i++)
+        CHECK_INT(mw_pop3_server_opts_add_language(o, bad_tags[i], "x"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "en", ""), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "en", "a\r\nb"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "en", "tab\there"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, NULL, "x"), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "en", NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_add_language(NULL, "en", "x"), MW_ERR_INVALID);
+    /* "tag SP description" fits 200 octets exactly, not 201 */
+    char desc[256];
+    memset(desc, 'd', sizeof desc);
+    desc[200 - 3] = 0;
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "en", desc), MW_OK);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "EN", "again"), MW_ERR_INVALID); /* duplicate */
+    desc[200 - 3] = 'd';
+    desc[200 - 2] = 0;
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "de", desc), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "abcdefghij-abcdefghij-abcdefghij-ab", "35"), MW_OK);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "x-klingon", "tlhIngan Hol \xc3\xa9"), MW_OK);
+    for (int i = 3; i < MW_POP3_MAX_LANGUAGES; i++) {
+        char tag[16];
+        snprintf(tag, sizeof tag, "l%d", i);
+        CHECK_INT(mw_pop3_server_opts_add_language(o, tag, "lang"), MW_OK);
+    }
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "zz", "one too many"), MW_ERR_LIMIT);
+    mw_pop3_server_opts_clear_languages(o);
+    mw_pop3_server_opts_clear_languages(NULL);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "zz", "room again"), MW_OK);
+    CHECK_INT(mw_pop3_server_opts_add_language(o, "en", "no longer a duplicate"), MW_OK);
+    mw_pop3_server_opts_free(o);
+}
+
+static mw_pop3_server *lang_server(const mw_mem *mem, unsigned flags)
+{
+    mw_pop3_server_opts *o = mw_pop3_server_opts_new(mem);
+    if (!o) return NULL;
+    mw_pop3_server_opts_set_capabilities(o, MW_POP3_CAPA_LANG, 1);
+    mw_pop3_server_opts_set_flags(o, flags, 1);
+    mw_pop3_server_opts_add_language(o, "en", "English");
+    mw_pop3_server_opts_add_language(o, "fr", "Fran\xc3\xa7" "ais");
+    mw_pop3_server *s = NULL;
+    mw_pop3_server_new(mem, o, &s);
+    mw_pop3_server_opts_free(o);
+    return s;
+}
+
+static void drain(mw_pop3_server *s, char *buf, size_t cap)
+{
+    size_t len;
+    const unsigned char *p = mw_pop3_server_out_buf(s, &len);
+    size_t n = len < cap - 1 ? len : cap - 1;
+    if (p) memcpy(buf, p, n);
+    buf[n] = 0;
+    mw_pop3_server_out_ack(s, len);
+}
+
+/* lang_select: state and argument checks; the language survives a refused
+ * LANG and is forgotten with the rest of the clear-text state at STLS. */
+static void test_lang_select(void)
+{
+    mw_pop3_server *s = lang_server(NULL, 0);
+    CHECK(s != NULL);
+    char out[512];
+    const mw_pop3_event *ev;
+    drain(s, out, sizeof out);
+    CHECK_STR(mw_pop3_server_language(s), strlen(mw_pop3_server_language(s)), "");
+    CHECK_STR(mw_pop3_server_language(NULL), 0, "");
+    CHECK_INT(mw_pop3_server_lang_select(s, "fr", NULL), MW_ERR_STATE);
+    CHECK_INT(mw_pop3_server_lang_select(NULL, "fr", NULL), MW_ERR_INVALID);
+    const char *cmd = "LANG fr-CA\r\n";
+    mw_pop3_server_feed(s, cmd, strlen(cmd));
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_LANG);
+    CHECK(ev->paused);
+    CHECK_STR(ev->arg.base, ev->arg.len, "fr-CA");
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_ERR_STATE);
+    CHECK_INT(mw_pop3_server_lang_select(s, NULL, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_lang_select(s, "*", NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_lang_select(s, "fr_CA", NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_pop3_server_lang_select(s, "fr", "bad\r\n"), MW_ERR_INVALID);
+    char longtext[260];
+    memset(longtext, 'x', sizeof longtext);
+    longtext[201] = 0;
+    CHECK_INT(mw_pop3_server_lang_select(s, "fr", longtext), MW_ERR_INVALID);
+    longtext[200] = 0;
+    /* the longest tag with the longest text and a code still fit one line */
+    CHECK_INT(mw_pop3_server_lang_select(s, "fr", "Langue chang\xc3\xa9" "e"), MW_OK); /* prefix match */
+    CHECK_INT(mw_pop3_server_lang_select(s, "fr", NULL), MW_ERR_STATE);
+    drain(s, out, sizeof out);
+    CHECK_STR(out, strlen(out), "+OK fr Langue chang\xc3\xa9" "e\r\n");
+    CHECK_STR(mw_pop3_server_language(s), strlen(mw_pop3_server_language(s)), "fr");
+    cmd = "LANG abcdefghij-abcdefghij-abcdefghij-ab\r\nLANG de\r\n";
+    mw_pop3_server_feed(s, cmd, strlen(cmd));
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_LANG);
+    CHECK_INT(mw_pop3_server_lang_select(s, "abcdefghij-abcdefghij-abcdefghij-ab", longtext), MW_OK);
+    drain(s, out, sizeof out);
+    CHECK_INT(strlen(out), 4 + 35 + 1 + 200 + 2);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_LANG);
+    CHECK_INT(mw_pop3_server_reply(s, 0, NULL, NULL), MW_OK);
+    drain(s, out, sizeof out);
+    CHECK_STR(out, strlen(out), "-ERR Language not available\r\n");
+    CHECK_STR(mw_pop3_server_language(s), strlen(mw_pop3_server_language(s)),
+              "abcdefghij-abcdefghij-abcdefghij-ab");
+    /* RFC 2595 §4: STLS starts over; the language is forgotten too */
+    cmd = "STLS\r\n";
+    mw_pop3_server_feed(s, cmd, strlen(cmd));
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_STLS);
+    CHECK_INT(mw_pop3_server_tls_started(s), MW_OK);
+    CHECK_STR(mw_pop3_server_language(s), strlen(mw_pop3_server_language(s)), "");
+    mw_pop3_server_free(s);
+}
+
+/* Too many bad LANG arguments end the session like any bad command. */
+static void test_lang_bad_limit(void)
+{
+    mw_pop3_server *s = lang_server(NULL, 0);
+    const mw_pop3_event *ev;
+    char out[2048];
+    drain(s, out, sizeof out);
+    for (int i = 0; i < 11; i++) mw_pop3_server_feed(s, "LANG e!\r\n", 9);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_ERR_CLOSED);
+    drain(s, out, sizeof out);
+    const char *last = strstr(out, "-ERR Too many bad commands");
+    CHECK(last != NULL);
+    mw_pop3_server_free(s);
+}
+
+/* Allocation failures during a LANG dialog: only the session and its
+ * output queue allocate; every failure is MW_ERR_NOMEM and leaks nothing. */
+static int alloc_lang(const mw_mem *mem, void *arg)
+{
+    (void)arg;
+    mw_pop3_server *s = lang_server(mem, 0);
+    if (!s) return MW_ERR_NOMEM;
+    const char *cmds = "CAPA\r\nLANG\r\nLANG *\r\nQUIT\r\n";
+    int rc = MW_OK;
+    mw_ssize fed = mw_pop3_server_feed(s, cmds, strlen(cmds));
+    if (fed < 0) rc = (int)fed;
+    const mw_pop3_event *ev;
+    int quit = 0;
+    for (int guard = 0; rc == MW_OK && guard < 100 && !quit; guard++) {
+        int e = mw_pop3_server_next(s, &ev);
+        if (e == MW_POP3_EV_LANG) rc = mw_pop3_server_accept(s);
+        else if (e == MW_POP3_EV_QUIT) quit = 1;
+        else if (e < 0) rc = e;
+        else if (e == 0) break;
+    }
+    if (rc == MW_OK) {
+        CHECK(quit);
+        CHECK_STR(mw_pop3_server_language(s), 2, "en");
+    }
+    mw_pop3_server_free(s);
+    return rc;
+}
+
+static void test_lang_alloc_failures(void)
+{
+    long runs = mw_test_alloc_loop("pop3 lang", alloc_lang, NULL);
+    CHECK(runs >= 2);
+}
+
 int main(void)
 {
     MW_RUN(test_vectors);
@@ -534,5 +701,9 @@ int main(void)
     MW_RUN(test_reply_checks);
     MW_RUN(test_apop_digest);
     MW_RUN(test_body_oracle);
+    MW_RUN(test_lang_options);
+    MW_RUN(test_lang_select);
+    MW_RUN(test_lang_bad_limit);
+    MW_RUN(test_lang_alloc_failures);
     return mw_test_finish();
 }
