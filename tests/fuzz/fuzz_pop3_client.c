@@ -66,6 +66,8 @@ static int replay(const uint8_t *data, size_t size, size_t chunk, log *l)
     mw_pop3_client *c = NULL;
     if (mw_pop3_client_new(NULL, o, NULL, &c) != MW_OK) abort();
     mw_pop3_client_opts_free(o);
+    mw_pop3_client_lang(c, NULL);
+    mw_pop3_client_lang(c, "*");
     mw_pop3_client_user_pass(c, "user", "pass");
     mw_pop3_client_stat(c);
     mw_pop3_client_list(c, 0);

@@ -78,6 +78,24 @@ static void answer(mw_pop3_server *s, const mw_pop3_event *ev, out *o)
         while (rc == MW_OK && (rc = mw_pop3_server_body_end(s)) == MW_ERR_LIMIT) grab(s, o);
         break;
     }
+    case MW_POP3_EV_LANG: {
+        /* "*" takes the first listed; tags starting with 'x' are refused;
+         * any other (already checked by the engine) is taken as asked. */
+        char tag[64];
+        if (ev->arg.len == 0 || ev->arg.len >= sizeof tag) abort();
+        memcpy(tag, ev->arg.base, ev->arg.len);
+        tag[ev->arg.len] = 0;
+        if (!strcmp(tag, "*")) {
+            rc = mw_pop3_server_accept(s);
+            if (rc == MW_OK && strcmp(mw_pop3_server_language(s), "en")) abort();
+        } else if (tag[0] == 'x' || tag[0] == 'X') {
+            rc = mw_pop3_server_reply(s, 0, "SYS/PERM", NULL);
+        } else {
+            rc = mw_pop3_server_lang_select(s, tag, "Sprache ge\xc3\xa4ndert");
+            if (rc == MW_OK && strcmp(mw_pop3_server_language(s), tag)) abort();
+        }
+        break;
+    }
     case MW_POP3_EV_COMMIT: {
         uint32_t m = 0, prev = 0;
         while ((m = mw_pop3_server_next_deleted(s, m)) != 0) {
@@ -118,6 +136,9 @@ static int replay(const uint8_t *data, size_t size, size_t chunk, out *o)
     mw_pop3_server_opts_set_auth_mechanisms(opts, "PLAIN LOGIN SCRAM-SHA-256");
     mw_pop3_server_opts_set_policy(opts, "NEVER", "0", "fuzz");
     mw_pop3_server_opts_set_max_bad_commands(opts, 1000);
+    if (mw_pop3_server_opts_add_language(opts, "en", "English") ||
+        mw_pop3_server_opts_add_language(opts, "de-CH", "Schwiizerd\xc3\xbctsch"))
+        abort();
     mw_pop3_server *s = NULL;
     if (mw_pop3_server_new(NULL, opts, &s) != MW_OK) abort();
     mw_pop3_server_opts_free(opts);
