@@ -75,6 +75,8 @@ struct mw_pop3_server {
     int tls, authed, utf8;
     int maildrop_due; /* credentials accepted: MAILDROP is the next event */
     char lang[MW__POP3_LANG_TAG_MAX + 1]; /* chosen with LANG; "" = default */
+    char lang_req[MW__POP3_LANG_TAG_MAX + 1]; /* paused LANG's argument: the
+                                                  input may move before the answer */
     unsigned bad;
 
     char user[MW__POP3_USER_MAX + 1]; /* from USER, waiting for PASS */

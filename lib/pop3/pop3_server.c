@@ -353,7 +353,9 @@ static int cmd_lang(mw_pop3_server *s, const char *arg, size_t alen)
     if (!lang_on(s)) return bad(s, NULL, "Unknown command");
     if (alen) {
         if (!mw__pop3_lang_tag_ok(arg, alen, 1)) return bad(s, NULL, "Syntax: LANG [language-tag]");
-        s->ev.arg.base = arg;
+        memcpy(s->lang_req, arg, alen);
+        s->lang_req[alen] = 0;
+        s->ev.arg.base = s->lang_req;
         s->ev.arg.len = alen;
         return paused(s, MW__POP3_P_LANG, MW_POP3_EV_LANG);
     }
@@ -906,14 +908,14 @@ int mw_pop3_server_reply(mw_pop3_server *s, int ok, const char *code, const char
         case MW__POP3_P_LANG: {
             /* Take the requested tag; "*" leaves the choice to the list. */
             char tag[MW__POP3_LANG_TAG_MAX + 1];
-            mw_slice a = s->ev.arg;
-            if (a.len == 1 && a.base[0] == '*') {
+            if (!strcmp(s->lang_req, "*")) {
                 const char *first = s->o.langs[0];
-                a.base = first;
-                a.len = (size_t)(strchr(first, ' ') - first);
+                size_t n = (size_t)(strchr(first, ' ') - first);
+                memcpy(tag, first, n);
+                tag[n] = 0;
+            } else {
+                memcpy(tag, s->lang_req, sizeof tag);
             }
-            memcpy(tag, a.base, a.len);
-            tag[a.len] = 0;
             return lang_answer(s, code, tag, text);
         }
         case MW__POP3_P_COMMIT: {

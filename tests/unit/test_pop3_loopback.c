@@ -3,7 +3,8 @@
  * sides hand off and resume), AUTH with SCRAM-SHA-256 and PLAIN through the
  * SASL engines, USER/PASS, APOP, LIST/UIDL/STAT, RETR/TOP of random
  * messages full of dot lines (byte-exact round trip through stuffing and
- * unstuffing), DELE and the commit at QUIT. Transfers are cut at random
+ * unstuffing), DELE and the commit at QUIT, LANG listing and selection
+ * (RFC 6856 §3) in both states. Transfers are cut at random
  * sizes; allocation-failure loops run a whole session on each side.
  *
  * SPDX-License-Identifier: MIT
@@ -98,6 +99,10 @@ static int serve_event(peer_srv *p, const mw_pop3_event *ev)
     case MW_POP3_EV_RETR:
     case MW_POP3_EV_TOP:
         return mw_pop3_server_accept(p->s); /* the body is streamed by the transfer loop */
+    case MW_POP3_EV_LANG:
+        /* the application's matching: a prefix of a listed tag */
+        if (ev->arg.len >= 2 && mw__ieq(ev->arg.base, 2, "es")) return mw_pop3_server_lang_select(p->s, "es", "Idioma cambiado");
+        return mw_pop3_server_accept(p->s);
     case MW_POP3_EV_COMMIT: {
         uint32_t m = 0;
         while ((m = mw_pop3_server_next_deleted(p->s, m)) != 0) p->box->deleted[m - 1] = 1;
@@ -119,6 +124,9 @@ typedef struct session {
     size_t got_len[NMSG];
     char *top0; size_t top0_len;
     int replies_ok, replies_err, lists, uidls, ready, tls_done;
+    int langs;              /* LANG listing lines: "en English|es Español|" */
+    char lang_lines[128];
+    char lang_replies[128]; /* texts of the LANG selection replies, '|'-ended */
     int client_err;
 } session;
 
@@ -161,18 +169,29 @@ static int run_session(const mw_mem *mem, void *arg)
     mw_pop3_server_opts_set_capabilities(so, MW_POP3_CAPA_APOP, 1);
     mw_pop3_server_opts_set_apop_timestamp(so, "<1896.697170952@dbc.mtview.ca.us>");
     mw_pop3_client_opts_set_tls(co, ss->tls_policy);
+    mw_pop3_server_opts_set_capabilities(so, MW_POP3_CAPA_LANG, 1);
+    if ((rc = mw_pop3_server_opts_add_language(so, "en", "English")) ||
+        (rc = mw_pop3_server_opts_add_language(so, "es", "Espa\xc3\xb1ol")))
+        goto out;
     mw_sasl_options_set_random(sas, fixed_random, &seed);
     if ((rc = mw_pop3_server_new(mem, so, &s)) != MW_OK) goto out;
     if ((rc = mw_pop3_client_new(mem, co, sas, &c)) != MW_OK) goto out;
     p.s = s;
     mw_ssize q = 0;
     unsigned both = MW_SASL_BIT(MW_SASL_MECH_SCRAM_SHA_256) | MW_SASL_BIT(MW_SASL_MECH_PLAIN);
+    q = mw_pop3_client_lang(c, "*"); /* AUTHORIZATION */
+    if (q < 0) {
+        rc = (int)q;
+        goto out;
+    }
     switch (ss->use) {
     case 0: q = mw_pop3_client_auth(c, both, NULL, "tim", "tanstaaf"); break;
     case 1: q = mw_pop3_client_auth(c, MW_SASL_BIT(MW_SASL_MECH_PLAIN), NULL, "tim", "tanstaaf"); break;
     case 2: q = mw_pop3_client_user_pass(c, "tim", "tanstaaf"); break;
     default: q = mw_pop3_client_apop(c, "tim", "tanstaaf"); break;
     }
+    if (q >= 0) q = mw_pop3_client_lang(c, "es-MX"); /* TRANSACTION */
+    if (q >= 0) q = mw_pop3_client_lang(c, NULL);
     if (q >= 0) q = mw_pop3_client_stat(c);
     if (q >= 0) q = mw_pop3_client_list(c, 0);
     if (q >= 0) q = mw_pop3_client_uidl(c, 0);
@@ -239,12 +258,25 @@ static int run_session(const mw_mem *mem, void *arg)
             case MW_POP3_CLIENT_EV_REPLY:
                 if (cev->ok) ss->replies_ok++;
                 else ss->replies_err++;
+                /* the selections' replies; the listing's is "Language listing follows" */
+                if (cev->cmd == MW_POP3_CMD_LANG && cev->text.len && cev->text.base[0] != 'L') {
+                    size_t at = strlen(ss->lang_replies);
+                    snprintf(ss->lang_replies + at, sizeof ss->lang_replies - at, "%.*s|", (int)cev->text.len,
+                             cev->text.base);
+                }
                 if (cev->ok && (cev->cmd == MW_POP3_CMD_RETR || cev->cmd == MW_POP3_CMD_TOP)) {
                     cur_body = (int)cev->msg - 1;
                     cur_top = cev->cmd == MW_POP3_CMD_TOP;
                 }
                 break;
             case MW_POP3_CLIENT_EV_LIST: ss->lists++; break;
+            case MW_POP3_CLIENT_EV_LANG: {
+                ss->langs++;
+                size_t at = strlen(ss->lang_lines);
+                snprintf(ss->lang_lines + at, sizeof ss->lang_lines - at, "%.*s %.*s|", (int)cev->text.len,
+                         cev->text.base, (int)cev->arg.len, cev->arg.base);
+                break;
+            }
             case MW_POP3_CLIENT_EV_UIDL: ss->uidls++; break;
             case MW_POP3_CLIENT_EV_BODY:
                 if (cur_top)
@@ -355,6 +387,9 @@ static void check_session(int use, int tls_policy)
     CHECK_INT(ss.replies_err, 0);
     CHECK_INT(ss.lists, NMSG);
     CHECK_INT(ss.uidls, NMSG);
+    CHECK_INT(ss.langs, 2);
+    CHECK_STR(ss.lang_lines, strlen(ss.lang_lines), "en English|es Espa\xc3\xb1" "ol|");
+    CHECK_STR(ss.lang_replies, strlen(ss.lang_replies), "en Language changed|es Idioma cambiado|");
     for (int i = 0; i < NMSG; i++) {
         /* a last line without CRLF is completed by the server (RFC 1939 §3) */
         const char *m = ss.box.msg[i];

@@ -642,6 +642,25 @@ static void test_lang_select(void)
     mw_pop3_server_free(s);
 }
 
+/* The paused LANG's argument stays valid while more input is fed (the
+ * buffer may move), and accept() uses it as asked. */
+static void test_lang_arg_survives_feed(void)
+{
+    mw_pop3_server *s = lang_server(NULL, 0);
+    char out[512];
+    const mw_pop3_event *ev;
+    drain(s, out, sizeof out);
+    mw_pop3_server_feed(s, "LANG fr-BE\r\n", 12);
+    CHECK_INT(mw_pop3_server_next(s, &ev), MW_POP3_EV_LANG);
+    for (int i = 0; i < 200; i++) mw_pop3_server_feed(s, "NOOP\r\n", 6);
+    CHECK_STR(ev->arg.base, ev->arg.len, "fr-BE");
+    CHECK_INT(mw_pop3_server_accept(s), MW_OK);
+    drain(s, out, sizeof out);
+    CHECK_STR(out, strlen(out), "+OK fr-BE Language changed\r\n");
+    CHECK_STR(mw_pop3_server_language(s), 5, "fr-BE");
+    mw_pop3_server_free(s);
+}
+
 /* Too many bad LANG arguments end the session like any bad command. */
 static void test_lang_bad_limit(void)
 {
@@ -703,6 +722,7 @@ int main(void)
     MW_RUN(test_body_oracle);
     MW_RUN(test_lang_options);
     MW_RUN(test_lang_select);
+    MW_RUN(test_lang_arg_survives_feed);
     MW_RUN(test_lang_bad_limit);
     MW_RUN(test_lang_alloc_failures);
     return mw_test_finish();
