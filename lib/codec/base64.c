@@ -489,7 +489,7 @@ static size_t encode_whole(const mw__b64_kernel *kern, const unsigned char *in, 
         o += lines * MW__B64_LINE_OUT;
     }
     /* Fewer than 57 bytes are left when wrapping: one last short line. */
-    size_t n = len / 3 * 3, done = kern->enc(in, n, o, url);
+    size_t n = len / 3 * 3, done = n ? kern->enc(in, n, o, url) : 0;
     mw__b64_enc_scalar(in + done, n - done, o + done / 3 * 4, url);
     o += n / 3 * 4;
     if (len > n) {
