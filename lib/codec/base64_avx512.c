@@ -314,6 +314,24 @@ static inline int dec_four(const unsigned char *in, unsigned char *out, const de
     return 1;
 }
 
+/* Two groups of four blocks (512 characters) checked together. */
+static inline int dec_eight(const unsigned char *in, unsigned char *out, const dec_tables *t)
+{
+    __m512i bad = _mm512_setzero_si512(), bad2 = _mm512_setzero_si512();
+    __m512i m0 = dec_lanes(LOADU(in), t, &bad), n0 = dec_lanes(LOADU(in + 256), t, &bad2);
+    __m512i m1 = dec_lanes(LOADU(in + 64), t, &bad), n1 = dec_lanes(LOADU(in + 320), t, &bad2);
+    __m512i m2 = dec_lanes(LOADU(in + 128), t, &bad), n2 = dec_lanes(LOADU(in + 384), t, &bad2);
+    __m512i m3 = dec_lanes(LOADU(in + 192), t, &bad), n3 = dec_lanes(LOADU(in + 448), t, &bad2);
+    if (any_bad(_mm512_or_si512(bad, bad2))) return 0;
+    _mm512_storeu_si512((void *)out, _mm512_permutex2var_epi8(m0, t->join0, m1));
+    _mm512_storeu_si512((void *)(out + 64), _mm512_permutex2var_epi8(m1, t->join1, m2));
+    _mm512_storeu_si512((void *)(out + 128), _mm512_permutex2var_epi8(m2, t->join2, m3));
+    _mm512_storeu_si512((void *)(out + 192), _mm512_permutex2var_epi8(n0, t->join0, n1));
+    _mm512_storeu_si512((void *)(out + 256), _mm512_permutex2var_epi8(n1, t->join1, n2));
+    _mm512_storeu_si512((void *)(out + 320), _mm512_permutex2var_epi8(n2, t->join2, n3));
+    return 1;
+}
+
 size_t mw__b64_dec_avx512(const unsigned char *in, size_t n, unsigned char *out, int url)
 {
     size_t n4 = n & ~(size_t)3, i = 0;
@@ -329,6 +347,8 @@ size_t mw__b64_dec_avx512(const unsigned char *in, size_t n, unsigned char *out,
         for (; i + 256 <= n4 && dec_four(in + i, out + i / 4 * 3, &t, 1); i += 256) {
         }
         _mm_sfence();
+    }
+    for (; i + 512 <= n4 && dec_eight(in + i, out + i / 4 * 3, &t); i += 512) {
     }
     for (; i + 256 <= n4 && dec_four(in + i, out + i / 4 * 3, &t, 0); i += 256) {
     }

@@ -180,6 +180,14 @@ static void test_bad_arguments(void)
     CHECK_INT(mw_b64_decode(NULL, 3, buf, sizeof buf, 0, NULL), MW_ERR_INVALID);
     CHECK_INT(mw_b64_encode("abc", 3, NULL, 4, 0), MW_ERR_INVALID);
     CHECK_INT(mw_b64_encode("abc", 3, buf, 3, 0), MW_ERR_BUFFER);
+    /* The one-shot calls check flags and level themselves (no codec init). */
+    CHECK_INT(mw_b64_encode("abc", 3, buf, sizeof buf, MW_B64_MIME), MW_ERR_INVALID);
+    CHECK_INT(mw_b64_decode("QUJD", 4, buf, sizeof buf, MW_B64_WRAP, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_b64_decode("QUJD", 4, buf, sizeof buf, MW_B64_SKIP_GARBAGE, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw__b64_encode_level(7, "abc", 3, buf, sizeof buf, 0), MW_ERR_INVALID);
+    CHECK_INT(mw__b64_decode_level(-1, "QUJD", 4, buf, sizeof buf, 0, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw__b64_decode_level(MW__B64_LEVELS, "QUJD", 4, buf, sizeof buf, 0, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_b64_decode("QUJD", 4, buf, sizeof buf, MW_B64_URL | MW_B64_NOPAD, NULL), 3);
     CHECK_INT(mw_b64_encode(NULL, 0, NULL, 0, MW_B64_WRAP), 0);
     CHECK_INT(mw_b64_decode(NULL, 0, NULL, 0, 0, NULL), 0);
     /* A stepper with NULL buffers and nothing to do finishes cleanly. */
