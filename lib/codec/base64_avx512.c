@@ -9,7 +9,7 @@
  * marks bytes outside the alphabet; bytes >= 0x80 are caught by their own
  * top bit), packs them with two multiply-adds, and closes up the bytes
  * with permutes: four blocks at a time become three full 64-byte stores.
- * MIME lines go four at a time (see enc_four_lines, dec_four_lines), and
+ * MIME lines go four at a time (see enc_group, dec_four_lines), and
  * outputs of 4 MiB and more use streaming stores. Buffer ends use masked
  * loads and stores, so nothing outside the given ranges is touched, and no
  * output byte is written before its block is known good.
@@ -56,22 +56,39 @@ static const unsigned char spread_idx[64] = {
 #define R16(M, k, j) R4(M, k, j), R4(M, k, (j) + 4), R4(M, k, (j) + 8), R4(M, k, (j) + 12)
 #define R64(M, k) R16(M, k, 0), R16(M, k, 16), R16(M, k, 32), R16(M, k, 48)
 
-/* The line encoder's tails: lane k of a register gives characters 62..75
- * of line k and then CR LF. The bytes come straight from the 64-byte loads
- * of the four lines (line k's bytes 41..56 sit at 41..56 of its load): two
- * two-table permutes take lanes 0, 1 from the loads of lines 0, 1 and
- * lanes 2, 3 from those of lines 2, 3. An 8-byte lane of the multishift
- * picks each character's 6 bits at any bit offset within the lane, so the
- * permute puts the bytes a lane needs at its top, first byte most
- * significant: line bytes 46..52 for characters 62..69, bytes 52..56 for
- * 70..75; TAIL_SHIFT_* hold the offsets. Bytes 14 and 15 of each lane get
- * CR LF by a blend. */
-#define TAILB(b) (41 + ((b) < 8 ? 12 - (b) : (b) < 11 ? 15 : 26 - (b))) /* line byte for lane byte b */
-#define TAILSP(k, j) ((j) / 16 % 2 * 64 + TAILB((j) % 16))
-static const unsigned char tail_spread_idx[64] = {R64(TAILSP, 0)};
-#define TAIL_SHIFT_LO 0x0C12181E242A3036LL /* characters 62..69 */
-#define TAIL_SHIFT_HI 0x0000181E242A3036LL /* characters 70..75, then 2 unused */
-#define TAIL_CRLF ((__mmask64)0xC000C000C000C000ULL)
+/* The wrapped encoder works on groups of four MIME lines: 228 bytes in,
+ * 312 out, written as five 64-byte chunks (the last one runs 8 bytes into
+ * the next group, which is written after it). Chunk k of a group takes one
+ * 64-byte load at group byte WBASE(k); VPERMB gives each 8-byte lane the
+ * input bytes its characters use, first byte most significant, so that
+ * every character's 6 bits are contiguous; VPMULTISHIFTQB cuts them out at
+ * the offsets WSHIFT, VPERMB over the alphabet maps them, and a blend puts
+ * CR LF where WCRLF says. Three permutes per 64 output bytes; CR LF costs
+ * nothing extra. In group coordinates: o is an output byte, CHR(o) the
+ * character it holds when WCOL(o) < 76. */
+#define GROUP_IN (4u * MW__B64_LINE_IN)
+#define GROUP_OUT (4u * MW__B64_LINE_OUT)
+#define WCOL(o) ((o) % 78)
+#define CHR(o) ((o) / 78 * 76 + WCOL(o))
+#define FIRST_CHR(o) (WCOL(o) < 76 ? CHR(o) : ((o) / 78 + 1) * 76) /* at or after o */
+#define WLANE(k, j) (FIRST_CHR(64 * (k) + (j) / 8 * 8) * 6 / 8)   /* lane's first input byte */
+#define WBASE(k) WLANE(k, 0)
+#define WSPREAD(k, j) (WLANE(k, j) + 7 - (j) % 8 - WBASE(k))
+#define WSHIFT(k, j) \
+    (WCOL(64 * (k) + (j)) < 76 ? 58 - (6 * CHR(64 * (k) + (j)) - 8 * WLANE(k, j)) : 0)
+#define WCRLF(k, j) ((uint64_t)(WCOL(64 * (k) + (j)) >= 76) << (j))
+#define OR4(M, k, j) (M(k, j) | M(k, (j) + 1) | M(k, (j) + 2) | M(k, (j) + 3))
+#define OR16(M, k, j) (OR4(M, k, j) | OR4(M, k, (j) + 4) | OR4(M, k, (j) + 8) | OR4(M, k, (j) + 12))
+#define OR64(M, k) (OR16(M, k, 0) | OR16(M, k, 16) | OR16(M, k, 32) | OR16(M, k, 48))
+static const unsigned char wrap_spread[5][64] = {{R64(WSPREAD, 0)}, {R64(WSPREAD, 1)},
+                                                 {R64(WSPREAD, 2)}, {R64(WSPREAD, 3)},
+                                                 {R64(WSPREAD, 4)}};
+static const unsigned char wrap_shift[5][64] = {{R64(WSHIFT, 0)}, {R64(WSHIFT, 1)}, {R64(WSHIFT, 2)},
+                                                {R64(WSHIFT, 3)}, {R64(WSHIFT, 4)}};
+static const uint64_t wrap_crlf[5] = {OR64(WCRLF, 0), OR64(WCRLF, 1), OR64(WCRLF, 2),
+                                      OR64(WCRLF, 3), OR64(WCRLF, 4)};
+/* A group reads WBASE(4) + 64 input bytes: within five lines. */
+typedef char mw__b64_group_read_fits[WBASE(4) + 64 <= 5 * MW__B64_LINE_IN ? 1 : -1];
 
 /* Decoded lanes hold a group as bytes 2, 1, 0 (and a zero). Byte j of
  * the 48 decoded bytes of a block sits at lane byte PK(j). Four blocks
@@ -167,61 +184,81 @@ size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out,
     return end;
 }
 
-/* Four 57-byte lines (228 bytes) into four 76-character lines + CRLF: one
- * 64-byte load per line; its first 48 bytes are one block (64 characters),
- * and the last bytes of the four lines, gathered into one register (see
- * tail_spread_idx), give characters 62..75 + CRLF of each line. Every
- * store ends inside its own line. last: the four lines end the input (the
- * fourth line's 64-byte load would pass the end). */
-static inline void enc_four_lines(const unsigned char *in, unsigned char *out, const enc_tables *t,
-                                  __m512i tail_spread, __m512i tail_shifts, int last)
+/* The group tables in registers (ten of the 32). */
+typedef struct wrap_regs {
+    __m512i spread[5], shift[5];
+} wrap_regs;
+
+static inline void wrap_regs_init(wrap_regs *w)
 {
-    __m512i l0 = LOADU(in), l1 = LOADU(in + 57), l2 = LOADU(in + 114);
-    __m512i l3 = last ? _mm512_maskz_loadu_epi8(LOW_BITS(57), in + 171) : LOADU(in + 171);
-    __m512i x = _mm512_mask_blend_epi8((__mmask64)0xFFFFFFFF << 32, _mm512_permutex2var_epi8(l0, tail_spread, l1),
-                                       _mm512_permutex2var_epi8(l2, tail_spread, l3));
-    x = _mm512_multishift_epi64_epi8(tail_shifts, x);
-    x = _mm512_permutexvar_epi8(x, t->alphabet);
-    x = _mm512_mask_blend_epi8(TAIL_CRLF, x, _mm512_set1_epi16(0x0A0D)); /* "\r\n" */
-    _mm512_storeu_si512((void *)out, enc_block(l0, t));
-    STOREU128(out + 62, _mm512_castsi512_si128(x));
-    _mm512_storeu_si512((void *)(out + 78), enc_block(l1, t));
-    STOREU128(out + 140, _mm512_extracti32x4_epi32(x, 1));
-    _mm512_storeu_si512((void *)(out + 156), enc_block(l2, t));
-    STOREU128(out + 218, _mm512_extracti32x4_epi32(x, 2));
-    _mm512_storeu_si512((void *)(out + 234), enc_block(l3, t));
-    STOREU128(out + 296, _mm512_extracti32x4_epi32(x, 3));
+    for (int k = 0; k < 5; k++) {
+        w->spread[k] = LOADU(wrap_spread[k]);
+        w->shift[k] = LOADU(wrap_shift[k]);
+    }
+}
+
+/* Four lines: reads in[0..WBASE(4) + 64), writes out[0..320); the caller
+ * makes sure both are inside the buffers and writes out[312..320) again. */
+static inline void enc_group(const unsigned char *in, unsigned char *out, const wrap_regs *w,
+                             const enc_tables *t)
+{
+    const __m512i crlf = _mm512_set1_epi16(0x0A0D); /* CR lands on even bytes */
+    for (unsigned k = 0; k < 5; k++) {
+        __m512i x = _mm512_permutexvar_epi8(w->spread[k], LOADU(in + WBASE(k)));
+        x = _mm512_multishift_epi64_epi8(w->shift[k], x);
+        x = _mm512_permutexvar_epi8(x, t->alphabet);
+        x = _mm512_mask_blend_epi8(wrap_crlf[k], x, crlf);
+        _mm512_storeu_si512((void *)(out + 64 * k), x);
+    }
+}
+
+/* One line: 48 bytes into 64 characters, then 9 into 12, then CR LF. */
+static inline void enc_one_line(const unsigned char *in, unsigned char *out, const enc_tables *t)
+{
+    _mm512_storeu_si512((void *)out, enc_block(_mm512_maskz_loadu_epi8(ALL48, in), t));
+    __m512i x = _mm512_maskz_loadu_epi8(LOW_BITS(9), in + 48);
+    _mm512_mask_storeu_epi8(out + 64, LOW_BITS(12), enc_block(x, t));
+    out[76] = '\r';
+    out[77] = '\n';
+}
+
+/* Lines [l, nlines) from in/out (which point at line l): groups while a
+ * group's reads and its 8-byte overrun stay inside the lines (a fifth line
+ * follows it), then single lines. */
+static void enc_lines_run(const unsigned char *in, size_t l, size_t nlines, unsigned char *out,
+                          const wrap_regs *w, const enc_tables *t)
+{
+    for (; l + 5 <= nlines; l += 4, in += GROUP_IN, out += GROUP_OUT) enc_group(in, out, w, t);
+    for (; l < nlines; l++, in += MW__B64_LINE_IN, out += MW__B64_LINE_OUT) enc_one_line(in, out, t);
 }
 
 /* 64 lines make 4992 = 78 * 64 bytes of output. For outputs too large for
  * the cache, groups of 64 lines are coded into an L1-resident staging area
  * placed at the output's alignment, then copied out with streaming stores
- * (whole aligned 64-byte units; the partial units at both ends of a group
+ * (whole aligned 64-byte units; the partial units at both ends of a stage
  * with ordinary stores). Returns the lines done. */
-#define GROUP_LINES 64u
-#define GROUP_OUT (GROUP_LINES * MW__B64_LINE_OUT)
+#define STAGE_LINES 64u
+#define STAGE_OUT (STAGE_LINES * MW__B64_LINE_OUT)
 
 static size_t enc_lines_stream(const unsigned char *in, size_t nlines, unsigned char *out,
-                               const enc_tables *t)
+                               const wrap_regs *w, const enc_tables *t)
 {
-    __m512i tail_spread = LOADU(tail_spread_idx);
-    __m512i tail_shifts = _mm512_set_epi64(TAIL_SHIFT_HI, TAIL_SHIFT_LO, TAIL_SHIFT_HI, TAIL_SHIFT_LO,
-                                           TAIL_SHIFT_HI, TAIL_SHIFT_LO, TAIL_SHIFT_HI, TAIL_SHIFT_LO);
-    unsigned char area[GROUP_OUT + 192]; /* C99: align by hand */
+    unsigned char area[STAGE_OUT + 192]; /* C99: align by hand */
     unsigned char *stage = area + ((64 - ((uintptr_t)area & 63)) & 63);
     size_t l = 0;
-    for (; l + GROUP_LINES <= nlines; l += GROUP_LINES) {
+    /* Every stage but the input's last: its groups may read into the next
+     * stage's lines, and the area has room for the last group's overrun. */
+    for (; l + STAGE_LINES < nlines; l += STAGE_LINES) {
         size_t a = (uintptr_t)out & 63, head = (64 - a) & 63, j;
         unsigned char *s = stage + a;
-        for (size_t b = 0; b < GROUP_LINES; b += 4)
-            enc_four_lines(in + b * MW__B64_LINE_IN, s + b * MW__B64_LINE_OUT, t, tail_spread,
-                           tail_shifts, l + b + 4 == nlines);
+        for (size_t b = 0; b < STAGE_LINES; b += 4)
+            enc_group(in + b * MW__B64_LINE_IN, s + b * MW__B64_LINE_OUT, w, t);
         memcpy(out, s, head);
-        for (j = head; j + 64 <= GROUP_OUT; j += 64)
+        for (j = head; j + 64 <= STAGE_OUT; j += 64)
             _mm512_stream_si512((void *)(out + j), _mm512_load_si512((const void *)(s + j)));
-        memcpy(out + j, s + j, GROUP_OUT - j);
-        in += GROUP_LINES * MW__B64_LINE_IN;
-        out += GROUP_OUT;
+        memcpy(out + j, s + j, STAGE_OUT - j);
+        in += STAGE_LINES * MW__B64_LINE_IN;
+        out += STAGE_OUT;
     }
     _mm_sfence();
     return l;
@@ -230,26 +267,16 @@ static size_t enc_lines_stream(const unsigned char *in, size_t nlines, unsigned 
 void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned char *out, int url)
 {
     enc_tables t;
+    wrap_regs w;
     enc_tables_init(&t, url);
+    wrap_regs_init(&w);
     size_t l = 0;
     if (nlines >= STREAM_MIN / MW__B64_LINE_OUT) {
-        l = enc_lines_stream(in, nlines, out, &t);
+        l = enc_lines_stream(in, nlines, out, &w, &t);
         in += l * MW__B64_LINE_IN;
         out += l * MW__B64_LINE_OUT;
     }
-    __m512i tail_spread = LOADU(tail_spread_idx);
-    __m512i tail_shifts = _mm512_set_epi64(TAIL_SHIFT_HI, TAIL_SHIFT_LO, TAIL_SHIFT_HI, TAIL_SHIFT_LO,
-                                           TAIL_SHIFT_HI, TAIL_SHIFT_LO, TAIL_SHIFT_HI, TAIL_SHIFT_LO);
-    for (; l + 4 <= nlines; l += 4, in += 4 * MW__B64_LINE_IN, out += 4 * MW__B64_LINE_OUT)
-        enc_four_lines(in, out, &t, tail_spread, tail_shifts, l + 4 == nlines);
-    for (; l < nlines; l++, in += MW__B64_LINE_IN, out += MW__B64_LINE_OUT) {
-        /* 57 bytes: 48 into 64 characters, then 9 into 12. */
-        _mm512_storeu_si512((void *)out, enc_block(_mm512_maskz_loadu_epi8(ALL48, in), &t));
-        __m512i x = _mm512_maskz_loadu_epi8(LOW_BITS(9), in + 48);
-        _mm512_mask_storeu_epi8(out + 64, LOW_BITS(12), enc_block(x, &t));
-        out[76] = '\r';
-        out[77] = '\n';
-    }
+    enc_lines_run(in, l, nlines, out, &w, &t);
 }
 
 /* ---- decoding ---- */

@@ -135,6 +135,58 @@ static void test_dec_kernels_direct(void)
 static void test_dec_kernels_direct(void) {}
 #endif
 
+/* The wrapped-line encoders called directly, for every line count up to
+ * three of the AVX-512 kernel's 32-line periods and more: output equal to
+ * the scalar kernel's, nothing written past the last line, and input read
+ * only from a buffer of exactly the lines' size (the sanitizer build sees
+ * any read past it). */
+static void test_enc_lines_direct(void)
+{
+    typedef void (*lines_fn)(const unsigned char *in, size_t nlines, unsigned char *out, int url);
+    static const struct {
+        int level;
+        lines_fn fn;
+    } kernels[] = {
+#if defined(MW_HAVE_X86_SIMD)
+        {MW__B64_SSSE3, mw__b64_enc_lines_ssse3},
+        {MW__B64_AVX2, mw__b64_enc_lines_avx2},
+        {MW__B64_AVX512, mw__b64_enc_lines_avx512},
+#endif
+        {MW__B64_SCALAR, NULL},
+    };
+    size_t maxlines = 140;
+    unsigned char *data = xmalloc(maxlines * MW__B64_LINE_IN);
+    unsigned char *ref = xmalloc(maxlines * MW__B64_LINE_OUT);
+    unsigned char *out = xmalloc(maxlines * MW__B64_LINE_OUT + 64);
+    fill_random(data, maxlines * MW__B64_LINE_IN);
+    for (size_t k = 0; kernels[k].fn; k++) {
+        if (!mw__b64_level_supported(kernels[k].level)) continue;
+        for (int url = 0; url <= 1; url++)
+            for (size_t n = 0; n <= maxlines; n++) {
+                size_t in_len = n * MW__B64_LINE_IN, out_len = n * MW__B64_LINE_OUT;
+                unsigned char *in = xmalloc(in_len + 1);
+                memcpy(in, data, in_len);
+                for (size_t l = 0; l < n; l++) {
+                    mw__b64_enc_scalar(in + l * MW__B64_LINE_IN, MW__B64_LINE_IN,
+                                       ref + l * MW__B64_LINE_OUT, url);
+                    ref[l * MW__B64_LINE_OUT + 76] = '\r';
+                    ref[l * MW__B64_LINE_OUT + 77] = '\n';
+                }
+                memset(out, 0xA5, out_len + 64);
+                kernels[k].fn(in, n, out + (n % 7), url);
+                size_t tail = 0;
+                while (tail < 64 && out[(n % 7) + out_len + tail] == 0xA5) tail++;
+                if (memcmp(out + (n % 7), ref, out_len) != 0 || tail != 64 - (n % 7))
+                    mw_test_fail(__FILE__, __LINE__, "level %d url %d lines %zu", kernels[k].level,
+                                 url, n);
+                free(in);
+            }
+    }
+    free(data);
+    free(ref);
+    free(out);
+}
+
 /* MIME text of 76-character lines with one byte replaced at every place
  * (characters, CR, LF): every level gives the scalar level's output, return
  * value, warnings and defect offset, one-shot and in a stepper with small
@@ -347,6 +399,7 @@ static void test_oneshot_encode_matches_stepper(void)
 int main(void)
 {
     MW_RUN(test_alignments_and_lengths);
+    MW_RUN(test_enc_lines_direct);
     MW_RUN(test_dec_kernels_direct);
     MW_RUN(test_mime_lines_corrupted);
     MW_RUN(test_streaming_alignments);
