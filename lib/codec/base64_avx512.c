@@ -59,7 +59,7 @@ static const unsigned char spread_idx[64] = {
 /* The wrapped encoder works on groups of four MIME lines: 228 bytes in,
  * 312 out, written as five 64-byte chunks (the last one runs 8 bytes into
  * the next group, which is written after it). Chunk k of a group takes one
- * 64-byte load at group byte WBASE(k); VPERMB gives each 8-byte lane the
+ * 64-byte load at group byte WBASE(64k); VPERMB gives each 8-byte lane the
  * input bytes its characters use, first byte most significant, so that
  * every character's 6 bits are contiguous; VPMULTISHIFTQB cuts them out at
  * the offsets WSHIFT, VPERMB over the alphabet maps them, and a blend puts
@@ -71,24 +71,29 @@ static const unsigned char spread_idx[64] = {
 #define WCOL(o) ((o) % 78)
 #define CHR(o) ((o) / 78 * 76 + WCOL(o))
 #define FIRST_CHR(o) (WCOL(o) < 76 ? CHR(o) : ((o) / 78 + 1) * 76) /* at or after o */
-#define WLANE(k, j) (FIRST_CHR(64 * (k) + (j) / 8 * 8) * 6 / 8)   /* lane's first input byte */
-#define WBASE(k) WLANE(k, 0)
-#define WSPREAD(k, j) (WLANE(k, j) + 7 - (j) % 8 - WBASE(k))
-#define WSHIFT(k, j) \
-    (WCOL(64 * (k) + (j)) < 76 ? 58 - (6 * CHR(64 * (k) + (j)) - 8 * WLANE(k, j)) : 0)
-#define WCRLF(k, j) ((uint64_t)(WCOL(64 * (k) + (j)) >= 76) << (j))
-#define OR4(M, k, j) (M(k, j) | M(k, (j) + 1) | M(k, (j) + 2) | M(k, (j) + 3))
-#define OR16(M, k, j) (OR4(M, k, j) | OR4(M, k, (j) + 4) | OR4(M, k, (j) + 8) | OR4(M, k, (j) + 12))
-#define OR64(M, k) (OR16(M, k, 0) | OR16(M, k, 16) | OR16(M, k, 32) | OR16(M, k, 48))
-static const unsigned char wrap_spread[5][64] = {{R64(WSPREAD, 0)}, {R64(WSPREAD, 1)},
-                                                 {R64(WSPREAD, 2)}, {R64(WSPREAD, 3)},
-                                                 {R64(WSPREAD, 4)}};
-static const unsigned char wrap_shift[5][64] = {{R64(WSHIFT, 0)}, {R64(WSHIFT, 1)}, {R64(WSHIFT, 2)},
-                                                {R64(WSHIFT, 3)}, {R64(WSHIFT, 4)}};
-static const uint64_t wrap_crlf[5] = {OR64(WCRLF, 0), OR64(WCRLF, 1), OR64(WCRLF, 2),
-                                      OR64(WCRLF, 3), OR64(WCRLF, 4)};
-/* A group reads WBASE(4) + 64 input bytes: within five lines. */
-typedef char mw__b64_group_read_fits[WBASE(4) + 64 <= 5 * MW__B64_LINE_IN ? 1 : -1];
+#define WLANE(c, j) (FIRST_CHR((c) + (j) / 8 * 8) * 6 / 8) /* lane's first input byte */
+#define WBASE(c) WLANE(c, 0)
+#define WSPREAD(c, j) (WLANE(c, j) + 7 - (j) % 8 - WBASE(c))
+#define WSHIFT(c, j) (WCOL((c) + (j)) < 76 ? 58 - (6 * CHR((c) + (j)) - 8 * WLANE(c, j)) : 0)
+#define WCRLF(c, j) ((uint64_t)(WCOL((c) + (j)) >= 76) << (j))
+#define OR4(M, c, j) (M(c, j) | M(c, (j) + 1) | M(c, (j) + 2) | M(c, (j) + 3))
+#define OR16(M, c, j) (OR4(M, c, j) | OR4(M, c, (j) + 4) | OR4(M, c, (j) + 8) | OR4(M, c, (j) + 12))
+#define OR64(M, c) (OR16(M, c, 0) | OR16(M, c, 16) | OR16(M, c, 32) | OR16(M, c, 48))
+/* The five chunks of a group start at output bytes 0, 64, ..., 256; the
+ * last lines of the input (m = 1..4 of them) end with a chunk at 78m - 64
+ * instead (rows 5..8), so nothing is written past them. */
+#define WROWS(M) {R64(M, 0)}, {R64(M, 64)}, {R64(M, 128)}, {R64(M, 192)}, {R64(M, 256)}, \
+    {R64(M, 14)}, {R64(M, 92)}, {R64(M, 170)}, {R64(M, 248)}
+static const unsigned char wrap_spread[9][64] = {WROWS(WSPREAD)};
+static const unsigned char wrap_shift[9][64] = {WROWS(WSHIFT)};
+static const uint64_t wrap_crlf[9] = {OR64(WCRLF, 0),  OR64(WCRLF, 64), OR64(WCRLF, 128),
+                                      OR64(WCRLF, 192), OR64(WCRLF, 256), OR64(WCRLF, 14),
+                                      OR64(WCRLF, 92), OR64(WCRLF, 170), OR64(WCRLF, 248)};
+static const unsigned short wrap_base[9] = {WBASE(0),  WBASE(64), WBASE(128),
+                                            WBASE(192), WBASE(256), WBASE(14),
+                                            WBASE(92), WBASE(170), WBASE(248)};
+/* A group reads WBASE(256) + 64 input bytes: within five lines. */
+typedef char mw__b64_group_read_fits[WBASE(256) + 64 <= 5 * MW__B64_LINE_IN ? 1 : -1];
 
 /* Decoded lanes hold a group as bytes 2, 1, 0 (and a zero). Byte j of
  * the 48 decoded bytes of a block sits at lane byte PK(j). Four blocks
@@ -184,52 +189,84 @@ size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out,
     return end;
 }
 
-/* The group tables in registers (ten of the 32). */
+/* The group tables in registers (ten of the 32). Named fields, not
+ * arrays: the compiler keeps a struct of scalars in registers. */
 typedef struct wrap_regs {
-    __m512i spread[5], shift[5];
+    __m512i spread0, spread1, spread2, spread3, spread4, shift0, shift1, shift2, shift3, shift4;
 } wrap_regs;
 
 static inline void wrap_regs_init(wrap_regs *w)
 {
-    for (int k = 0; k < 5; k++) {
-        w->spread[k] = LOADU(wrap_spread[k]);
-        w->shift[k] = LOADU(wrap_shift[k]);
-    }
+    w->spread0 = LOADU(wrap_spread[0]);
+    w->spread1 = LOADU(wrap_spread[1]);
+    w->spread2 = LOADU(wrap_spread[2]);
+    w->spread3 = LOADU(wrap_spread[3]);
+    w->spread4 = LOADU(wrap_spread[4]);
+    w->shift0 = LOADU(wrap_shift[0]);
+    w->shift1 = LOADU(wrap_shift[1]);
+    w->shift2 = LOADU(wrap_shift[2]);
+    w->shift3 = LOADU(wrap_shift[3]);
+    w->shift4 = LOADU(wrap_shift[4]);
 }
 
-/* Four lines: reads in[0..WBASE(4) + 64), writes out[0..320); the caller
+/* Chunk `row` of the tables from the 64 input bytes at in + wrap_base[row]. */
+static inline __m512i enc_chunk(__m512i x, __m512i spread, __m512i shift, unsigned row,
+                                const enc_tables *t)
+{
+    x = _mm512_permutexvar_epi8(spread, x);
+    x = _mm512_multishift_epi64_epi8(shift, x);
+    x = _mm512_permutexvar_epi8(x, t->alphabet);
+    return _mm512_mask_blend_epi8(wrap_crlf[row], x, _mm512_set1_epi16(0x0A0D)); /* CR: even bytes */
+}
+
+/* Four lines: reads in[0..WBASE(256) + 64), writes out[0..320); the caller
  * makes sure both are inside the buffers and writes out[312..320) again. */
 static inline void enc_group(const unsigned char *in, unsigned char *out, const wrap_regs *w,
                              const enc_tables *t)
 {
-    const __m512i crlf = _mm512_set1_epi16(0x0A0D); /* CR lands on even bytes */
-    for (unsigned k = 0; k < 5; k++) {
-        __m512i x = _mm512_permutexvar_epi8(w->spread[k], LOADU(in + WBASE(k)));
-        x = _mm512_multishift_epi64_epi8(w->shift[k], x);
-        x = _mm512_permutexvar_epi8(x, t->alphabet);
-        x = _mm512_mask_blend_epi8(wrap_crlf[k], x, crlf);
-        _mm512_storeu_si512((void *)(out + 64 * k), x);
-    }
+#define GROUP_CHUNK(k)                                                                             \
+    _mm512_storeu_si512((void *)(out + 64 * (k)),                                                  \
+                        enc_chunk(LOADU(in + wrap_base[k]), w->spread##k, w->shift##k, k, t))
+    GROUP_CHUNK(0);
+    GROUP_CHUNK(1);
+    GROUP_CHUNK(2);
+    GROUP_CHUNK(3);
+    GROUP_CHUNK(4);
+#undef GROUP_CHUNK
 }
 
-/* One line: 48 bytes into 64 characters, then 9 into 12, then CR LF. */
-static inline void enc_one_line(const unsigned char *in, unsigned char *out, const enc_tables *t)
+/* The last m lines (1..4): the whole chunks inside them, then one chunk
+ * ending at the last LF. Loads are masked at the end of the input; stores
+ * never pass the lines. The tables come from memory: indexing the
+ * registers by a variable would put them all on the stack. */
+static inline void enc_last_lines(const unsigned char *in, unsigned m, unsigned char *out,
+                                  const enc_tables *t)
 {
-    _mm512_storeu_si512((void *)out, enc_block(_mm512_maskz_loadu_epi8(ALL48, in), t));
-    __m512i x = _mm512_maskz_loadu_epi8(LOW_BITS(9), in + 48);
-    _mm512_mask_storeu_epi8(out + 64, LOW_BITS(12), enc_block(x, t));
-    out[76] = '\r';
-    out[77] = '\n';
+    size_t in_len = m * MW__B64_LINE_IN, out_len = m * MW__B64_LINE_OUT;
+    unsigned k = 0, row;
+    for (; 64 * (k + 1) <= out_len; k++) {
+        size_t avail = in_len - wrap_base[k];
+        __mmask64 mask = avail >= 64 ? ~(__mmask64)0 : LOW_BITS(avail);
+        _mm512_storeu_si512((void *)(out + 64 * k),
+                            enc_chunk(_mm512_maskz_loadu_epi8(mask, in + wrap_base[k]),
+                                      LOADU(wrap_spread[k]), LOADU(wrap_shift[k]), k, t));
+    }
+    row = 4 + m; /* the chunk at 78m - 64 */
+    size_t avail = in_len - wrap_base[row];
+    __mmask64 mask = avail >= 64 ? ~(__mmask64)0 : LOW_BITS(avail);
+    _mm512_storeu_si512((void *)(out + out_len - 64),
+                        enc_chunk(_mm512_maskz_loadu_epi8(mask, in + wrap_base[row]),
+                                  LOADU(wrap_spread[row]), LOADU(wrap_shift[row]), row, t));
 }
 
 /* Lines [l, nlines) from in/out (which point at line l): groups while a
  * group's reads and its 8-byte overrun stay inside the lines (a fifth line
- * follows it), then single lines. */
-static void enc_lines_run(const unsigned char *in, size_t l, size_t nlines, unsigned char *out,
+ * follows it), then the last one to four lines. */
+static inline void enc_lines_run(const unsigned char *in, size_t l, size_t nlines, unsigned char *out,
                           const wrap_regs *w, const enc_tables *t)
 {
     for (; l + 5 <= nlines; l += 4, in += GROUP_IN, out += GROUP_OUT) enc_group(in, out, w, t);
-    for (; l < nlines; l++, in += MW__B64_LINE_IN, out += MW__B64_LINE_OUT) enc_one_line(in, out, t);
+    if (l < nlines) enc_last_lines(in, (unsigned)(nlines - l), out, t);
 }
 
 /* 64 lines make 4992 = 78 * 64 bytes of output. For outputs too large for
@@ -240,9 +277,15 @@ static void enc_lines_run(const unsigned char *in, size_t l, size_t nlines, unsi
 #define STAGE_LINES 64u
 #define STAGE_OUT (STAGE_LINES * MW__B64_LINE_OUT)
 
-static size_t enc_lines_stream(const unsigned char *in, size_t nlines, unsigned char *out,
-                               const wrap_regs *w, const enc_tables *t)
+__attribute__((noinline)) static size_t enc_lines_stream(const unsigned char *in, size_t nlines,
+                                                         unsigned char *out, int url)
 {
+    /* Tables of its own: taking the caller's by address would keep them in
+     * memory on the caller's short path too. */
+    enc_tables t;
+    wrap_regs w;
+    enc_tables_init(&t, url);
+    wrap_regs_init(&w);
     unsigned char area[STAGE_OUT + 192]; /* C99: align by hand */
     unsigned char *stage = area + ((64 - ((uintptr_t)area & 63)) & 63);
     size_t l = 0;
@@ -252,7 +295,7 @@ static size_t enc_lines_stream(const unsigned char *in, size_t nlines, unsigned 
         size_t a = (uintptr_t)out & 63, head = (64 - a) & 63, j;
         unsigned char *s = stage + a;
         for (size_t b = 0; b < STAGE_LINES; b += 4)
-            enc_group(in + b * MW__B64_LINE_IN, s + b * MW__B64_LINE_OUT, w, t);
+            enc_group(in + b * MW__B64_LINE_IN, s + b * MW__B64_LINE_OUT, &w, &t);
         memcpy(out, s, head);
         for (j = head; j + 64 <= STAGE_OUT; j += 64)
             _mm512_stream_si512((void *)(out + j), _mm512_load_si512((const void *)(s + j)));
@@ -272,7 +315,7 @@ void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned c
     wrap_regs_init(&w);
     size_t l = 0;
     if (nlines >= STREAM_MIN / MW__B64_LINE_OUT) {
-        l = enc_lines_stream(in, nlines, out, &w, &t);
+        l = enc_lines_stream(in, nlines, out, url);
         in += l * MW__B64_LINE_IN;
         out += l * MW__B64_LINE_OUT;
     }
