@@ -196,15 +196,16 @@ static size_t dec_lines_scalar(const unsigned char *in, size_t n, unsigned char 
 /* ------------------------------------------------------------------ */
 
 static const mw__b64_kernel kernels[MW__B64_LEVELS] = {
-    {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
+    {mw__b64_enc_scalar, enc_lines_scalar, NULL, mw__b64_dec_scalar, dec_lines_scalar},
 #if defined(MW_HAVE_X86_SIMD)
-    {mw__b64_enc_ssse3, mw__b64_enc_lines_ssse3, mw__b64_dec_ssse3, mw__b64_dec_lines_ssse3},
-    {mw__b64_enc_avx2, mw__b64_enc_lines_avx2, mw__b64_dec_avx2, mw__b64_dec_lines_avx2},
-    {mw__b64_enc_avx512, mw__b64_enc_lines_avx512, mw__b64_dec_avx512, mw__b64_dec_lines_avx512},
+    {mw__b64_enc_ssse3, mw__b64_enc_lines_ssse3, NULL, mw__b64_dec_ssse3, mw__b64_dec_lines_ssse3},
+    {mw__b64_enc_avx2, mw__b64_enc_lines_avx2, NULL, mw__b64_dec_avx2, mw__b64_dec_lines_avx2},
+    {mw__b64_enc_avx512, mw__b64_enc_lines_avx512, mw__b64_enc_wrapped_avx512, mw__b64_dec_avx512,
+     mw__b64_dec_lines_avx512},
 #else
-    {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
-    {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
-    {mw__b64_enc_scalar, enc_lines_scalar, mw__b64_dec_scalar, dec_lines_scalar},
+    {mw__b64_enc_scalar, enc_lines_scalar, NULL, mw__b64_dec_scalar, dec_lines_scalar},
+    {mw__b64_enc_scalar, enc_lines_scalar, NULL, mw__b64_dec_scalar, dec_lines_scalar},
+    {mw__b64_enc_scalar, enc_lines_scalar, NULL, mw__b64_dec_scalar, dec_lines_scalar},
 #endif
 };
 
@@ -481,12 +482,22 @@ static size_t encode_whole(const mw__b64_kernel *kern, const unsigned char *in, 
     int url = (flags & MW_B64_URL) != 0;
     unsigned char *o = out;
     if (len == 0) return 0;
+    int short_line = 0; /* wrapping: a last line shorter than 76 characters */
     if (flags & MW_B64_WRAP) {
         size_t lines = len / MW__B64_LINE_IN;
-        kern->enc_lines(in, lines, o, url);
-        in += lines * MW__B64_LINE_IN;
-        len -= lines * MW__B64_LINE_IN;
-        o += lines * MW__B64_LINE_OUT;
+        short_line = len % MW__B64_LINE_IN != 0;
+        if (kern->enc_wrapped) {
+            /* Everything but the last 1 or 2 bytes in one call. */
+            size_t used = kern->enc_wrapped(in, len, o, url), rest = used - lines * MW__B64_LINE_IN;
+            in += used;
+            len -= used;
+            o += lines * MW__B64_LINE_OUT + rest / 3 * 4;
+        } else if (lines) {
+            kern->enc_lines(in, lines, o, url);
+            in += lines * MW__B64_LINE_IN;
+            len -= lines * MW__B64_LINE_IN;
+            o += lines * MW__B64_LINE_OUT;
+        }
     }
     /* Fewer than 57 bytes are left when wrapping: one last short line. */
     size_t n = len / 3 * 3, done = n ? kern->enc(in, n, o, url) : 0;
@@ -503,7 +514,7 @@ static size_t encode_whole(const mw__b64_kernel *kern, const unsigned char *in, 
             while (chars < 4) o[chars++] = '=';
         o += chars;
     }
-    if ((flags & MW_B64_WRAP) && len) {
+    if (short_line) {
         o[0] = '\r';
         o[1] = '\n';
         o += 2;

@@ -322,6 +322,36 @@ void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned c
     enc_lines_run(in, l, nlines, out, &w, &t);
 }
 
+size_t mw__b64_enc_wrapped_avx512(const unsigned char *in, size_t len, unsigned char *out, int url)
+{
+    size_t nlines = len / MW__B64_LINE_IN, p = len % MW__B64_LINE_IN / 3 * 3;
+    if (nlines >= STREAM_MIN / MW__B64_LINE_OUT) {
+        mw__b64_enc_lines_avx512(in, nlines, out, url);
+    } else {
+        enc_tables t;
+        wrap_regs w;
+        enc_tables_init(&t, url);
+        wrap_regs_init(&w);
+        enc_lines_run(in, 0, nlines, out, &w, &t);
+        in += nlines * MW__B64_LINE_IN;
+        out += nlines * MW__B64_LINE_OUT;
+        /* The short last line's whole groups: 48 bytes, then up to 6 more. */
+        if (p) {
+            size_t first = p < 48 ? p : 48;
+            __m512i x = enc_block(_mm512_maskz_loadu_epi8(LOW_BITS(first), in), &t);
+            _mm512_mask_storeu_epi8(out, first == 48 ? ~(__mmask64)0 : LOW_BITS(first / 3 * 4), x);
+            if (p > 48) {
+                x = enc_block(_mm512_maskz_loadu_epi8(LOW_BITS(p - 48), in + 48), &t);
+                _mm512_mask_storeu_epi8(out + 64, LOW_BITS((p - 48) / 3 * 4), x);
+            }
+        }
+        return nlines * MW__B64_LINE_IN + p;
+    }
+    in += nlines * MW__B64_LINE_IN;
+    out += nlines * MW__B64_LINE_OUT;
+    return nlines * MW__B64_LINE_IN + (p ? mw__b64_enc_avx512(in, p, out, url) : 0);
+}
+
 /* ---- decoding ---- */
 
 typedef struct dec_tables {

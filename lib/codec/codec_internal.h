@@ -47,6 +47,9 @@ mw_ssize mw__b64_decode_level(int level, const char *in, size_t len, void *out, 
  * - enc: encode the longest multiple of 3 of in[0..n) that it handles;
  *   returns the bytes consumed (a multiple of 3); writes 4/3 as many chars.
  * - enc_lines: encode nlines lines of 57 bytes, each into 76 chars + CRLF.
+ * - enc_wrapped (may be NULL): the one-shot MIME layout in one call: the
+ *   len / 57 whole lines as enc_lines does, then the whole groups of the
+ *   rest as characters (no CRLF); returns the bytes consumed.
  * - dec: decode a prefix of in[0..n) made of whole quads of alphabet
  *   characters; stops before the first block holding anything else (or at
  *   the end); returns the chars consumed (a multiple of 4) and writes 3/4 as
@@ -61,6 +64,7 @@ mw_ssize mw__b64_decode_level(int level, const char *in, size_t len, void *out, 
 typedef struct mw__b64_kernel {
     size_t (*enc)(const unsigned char *in, size_t n, unsigned char *out, int url);
     void (*enc_lines)(const unsigned char *in, size_t nlines, unsigned char *out, int url);
+    size_t (*enc_wrapped)(const unsigned char *in, size_t len, unsigned char *out, int url);
     size_t (*dec)(const unsigned char *in, size_t n, unsigned char *out, int url);
     size_t (*dec_lines)(const unsigned char *in, size_t n, unsigned char *out, size_t room,
                         size_t len, int url);
@@ -84,6 +88,7 @@ size_t mw__b64_dec_lines_avx2(const unsigned char *in, size_t n, unsigned char *
                               size_t len, int url);
 size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out, int url);
 void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned char *out, int url);
+size_t mw__b64_enc_wrapped_avx512(const unsigned char *in, size_t len, unsigned char *out, int url);
 size_t mw__b64_dec_avx512(const unsigned char *in, size_t n, unsigned char *out, int url);
 size_t mw__b64_dec_lines_avx512(const unsigned char *in, size_t n, unsigned char *out, size_t room,
                                 size_t len, int url);
