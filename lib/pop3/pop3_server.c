@@ -584,7 +584,7 @@ static int cmd_list(mw_pop3_server *s, const char *arg, size_t alen, int uidl)
     if (k < 0 || k > 1) return bad(s, NULL, uidl ? "Syntax: UIDL [msg]" : "Syntax: LIST [msg]");
     char t[128];
     if (k == 1) {
-        uint32_t i;
+        uint32_t i = 0; /* set by message() whenever it returns 0 */
         int rc = message(s, a, &i);
         if (rc) return rc;
         if (uidl) {
@@ -601,7 +601,8 @@ static int cmd_list(mw_pop3_server *s, const char *arg, size_t alen, int uidl)
     } else {
         uint64_t octets;
         uint32_t n = live_count(s, &octets);
-        snprintf(t, sizeof t, "%lu messages (%llu octets)", (unsigned long)n, (unsigned long long)octets);
+        snprintf(t, sizeof t, "%lu message%s (%llu octets)", (unsigned long)n, n == 1 ? "" : "s",
+                 (unsigned long long)octets);
         rc = put_status(s, 1, NULL, t);
     }
     if (rc) return rc;
@@ -616,7 +617,7 @@ static int cmd_retr(mw_pop3_server *s, const char *arg, size_t alen, int top)
     uint64_t a = 0, b = 0;
     int k = parse_numbers(arg, alen, &a, &b);
     if (k != (top ? 2 : 1)) return bad(s, NULL, top ? "Syntax: TOP msg lines" : "Syntax: RETR msg");
-    uint32_t i;
+    uint32_t i = 0; /* set by message() whenever it returns 0 */
     int rc = message(s, a, &i);
     if (rc) return rc;
     s->ev.msg = i + 1;
@@ -632,7 +633,7 @@ static int cmd_dele(mw_pop3_server *s, const char *arg, size_t alen)
 {
     uint64_t a = 0, b;
     if (parse_numbers(arg, alen, &a, &b) != 1) return bad(s, NULL, "Syntax: DELE msg");
-    uint32_t i;
+    uint32_t i = 0; /* set by message() whenever it returns 0 */
     int rc = message(s, a, &i);
     if (rc) return rc;
     s->deleted[i] = 1;
