@@ -153,6 +153,22 @@ static inline __m512i enc_block(__m512i x, const enc_tables *t)
     return _mm512_permutexvar_epi8(x, t->alphabet); /* uses the low 6 bits */
 }
 
+/* n bytes (a multiple of 3) in blocks of 48 and one masked last block:
+ * nothing read or written outside the ranges. */
+static inline void enc_rest(const unsigned char *in, size_t n, unsigned char *out,
+                            const enc_tables *t)
+{
+    size_t i = 0;
+    for (; i + 48 <= n; i += 48)
+        _mm512_storeu_si512((void *)(out + i / 3 * 4),
+                            enc_block(_mm512_maskz_loadu_epi8(ALL48, in + i), t));
+    if (i < n) {
+        size_t rest = n - i;
+        __m512i x = _mm512_maskz_loadu_epi8(LOW_BITS(rest), in + i);
+        _mm512_mask_storeu_epi8(out + i / 3 * 4, LOW_BITS(rest / 3 * 4), enc_block(x, t));
+    }
+}
+
 size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out, int url)
 {
     size_t end = n / 3 * 3, i = 0;
@@ -178,14 +194,7 @@ size_t mw__b64_enc_avx512(const unsigned char *in, size_t n, unsigned char *out,
         _mm512_storeu_si512((void *)(o + 128), c2);
         _mm512_storeu_si512((void *)(o + 192), c3);
     }
-    for (; i + 48 <= end; i += 48)
-        _mm512_storeu_si512((void *)(out + i / 3 * 4),
-                            enc_block(_mm512_maskz_loadu_epi8(ALL48, in + i), &t));
-    if (i < end) {
-        size_t rest = end - i;
-        __m512i x = _mm512_maskz_loadu_epi8(LOW_BITS(rest), in + i);
-        _mm512_mask_storeu_epi8(out + i / 3 * 4, LOW_BITS(rest / 3 * 4), enc_block(x, &t));
-    }
+    enc_rest(in + i, end - i, out + i / 3 * 4, &t);
     return end;
 }
 
@@ -235,6 +244,17 @@ static inline void enc_group(const unsigned char *in, unsigned char *out, const 
 #undef GROUP_CHUNK
 }
 
+/* Chunk `row` of lines whose input is in[0..in_len), stored at dst. */
+static inline void enc_chunk_masked(const unsigned char *in, size_t in_len, unsigned row,
+                                    unsigned char *dst, const enc_tables *t)
+{
+    size_t avail = in_len - wrap_base[row];
+    __mmask64 mask = avail >= 64 ? ~(__mmask64)0 : LOW_BITS(avail);
+    _mm512_storeu_si512((void *)dst, enc_chunk(_mm512_maskz_loadu_epi8(mask, in + wrap_base[row]),
+                                               LOADU(wrap_spread[row]), LOADU(wrap_shift[row]),
+                                               row, t));
+}
+
 /* The last m lines (1..4): the whole chunks inside them, then one chunk
  * ending at the last LF. Loads are masked at the end of the input; stores
  * never pass the lines. The tables come from memory: indexing the
@@ -243,20 +263,8 @@ static inline void enc_last_lines(const unsigned char *in, unsigned m, unsigned 
                                   const enc_tables *t)
 {
     size_t in_len = m * MW__B64_LINE_IN, out_len = m * MW__B64_LINE_OUT;
-    unsigned k = 0, row;
-    for (; 64 * (k + 1) <= out_len; k++) {
-        size_t avail = in_len - wrap_base[k];
-        __mmask64 mask = avail >= 64 ? ~(__mmask64)0 : LOW_BITS(avail);
-        _mm512_storeu_si512((void *)(out + 64 * k),
-                            enc_chunk(_mm512_maskz_loadu_epi8(mask, in + wrap_base[k]),
-                                      LOADU(wrap_spread[k]), LOADU(wrap_shift[k]), k, t));
-    }
-    row = 4 + m; /* the chunk at 78m - 64 */
-    size_t avail = in_len - wrap_base[row];
-    __mmask64 mask = avail >= 64 ? ~(__mmask64)0 : LOW_BITS(avail);
-    _mm512_storeu_si512((void *)(out + out_len - 64),
-                        enc_chunk(_mm512_maskz_loadu_epi8(mask, in + wrap_base[row]),
-                                  LOADU(wrap_spread[row]), LOADU(wrap_shift[row]), row, t));
+    for (unsigned k = 0; 64 * (k + 1) <= out_len; k++) enc_chunk_masked(in, in_len, k, out + 64 * k, t);
+    enc_chunk_masked(in, in_len, 4 + m, out + out_len - 64, t); /* row 4 + m ends at 78m */
 }
 
 /* Lines [l, nlines) from in/out (which point at line l): groups while a
@@ -307,11 +315,10 @@ __attribute__((noinline)) static size_t enc_lines_stream(const unsigned char *in
     return l;
 }
 
-void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned char *out, int url)
+static inline void enc_lines_all(const unsigned char *in, size_t nlines, unsigned char *out,
+                                 int url, const enc_tables *t)
 {
-    enc_tables t;
     wrap_regs w;
-    enc_tables_init(&t, url);
     wrap_regs_init(&w);
     size_t l = 0;
     if (nlines >= STREAM_MIN / MW__B64_LINE_OUT) {
@@ -319,37 +326,25 @@ void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned c
         in += l * MW__B64_LINE_IN;
         out += l * MW__B64_LINE_OUT;
     }
-    enc_lines_run(in, l, nlines, out, &w, &t);
+    enc_lines_run(in, l, nlines, out, &w, t);
+}
+
+void mw__b64_enc_lines_avx512(const unsigned char *in, size_t nlines, unsigned char *out, int url)
+{
+    enc_tables t;
+    enc_tables_init(&t, url);
+    enc_lines_all(in, nlines, out, url, &t);
 }
 
 size_t mw__b64_enc_wrapped_avx512(const unsigned char *in, size_t len, unsigned char *out, int url)
 {
-    size_t nlines = len / MW__B64_LINE_IN, p = len % MW__B64_LINE_IN / 3 * 3;
-    if (nlines >= STREAM_MIN / MW__B64_LINE_OUT) {
-        mw__b64_enc_lines_avx512(in, nlines, out, url);
-    } else {
-        enc_tables t;
-        wrap_regs w;
-        enc_tables_init(&t, url);
-        wrap_regs_init(&w);
-        enc_lines_run(in, 0, nlines, out, &w, &t);
-        in += nlines * MW__B64_LINE_IN;
-        out += nlines * MW__B64_LINE_OUT;
-        /* The short last line's whole groups: 48 bytes, then up to 6 more. */
-        if (p) {
-            size_t first = p < 48 ? p : 48;
-            __m512i x = enc_block(_mm512_maskz_loadu_epi8(LOW_BITS(first), in), &t);
-            _mm512_mask_storeu_epi8(out, first == 48 ? ~(__mmask64)0 : LOW_BITS(first / 3 * 4), x);
-            if (p > 48) {
-                x = enc_block(_mm512_maskz_loadu_epi8(LOW_BITS(p - 48), in + 48), &t);
-                _mm512_mask_storeu_epi8(out + 64, LOW_BITS((p - 48) / 3 * 4), x);
-            }
-        }
-        return nlines * MW__B64_LINE_IN + p;
-    }
-    in += nlines * MW__B64_LINE_IN;
-    out += nlines * MW__B64_LINE_OUT;
-    return nlines * MW__B64_LINE_IN + (p ? mw__b64_enc_avx512(in, p, out, url) : 0);
+    size_t nlines = len / MW__B64_LINE_IN, rest = len % MW__B64_LINE_IN / 3 * 3;
+    enc_tables t;
+    enc_tables_init(&t, url);
+    enc_lines_all(in, nlines, out, url, &t);
+    /* The short last line's whole groups. */
+    enc_rest(in + nlines * MW__B64_LINE_IN, rest, out + nlines * MW__B64_LINE_OUT, &t);
+    return nlines * MW__B64_LINE_IN + rest;
 }
 
 /* ---- decoding ---- */
