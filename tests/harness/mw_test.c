@@ -150,3 +150,15 @@ uint64_t mw_test_rand(uint64_t *state)
     *state = x;
     return x * 0x2545f4914f6cdd1dull;
 }
+
+void mw_test_fill(unsigned char *p, size_t n, uint64_t *state)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)mw_test_rand(state);
+}
+
+void *mw_test_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) abort();
+    return p;
+}

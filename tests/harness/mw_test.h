@@ -78,4 +78,10 @@ long mw_test_alloc_loop(const char *what, int (*fn)(const mw_mem *mem, void *arg
 /* Deterministic pseudo-random numbers (xorshift64*) for property tests. */
 uint64_t mw_test_rand(uint64_t *state);
 
+/* n pseudo-random bytes from mw_test_rand(state) into p. */
+void mw_test_fill(unsigned char *p, size_t n, uint64_t *state);
+
+/* malloc that aborts the test binary on failure (n = 0 gives 1 byte). */
+void *mw_test_xmalloc(size_t n);
+
 #endif

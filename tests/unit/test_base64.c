@@ -19,17 +19,6 @@ static uint64_t g_seed = 0x5eed0b64u;
 
 static size_t rnd(size_t n) { return n ? (size_t)(mw_test_rand(&g_seed) % n) : 0; }
 
-static void fill_random(unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)mw_test_rand(&g_seed);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) abort();
-    return p;
-}
 
 /* Result of running a coder: rc is the last step result (DONE or < 0). */
 typedef struct outcome {
@@ -229,7 +218,7 @@ static void test_wrap(void)
     char enc[700];
     unsigned char back[400];
     static const size_t sizes[] = {1, 2, 3, 56, 57, 58, 113, 114, 115, 171, 399};
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t len = sizes[i];
         for (unsigned f = 0; f < 4; f++) {
@@ -325,9 +314,9 @@ static void test_strict_errors(void)
 /* An error far into a long input is found at the same offset by every kernel. */
 static void test_strict_error_offsets_long(void)
 {
-    unsigned char data[3000], *out = xmalloc(3000);
+    unsigned char data[3000], *out = mw_test_xmalloc(3000);
     char enc[4100];
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     mw_ssize n = mw_b64_encode(data, sizeof data, enc, sizeof enc, 0);
     CHECK_INT(n, 4000);
     for (int trial = 0; trial < 300; trial++) {
@@ -468,10 +457,10 @@ static unsigned dec_flags_for(unsigned ef)
 
 static void test_round_trip_all_lengths(void)
 {
-    unsigned char *data = xmalloc(300), *back = xmalloc(300);
-    char *enc = xmalloc(500);
+    unsigned char *data = mw_test_xmalloc(300), *back = mw_test_xmalloc(300);
+    char *enc = mw_test_xmalloc(500);
     for (size_t len = 0; len <= 300; len++) {
-        fill_random(data, len);
+        mw_test_fill(data, len, &g_seed);
         for (size_t f = 0; f < N_ENC_FLAGS; f++) {
             unsigned ef = enc_flag_sets[f];
             mw_ssize n = mw_b64_encode(data, len, enc, 500, ef);
@@ -498,10 +487,10 @@ static void test_round_trip_large(void)
     static const size_t sizes[] = {4096, 65536 + 7, 1000003};
     for (size_t s = 0; s < 3; s++) {
         size_t len = sizes[s];
-        unsigned char *data = xmalloc(len), *back = xmalloc(len);
+        unsigned char *data = mw_test_xmalloc(len), *back = mw_test_xmalloc(len);
         size_t cap = mw_b64_encoded_len(len, MW_B64_WRAP);
-        char *enc = xmalloc(cap);
-        fill_random(data, len);
+        char *enc = mw_test_xmalloc(cap);
+        mw_test_fill(data, len, &g_seed);
         for (size_t f = 0; f < N_ENC_FLAGS; f++) {
             unsigned ef = enc_flag_sets[f];
             mw_ssize n = mw_b64_encode(data, len, enc, cap, ef);
@@ -519,9 +508,9 @@ static void test_round_trip_large(void)
 static void test_split_invariance(void)
 {
     static const size_t lens[] = {0, 1, 2, 3, 4, 5, 56, 57, 58, 100, 171, 250, 777};
-    unsigned char data[777], back[777], *got = xmalloc(1200);
+    unsigned char data[777], back[777], *got = mw_test_xmalloc(1200);
     char enc[1200], enc_copy[1200];
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
         size_t len = lens[li];
         for (size_t f = 0; f < N_ENC_FLAGS; f++) {
@@ -580,10 +569,10 @@ static void test_split_invariance(void)
  * lengths, blank lines, trailing spaces. MIME decoding gives the data back. */
 static void test_mime_layouts(void)
 {
-    unsigned char data[2000], *back = xmalloc(2000);
-    char *enc = xmalloc(3000), *text = xmalloc(20000);
+    unsigned char data[2000], *back = mw_test_xmalloc(2000);
+    char *enc = mw_test_xmalloc(3000), *text = mw_test_xmalloc(20000);
     static const size_t line_lens[] = {76, 72, 64, 60, 16, 4, 100, 77, 1};
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     for (size_t li = 0; li < sizeof line_lens / sizeof line_lens[0]; li++) {
         for (int style = 0; style < 4; style++) {
             size_t len = 1000 + rnd(1000);
@@ -629,13 +618,13 @@ static void test_mime_layouts(void)
 static void test_levels_differential(void)
 {
     size_t cap = 70000;
-    unsigned char *data = xmalloc(cap), *a = xmalloc(cap * 2), *b = xmalloc(cap * 2);
-    unsigned char *d = xmalloc(cap);
+    unsigned char *data = mw_test_xmalloc(cap), *a = mw_test_xmalloc(cap * 2), *b = mw_test_xmalloc(cap * 2);
+    unsigned char *d = mw_test_xmalloc(cap);
     int best = mw__b64_level_best();
     printf("# base64 kernel level here: %d\n", best);
     for (int trial = 0; trial < 60; trial++) {
         size_t len = trial < 40 ? rnd(300) : rnd(cap);
-        fill_random(data, len);
+        mw_test_fill(data, len, &g_seed);
         for (size_t f = 0; f < N_ENC_FLAGS; f++) {
             unsigned ef = enc_flag_sets[f];
             mw_ssize ref = mw__b64_encode_level(0, data, len, (char *)a, cap * 2, ef);
@@ -682,9 +671,9 @@ static void test_levels_differential(void)
 static void test_huge_buffers(void)
 {
     size_t len = (size_t)5 << 20, elen = mw_b64_encoded_len(len, 0);
-    unsigned char *data = xmalloc(len), *back = xmalloc(len + 16);
-    char *enc = xmalloc(elen + 16), *ref = xmalloc(elen);
-    fill_random(data, len);
+    unsigned char *data = mw_test_xmalloc(len), *back = mw_test_xmalloc(len + 16);
+    char *enc = mw_test_xmalloc(elen + 16), *ref = mw_test_xmalloc(elen);
+    mw_test_fill(data, len, &g_seed);
     CHECK_INT(mw__b64_encode_level(MW__B64_SCALAR, data, len, ref, elen, 0), (mw_ssize)elen);
     for (size_t shift = 0; shift < 5; shift++) {
         CHECK_INT(mw_b64_encode(data, len, enc + shift, elen, 0), (mw_ssize)elen);
@@ -734,7 +723,7 @@ static void test_guard_pages(void)
     }
     unsigned char data[1200];
     char text[1700];
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     for (int level = 0; level < MW__B64_LEVELS; level++) {
         if (!mw__b64_level_supported(level)) continue;
         for (size_t len = 0; len <= 1200; len += len < 200 ? 1 : 97) {
@@ -766,7 +755,7 @@ static void test_no_stray_writes(void)
 {
     unsigned char data[600], out[1000];
     char enc[900];
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     static const unsigned flag_sets[] = {0, MW_B64_MIME, MW_B64_MIME | MW_B64_SKIP_GARBAGE};
     for (int wrap = 0; wrap <= 1; wrap++) {
         mw_ssize n = mw_b64_encode(data, sizeof data, enc, sizeof enc, wrap ? MW_B64_WRAP : 0);

@@ -17,17 +17,6 @@ static uint64_t g_seed = 0x6b65726eu;
 
 static size_t rnd(size_t n) { return n ? (size_t)(mw_test_rand(&g_seed) % n) : 0; }
 
-static void fill_random(unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)mw_test_rand(&g_seed);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) abort();
-    return p;
-}
 
 /* Encode at level and at the scalar level, compare; then decode the text at
  * both levels (strict, or MIME for wrapped text) and compare output, return
@@ -59,10 +48,10 @@ static void compare_one(int level, const unsigned char *data, size_t len, unsign
 static void test_alignments_and_lengths(void)
 {
     size_t maxlen = 1500;
-    unsigned char *data = xmalloc(maxlen), *ibuf = xmalloc(2 * maxlen + 128);
-    unsigned char *obuf = xmalloc(2 * maxlen + 128), *ref = xmalloc(2 * maxlen + 128);
+    unsigned char *data = mw_test_xmalloc(maxlen), *ibuf = mw_test_xmalloc(2 * maxlen + 128);
+    unsigned char *obuf = mw_test_xmalloc(2 * maxlen + 128), *ref = mw_test_xmalloc(2 * maxlen + 128);
     static const unsigned flag_sets[] = {0, MW_B64_WRAP, MW_B64_URL, MW_B64_URL | MW_B64_WRAP};
-    fill_random(data, maxlen);
+    mw_test_fill(data, maxlen, &g_seed);
     for (int level = 1; level < MW__B64_LEVELS; level++) {
         if (!mw__b64_level_supported(level)) continue;
         for (size_t ia = 0; ia < 64; ia++) {
@@ -100,7 +89,7 @@ static void test_dec_kernels_direct(void)
     };
     static const unsigned char bad[] = {'*', '=', '\r', '\n', ' ', 0x80, 0xff, 0x00, '-', '_'};
     unsigned char data[450], text[600], out[500], ref[500];
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     for (size_t k = 0; k < sizeof kernels / sizeof kernels[0]; k++) {
         if (!mw__b64_level_supported(kernels[k].level)) continue;
         for (int url = 0; url <= 1; url++) {
@@ -155,16 +144,16 @@ static void test_enc_lines_direct(void)
         {MW__B64_SCALAR, NULL},
     };
     size_t maxlines = 140;
-    unsigned char *data = xmalloc(maxlines * MW__B64_LINE_IN);
-    unsigned char *ref = xmalloc(maxlines * MW__B64_LINE_OUT);
-    unsigned char *out = xmalloc(maxlines * MW__B64_LINE_OUT + 64);
-    fill_random(data, maxlines * MW__B64_LINE_IN);
+    unsigned char *data = mw_test_xmalloc(maxlines * MW__B64_LINE_IN);
+    unsigned char *ref = mw_test_xmalloc(maxlines * MW__B64_LINE_OUT);
+    unsigned char *out = mw_test_xmalloc(maxlines * MW__B64_LINE_OUT + 64);
+    mw_test_fill(data, maxlines * MW__B64_LINE_IN, &g_seed);
     for (size_t k = 0; kernels[k].fn; k++) {
         if (!mw__b64_level_supported(kernels[k].level)) continue;
         for (int url = 0; url <= 1; url++)
             for (size_t n = 0; n <= maxlines; n++) {
                 size_t in_len = n * MW__B64_LINE_IN, out_len = n * MW__B64_LINE_OUT;
-                unsigned char *in = xmalloc(in_len + 1);
+                unsigned char *in = mw_test_xmalloc(in_len + 1);
                 memcpy(in, data, in_len);
                 for (size_t l = 0; l < n; l++) {
                     mw__b64_enc_scalar(in + l * MW__B64_LINE_IN, MW__B64_LINE_IN,
@@ -195,7 +184,7 @@ static void test_mime_lines_corrupted(void)
 {
     unsigned char data[57 * 9 + 20], back0[700], back1[700];
     char text[800];
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     mw_ssize n = mw_b64_encode(data, sizeof data, text, sizeof text, MW_B64_WRAP);
     CHECK(n > 0);
     static const char bad[] = {'*', '=', '\r', '\n', ' ', 'A', '\t'};
@@ -248,9 +237,9 @@ static void test_mime_lines_corrupted(void)
 static void test_streaming_alignments(void)
 {
     size_t len = ((size_t)4 << 20) + 999, elen = mw_b64_encoded_len(len, 0);
-    unsigned char *data = xmalloc(len), *back = xmalloc(len + 64);
-    char *text = xmalloc(elen), *enc = xmalloc(elen + 64);
-    fill_random(data, len);
+    unsigned char *data = mw_test_xmalloc(len), *back = mw_test_xmalloc(len + 64);
+    char *text = mw_test_xmalloc(elen), *enc = mw_test_xmalloc(elen + 64);
+    mw_test_fill(data, len, &g_seed);
     CHECK_INT(mw__b64_encode_level(MW__B64_SCALAR, data, len, text, elen, 0), (mw_ssize)elen);
     for (size_t a = 0; a < 64; a++) {
         CHECK_INT(mw_b64_decode(text, elen, back + a, len, 0, NULL), (mw_ssize)len);
@@ -263,7 +252,7 @@ static void test_streaming_alignments(void)
     /* Wrapped: groups of 64 lines through a staging area; the line count
      * is no multiple of 64 or 4, and the last line is short. */
     size_t wlen = mw_b64_encoded_len(len, MW_B64_WRAP);
-    char *wref = xmalloc(wlen), *wenc = xmalloc(wlen + 64);
+    char *wref = mw_test_xmalloc(wlen), *wenc = mw_test_xmalloc(wlen + 64);
     CHECK_INT(mw__b64_encode_level(MW__B64_SCALAR, data, len, wref, wlen, MW_B64_WRAP), (mw_ssize)wlen);
     for (size_t a = 0; a < 64; a += 1 + a / 4) {
         CHECK_INT(mw_b64_encode(data, len, wenc + a, wlen, MW_B64_WRAP), (mw_ssize)wlen);
@@ -320,7 +309,7 @@ static void test_oneshot_matches_stepper(void)
     static const unsigned flag_sets[] = {0, MW_B64_URL, MW_B64_NOPAD, MW_B64_URL | MW_B64_NOPAD};
     unsigned char data[300], a[300], b[300];
     char text[420];
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     for (size_t len = 0; len <= 300; len += len < 70 ? 1 : 23) {
         for (size_t f = 0; f < 4; f++) {
             unsigned flags = flag_sets[f];
@@ -370,7 +359,7 @@ static void test_oneshot_encode_matches_stepper(void)
                                          MW_B64_WRAP | MW_B64_NOPAD,
                                          MW_B64_WRAP | MW_B64_URL | MW_B64_NOPAD};
     unsigned char data[700], a[1000], b[1000];
-    fill_random(data, sizeof data);
+    mw_test_fill(data, sizeof data, &g_seed);
     for (size_t len = 0; len <= sizeof data; len++) {
         for (size_t f = 0; f < sizeof flag_sets / sizeof flag_sets[0]; f++) {
             for (int level = 0; level < MW__B64_LEVELS; level++) {
