@@ -77,7 +77,7 @@ static double memcpy_rate(size_t len, size_t chunk)
     }
     bench_fill_random(a, len, 1);
     memset(b, 0, len);
-    bench_copy c = {a, b, len, chunk ? chunk : len};
+    bench_copy c = {a, b, len, chunk ? chunk : len, chunk ? chunk : len};
     double t = cpu_best(bench_memcpy_fn, &c, MIN_SECONDS);
     free(a);
     free(b);

@@ -300,13 +300,18 @@ __attribute__((noinline)) static size_t enc_lines_stream(const unsigned char *in
     /* Every stage but the input's last: its groups may read into the next
      * stage's lines, and the area has room for the last group's overrun. */
     for (; l + STAGE_LINES < nlines; l += STAGE_LINES) {
-        size_t a = (uintptr_t)out & 63, head = (64 - a) & 63, j;
+        size_t a = (uintptr_t)out & 63, head = (64 - a) & 63, j = head;
         unsigned char *s = stage + a;
-        for (size_t b = 0; b < STAGE_LINES; b += 4)
+        /* Each group's finished 64-byte lines go out right after it, so
+         * that reading, coding and writing overlap (coding the whole stage
+         * first ran at 9-10 GB/s, against 17 for plain encoding). */
+        for (size_t b = 0; b < STAGE_LINES; b += 4) {
+            size_t done = (b + 4) * MW__B64_LINE_OUT;
             enc_group(in + b * MW__B64_LINE_IN, s + b * MW__B64_LINE_OUT, &w, &t);
+            for (; j + 64 <= done; j += 64)
+                _mm512_stream_si512((void *)(out + j), _mm512_load_si512((const void *)(s + j)));
+        }
         memcpy(out, s, head);
-        for (j = head; j + 64 <= STAGE_OUT; j += 64)
-            _mm512_stream_si512((void *)(out + j), _mm512_load_si512((const void *)(s + j)));
         memcpy(out + j, s + j, STAGE_OUT - j);
         in += STAGE_LINES * MW__B64_LINE_IN;
         out += STAGE_OUT;
