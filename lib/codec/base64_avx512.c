@@ -219,14 +219,15 @@ static inline void wrap_regs_init(wrap_regs *w)
     w->shift4 = LOADU(wrap_shift[4]);
 }
 
-/* Chunk `row` of the tables from the 64 input bytes at in + wrap_base[row]. */
-static inline __m512i enc_chunk(__m512i x, __m512i spread, __m512i shift, unsigned row,
+/* One 64-byte output chunk of MIME lines from the 64 input bytes x at the
+ * chunk's base, with its table rows: spread, shift and CR LF places. */
+static inline __m512i enc_chunk(__m512i x, __m512i spread, __m512i shift, __mmask64 crlf,
                                 const enc_tables *t)
 {
     x = _mm512_permutexvar_epi8(spread, x);
     x = _mm512_multishift_epi64_epi8(shift, x);
     x = _mm512_permutexvar_epi8(x, t->alphabet);
-    return _mm512_mask_blend_epi8(wrap_crlf[row], x, _mm512_set1_epi16(0x0A0D)); /* CR: even bytes */
+    return _mm512_mask_blend_epi8(crlf, x, _mm512_set1_epi16(0x0A0D)); /* CR: even bytes */
 }
 
 /* Four lines: reads in[0..WBASE(256) + 64), writes out[0..320); the caller
@@ -236,7 +237,7 @@ static inline void enc_group(const unsigned char *in, unsigned char *out, const 
 {
 #define GROUP_CHUNK(k)                                                                             \
     _mm512_storeu_si512((void *)(out + 64 * (k)),                                                  \
-                        enc_chunk(LOADU(in + wrap_base[k]), w->spread##k, w->shift##k, k, t))
+                        enc_chunk(LOADU(in + wrap_base[k]), w->spread##k, w->shift##k, wrap_crlf[k], t))
     GROUP_CHUNK(0);
     GROUP_CHUNK(1);
     GROUP_CHUNK(2);
@@ -253,7 +254,7 @@ static inline void enc_chunk_masked(const unsigned char *in, size_t in_len, unsi
     __mmask64 mask = avail >= 64 ? ~(__mmask64)0 : LOW_BITS(avail);
     _mm512_storeu_si512((void *)dst, enc_chunk(_mm512_maskz_loadu_epi8(mask, in + wrap_base[row]),
                                                LOADU(wrap_spread[row]), LOADU(wrap_shift[row]),
-                                               row, t));
+                                               wrap_crlf[row], t));
 }
 
 /* The last m lines (1..4): the whole chunks inside them, then one chunk
@@ -278,44 +279,48 @@ static inline void enc_lines_run(const unsigned char *in, size_t l, size_t nline
     if (l < nlines) enc_last_lines(in, (unsigned)(nlines - l), out, t);
 }
 
-/* 64 lines make 4992 = 78 * 64 bytes of output. For outputs too large for
- * the cache, groups of 64 lines are coded into an L1-resident staging area
- * placed at the output's alignment, then copied out with streaming stores
- * (whole aligned 64-byte units; the partial units at both ends of a stage
- * with ordinary stores). Returns the lines done. */
-#define STAGE_LINES 64u
-#define STAGE_OUT (STAGE_LINES * MW__B64_LINE_OUT)
+/* Outputs too large for the cache go out with streaming stores, which
+ * skip reading the destination lines first but must write whole aligned
+ * 64-byte units. 32 lines make 2496 = 39 * 64 output bytes, so with the
+ * first line at an aligned place every period of 32 lines is 39 aligned
+ * chunks, each with table rows of its own (from memory: speed here is the
+ * memory's, not the loads'). Chunk 38 reads 17 bytes into the next
+ * period's input. */
+#define PERIOD_LINES 32u
+#define PERIOD_IN (PERIOD_LINES * MW__B64_LINE_IN)
+#define PROW(k) {R64(WSPREAD, 64 * (k))},
+#define PSHIFT(k) {R64(WSHIFT, 64 * (k))},
+#define PCRLF(k) OR64(WCRLF, 64 * (k)),
+#define PBASE(k) WBASE(64 * (k)),
+#define P8(F, k) F(k) F((k) + 1) F((k) + 2) F((k) + 3) F((k) + 4) F((k) + 5) F((k) + 6) F((k) + 7)
+#define P39(F) P8(F, 0) P8(F, 8) P8(F, 16) P8(F, 24) F(32) F(33) F(34) F(35) F(36) F(37) F(38)
+static const unsigned char period_spread[39][64] = {P39(PROW)};
+static const unsigned char period_shift[39][64] = {P39(PSHIFT)};
+static const uint64_t period_crlf[39] = {P39(PCRLF)};
+static const unsigned short period_base[39] = {P39(PBASE)};
+typedef char mw__b64_period_read_fits[WBASE(64 * 38) + 64 <= PERIOD_IN + MW__B64_LINE_IN ? 1 : -1];
 
+/* Lines from the first whose output starts 64-byte aligned, 32 at a time
+ * while a line follows (for chunk 38's read); out must be even, for a line
+ * (78 bytes, 14 mod 64) can only start at even places. Returns the lines
+ * done, all before the first coded here by enc_lines_run. */
 __attribute__((noinline)) static size_t enc_lines_stream(const unsigned char *in, size_t nlines,
                                                          unsigned char *out, int url)
 {
-    /* Tables of its own: taking the caller's by address would keep them in
-     * memory on the caller's short path too. */
     enc_tables t;
     wrap_regs w;
     enc_tables_init(&t, url);
     wrap_regs_init(&w);
-    unsigned char area[STAGE_OUT + 192]; /* C99: align by hand */
-    unsigned char *stage = area + ((64 - ((uintptr_t)area & 63)) & 63);
-    size_t l = 0;
-    /* Every stage but the input's last: its groups may read into the next
-     * stage's lines, and the area has room for the last group's overrun. */
-    for (; l + STAGE_LINES < nlines; l += STAGE_LINES) {
-        size_t a = (uintptr_t)out & 63, head = (64 - a) & 63, j = head;
-        unsigned char *s = stage + a;
-        /* Each group's finished 64-byte lines go out right after it, so
-         * that reading, coding and writing overlap (coding the whole stage
-         * first ran at 9-10 GB/s, against 17 for plain encoding). */
-        for (size_t b = 0; b < STAGE_LINES; b += 4) {
-            size_t done = (b + 4) * MW__B64_LINE_OUT;
-            enc_group(in + b * MW__B64_LINE_IN, s + b * MW__B64_LINE_OUT, &w, &t);
-            for (; j + 64 <= done; j += 64)
-                _mm512_stream_si512((void *)(out + j), _mm512_load_si512((const void *)(s + j)));
-        }
-        memcpy(out, s, head);
-        memcpy(out + j, s + j, STAGE_OUT - j);
-        in += STAGE_LINES * MW__B64_LINE_IN;
-        out += STAGE_OUT;
+    /* 78m = -out (mod 64) <=> 7m = -out / 2 (mod 32); 7 * 23 = 1 (mod 32). */
+    size_t first = ((64 - ((uintptr_t)out & 63)) & 63) / 2 * 23 % 32, l = first;
+    enc_lines_run(in, 0, first, out, &w, &t);
+    for (; l + PERIOD_LINES < nlines; l += PERIOD_LINES) {
+        const unsigned char *p = in + l * MW__B64_LINE_IN;
+        unsigned char *o = out + l * MW__B64_LINE_OUT;
+        for (unsigned k = 0; k < 39; k++)
+            _mm512_stream_si512((void *)(o + 64 * k),
+                                enc_chunk(LOADU(p + period_base[k]), LOADU(period_spread[k]),
+                                          LOADU(period_shift[k]), period_crlf[k], &t));
     }
     _mm_sfence();
     return l;
@@ -327,7 +332,7 @@ static inline void enc_lines_all(const unsigned char *in, size_t nlines, unsigne
     wrap_regs w;
     wrap_regs_init(&w);
     size_t l = 0;
-    if (nlines >= STREAM_MIN / MW__B64_LINE_OUT) {
+    if (nlines >= STREAM_MIN / MW__B64_LINE_OUT && ((uintptr_t)out & 1) == 0) {
         l = enc_lines_stream(in, nlines, out, url);
         in += l * MW__B64_LINE_IN;
         out += l * MW__B64_LINE_OUT;
