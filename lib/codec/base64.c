@@ -838,20 +838,54 @@ static size_t decode_whole(const mw__b64_kernel *kern, const unsigned char *in, 
     return len;
 }
 
+/* MIME one-shot decoding of the regular layout: lines of one length (16
+ * to 76 characters, a multiple of 4, CRLF) through the line kernel, then a
+ * last line of strict base64 (padding allowed) with or without its CRLF.
+ * Such input gives the stepper no warning, so its result is the stepper's.
+ * Returns len when all was decoded (*made output bytes), else the input
+ * done so far, at a line start, where the stepper takes over in its fresh
+ * state. */
+static size_t decode_mime_whole(const mw__b64_kernel *kern, const unsigned char *in, size_t len,
+                                unsigned char *out, size_t cap, unsigned flags, size_t *made)
+{
+    int url = (flags & MW_B64_URL) != 0;
+    const unsigned char *cr = memchr(in, '\r', len < LINE_CHARS + 1 ? len : LINE_CHARS + 1);
+    size_t line = cr ? (size_t)(cr - in) : 0, used = 0, m = 0;
+    *made = 0;
+    if (cr && line >= 16 && line % 4 == 0 && line + 1 < len && cr[1] == '\n') {
+        used = kern->dec_lines(in, len, out, cap, line, url);
+        *made = used / (line + 2) * (line / 4 * 3);
+    }
+    size_t rest = len - used;
+    if (rest >= 2 && in[len - 2] == '\r' && in[len - 1] == '\n') rest -= 2;
+    if (rest == 0) return len;
+    /* A last line of strict base64, at most 76 characters (a CR or LF in
+     * it fails the strict decoding). */
+    if (rest > LINE_CHARS) return used;
+    if (decode_whole(kern, in + used, rest, out + *made, cap - *made, flags & MW_B64_URL, &m) != rest)
+        return used;
+    *made += m;
+    return len;
+}
+
 mw_ssize mw__b64_decode_level(int level, const char *in, size_t len, void *out, size_t cap,
                               unsigned flags, size_t *error_offset)
 {
     mw_codec c;
     size_t made = 0, done = 0;
+    unsigned known = MW_B64_URL | MW_B64_NOPAD | (flags & MW_B64_MIME ? MW_B64_MIME | MW_B64_SKIP_GARBAGE : 0);
     if (error_offset) *error_offset = len;
     if ((!in && len) || (!out && cap)) return MW_ERR_INVALID;
-    if (!(flags & MW_B64_MIME) && len >= 4) {
+    if (len >= 4 && !(flags & ~known)) {
         /* The flag and level checks of the init functions, without a codec
          * to clear first: for 4 KiB messages that is a tenth of the call. */
-        if (flags & ~(MW_B64_URL | MW_B64_NOPAD)) return MW_ERR_INVALID;
         if (level < 0 || level >= MW__B64_LEVELS) return MW_ERR_INVALID;
         if (!mw__b64_level_supported(level)) return MW_ERR_UNSUPPORTED;
-        done = decode_whole(&kernels[level], (const unsigned char *)in, len, out, cap, flags, &made);
+        const unsigned char *p = (const unsigned char *)in;
+        if (flags & MW_B64_MIME)
+            done = decode_mime_whole(&kernels[level], p, len, out, cap, flags, &made);
+        else
+            done = decode_whole(&kernels[level], p, len, out, cap, flags, &made);
         if (done == len) return (mw_ssize)made;
     }
     int rc = mw_b64_decode_init(&c, flags);

