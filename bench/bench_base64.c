@@ -6,12 +6,18 @@
  * Every figure is input bytes per second (MB = 1e6 bytes): for encoding the
  * input is binary, for decoding it is base64 text. "64MiB" rows code one
  * 64 MiB buffer in one call; "4KiB" rows code 1 MiB of input as 256
- * separate 4 KiB messages (one one-shot call each, data warm in cache), and
- * memcpy copies the same 4 KiB pieces. "wrapped" means MIME lines: mailwire
+ * separate 4 KiB messages (one one-shot call each), each message's output
+ * at its own place, and memcpy copies the same 4 KiB pieces to their own
+ * places; "4KiB-1" rows send every message's output, and every memcpy
+ * piece, to one reused buffer. "wrapped" means MIME lines: mailwire
  * writes 76 characters + CRLF and decodes with MW_B64_MIME; OpenSSL's
  * EVP_EncodeUpdate writes 64 + LF and GMime 76 + LF (their only formats).
  *
  *   cmake --preset release-bench && cmake --build build-bench -j2 && ./build-bench/bench/bench_base64
+ *
+ * An argument (scalar, ssse3, avx2, avx512) runs the "mailwire" column at
+ * that kernel level instead of the best one the CPU has, to show what a
+ * machine without AVX-512 gets.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -160,6 +166,8 @@ static double max_d(double a, double b) { return a > b ? a : b; }
 /* small: 4 KiB messages; reuse: every message's output goes to the same
  * place (else each to its own, a page-multiple apart), for the coders and
  * for memcpy alike. */
+static int g_level; /* kernel level of the "mailwire" column */
+
 static void row(int encode, int wrapped, int small, int reuse)
 {
     size_t total = small ? SMALL_TOTAL : BIG, chunk = small ? MSG : BIG, len;
@@ -177,7 +185,7 @@ static void row(int encode, int wrapped, int small, int reuse)
     unsigned char *out = bench_alloc(out_len, OUT_OFFSET), *copy = bench_alloc(copy_len, OUT_OFFSET);
     memset(out, 0, out_len); /* fault the pages in before timing */
     memset(copy, 0, copy_len);
-    job j = {in, len, per_call, out, cap, stride, encode, wrapped, mw__b64_level_best()};
+    job j = {in, len, per_call, out, cap, stride, encode, wrapped, g_level};
     job js = j;
     js.level = MW__B64_SCALAR;
     bench_copy cp = {in, copy, len, per_call, small ? stride : per_call};
@@ -220,13 +228,23 @@ static void row(int encode, int wrapped, int small, int reuse)
     bench_free(copy, OUT_OFFSET);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    static const char *const names[] = {"scalar", "SSSE3", "AVX2", "AVX-512 VBMI"};
+    static const char *const args[] = {"scalar", "ssse3", "avx2", "avx512"};
+    g_level = mw__b64_level_best();
+    if (argc > 1) {
+        for (g_level = 0; g_level < MW__B64_LEVELS && strcmp(argv[1], args[g_level]) != 0; g_level++) {
+        }
+        if (g_level == MW__B64_LEVELS || !mw__b64_level_supported(g_level)) {
+            fprintf(stderr, "usage: bench_base64 [scalar|ssse3|avx2|avx512] (a level this CPU has)\n");
+            return 2;
+        }
+    }
 #if MW_BENCH_HAVE_GMIME
     g_mime_init();
 #endif
-    static const char *const names[] = {"scalar", "SSSE3", "AVX2", "AVX-512 VBMI"};
-    printf("base64, MB/s of input (best of N); kernel: %s\n", names[mw__b64_level_best()]);
+    printf("base64, MB/s of input (best of N); kernel: %s\n", names[g_level]);
     printf("%-6s %-7s %-6s %9s %8s %8s %8s %8s %9s %8s %8s %8s %8s\n", "op", "layout", "size",
            "mailwire", "scalar", "OpenSSL", "GMime", "memcpy", "mw/memcpy", "sc/mcpy", "mw/OSSL",
            "mw/GMime", "sc/GMime");
