@@ -299,6 +299,29 @@ static mw_ssize stepper_decode(int level, const char *in, size_t len, unsigned c
     return rc == MW_CODEC_DONE ? (mw_ssize)c.total_out : MW_ERR_BUFFER;
 }
 
+/* The one-shot call against the stepper at every level, with output space
+ * of exactly enough, one byte short and half: same result, error offset
+ * and output. `what` names the case in a failure. */
+static void check_oneshot_levels(const char *text, size_t tlen, unsigned flags, const char *what)
+{
+    static unsigned char a[512], b[512];
+    size_t want = mw_b64_decoded_max(tlen);
+    const size_t caps[] = {want, want ? want - 1 : 0, want / 2};
+    for (size_t ci = 0; ci < 3; ci++) {
+        for (int level = 0; level < MW__B64_LEVELS; level++) {
+            if (!mw__b64_level_supported(level)) continue;
+            size_t o1 = 0, o2 = 0;
+            memset(a, 0x5A, sizeof a);
+            memset(b, 0x5A, sizeof b);
+            mw_ssize r1 = mw__b64_decode_level(level, text, tlen, a, caps[ci], flags, &o1);
+            mw_ssize r2 = stepper_decode(level, text, tlen, b, caps[ci], flags, &o2);
+            if (r1 != r2 || o1 != o2 || (r1 > 0 && memcmp(a, b, (size_t)r1) != 0))
+                mw_test_fail(__FILE__, __LINE__, "%s flags %u cap %zu level %d: %td/%td off %zu/%zu",
+                             what, flags, caps[ci], level, r1, r2, o1, o2);
+        }
+    }
+}
+
 /* The one-shot decoder runs the kernels itself and checks a padded last
  * quad inline: with every byte value in each of the last four places (and
  * one character dropped or added), every flag set and output space exactly
@@ -307,8 +330,8 @@ static mw_ssize stepper_decode(int level, const char *in, size_t len, unsigned c
 static void test_oneshot_matches_stepper(void)
 {
     static const unsigned flag_sets[] = {0, MW_B64_URL, MW_B64_NOPAD, MW_B64_URL | MW_B64_NOPAD};
-    unsigned char data[300], a[300], b[300];
-    char text[420];
+    unsigned char data[300];
+    char text[420], what[96];
     mw_test_fill(data, sizeof data, &g_seed);
     for (size_t len = 0; len <= 300; len += len < 70 ? 1 : 23) {
         for (size_t f = 0; f < 4; f++) {
@@ -323,22 +346,9 @@ static void test_oneshot_matches_stepper(void)
                     for (int extra = -1; extra <= 1; extra++) {
                         size_t tlen = (size_t)((mw_ssize)n + extra);
                         if (extra > 0) text[n] = "=A"[byte & 1];
-                        size_t want_cap = mw_b64_decoded_max(tlen);
-                        const size_t caps[] = {want_cap, want_cap ? want_cap - 1 : 0, want_cap / 2};
-                        for (size_t ci = 0; ci < 3; ci++) {
-                            for (int level = 0; level < MW__B64_LEVELS; level++) {
-                                if (!mw__b64_level_supported(level)) continue;
-                                size_t o1 = 0, o2 = 0;
-                                memset(a, 0x5A, sizeof a);
-                                memset(b, 0x5A, sizeof b);
-                                mw_ssize r1 = mw__b64_decode_level(level, text, tlen, a, caps[ci], flags, &o1);
-                                mw_ssize r2 = stepper_decode(level, text, tlen, b, caps[ci], flags, &o2);
-                                if (r1 != r2 || o1 != o2 || (r1 > 0 && memcmp(a, b, (size_t)r1) != 0))
-                                    mw_test_fail(__FILE__, __LINE__,
-                                                 "len %zu flags %u byte %02x at -%zu extra %d cap %zu level %d: %td/%td off %zu/%zu",
-                                                 len, flags, byte, place, extra, caps[ci], level, r1, r2, o1, o2);
-                            }
-                        }
+                        snprintf(what, sizeof what, "len %zu byte %02x at -%zu extra %d", len, byte,
+                                 place, extra);
+                        check_oneshot_levels(text, tlen, flags, what);
                     }
                     text[(size_t)n - place] = saved;
                 }
@@ -380,8 +390,8 @@ static void test_mime_oneshot_matches_stepper(void)
                                          MW_B64_MIME | MW_B64_SKIP_GARBAGE};
     static const size_t lines[] = {76, 64, 16, 40, 72, 80, 75};
     static const unsigned char swaps[] = {'\r', '\n', ' ', '=', 'A', '*', '-', '_', 0x80, 0xff};
-    unsigned char data[400], a[400], b[400];
-    char text[700];
+    unsigned char data[400];
+    char text[700], what[96];
     mw_test_fill(data, sizeof data, &g_seed);
     for (size_t len = 0; len <= 400; len += len < 60 ? 1 : 37) {
         for (size_t f = 0; f < 4; f++) {
@@ -398,22 +408,9 @@ static void test_mime_oneshot_matches_stepper(void)
                     } else if (trial == 1) {
                         tlen = n > 3 ? n - 1 - rnd(3) : n;
                     }
-                    size_t want = mw_b64_decoded_max(tlen);
-                    const size_t caps[] = {want, want ? want - 1 : 0, want / 2};
-                    for (size_t ci = 0; ci < 3; ci++) {
-                        for (int level = 0; level < MW__B64_LEVELS; level++) {
-                            if (!mw__b64_level_supported(level)) continue;
-                            size_t o1 = 0, o2 = 0;
-                            memset(a, 0x5A, sizeof a);
-                            memset(b, 0x5A, sizeof b);
-                            mw_ssize r1 = mw__b64_decode_level(level, text, tlen, a, caps[ci], flags, &o1);
-                            mw_ssize r2 = stepper_decode(level, text, tlen, b, caps[ci], flags, &o2);
-                            if (r1 != r2 || o1 != o2 || (r1 > 0 && memcmp(a, b, (size_t)r1) != 0))
-                                mw_test_fail(__FILE__, __LINE__,
-                                             "len %zu flags %u line %zu trial %zu pos %zu cap %zu level %d: %td/%td off %zu/%zu",
-                                             len, flags, lines[li], trial, pos, caps[ci], level, r1, r2, o1, o2);
-                        }
-                    }
+                    snprintf(what, sizeof what, "len %zu line %zu trial %zu pos %zu", len, lines[li],
+                             trial, pos);
+                    check_oneshot_levels(text, tlen, flags, what);
                     if (trial >= 2 && n) text[pos] = (char)saved;
                 }
             }
