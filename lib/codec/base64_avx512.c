@@ -288,13 +288,13 @@ static inline void enc_lines_run(const unsigned char *in, size_t l, size_t nline
  * period's input. */
 #define PERIOD_LINES 32u
 #define PERIOD_IN (PERIOD_LINES * MW__B64_LINE_IN)
-#define PROW(k) {R64(WSPREAD, 64 * (k))},
+#define PSPREAD(k) {R64(WSPREAD, 64 * (k))},
 #define PSHIFT(k) {R64(WSHIFT, 64 * (k))},
 #define PCRLF(k) OR64(WCRLF, 64 * (k)),
 #define PBASE(k) WBASE(64 * (k)),
 #define P8(F, k) F(k) F((k) + 1) F((k) + 2) F((k) + 3) F((k) + 4) F((k) + 5) F((k) + 6) F((k) + 7)
 #define P39(F) P8(F, 0) P8(F, 8) P8(F, 16) P8(F, 24) F(32) F(33) F(34) F(35) F(36) F(37) F(38)
-static const unsigned char period_spread[39][64] = {P39(PROW)};
+static const unsigned char period_spread[39][64] = {P39(PSPREAD)};
 static const unsigned char period_shift[39][64] = {P39(PSHIFT)};
 static const uint64_t period_crlf[39] = {P39(PCRLF)};
 static const unsigned short period_base[39] = {P39(PBASE)};

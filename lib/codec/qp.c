@@ -597,6 +597,23 @@ int mw_qp_encode_init(mw_codec *c, unsigned flags)
     return MW_OK;
 }
 
+#if MW__QP_AVX512
+/* The AVX-512 parts both QP kernels need (the encoder BMI2 as well). */
+static int cpu_qp_avx512(void)
+{
+    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+           __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("popcnt");
+}
+#endif
+
+/* The highest level `supported` accepts; the block level always is. */
+static int best_level(int (*supported)(int))
+{
+    for (int level = MW__QP_LEVELS - 1; level > MW__QP_LEVEL_BLOCK; level--)
+        if (supported(level)) return level;
+    return MW__QP_LEVEL_BLOCK;
+}
+
 int mw__qp_enc_level_supported(int level)
 {
     switch (level) {
@@ -605,23 +622,14 @@ int mw__qp_enc_level_supported(int level)
         return 1;
 #if MW__QP_AVX512
     case MW__QP_LEVEL_AVX512:
-        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
-                       __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("bmi2") &&
-                       __builtin_cpu_supports("popcnt")
-                   ? 1
-                   : 0;
+        return cpu_qp_avx512() && __builtin_cpu_supports("bmi2") ? 1 : 0;
 #endif
     default:
         return 0;
     }
 }
 
-int mw__qp_enc_level_best(void)
-{
-    for (int level = MW__QP_LEVELS - 1; level > MW__QP_LEVEL_BLOCK; level--)
-        if (mw__qp_enc_level_supported(level)) return level;
-    return MW__QP_LEVEL_BLOCK;
-}
+int mw__qp_enc_level_best(void) { return best_level(mw__qp_enc_level_supported); }
 
 int mw__qp_enc_set_level(mw_codec *c, int level)
 {
@@ -1189,22 +1197,14 @@ int mw__qp_dec_level_supported(int level)
 #endif
 #if MW__QP_AVX512
     case MW__QP_LEVEL_AVX512:
-        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
-                       __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("popcnt")
-                   ? 1
-                   : 0;
+        return cpu_qp_avx512();
 #endif
     default:
         return 0;
     }
 }
 
-int mw__qp_dec_level_best(void)
-{
-    for (int level = MW__QP_LEVELS - 1; level > MW__QP_LEVEL_BLOCK; level--)
-        if (mw__qp_dec_level_supported(level)) return level;
-    return MW__QP_LEVEL_BLOCK;
-}
+int mw__qp_dec_level_best(void) { return best_level(mw__qp_dec_level_supported); }
 
 int mw__qp_dec_set_level(mw_codec *c, int level)
 {
